@@ -1,0 +1,20 @@
+package dev.streamlearn.schemas.codec;
+
+import dev.streamlearn.schemas.DeadLetter;
+import dev.streamlearn.schemas.LabeledEvent;
+
+/** The one place that pairs each kind of topic with the codec of its values. */
+public final class Topics {
+
+  /** Labeled events, written by producers. */
+  public static AvroCodec<LabeledEvent> labeledEvents() {
+    return new AvroCodec<>(LabeledEvent.class);
+  }
+
+  /** Records the pipeline refused, with their reason. */
+  public static AvroCodec<DeadLetter> deadLetters() {
+    return new AvroCodec<>(DeadLetter.class);
+  }
+
+  private Topics() {}
+}
