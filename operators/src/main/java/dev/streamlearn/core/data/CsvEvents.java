@@ -1,0 +1,142 @@
+package dev.streamlearn.core.data;
+
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.schemas.LabeledEvent;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Turns the rows of a CSV table into {@link LabeledEvent}s, and infers what a spec needs from the
+ * table: which columns are numeric (every non-empty value parses as a number) and which
+ * categorical, and the label's classes.
+ */
+public final class CsvEvents {
+
+  /** Values that mean "missing" in common CSV exports. */
+  private static final Set<String> MISSING = Set.of("", "?", "NA", "N/A", "NaN", "nan", "null");
+
+  private final CsvReader.Table table;
+  private final int labelColumn;
+  private final boolean[] numeric;
+  private final boolean numericLabel;
+  private final boolean labelAsNumber;
+
+  public CsvEvents(CsvReader.Table table, String labelColumn) {
+    this.table = table;
+    this.labelColumn = table.column(labelColumn);
+    this.numeric = new boolean[table.header().size()];
+    for (int c = 0; c < numeric.length; c++) {
+      numeric[c] = allNumeric(c);
+    }
+    this.numericLabel = numeric[this.labelColumn];
+    this.labelAsNumber = numericLabel && Set.of("0", "1").containsAll(labelValues());
+  }
+
+  /**
+   * The classes a spec should list: none when the labels are the numbers 0 and 1 (sent as numbers),
+   * else the label's distinct values (sent as strings).
+   */
+  public List<String> labelClasses() {
+    return labelAsNumber ? List.of() : labelValues();
+  }
+
+  /** Every column but the label, numeric or categorical as inferred. */
+  public List<PipelineSpec.Feature> inferFeatures() {
+    List<PipelineSpec.Feature> features = new ArrayList<>();
+    for (int c = 0; c < numeric.length; c++) {
+      if (c != labelColumn) {
+        String name = table.header().get(c);
+        features.add(
+            numeric[c]
+                ? new PipelineSpec.Feature(name, PipelineSpec.Feature.NUMERIC, 5.0, 32)
+                : new PipelineSpec.Feature(name, PipelineSpec.Feature.CATEGORICAL, 5.0, 32));
+      }
+    }
+    return features;
+  }
+
+  /** The label's distinct values, sorted (numerically when they are numbers). */
+  public List<String> labelValues() {
+    if (numericLabel) {
+      TreeSet<Double> values = new TreeSet<>();
+      for (List<String> row : table.rows()) {
+        String text = row.get(labelColumn).trim();
+        if (!MISSING.contains(text)) {
+          values.add(Double.parseDouble(text));
+        }
+      }
+      return values.stream().map(CsvEvents::formatNumber).toList();
+    }
+    TreeSet<String> values = new TreeSet<>();
+    for (List<String> row : table.rows()) {
+      String text = row.get(labelColumn).trim();
+      if (!MISSING.contains(text)) {
+        values.add(text);
+      }
+    }
+    return List.copyOf(values);
+  }
+
+  public int size() {
+    return table.rows().size();
+  }
+
+  /**
+   * Row {@code index} as an event with id {@code prefix + index} and event time {@code start +
+   * index} seconds.
+   */
+  public LabeledEvent event(int index, String idPrefix, long startMillis) {
+    List<String> row = table.rows().get(index);
+    Map<String, Object> features = new HashMap<>();
+    for (int c = 0; c < numeric.length; c++) {
+      if (c == labelColumn) {
+        continue;
+      }
+      String text = row.get(c).trim();
+      Object value =
+          MISSING.contains(text) ? null : numeric[c] ? (Object) Double.parseDouble(text) : text;
+      features.put(table.header().get(c), value);
+    }
+    String labelText = row.get(labelColumn).trim();
+    Object label;
+    if (MISSING.contains(labelText)) {
+      label = null;
+    } else if (labelAsNumber) {
+      label = Double.parseDouble(labelText);
+    } else {
+      label = numericLabel ? formatNumber(Double.parseDouble(labelText)) : labelText;
+    }
+    return LabeledEvent.newBuilder()
+        .setId(idPrefix + index)
+        .setTimestamp(Instant.ofEpochMilli(startMillis + index * 1000L))
+        .setLabel(label)
+        .setFeatures(features)
+        .build();
+  }
+
+  private boolean allNumeric(int column) {
+    boolean any = false;
+    for (List<String> row : table.rows()) {
+      String text = row.get(column).trim();
+      if (MISSING.contains(text)) {
+        continue;
+      }
+      try {
+        Double.parseDouble(text);
+        any = true;
+      } catch (NumberFormatException e) {
+        return false;
+      }
+    }
+    return any;
+  }
+
+  private static String formatNumber(double value) {
+    return value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value);
+  }
+}

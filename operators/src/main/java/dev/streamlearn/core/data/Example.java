@@ -1,0 +1,31 @@
+package dev.streamlearn.core.data;
+
+/**
+ * A labeled event after decoding and cleaning, ready for featurizing. Plain public fields and
+ * arrays, so Flink serializes it as a POJO.
+ */
+public class Example {
+  /** The event id. */
+  public String id;
+
+  /** Event time, epoch milliseconds. */
+  public long timestamp;
+
+  /** Binary task: 0 or 1. */
+  public double label;
+
+  public float weight = 1f;
+
+  /** The spec's numeric features, in spec order; NaN where the value is missing. */
+  public double[] numeric;
+
+  /** The spec's categorical features, in spec order; null where the value is missing. */
+  public String[] categorical;
+
+  /** Where the event was read, for lineage. */
+  public int partition;
+
+  public long offset;
+
+  public Example() {}
+}

@@ -1,0 +1,169 @@
+package dev.streamlearn.core.data;
+
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.schemas.LabeledEvent;
+import java.io.Serializable;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns a decoded {@link LabeledEvent} into an {@link Example}, or says why it cannot: a missing id
+ * or label, a label of the wrong type or class, a NaN or infinite value, a value that is not a
+ * number where the spec wants one. Fields the spec does not name are ignored.
+ */
+public final class ExampleExtractor implements Serializable {
+
+  /** Longer categorical values are refused rather than hashed: they are almost always bad input. */
+  public static final int MAX_STRING_LENGTH = 1024;
+
+  private final List<PipelineSpec.Feature> features;
+  private final List<String> classes;
+  private final int numericCount;
+  private final int categoricalCount;
+
+  public ExampleExtractor(PipelineSpec spec) {
+    this.features = List.copyOf(spec.features());
+    this.classes = List.copyOf(spec.label().classes());
+    this.numericCount = spec.numericCount();
+    this.categoricalCount = spec.categoricalCount();
+  }
+
+  /**
+   * @return the example
+   * @throws RefusedException with the reason the event cannot be learned from
+   */
+  public Example extract(LabeledEvent event, int partition, long offset) throws RefusedException {
+    if (event.getId() == null || event.getId().isBlank()) {
+      throw new RefusedException("event has an empty id");
+    }
+    Example example = new Example();
+    example.id = event.getId();
+    example.timestamp = event.getTimestamp().toEpochMilli();
+    example.partition = partition;
+    example.offset = offset;
+    example.label = labelIndex(event.getLabel());
+    Double weight = event.getWeight();
+    if (weight != null) {
+      if (!Double.isFinite(weight) || weight < 0) {
+        throw new RefusedException("weight " + weight + " is not a finite number >= 0");
+      }
+      example.weight = weight.floatValue();
+    }
+    example.numeric = new double[numericCount];
+    example.categorical = new String[categoricalCount];
+    Map<String, Object> values = event.getFeatures();
+    int numeric = 0;
+    int categorical = 0;
+    for (PipelineSpec.Feature feature : features) {
+      Object value = values == null ? null : values.get(feature.name());
+      if (feature.isNumeric()) {
+        example.numeric[numeric++] = numericValue(feature.name(), value);
+      } else {
+        example.categorical[categorical++] = categoricalValue(feature.name(), value);
+      }
+    }
+    return example;
+  }
+
+  private double labelIndex(Object label) throws RefusedException {
+    if (label == null) {
+      throw new RefusedException("event has no label");
+    }
+    if (!classes.isEmpty()) {
+      if (!(label instanceof CharSequence)) {
+        throw new RefusedException(
+            "label "
+                + label
+                + " is a "
+                + typeName(label)
+                + ", but label.classes lists class names "
+                + classes);
+      }
+      int index = classes.indexOf(label.toString());
+      if (index < 0) {
+        throw new RefusedException("label '" + label + "' is not one of the classes " + classes);
+      }
+      return index;
+    }
+    if (!(label instanceof Double number)) {
+      throw new RefusedException(
+          "label '"
+              + label
+              + "' is a "
+              + typeName(label)
+              + "; without label.classes, binary labels are the numbers 0 and 1");
+    }
+    if (number != 0.0 && number != 1.0) {
+      throw new RefusedException("label " + number + " is not 0 or 1");
+    }
+    return number;
+  }
+
+  private static double numericValue(String name, Object value) throws RefusedException {
+    if (value == null) {
+      return Double.NaN;
+    }
+    double number;
+    if (value instanceof Double d) {
+      number = d;
+    } else if (value instanceof Boolean b) {
+      number = b ? 1.0 : 0.0;
+    } else {
+      String text = value.toString().trim();
+      if (text.isEmpty()) {
+        return Double.NaN;
+      }
+      try {
+        number = Double.parseDouble(text);
+      } catch (NumberFormatException e) {
+        throw new RefusedException(
+            "feature " + name + " = '" + abbreviate(text) + "' is not a number");
+      }
+    }
+    if (!Double.isFinite(number)) {
+      throw new RefusedException("feature " + name + " is " + number);
+    }
+    return number;
+  }
+
+  private static String categoricalValue(String name, Object value) throws RefusedException {
+    if (value == null) {
+      return null;
+    }
+    if (value instanceof Double d) {
+      if (!Double.isFinite(d)) {
+        throw new RefusedException("feature " + name + " is " + d);
+      }
+      return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString(d.longValue()) : d.toString();
+    }
+    String text = value.toString();
+    if (text.length() > MAX_STRING_LENGTH) {
+      throw new RefusedException(
+          "feature "
+              + name
+              + " is "
+              + text.length()
+              + " characters long; at most "
+              + MAX_STRING_LENGTH
+              + " are allowed");
+    }
+    return text;
+  }
+
+  private static String typeName(Object value) {
+    return value instanceof CharSequence
+        ? "string"
+        : value instanceof Double ? "number" : value.getClass().getSimpleName();
+  }
+
+  private static String abbreviate(String text) {
+    return text.length() <= 40 ? text : text.substring(0, 40) + "...";
+  }
+
+  /** Why an event cannot be learned from. */
+  public static final class RefusedException extends Exception {
+    public RefusedException(String reason) {
+      super(reason, null, false, false);
+    }
+  }
+}

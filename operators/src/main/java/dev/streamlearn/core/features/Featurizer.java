@@ -1,0 +1,172 @@
+package dev.streamlearn.core.features;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.streamlearn.core.spec.PipelineSpec;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.commons.codec.digest.MurmurHash3;
+
+/**
+ * Turns an example's raw values into the model's input vector. Numeric fields are standardized with
+ * running statistics (a missing value becomes the mean, that is 0) and clipped at a number of
+ * deviations; categorical fields are one-hot encoded into MurmurHash3 buckets. The statistics come
+ * from training examples only and travel with each model in {@code featurizer.json}.
+ */
+public final class Featurizer implements Serializable {
+
+  public static final int HASH_SEED = 0x5EED;
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private final String[] numericNames;
+  private final double[] clipStd;
+  private final String[] categoricalNames;
+  private final int[] buckets;
+  private final int[] categoricalOffset;
+  private final int dimension;
+
+  public Featurizer(List<PipelineSpec.Feature> features) {
+    List<PipelineSpec.Feature> numeric =
+        features.stream().filter(PipelineSpec.Feature::isNumeric).toList();
+    List<PipelineSpec.Feature> categorical =
+        features.stream().filter(feature -> !feature.isNumeric()).toList();
+    numericNames = numeric.stream().map(PipelineSpec.Feature::name).toArray(String[]::new);
+    clipStd = numeric.stream().mapToDouble(PipelineSpec.Feature::clipStd).toArray();
+    categoricalNames = categorical.stream().map(PipelineSpec.Feature::name).toArray(String[]::new);
+    buckets = categorical.stream().mapToInt(PipelineSpec.Feature::hashBuckets).toArray();
+    categoricalOffset = new int[buckets.length];
+    int offset = numericNames.length;
+    for (int i = 0; i < buckets.length; i++) {
+      categoricalOffset[i] = offset;
+      offset += buckets[i];
+    }
+    dimension = offset;
+  }
+
+  public int dimension() {
+    return dimension;
+  }
+
+  public int numericCount() {
+    return numericNames.length;
+  }
+
+  public int categoricalCount() {
+    return categoricalNames.length;
+  }
+
+  public FeaturizerState newState() {
+    return FeaturizerState.empty(numericNames.length);
+  }
+
+  /** Names of the vector's entries: numeric fields, then {@code field#bucket}. */
+  public List<String> featureNames() {
+    List<String> names = new ArrayList<>(List.of(numericNames));
+    for (int i = 0; i < categoricalNames.length; i++) {
+      for (int b = 0; b < buckets[i]; b++) {
+        names.add(categoricalNames[i] + "#" + b);
+      }
+    }
+    return names;
+  }
+
+  /** The hash bucket of each categorical value; -1 where it is missing. */
+  public void bucketsOf(String[] categorical, int[] out) {
+    for (int i = 0; i < categoricalNames.length; i++) {
+      String value = categorical[i];
+      out[i] = value == null ? -1 : bucketOf(value, buckets[i]);
+    }
+  }
+
+  public static int bucketOf(String value, int bucketCount) {
+    byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+    return Math.floorMod(MurmurHash3.hash32x86(bytes, 0, bytes.length, HASH_SEED), bucketCount);
+  }
+
+  /** Updates the running statistics with one training example. */
+  public void learn(FeaturizerState state, double[] numeric) {
+    for (int i = 0; i < numeric.length; i++) {
+      double value = numeric[i];
+      if (Double.isNaN(value)) {
+        continue;
+      }
+      long count = ++state.count[i];
+      double delta = value - state.mean[i];
+      state.mean[i] += delta / count;
+      state.m2[i] += delta * (value - state.mean[i]);
+    }
+  }
+
+  /** Writes the input vector into {@code out[offset .. offset + dimension())}. */
+  public void transform(
+      FeaturizerState state, double[] numeric, int[] bucket, float[] out, int offset) {
+    for (int i = 0; i < numeric.length; i++) {
+      double value = numeric[i];
+      double z;
+      if (Double.isNaN(value)) {
+        z = 0.0;
+      } else {
+        double std = standardDeviation(state, i);
+        z = (value - state.mean[i]) / std;
+        z = Math.max(-clipStd[i], Math.min(clipStd[i], z));
+      }
+      out[offset + i] = (float) z;
+    }
+    for (int i = numericNames.length; i < dimension; i++) {
+      out[offset + i] = 0f;
+    }
+    for (int i = 0; i < bucket.length; i++) {
+      if (bucket[i] >= 0) {
+        out[offset + categoricalOffset[i] + bucket[i]] = 1f;
+      }
+    }
+  }
+
+  /** Sample standard deviation; 1 until two values are seen or when all values were equal. */
+  public static double standardDeviation(FeaturizerState state, int field) {
+    long count = state.count[field];
+    if (count < 2) {
+      return 1.0;
+    }
+    double std = Math.sqrt(state.m2[field] / (count - 1));
+    return std > 1e-12 ? std : 1.0;
+  }
+
+  /** Everything serving code needs to compute the same vector, as {@code featurizer.json}. */
+  public String toJson(FeaturizerState state) {
+    ObjectNode root = JSON.createObjectNode();
+    root.put("formatVersion", 1);
+    root.put("dimension", dimension);
+    ArrayNode numeric = root.putArray("numeric");
+    for (int i = 0; i < numericNames.length; i++) {
+      ObjectNode field = numeric.addObject();
+      field.put("name", numericNames[i]);
+      field.put("index", i);
+      field.put("count", state.count[i]);
+      field.put("mean", state.mean[i]);
+      field.put("std", standardDeviation(state, i));
+      field.put("clipStd", clipStd[i]);
+      field.put("missing", "mean");
+    }
+    ArrayNode categorical = root.putArray("categorical");
+    for (int i = 0; i < categoricalNames.length; i++) {
+      ObjectNode field = categorical.addObject();
+      field.put("name", categoricalNames[i]);
+      field.put("offset", categoricalOffset[i]);
+      field.put("buckets", buckets[i]);
+      field.put("hash", "murmur3_x86_32(utf8(value), seed) mod buckets");
+      field.put("seed", HASH_SEED);
+      field.put("missing", "all zeros");
+    }
+    try {
+      return JSON.writeValueAsString(root);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,19 @@
+package dev.streamlearn.core.train;
+
+/**
+ * A model version ready to publish: its manifest (without file checksums, which the store adds) and
+ * the bytes of its files. Plain fields, so it crosses Flink operators as a POJO.
+ */
+public class ModelSnapshot {
+  public String model;
+  public long version;
+  public String manifestJson;
+
+  /** {@code model.safetensors}. */
+  public byte[] parameters;
+
+  /** {@code featurizer.json}. */
+  public String featurizerJson;
+
+  public ModelSnapshot() {}
+}

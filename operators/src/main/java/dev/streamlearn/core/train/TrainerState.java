@@ -1,0 +1,53 @@
+package dev.streamlearn.core.train;
+
+import dev.streamlearn.core.features.FeaturizerState;
+
+/**
+ * Everything a trainer has learned and counted, kept whole in Flink keyed state so that a restore
+ * resumes exactly: parameters, featurizer statistics, the open mini-batch, the held-out validation
+ * window, counters, lineage and the version counter. Public fields so Flink treats it as a POJO.
+ */
+public class TrainerState {
+  /** The last published version; 0 before the first. */
+  public long version;
+
+  public long steps;
+  public float[] params;
+  public FeaturizerState featurizer;
+
+  /** The open mini-batch: {@code batchRows} rows of input vectors, labels and weights. */
+  public float[] batchX;
+
+  public float[] batchY;
+  public float[] batchWeight;
+  public int batchRows;
+
+  /** Ring buffer of the most recent held-out examples, raw, to validate each candidate on. */
+  public double[] heldNumeric;
+
+  public int[] heldBuckets;
+  public float[] heldLabel;
+  public int heldCount;
+  public int heldNext;
+
+  /** Held-out events scored on arrival by the model of the moment (progressive validation). */
+  public long heldOutTotal;
+
+  public long heldOutCorrectTotal;
+  public double heldOutLogLossTotal;
+  public long trainedTotal;
+
+  /** Since the last published version. */
+  public long trainedSinceVersion;
+
+  public long heldOutSinceVersion;
+
+  /** Per partition, first and last offset trained on since the last version; -1 when none. */
+  public long[] offsetFrom;
+
+  public long[] offsetTo;
+  public long eventTimeFrom = Long.MAX_VALUE;
+  public long eventTimeTo = Long.MIN_VALUE;
+
+  public TrainerState() {}
+}

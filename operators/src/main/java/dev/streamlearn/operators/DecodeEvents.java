@@ -1,0 +1,81 @@
+package dev.streamlearn.operators;
+
+import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.data.ExampleExtractor;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.schemas.LabeledEvent;
+import dev.streamlearn.schemas.codec.AvroCodec;
+import dev.streamlearn.schemas.codec.Topics;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Decodes Avro {@link LabeledEvent}s and cleans them into {@link Example}s. Oversized, malformed or
+ * foreign-schema bytes, and events the spec cannot learn from (no label, a label of the wrong type,
+ * NaN or infinite values), go to {@link #REFUSED} with their reason; the stream goes on.
+ */
+public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
+
+  public static final OutputTag<Refusal> REFUSED = new OutputTag<>("refused") {};
+  public static final String STAGE_DECODE = "decode";
+  public static final String STAGE_CLEAN = "clean";
+
+  private final PipelineSpec spec;
+  private transient AvroCodec<LabeledEvent> codec;
+  private transient ExampleExtractor extractor;
+  private transient Counter read;
+  private transient Counter deadLettered;
+
+  public DecodeEvents(PipelineSpec spec) {
+    this.spec = spec;
+  }
+
+  @Override
+  public void open(OpenContext openContext) {
+    codec = Topics.labeledEvents();
+    extractor = new ExampleExtractor(spec);
+    read = PipelineCounters.counter(getRuntimeContext().getMetricGroup(), PipelineCounters.READ);
+    deadLettered =
+        PipelineCounters.counter(
+            getRuntimeContext().getMetricGroup(), PipelineCounters.DEAD_LETTERED);
+  }
+
+  @Override
+  public void processElement(SourceRecord record, Context context, Collector<Example> out) {
+    read.inc();
+    int maxBytes = spec.source().maxRecordBytes();
+    if (record.value != null && record.value.length > maxBytes) {
+      refuse(
+          context,
+          record,
+          STAGE_DECODE,
+          "record of "
+              + record.value.length
+              + " bytes exceeds source.max-record-bytes = "
+              + maxBytes,
+          null);
+      return;
+    }
+    LabeledEvent event;
+    try {
+      event = codec.decode(record.value);
+    } catch (AvroCodec.DecodeException e) {
+      refuse(context, record, STAGE_DECODE, e.getMessage(), null);
+      return;
+    }
+    try {
+      out.collect(extractor.extract(event, record.partition, record.offset));
+    } catch (ExampleExtractor.RefusedException e) {
+      refuse(context, record, STAGE_CLEAN, e.getMessage(), event.getId());
+    }
+  }
+
+  private void refuse(
+      Context context, SourceRecord record, String stage, String reason, String eventId) {
+    deadLettered.inc();
+    context.output(REFUSED, Refusal.of(record, stage, reason, eventId));
+  }
+}

@@ -1,0 +1,27 @@
+package dev.streamlearn.operators;
+
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+
+/**
+ * The counters that account for every record: read = trained + held out + deduplicated +
+ * dead-lettered (once the stream has drained). They live in the {@value #GROUP} metric group.
+ */
+public final class PipelineCounters {
+
+  public static final String GROUP = "streamlearn";
+  public static final String READ = "eventsRead";
+  public static final String DEAD_LETTERED = "eventsDeadLettered";
+  public static final String DEDUPLICATED = "eventsDeduplicated";
+  public static final String TRAINED = "eventsTrained";
+  public static final String HELD_OUT = "eventsHeldOut";
+  public static final String VERSIONS_PUBLISHED = "versionsPublished";
+  public static final String VERSIONS_ALREADY_PUBLISHED = "versionsAlreadyPublished";
+  public static final String CURRENT_VERSION = "currentVersion";
+
+  public static Counter counter(MetricGroup operatorGroup, String name) {
+    return operatorGroup.addGroup(GROUP).counter(name);
+  }
+
+  private PipelineCounters() {}
+}

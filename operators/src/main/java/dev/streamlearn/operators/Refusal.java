@@ -1,0 +1,33 @@
+package dev.streamlearn.operators;
+
+/** A record the pipeline will not learn from, on its way to the dead-letter topic. */
+public class Refusal {
+  public byte[] payload;
+  public String topic;
+  public int partition;
+  public long offset;
+  public String stage;
+  public String reason;
+  public String eventId;
+  public long refusedAt;
+
+  public Refusal() {}
+
+  public static Refusal of(SourceRecord record, String stage, String reason, String eventId) {
+    Refusal refusal = new Refusal();
+    refusal.payload = record.value == null ? new byte[0] : record.value;
+    refusal.topic = record.topic;
+    refusal.partition = record.partition;
+    refusal.offset = record.offset;
+    refusal.stage = stage;
+    refusal.reason = reason;
+    refusal.eventId = eventId;
+    refusal.refusedAt = System.currentTimeMillis();
+    return refusal;
+  }
+
+  @Override
+  public String toString() {
+    return stage + " refused " + topic + "-" + partition + "@" + offset + ": " + reason;
+  }
+}

@@ -1,0 +1,95 @@
+package dev.streamlearn.operators;
+
+import dev.streamlearn.core.backend.Backend;
+import dev.streamlearn.core.backend.Backends;
+import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.train.ModelSnapshot;
+import dev.streamlearn.core.train.ModelTrainer;
+import dev.streamlearn.core.train.TrainerState;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Trains one model per key with a {@link ModelTrainer}, keeping its whole {@link TrainerState} in
+ * keyed state, and emits a {@link ModelSnapshot} whenever a version is due. At end of input (the
+ * final watermark) it trains the open batch and emits the last version.
+ */
+public final class TrainModel extends KeyedProcessFunction<String, Example, ModelSnapshot> {
+
+  private final PipelineSpec spec;
+  private transient Backend backend;
+  private transient ModelTrainer trainer;
+  private transient ValueState<TrainerState> state;
+  private transient Counter trained;
+  private transient Counter heldOut;
+  private transient volatile long currentVersion;
+
+  public TrainModel(PipelineSpec spec) {
+    this.spec = spec;
+  }
+
+  @Override
+  public void open(OpenContext openContext) {
+    backend = Backends.create(spec.backend());
+    trainer = new ModelTrainer(spec, backend);
+    state =
+        getRuntimeContext()
+            .getState(
+                new ValueStateDescriptor<>("trainer", TypeInformation.of(TrainerState.class)));
+    var metrics = getRuntimeContext().getMetricGroup();
+    trained = PipelineCounters.counter(metrics, PipelineCounters.TRAINED);
+    heldOut = PipelineCounters.counter(metrics, PipelineCounters.HELD_OUT);
+    metrics
+        .addGroup(PipelineCounters.GROUP)
+        .gauge(PipelineCounters.CURRENT_VERSION, (Gauge<Long>) () -> currentVersion);
+  }
+
+  @Override
+  public void processElement(Example example, Context context, Collector<ModelSnapshot> out)
+      throws Exception {
+    TrainerState current = state.value();
+    if (current == null) {
+      current = trainer.newState();
+      context.timerService().registerEventTimeTimer(Long.MAX_VALUE);
+    }
+    if (trainer.offer(current, example) == ModelTrainer.Outcome.TRAINED) {
+      trained.inc();
+    } else {
+      heldOut.inc();
+    }
+    if (trainer.versionDue(current)) {
+      out.collect(trainer.cutVersion(current, spec.source().topic()));
+    }
+    currentVersion = current.version;
+    state.update(current);
+  }
+
+  @Override
+  public void onTimer(long timestamp, OnTimerContext context, Collector<ModelSnapshot> out)
+      throws Exception {
+    TrainerState current = state.value();
+    if (current == null) {
+      return;
+    }
+    ModelSnapshot last = trainer.finish(current, spec.source().topic());
+    if (last != null) {
+      out.collect(last);
+    }
+    currentVersion = current.version;
+    state.update(current);
+  }
+
+  @Override
+  public void close() {
+    if (backend != null) {
+      backend.close();
+    }
+  }
+}

@@ -1,0 +1,99 @@
+package dev.streamlearn.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamlearn.core.backend.ReferenceBackend;
+import dev.streamlearn.core.data.CsvEvents;
+import dev.streamlearn.core.data.CsvReader;
+import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.data.ExampleExtractor;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.core.train.ModelSnapshot;
+import dev.streamlearn.core.train.ModelTrainer;
+import dev.streamlearn.core.train.TrainerState;
+import dev.streamlearn.store.Manifest;
+import dev.streamlearn.store.ManifestJson;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ModelTrainerTest {
+
+  @Test
+  void onePassOverWdbcValidatesAboveNinetyPercent() throws Exception {
+    CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("wdbc.csv")), "diagnosis");
+    PipelineSpec spec = specFor(rows, "publish: {every-events: 200}\ntraining: {batch-size: 20}\n");
+    ModelTrainer trainer = new ModelTrainer(spec, new ReferenceBackend());
+    TrainerState state = trainer.newState();
+    ExampleExtractor extractor = new ExampleExtractor(spec);
+    List<ModelSnapshot> versions = new ArrayList<>();
+    long trained = 0;
+    long heldOut = 0;
+    for (int i = 0; i < rows.size(); i++) {
+      Example example = extractor.extract(rows.event(i, "wdbc-", 0), 0, i);
+      if (trainer.offer(state, example) == ModelTrainer.Outcome.TRAINED) {
+        trained++;
+      } else {
+        heldOut++;
+      }
+      if (trainer.versionDue(state)) {
+        versions.add(trainer.cutVersion(state, "events"));
+      }
+    }
+    versions.add(trainer.finish(state, "events"));
+
+    assertThat(trained + heldOut).isEqualTo(569);
+    assertThat(heldOut).isBetween(80L, 150L);
+    assertThat(versions).hasSize(3);
+    Manifest last = ManifestJson.read(versions.get(2).manifestJson);
+    assertThat(last.version()).isEqualTo(3);
+    assertThat(last.parentVersion()).isEqualTo(2);
+    Map<String, Double> window = last.metrics().get("window");
+    assertThat(window.get("count")).isEqualTo((double) heldOut);
+    assertThat(window.get("accuracy")).isGreaterThan(0.9).isGreaterThan(window.get("majorityRate"));
+    assertThat(window.get("auc")).isGreaterThan(0.95);
+    assertThat(last.lineage().eventsTrainedTotal()).isEqualTo(trained);
+    long tiled = 0;
+    for (ModelSnapshot version : versions) {
+      Manifest manifest = ManifestJson.read(version.manifestJson);
+      tiled += manifest.lineage().eventsTrained();
+    }
+    assertThat(tiled).isEqualTo(trained);
+  }
+
+  @Test
+  void sameInputGivesSameParameters() throws Exception {
+    CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("credit-g.csv")), "class");
+    PipelineSpec spec = specFor(rows, "");
+    assertThat(spec.categoricalCount()).isEqualTo(13);
+    assertThat(spec.numericCount()).isEqualTo(7);
+    float[] first = train(spec, rows);
+    float[] second = train(spec, rows);
+    assertThat(first).containsExactly(second);
+  }
+
+  private static float[] train(PipelineSpec spec, CsvEvents rows) throws Exception {
+    ModelTrainer trainer = new ModelTrainer(spec, new ReferenceBackend());
+    TrainerState state = trainer.newState();
+    ExampleExtractor extractor = new ExampleExtractor(spec);
+    for (int i = 0; i < rows.size(); i++) {
+      trainer.offer(state, extractor.extract(rows.event(i, "c-", 0), 0, i));
+    }
+    trainer.finish(state, "events");
+    return state.params;
+  }
+
+  static PipelineSpec specFor(CsvEvents rows, String extraYaml) {
+    Map<String, Object> tree = SpecLoader.readTree(extraYaml, "test");
+    List<Map<String, Object>> features = new ArrayList<>();
+    for (PipelineSpec.Feature feature : rows.inferFeatures()) {
+      features.add(Map.of("name", feature.name(), "type", feature.type()));
+    }
+    SpecLoader.override(tree, "features", features);
+    SpecLoader.override(tree, "label.classes", rows.labelClasses());
+    SpecLoader.override(tree, "backend", "reference");
+    return SpecLoader.fromTree(tree);
+  }
+}

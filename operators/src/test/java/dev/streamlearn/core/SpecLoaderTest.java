@@ -1,0 +1,70 @@
+package dev.streamlearn.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.spec.SpecException;
+import dev.streamlearn.core.spec.SpecLoader;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class SpecLoaderTest {
+
+  private static final String MINIMAL = "features:\n  - {name: x, type: numeric}\n";
+
+  @Test
+  void fillsDefaults() {
+    PipelineSpec spec = SpecLoader.parse(MINIMAL);
+    assertThat(spec.name()).isEqualTo("model");
+    assertThat(spec.source().topic()).isEqualTo("events");
+    assertThat(spec.source().deadLetterTopic()).isEqualTo("events.dead-letter");
+    assertThat(spec.holdout().fraction()).isEqualTo(0.2);
+    assertThat(spec.checkpoint().interval()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(spec.dedup().ttl()).isEqualTo(Duration.ofHours(1));
+    assertThat(spec.specHash()).hasSize(64);
+  }
+
+  @Test
+  void hashChangesWithContent() {
+    assertThat(SpecLoader.parse(MINIMAL).specHash())
+        .isEqualTo(SpecLoader.parse(MINIMAL).specHash())
+        .isNotEqualTo(SpecLoader.parse(MINIMAL + "holdout: {fraction: 0.3}\n").specHash());
+  }
+
+  @Test
+  void refusesOutOfRangeWithKeyValueAndAllowed() {
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "holdout: {fraction: 1.5}\n"))
+        .isInstanceOf(SpecException.class)
+        .hasMessage("spec key 'holdout.fraction' = 1.5: a number in [0.0, 1.0]");
+  }
+
+  @Test
+  void refusesUnknownKeys() {
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "training: {batchsize: 10}\n"))
+        .hasMessage(
+            "spec key 'training.batchsize' = 10: unknown key; allowed here: [batch-size, l2, learning-rate, seed]");
+  }
+
+  @Test
+  void refusesBadEnumsAndTypes() {
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "backend: gpu\n"))
+        .hasMessage("spec key 'backend' = 'gpu': one of [auto, cpu, nd4j, reference]");
+    assertThatThrownBy(() -> SpecLoader.parse("features:\n  - {name: x, type: text}\n"))
+        .hasMessage("spec key 'features[0].type' = 'text': one of [numeric, categorical]");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "training: {batch-size: many}\n"))
+        .hasMessage("spec key 'training.batch-size' = 'many': a whole number in [1, 65536]");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "dedup: {ttl: soon}\n"))
+        .hasMessage("spec key 'dedup.ttl' = 'soon': a duration such as 500ms, 10s, 5m, 1h or 2d");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "label: {task: multiclass}\n"))
+        .hasMessage(
+            "spec key 'label.task' = 'multiclass': multiclass training is not available yet in this version; allowed: [binary]");
+    assertThatThrownBy(() -> SpecLoader.parse("name: x\n"))
+        .hasMessageStartingWith("spec key 'features' = (missing): list at least one feature");
+    assertThatThrownBy(
+            () ->
+                SpecLoader.parse(
+                    MINIMAL + "features: [{name: x, type: numeric}, {name: x, type: numeric}]\n"))
+        .isInstanceOf(SpecException.class);
+  }
+}
