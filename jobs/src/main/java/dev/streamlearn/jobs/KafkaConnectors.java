@@ -1,0 +1,133 @@
+package dev.streamlearn.jobs;
+
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.operators.Refusal;
+import dev.streamlearn.operators.SourceRecord;
+import dev.streamlearn.schemas.DeadLetter;
+import dev.streamlearn.schemas.codec.AvroCodec;
+import dev.streamlearn.schemas.codec.Topics;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Arrays;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/** The Kafka ends of the job: the event source and the dead-letter sink. */
+public final class KafkaConnectors {
+
+  /** Dead letters keep at most this much of the refused payload, so they fit in a Kafka record. */
+  static final int MAX_DEAD_LETTER_PAYLOAD = 256 * 1024;
+
+  /**
+   * Reads raw record values; offsets live in Flink checkpoints (and are committed on completion).
+   */
+  public static KafkaSource<SourceRecord> source(PipelineSpec.Source spec) {
+    KafkaSourceBuilder<SourceRecord> builder =
+        KafkaSource.<SourceRecord>builder()
+            .setBootstrapServers(spec.bootstrapServers())
+            .setTopics(spec.topic())
+            .setGroupId(spec.groupId())
+            .setStartingOffsets(startingOffsets(spec.startingOffsets()))
+            .setDeserializer(new RawRecords())
+            .setProperty("commit.offsets.on.checkpoint", "true");
+    if (spec.bounded()) {
+      builder.setBounded(OffsetsInitializer.latest());
+    }
+    return builder.build();
+  }
+
+  public static KafkaSink<Refusal> deadLetterSink(PipelineSpec.Source spec) {
+    return KafkaSink.<Refusal>builder()
+        .setBootstrapServers(spec.bootstrapServers())
+        .setRecordSerializer(new DeadLetterRecords(spec.deadLetterTopic()))
+        .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+        .build();
+  }
+
+  static OffsetsInitializer startingOffsets(String name) {
+    return switch (name) {
+      case "earliest" -> OffsetsInitializer.earliest();
+      case "latest" -> OffsetsInitializer.latest();
+      case "committed" -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+      default -> throw new IllegalArgumentException("source.starting-offsets '" + name + "'");
+    };
+  }
+
+  /** Passes each record's bytes on with its coordinates; decoding is the next operator's job. */
+  static final class RawRecords implements KafkaRecordDeserializationSchema<SourceRecord> {
+    @Override
+    public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<SourceRecord> out) {
+      out.collect(
+          new SourceRecord(
+              record.value(),
+              record.topic(),
+              record.partition(),
+              record.offset(),
+              record.timestamp()));
+    }
+
+    @Override
+    public TypeInformation<SourceRecord> getProducedType() {
+      return TypeInformation.of(SourceRecord.class);
+    }
+  }
+
+  /** Writes refusals as Avro {@link DeadLetter}s keyed by event id. */
+  static final class DeadLetterRecords implements KafkaRecordSerializationSchema<Refusal> {
+    private final String topic;
+    private transient AvroCodec<DeadLetter> codec;
+
+    DeadLetterRecords(String topic) {
+      this.topic = topic;
+    }
+
+    @Override
+    public ProducerRecord<byte[], byte[]> serialize(
+        Refusal refusal, KafkaSinkContext context, Long timestamp) {
+      if (codec == null) {
+        codec = Topics.deadLetters();
+      }
+      return new ProducerRecord<>(
+          topic,
+          refusal.eventId == null ? null : refusal.eventId.getBytes(StandardCharsets.UTF_8),
+          codec.encode(toDeadLetter(refusal)));
+    }
+  }
+
+  public static DeadLetter toDeadLetter(Refusal refusal) {
+    byte[] payload = refusal.payload;
+    String reason = refusal.reason;
+    if (payload.length > MAX_DEAD_LETTER_PAYLOAD) {
+      reason +=
+          " (payload cut to its first "
+              + MAX_DEAD_LETTER_PAYLOAD
+              + " of "
+              + payload.length
+              + " bytes)";
+      payload = Arrays.copyOf(payload, MAX_DEAD_LETTER_PAYLOAD);
+    }
+    return DeadLetter.newBuilder()
+        .setPayload(ByteBuffer.wrap(payload))
+        .setTopic(refusal.topic)
+        .setPartition(refusal.partition)
+        .setOffset(refusal.offset)
+        .setStage(refusal.stage)
+        .setReason(reason)
+        .setEventId(refusal.eventId)
+        .setRefusedAt(Instant.ofEpochMilli(refusal.refusedAt))
+        .build();
+  }
+
+  private KafkaConnectors() {}
+}

@@ -1,0 +1,125 @@
+package dev.streamlearn.jobs;
+
+import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.core.train.ModelSnapshot;
+import dev.streamlearn.operators.DecodeEvents;
+import dev.streamlearn.operators.DeduplicateEvents;
+import dev.streamlearn.operators.PublishModel;
+import dev.streamlearn.operators.Refusal;
+import dev.streamlearn.operators.SourceRecord;
+import dev.streamlearn.operators.TrainModel;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * The pipeline, assembled from its spec: source, decode and clean, deduplicate, train and validate,
+ * publish. It takes its source and sinks as arguments, so tests run exactly what {@link #main} runs
+ * with other ends plugged in.
+ */
+public final class StreamLearnJob {
+
+  private final PipelineSpec spec;
+  private final Source<SourceRecord, ?, ?> source;
+  private final Sink<Refusal> deadLetters;
+  private final Sink<ModelSnapshot> models;
+
+  public StreamLearnJob(
+      PipelineSpec spec,
+      Source<SourceRecord, ?, ?> source,
+      Sink<Refusal> deadLetters,
+      Sink<ModelSnapshot> models) {
+    this.spec = spec;
+    this.source = source;
+    this.deadLetters = deadLetters;
+    this.models = models;
+  }
+
+  /** The job reading the spec's Kafka topic and publishing to the spec's store. */
+  public static StreamLearnJob fromSpec(PipelineSpec spec) {
+    return new StreamLearnJob(
+        spec,
+        KafkaConnectors.source(spec.source()),
+        KafkaConnectors.deadLetterSink(spec.source()),
+        new PublishModel(spec.store().uri()));
+  }
+
+  /** Adds the pipeline's operators to {@code env} and sets its checkpointing. */
+  public void addTo(StreamExecutionEnvironment env) {
+    Duration interval = spec.checkpoint().interval();
+    if (!interval.isZero()) {
+      env.enableCheckpointing(interval.toMillis(), CheckpointingMode.EXACTLY_ONCE);
+    }
+    DataStream<SourceRecord> records =
+        env.fromSource(source, WatermarkStrategy.noWatermarks(), "read-events").uid("read-events");
+
+    SingleOutputStreamOperator<Example> examples =
+        records.process(new DecodeEvents(spec)).name("decode-events").uid("decode-events");
+    examples
+        .getSideOutput(DecodeEvents.REFUSED)
+        .sinkTo(deadLetters)
+        .name("dead-letters")
+        .uid("dead-letters");
+
+    DataStream<Example> timed =
+        examples
+            .assignTimestampsAndWatermarks(
+                WatermarkStrategy.<Example>forBoundedOutOfOrderness(
+                        spec.source().maxOutOfOrderness())
+                    .withTimestampAssigner((example, previous) -> example.timestamp)
+                    .withIdleness(Duration.ofSeconds(30)))
+            .name("event-time")
+            .uid("event-time");
+
+    DataStream<Example> unique = timed;
+    if (spec.dedup().enabled()) {
+      unique =
+          timed
+              .keyBy(example -> example.id)
+              .process(new DeduplicateEvents(spec.dedup().ttl()))
+              .name("deduplicate-events")
+              .uid("deduplicate-events");
+    }
+
+    String model = spec.name();
+    unique
+        .keyBy(example -> model)
+        .process(new TrainModel(spec))
+        .name("train-model")
+        .uid("train-model")
+        .sinkTo(models)
+        .name("publish-model")
+        .uid("publish-model");
+  }
+
+  public String jobName() {
+    return "streamlearn-" + spec.name();
+  }
+
+  /** {@code flink run streamlearn-job.jar --spec pipeline.yaml}. */
+  public static void main(String[] args) throws Exception {
+    Path specFile = null;
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--spec") && i + 1 < args.length) {
+        specFile = Path.of(args[++i]);
+      }
+    }
+    if (specFile == null) {
+      System.err.println("usage: flink run streamlearn-job.jar --spec pipeline.yaml");
+      System.exit(2);
+    }
+    PipelineSpec spec = SpecLoader.load(specFile);
+    StreamLearnJob job = fromSpec(spec);
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    job.addTo(env);
+    env.execute(job.jobName());
+  }
+}

@@ -1,0 +1,391 @@
+package dev.streamlearn.jobs.cli;
+
+import dev.streamlearn.core.data.CsvEvents;
+import dev.streamlearn.core.data.CsvReader;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.jobs.StreamLearnJob;
+import dev.streamlearn.jobs.runtime.EmbeddedKafka;
+import dev.streamlearn.jobs.runtime.SyntheticEvents;
+import dev.streamlearn.store.Manifest;
+import dev.streamlearn.store.ModelStore;
+import dev.streamlearn.store.ModelStores;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code streamlearn demo}: everything in one process. An embedded KRaft broker, the job on a local
+ * MiniCluster, and either a synthetic drifting stream for {@code --duration}, or the rows of a CSV
+ * file read once.
+ */
+@Command(
+    name = "demo",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs the pipeline on an embedded Kafka broker and a local Flink MiniCluster.",
+      "Without --input: a synthetic binary stream whose concept drifts, with missing values,",
+      "outliers, repeated ids and malformed records, for --duration.",
+      "With --input: the rows of a CSV file in file order; prints the final held-out metrics."
+    })
+final class DemoCommand implements Callable<Integer> {
+
+  @Option(
+      names = "--duration",
+      defaultValue = "60s",
+      description = "How long the synthetic stream runs (default ${DEFAULT-VALUE}).")
+  String duration;
+
+  @Option(
+      names = "--store",
+      defaultValue = "models",
+      description = "Model store directory (default ${DEFAULT-VALUE}).")
+  Path store;
+
+  @Option(
+      names = "--input",
+      description = "A CSV file with a header row to learn from instead of the synthetic stream.")
+  Path input;
+
+  @Option(names = "--label", description = "With --input: the label column.")
+  String label;
+
+  @Option(
+      names = "--spec",
+      description = "A pipeline spec (YAML); features it does not list are inferred from the file.")
+  Path specFile;
+
+  @Option(
+      names = "--rate",
+      defaultValue = "3000",
+      description = "Synthetic events per second (default ${DEFAULT-VALUE}).")
+  int rate;
+
+  @Option(
+      names = "--parallelism",
+      defaultValue = "1",
+      description = "Flink parallelism (default ${DEFAULT-VALUE}).")
+  int parallelism;
+
+  private final PrintStream out = System.out;
+
+  @Override
+  public Integer call() throws Exception {
+    if (input != null && label == null) {
+      throw new IllegalArgumentException(
+          "--input needs --label COLUMN, the column that holds the label");
+    }
+    Duration runFor = SpecLoader.parseDuration("--duration", duration);
+    Path work = Files.createTempDirectory("streamlearn-demo-");
+    Files.createDirectories(store);
+    out.println("StreamLearn demo: starting an embedded Kafka broker (KRaft)...");
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(work.resolve("kafka"))) {
+      out.println("  broker at " + kafka.bootstrapServers());
+      return input == null ? synthetic(kafka, runFor, work) : fromFile(kafka, work);
+    }
+  }
+
+  private int synthetic(EmbeddedKafka kafka, Duration runFor, Path work) throws Exception {
+    Map<String, Object> tree;
+    try (InputStream resource = DemoCommand.class.getResourceAsStream("/demo-pipeline.yaml")) {
+      tree =
+          SpecLoader.readTree(
+              new String(resource.readAllBytes(), StandardCharsets.UTF_8), "demo-pipeline.yaml");
+    }
+    if (specFile != null) {
+      tree = SpecLoader.readTree(specFile);
+    }
+    SpecLoader.override(tree, "source.bootstrap-servers", kafka.bootstrapServers());
+    SpecLoader.override(tree, "store.uri", store.toAbsolutePath().toString());
+    PipelineSpec spec = SpecLoader.fromTree(tree);
+    kafka.createTopic(spec.source().topic(), 2);
+    kafka.createTopic(spec.source().deadLetterTopic(), 1);
+    out.printf(
+        "  topics %s (2 partitions) and %s%n",
+        spec.source().topic(), spec.source().deadLetterTopic());
+
+    ModelStore models = ModelStores.open(spec.store().uri());
+    long versionsBefore = models.versions(spec.name()).size();
+    if (versionsBefore > 0) {
+      throw new IllegalArgumentException(
+          "the store "
+              + store.toAbsolutePath()
+              + " already holds model '"
+              + spec.name()
+              + "'; pass an empty --store DIR");
+    }
+    LocalJobRun run =
+        LocalJobRun.start(StreamLearnJob.fromSpec(spec), parallelism, work.resolve("flink"));
+    out.printf(
+        "Running job '%s' on a local Flink MiniCluster for %s; synthetic stream at %,d events/s, concept drift every %,d events.%n",
+        spec.name(), duration, rate, DRIFT_EVERY);
+    SyntheticProducer producer =
+        new SyntheticProducer(kafka.bootstrapServers(), spec.source().topic(), rate);
+    Thread producing = new Thread(producer, "synthetic-producer");
+    producing.start();
+    ProgressPrinter progress = new ProgressPrinter(spec.name(), models, out);
+    try {
+      run.runUntil(progress, Duration.ofSeconds(5), System.nanoTime() + runFor.toNanos());
+      out.println(
+          run.interrupted()
+              ? "Ctrl-C: stopping cleanly..."
+              : "Time is up: stopping the producer and draining the job...");
+      producer.stop();
+      producing.join();
+      long sent = producer.sent.get();
+      run.await(
+          () -> ProgressPrinter.Counts.now().read() >= sent, progress, Duration.ofSeconds(60));
+      run.stopDraining();
+      progress.print();
+      ProgressPrinter.Counts counts = ProgressPrinter.Counts.now();
+      out.println();
+      out.printf(
+          "Produced %,d records: %,d good, %,d repeated ids, %,d malformed.%n",
+          sent, producer.good.get(), producer.duplicates.get(), producer.malformed.get());
+      out.println(
+          "Accounted for: "
+              + counts.describe()
+              + (counts.read() == counts.accountedFor() ? "  (adds up)" : "  (DOES NOT ADD UP)"));
+      out.printf(
+          "Dead-letter topic %s holds %,d records.%n",
+          spec.source().deadLetterTopic(),
+          countRecords(kafka.bootstrapServers(), spec.source().deadLetterTopic()));
+      return summarize(spec, models, counts.read() == counts.accountedFor() ? 0 : 1);
+    } finally {
+      producer.stop();
+      run.done();
+    }
+  }
+
+  private int fromFile(EmbeddedKafka kafka, Path work) throws Exception {
+    CsvEvents rows = new CsvEvents(CsvReader.read(input), label);
+    List<String> classes = rows.labelClasses();
+    List<String> values = rows.labelValues();
+    if (values.size() > 2) {
+      throw new IllegalArgumentException(
+          String.format(
+              "label column '%s' has %d classes (%s): multiclass training is not available yet; this version learns binary labels",
+              label, values.size(), values.stream().limit(12).collect(Collectors.joining(", "))));
+    }
+    if (values.size() < 2) {
+      throw new IllegalArgumentException(
+          "label column '" + label + "' has fewer than two distinct values: " + values);
+    }
+    Map<String, Object> tree =
+        specFile == null ? new LinkedHashMap<>() : SpecLoader.readTree(specFile);
+    mergeInferredFeatures(tree, rows);
+    if (!(tree.get("label") instanceof Map<?, ?> labelTree) || !labelTree.containsKey("classes")) {
+      SpecLoader.override(tree, "label.classes", classes);
+    }
+    tree.putIfAbsent("name", modelName(input));
+    if (!(tree.get("publish") instanceof Map<?, ?>)) {
+      SpecLoader.override(tree, "publish.every-events", Math.max(100, rows.size() / 5));
+    }
+    SpecLoader.override(tree, "source.bootstrap-servers", kafka.bootstrapServers());
+    SpecLoader.override(tree, "source.bounded", true);
+    SpecLoader.override(tree, "store.uri", store.toAbsolutePath().toString());
+    PipelineSpec spec = SpecLoader.fromTree(tree);
+
+    kafka.createTopic(spec.source().topic(), 1);
+    kafka.createTopic(spec.source().deadLetterTopic(), 1);
+    out.printf(
+        "Producing %,d rows of %s to %s (%d numeric, %d categorical features; label '%s', classes %s)...%n",
+        rows.size(),
+        input,
+        spec.source().topic(),
+        spec.numericCount(),
+        spec.categoricalCount(),
+        label,
+        classes.isEmpty() ? "0/1" : classes);
+    try (KafkaProducer<byte[], byte[]> producer = producer(kafka.bootstrapServers())) {
+      var codec = dev.streamlearn.schemas.codec.Topics.labeledEvents();
+      long start = System.currentTimeMillis() - rows.size() * 1000L;
+      for (int i = 0; i < rows.size(); i++) {
+        var event = rows.event(i, spec.name() + "-", start);
+        producer.send(
+            new ProducerRecord<>(
+                spec.source().topic(),
+                event.getId().getBytes(StandardCharsets.UTF_8),
+                codec.encode(event)));
+      }
+      producer.flush();
+    }
+    ModelStore models = ModelStores.open(spec.store().uri());
+    long versionsBefore = models.versions(spec.name()).size();
+    LocalJobRun run =
+        LocalJobRun.start(StreamLearnJob.fromSpec(spec), parallelism, work.resolve("flink"));
+    out.printf(
+        "Running job '%s' on a local Flink MiniCluster until it has read every row...%n",
+        spec.name());
+    ProgressPrinter progress = new ProgressPrinter(spec.name(), models, out);
+    try {
+      boolean ended = run.runUntil(progress, Duration.ofSeconds(5), Long.MAX_VALUE);
+      if (!ended) {
+        out.println("Ctrl-C: stopping cleanly...");
+        run.stopDraining();
+      }
+      ProgressPrinter.Counts counts = ProgressPrinter.Counts.now();
+      out.println();
+      out.println(
+          "Accounted for: "
+              + counts.describe()
+              + (counts.read() == counts.accountedFor() ? "  (adds up)" : "  (DOES NOT ADD UP)"));
+      List<Long> versions = models.versions(spec.name());
+      if (versions.size() <= versionsBefore) {
+        out.println("No version was published.");
+        return 1;
+      }
+      Manifest last = models.manifest(spec.name(), versions.get(versions.size() - 1)).orElseThrow();
+      out.println(
+          "Final held-out metrics (v"
+              + last.version()
+              + "): "
+              + ProgressPrinter.describeMetrics(java.util.Optional.of(last)));
+      return summarize(spec, models, counts.read() == counts.accountedFor() ? 0 : 1);
+    } finally {
+      run.done();
+    }
+  }
+
+  private int summarize(PipelineSpec spec, ModelStore models, int exitCode) throws IOException {
+    List<Long> versions = models.versions(spec.name());
+    out.printf(
+        "Models are in %s/%s: %d versions%s, alias latest -> %s.%n",
+        models.location(),
+        spec.name(),
+        versions.size(),
+        versions.isEmpty()
+            ? ""
+            : " (" + versions.get(0) + ".." + versions.get(versions.size() - 1) + ")",
+        models.alias(spec.name(), "latest").map(String::valueOf).orElse("none"));
+    return exitCode;
+  }
+
+  /** Features the spec lists keep their settings; the other columns are inferred. */
+  @SuppressWarnings("unchecked")
+  private static void mergeInferredFeatures(Map<String, Object> tree, CsvEvents rows) {
+    List<Object> listed =
+        tree.get("features") instanceof List<?> list ? new ArrayList<>(list) : new ArrayList<>();
+    Set<String> named =
+        listed.stream()
+            .filter(Map.class::isInstance)
+            .map(feature -> String.valueOf(((Map<String, Object>) feature).get("name")))
+            .collect(Collectors.toSet());
+    for (PipelineSpec.Feature feature : rows.inferFeatures()) {
+      if (!named.contains(feature.name())) {
+        Map<String, Object> entry = new LinkedHashMap<>();
+        entry.put("name", feature.name());
+        entry.put("type", feature.type());
+        listed.add(entry);
+      }
+    }
+    tree.put("features", listed);
+  }
+
+  private static String modelName(Path file) {
+    String base = file.getFileName().toString().replaceFirst("\\.[^.]*$", "");
+    String cleaned = base.replaceAll("[^A-Za-z0-9._-]", "-").replaceFirst("^[^A-Za-z0-9]+", "");
+    return cleaned.isEmpty() ? "model" : cleaned;
+  }
+
+  static KafkaProducer<byte[], byte[]> producer(String bootstrapServers) {
+    Properties properties = new Properties();
+    properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    properties.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    properties.put(ProducerConfig.ACKS_CONFIG, "all");
+    return new KafkaProducer<>(properties);
+  }
+
+  static long countRecords(String bootstrapServers, String topic) {
+    Properties properties = new Properties();
+    properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(topic).stream()
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList();
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+      Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions);
+      return partitions.stream().mapToLong(p -> end.get(p) - begin.get(p)).sum();
+    }
+  }
+
+  static final long DRIFT_EVERY = 60_000;
+
+  /** Sends the synthetic stream at a steady rate until stopped. */
+  private static final class SyntheticProducer implements Runnable {
+    private final String bootstrapServers;
+    private final String topic;
+    private final int rate;
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    final AtomicLong sent = new AtomicLong();
+    final AtomicLong good = new AtomicLong();
+    final AtomicLong duplicates = new AtomicLong();
+    final AtomicLong malformed = new AtomicLong();
+
+    SyntheticProducer(String bootstrapServers, String topic, int rate) {
+      this.bootstrapServers = bootstrapServers;
+      this.topic = topic;
+      this.rate = rate;
+    }
+
+    void stop() {
+      running.set(false);
+    }
+
+    @Override
+    public void run() {
+      SyntheticEvents events = new SyntheticEvents(42, DRIFT_EVERY, System.currentTimeMillis());
+      long start = System.nanoTime();
+      try (KafkaProducer<byte[], byte[]> producer = producer(bootstrapServers)) {
+        while (running.get()) {
+          long due = (System.nanoTime() - start) * rate / 1_000_000_000L;
+          while (sent.get() < due && running.get()) {
+            SyntheticEvents.Next next = events.next();
+            producer.send(
+                new ProducerRecord<>(
+                    topic, next.id().getBytes(StandardCharsets.UTF_8), next.value()));
+            sent.incrementAndGet();
+            switch (next.kind()) {
+              case GOOD -> good.incrementAndGet();
+              case DUPLICATE -> duplicates.incrementAndGet();
+              case MALFORMED -> malformed.incrementAndGet();
+            }
+          }
+          Thread.sleep(5);
+        }
+        producer.flush();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

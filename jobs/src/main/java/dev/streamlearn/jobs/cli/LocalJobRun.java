@@ -1,0 +1,111 @@
+package dev.streamlearn.jobs.cli;
+
+import dev.streamlearn.jobs.StreamLearnJob;
+import dev.streamlearn.jobs.runtime.LocalFlink;
+import dev.streamlearn.jobs.runtime.ProgressMetrics;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * One job on a local MiniCluster, with progress printed every few seconds and a clean stop: on
+ * request (a deadline or Ctrl-C) the sources stop and the job drains, so the trainer publishes its
+ * last version before the job ends.
+ */
+final class LocalJobRun {
+
+  private final JobClient client;
+  private final Path stateDirectory;
+  private final CountDownLatch stopRequested = new CountDownLatch(1);
+  private final CountDownLatch finished = new CountDownLatch(1);
+
+  private LocalJobRun(JobClient client, Path stateDirectory) {
+    this.client = client;
+    this.stateDirectory = stateDirectory;
+  }
+
+  static LocalJobRun start(StreamLearnJob job, int parallelism, Path stateDirectory)
+      throws Exception {
+    ProgressMetrics.reset();
+    StreamExecutionEnvironment env = LocalFlink.environment(parallelism, stateDirectory);
+    job.addTo(env);
+    LocalJobRun run = new LocalJobRun(env.executeAsync(job.jobName()), stateDirectory);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  run.stopRequested.countDown();
+                  try {
+                    run.finished.await(90, TimeUnit.SECONDS);
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                },
+                "streamlearn-ctrl-c"));
+    return run;
+  }
+
+  /** Prints progress until the job ends by itself, {@code deadline} passes, or Ctrl-C. */
+  boolean runUntil(ProgressPrinter progress, Duration every, long deadlineNanos) throws Exception {
+    while (true) {
+      long wait = Math.min(every.toNanos(), Math.max(0, deadlineNanos - System.nanoTime()));
+      if (client.getJobExecutionResult().isDone()) {
+        client.getJobExecutionResult().get();
+        progress.print();
+        return true;
+      }
+      if (stopRequested.await(wait, TimeUnit.NANOSECONDS)) {
+        return false;
+      }
+      progress.print();
+      if (System.nanoTime() >= deadlineNanos) {
+        return false;
+      }
+    }
+  }
+
+  boolean interrupted() {
+    return stopRequested.getCount() == 0;
+  }
+
+  /** Waits until {@code condition} holds, printing progress, for at most {@code timeout}. */
+  boolean await(BooleanSupplier condition, ProgressPrinter progress, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long nextPrint = System.nanoTime() + 5_000_000_000L;
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline || client.getJobExecutionResult().isDone()) {
+        return condition.getAsBoolean();
+      }
+      Thread.sleep(100);
+      if (System.nanoTime() > nextPrint) {
+        progress.print();
+        nextPrint += 5_000_000_000L;
+      }
+    }
+    return true;
+  }
+
+  /** Stops the sources and lets everything in flight drain through, then waits for the end. */
+  void stopDraining() throws Exception {
+    if (!client.getJobExecutionResult().isDone()) {
+      client
+          .stopWithSavepoint(
+              true,
+              stateDirectory.resolve("savepoints").toUri().toString(),
+              SavepointFormatType.CANONICAL)
+          .get(120, TimeUnit.SECONDS);
+    }
+    client.getJobExecutionResult().get(120, TimeUnit.SECONDS);
+  }
+
+  /** Lets a pending Ctrl-C hook return. */
+  void done() {
+    finished.countDown();
+  }
+}

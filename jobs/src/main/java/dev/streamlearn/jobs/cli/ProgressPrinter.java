@@ -1,0 +1,101 @@
+package dev.streamlearn.jobs.cli;
+
+import dev.streamlearn.jobs.runtime.ProgressMetrics;
+import dev.streamlearn.operators.PipelineCounters;
+import dev.streamlearn.store.Manifest;
+import dev.streamlearn.store.ModelStore;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Prints one line of progress: the counters, the rate, the latest version and its metrics. */
+final class ProgressPrinter {
+
+  private final String model;
+  private final ModelStore store;
+  private final PrintStream out;
+  private final long startNanos = System.nanoTime();
+  private long lastRead;
+  private long lastNanos = startNanos;
+
+  ProgressPrinter(String model, ModelStore store, PrintStream out) {
+    this.model = model;
+    this.store = store;
+    this.out = out;
+  }
+
+  /** Counter totals at this moment. */
+  record Counts(long read, long trained, long heldOut, long deduplicated, long deadLettered) {
+    static Counts now() {
+      return new Counts(
+          ProgressMetrics.count(PipelineCounters.READ),
+          ProgressMetrics.count(PipelineCounters.TRAINED),
+          ProgressMetrics.count(PipelineCounters.HELD_OUT),
+          ProgressMetrics.count(PipelineCounters.DEDUPLICATED),
+          ProgressMetrics.count(PipelineCounters.DEAD_LETTERED));
+    }
+
+    long accountedFor() {
+      return trained + heldOut + deduplicated + deadLettered;
+    }
+
+    String describe() {
+      return String.format(
+          "read %,d = trained %,d + held out %,d + deduplicated %,d + dead-lettered %,d",
+          read, trained, heldOut, deduplicated, deadLettered);
+    }
+  }
+
+  void print() {
+    long now = System.nanoTime();
+    Counts counts = Counts.now();
+    double rate = (counts.read - lastRead) / Math.max(1e-9, (now - lastNanos) / 1e9);
+    lastRead = counts.read;
+    lastNanos = now;
+    out.printf(
+        "[%4ds] read %,d | trained %,d | held out %,d | deduplicated %,d | dead-lettered %,d | %,.0f events/s | %s%n",
+        (now - startNanos) / 1_000_000_000L,
+        counts.read,
+        counts.trained,
+        counts.heldOut,
+        counts.deduplicated,
+        counts.deadLettered,
+        rate,
+        latestVersion());
+    out.flush();
+  }
+
+  String latestVersion() {
+    try {
+      List<Long> versions = store.versions(model);
+      if (versions.isEmpty()) {
+        return "no version yet";
+      }
+      long latest = versions.get(versions.size() - 1);
+      return String.format(
+          "versions %d, v%d held-out %s",
+          versions.size(), latest, describeMetrics(store.manifest(model, latest)));
+    } catch (IOException e) {
+      return "store unreadable: " + e.getMessage();
+    }
+  }
+
+  static String describeMetrics(Optional<Manifest> manifest) {
+    if (manifest.isEmpty() || manifest.get().metrics() == null) {
+      return "(no metrics)";
+    }
+    Map<String, Double> window = manifest.get().metrics().get("window");
+    if (window == null || !window.containsKey("accuracy")) {
+      return "(no held-out events yet)";
+    }
+    return String.format(
+        "accuracy %.3f, AUC %s, log loss %.3f on %,.0f events (majority class %.3f)",
+        window.get("accuracy"),
+        window.containsKey("auc") ? String.format("%.3f", window.get("auc")) : "n/a",
+        window.get("logLoss"),
+        window.get("count"),
+        window.get("majorityRate"));
+  }
+}

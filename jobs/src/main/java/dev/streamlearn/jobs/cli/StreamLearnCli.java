@@ -1,0 +1,38 @@
+package dev.streamlearn.jobs.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code ./streamlearn}: runs pipelines locally, feeds Kafka, and shows what was published. */
+@Command(
+    name = "streamlearn",
+    mixinStandardHelpOptions = true,
+    version = "streamlearn 0.1.0",
+    description = "Continual learning on Apache Flink: Kafka in, versioned models out.",
+    subcommands = {DemoCommand.class, RunCommand.class, ProduceCommand.class})
+public final class StreamLearnCli implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  public static int execute(String... args) {
+    return new CommandLine(new StreamLearnCli())
+        .setExecutionExceptionHandler(
+            (exception, commandLine, parseResult) -> {
+              if (exception instanceof IllegalArgumentException) {
+                commandLine.getErr().println("streamlearn: " + exception.getMessage());
+                return 2;
+              }
+              throw exception;
+            })
+        .execute(args);
+  }
+
+  public static void main(String[] args) {
+    System.exit(execute(args));
+  }
+}

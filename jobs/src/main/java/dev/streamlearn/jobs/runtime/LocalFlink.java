@@ -1,0 +1,32 @@
+package dev.streamlearn.jobs.runtime;
+
+import java.nio.file.Path;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/** A Flink MiniCluster in this JVM, set up as the CLI runs jobs on it. */
+public final class LocalFlink {
+
+  /**
+   * An environment whose jobs run on a local MiniCluster with {@code parallelism} slots, report
+   * their counters to {@link ProgressMetrics}, and keep checkpoints under {@code stateDirectory}.
+   */
+  public static StreamExecutionEnvironment environment(int parallelism, Path stateDirectory) {
+    Configuration conf = new Configuration();
+    conf.setString(
+        "metrics.reporter." + ProgressMetrics.REPORTER_NAME + ".factory.class",
+        ProgressMetrics.Factory.class.getName());
+    conf.setString(
+        "execution.checkpointing.dir", stateDirectory.resolve("checkpoints").toUri().toString());
+    conf.setString(
+        "execution.checkpointing.savepoint-dir",
+        stateDirectory.resolve("savepoints").toUri().toString());
+    conf.setString("restart-strategy.type", "fixed-delay");
+    conf.setString("restart-strategy.fixed-delay.attempts", "3");
+    conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(parallelism));
+    conf.setString("rest.bind-port", "0");
+    return StreamExecutionEnvironment.createLocalEnvironment(parallelism, conf);
+  }
+
+  private LocalFlink() {}
+}

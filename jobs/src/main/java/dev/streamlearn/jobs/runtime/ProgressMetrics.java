@@ -1,0 +1,76 @@
+package dev.streamlearn.jobs.runtime;
+
+import dev.streamlearn.operators.PipelineCounters;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Metric;
+import org.apache.flink.metrics.MetricConfig;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.reporter.MetricReporter;
+import org.apache.flink.metrics.reporter.MetricReporterFactory;
+
+/**
+ * A Flink metric reporter that keeps the pipeline's counters readable from the same JVM, summed
+ * over subtasks, so the embedded runtime can print progress while a local job runs. Counters of
+ * finished tasks keep their last value.
+ */
+public final class ProgressMetrics implements MetricReporter {
+
+  /** The name to configure it under: {@code metrics.reporter.progress.factory.class}. */
+  public static final String REPORTER_NAME = "progress";
+
+  private static final Map<Counter, String> LIVE = new ConcurrentHashMap<>();
+  private static final Map<String, AtomicLong> RETIRED = new ConcurrentHashMap<>();
+
+  /** The current total of one of the {@link PipelineCounters}. */
+  public static long count(String name) {
+    long total = RETIRED.getOrDefault(name, new AtomicLong()).get();
+    for (Map.Entry<Counter, String> entry : LIVE.entrySet()) {
+      if (entry.getValue().equals(name)) {
+        total += entry.getKey().getCount();
+      }
+    }
+    return total;
+  }
+
+  /** Forgets everything, before a new job. */
+  public static void reset() {
+    LIVE.clear();
+    RETIRED.clear();
+  }
+
+  @Override
+  public void open(MetricConfig config) {}
+
+  @Override
+  public void close() {}
+
+  @Override
+  public void notifyOfAddedMetric(Metric metric, String name, MetricGroup group) {
+    if (metric instanceof Counter counter && isPipelineMetric(name, group)) {
+      LIVE.put(counter, name);
+    }
+  }
+
+  @Override
+  public void notifyOfRemovedMetric(Metric metric, String name, MetricGroup group) {
+    if (metric instanceof Counter counter && LIVE.remove(counter) != null) {
+      RETIRED.computeIfAbsent(name, k -> new AtomicLong()).addAndGet(counter.getCount());
+    }
+  }
+
+  private static boolean isPipelineMetric(String name, MetricGroup group) {
+    return group.getMetricIdentifier(name).contains("." + PipelineCounters.GROUP + ".");
+  }
+
+  /** Creates the reporter; Flink finds it through {@code META-INF/services}. */
+  public static final class Factory implements MetricReporterFactory {
+    @Override
+    public MetricReporter createMetricReporter(Properties properties) {
+      return new ProgressMetrics();
+    }
+  }
+}
