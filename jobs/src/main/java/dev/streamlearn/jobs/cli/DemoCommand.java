@@ -100,12 +100,13 @@ final class DemoCommand implements Callable<Integer> {
           "--input needs --label COLUMN, the column that holds the label");
     }
     Duration runFor = SpecLoader.parseDuration("--duration", duration);
+    CsvEvents rows = input == null ? null : readInput();
     Path work = Files.createTempDirectory("streamlearn-demo-");
     Files.createDirectories(store);
     out.println("StreamLearn demo: starting an embedded Kafka broker (KRaft)...");
     try (EmbeddedKafka kafka = EmbeddedKafka.start(work.resolve("kafka"))) {
       out.println("  broker at " + kafka.bootstrapServers());
-      return input == null ? synthetic(kafka, runFor, work) : fromFile(kafka, work);
+      return rows == null ? synthetic(kafka, runFor, work) : fromFile(kafka, work, rows);
     }
   }
 
@@ -181,9 +182,12 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  private int fromFile(EmbeddedKafka kafka, Path work) throws Exception {
+  /** Reads the input file and checks its label before anything starts. */
+  private CsvEvents readInput() throws IOException {
+    if (!Files.isReadable(input)) {
+      throw new IllegalArgumentException("--input " + input + " is not a readable file");
+    }
     CsvEvents rows = new CsvEvents(CsvReader.read(input), label);
-    List<String> classes = rows.labelClasses();
     List<String> values = rows.labelValues();
     if (values.size() > 2) {
       throw new IllegalArgumentException(
@@ -195,6 +199,11 @@ final class DemoCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "label column '" + label + "' has fewer than two distinct values: " + values);
     }
+    return rows;
+  }
+
+  private int fromFile(EmbeddedKafka kafka, Path work, CsvEvents rows) throws Exception {
+    List<String> classes = rows.labelClasses();
     Map<String, Object> tree =
         specFile == null ? new LinkedHashMap<>() : SpecLoader.readTree(specFile);
     mergeInferredFeatures(tree, rows);

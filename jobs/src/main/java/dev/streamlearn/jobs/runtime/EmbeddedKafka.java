@@ -1,5 +1,7 @@
 package dev.streamlearn.jobs.runtime;
 
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +23,17 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   /** Starts a combined broker and controller with its logs under {@code directory}. */
   public static EmbeddedKafka start(Path directory) throws Exception {
+    // The test kit prints its formatting steps to standard out; the CLI's output is its own.
+    PrintStream standardOut = System.out;
+    System.setOut(new PrintStream(OutputStream.nullOutputStream()));
+    try {
+      return startQuietly(directory);
+    } finally {
+      System.setOut(standardOut);
+    }
+  }
+
+  private static EmbeddedKafka startQuietly(Path directory) throws Exception {
     KafkaClusterTestKit cluster =
         new KafkaClusterTestKit.Builder(
                 new TestKitNodes.Builder()

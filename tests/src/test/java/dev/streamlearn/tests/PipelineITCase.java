@@ -1,0 +1,297 @@
+package dev.streamlearn.tests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.jobs.StreamLearnJob;
+import dev.streamlearn.jobs.runtime.EmbeddedKafka;
+import dev.streamlearn.jobs.runtime.ProgressMetrics;
+import dev.streamlearn.operators.PipelineCounters;
+import dev.streamlearn.schemas.DeadLetter;
+import dev.streamlearn.schemas.LabeledEvent;
+import dev.streamlearn.schemas.codec.AvroCodec;
+import dev.streamlearn.schemas.codec.Topics;
+import dev.streamlearn.store.LocalModelStore;
+import dev.streamlearn.store.Manifest;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole pipeline on a real KRaft broker and a Flink MiniCluster: good events are learned from
+ * or held out, bad ones land in the dead-letter topic with their reason, repeats are dropped, the
+ * counts add up exactly, and versions are published.
+ */
+class PipelineITCase {
+
+  @RegisterExtension
+  static final MiniClusterExtension FLINK =
+      new MiniClusterExtension(
+          new MiniClusterResourceConfiguration.Builder()
+              .setNumberTaskManagers(1)
+              .setNumberSlotsPerTaskManager(2)
+              .setConfiguration(flinkConfiguration())
+              .build());
+
+  private static EmbeddedKafka kafka;
+  @TempDir static Path temporary;
+
+  private static Configuration flinkConfiguration() {
+    Configuration conf = new Configuration();
+    conf.setString(
+        "metrics.reporter." + ProgressMetrics.REPORTER_NAME + ".factory.class",
+        ProgressMetrics.Factory.class.getName());
+    conf.setString("restart-strategy.type", "none");
+    return conf;
+  }
+
+  @BeforeAll
+  static void startKafka() throws Exception {
+    kafka = EmbeddedKafka.start(temporary.resolve("kafka"));
+  }
+
+  @AfterAll
+  static void stopKafka() throws Exception {
+    kafka.close();
+  }
+
+  @Test
+  void accountsForEveryRecordAndPublishes() throws Exception {
+    // Start and configure.
+    Path store = temporary.resolve("store");
+    PipelineSpec spec =
+        SpecLoader.parse(
+            String.join(
+                "\n",
+                "name: it-model",
+                "source: {bootstrap-servers: '" + kafka.bootstrapServers() + "', topic: it-events,",
+                "         bounded: true, max-record-bytes: 65536}",
+                "features:",
+                "  - {name: a, type: numeric}",
+                "  - {name: b, type: numeric}",
+                "  - {name: kind, type: categorical, hash-buckets: 4}",
+                "holdout: {fraction: 0.25}",
+                "training: {batch-size: 32, learning-rate: 0.2}",
+                "publish: {every-events: 500}",
+                "checkpoint: {interval: 1s}",
+                "store: {uri: '" + store + "'}",
+                ""));
+    kafka.createTopic("it-events", 2);
+    kafka.createTopic("it-events.dead-letter", 1);
+
+    // Produce: good events, repeats of some of them, and every kind of bad record.
+    AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
+    Random random = new Random(3);
+    List<byte[]> good = new ArrayList<>();
+    int goodCount = 2000;
+    for (int i = 0; i < goodCount; i++) {
+      double a = random.nextGaussian();
+      double b = random.nextGaussian();
+      Map<String, Object> features = new HashMap<>();
+      features.put("a", i % 50 == 0 ? null : a);
+      features.put("b", b);
+      features.put("kind", i % 3 == 0 ? "x" : "y");
+      good.add(codec.encode(event("good-" + i, 2 * a - b > 0 ? 1.0 : 0.0, features)));
+    }
+    Map<String, String> expectedReasons = new HashMap<>();
+    List<byte[]> bad = new ArrayList<>();
+    bad.add(new byte[] {1, 2, 3, 4, 5});
+    expectedReasons.put("bytes-0", "not Avro single-object encoded");
+    bad.add(Arrays.copyOf(good.get(0), good.get(0).length - 4));
+    expectedReasons.put("bytes-1", "malformed");
+    bad.add(
+        Topics.deadLetters()
+            .encode(
+                DeadLetter.newBuilder()
+                    .setPayload(ByteBuffer.wrap(new byte[0]))
+                    .setTopic("t")
+                    .setPartition(0)
+                    .setOffset(0)
+                    .setStage("s")
+                    .setReason("r")
+                    .setRefusedAt(Instant.EPOCH)
+                    .build()));
+    expectedReasons.put("bytes-2", "schema this pipeline does not know");
+    bad.add(new byte[100_000]);
+    expectedReasons.put("bytes-3", "exceeds source.max-record-bytes");
+    bad.add(
+        codec.encode(
+            LabeledEvent.newBuilder(event("bad-label-type", null, Map.of("a", 1.0))).setLabel("yes").build()));
+    expectedReasons.put("bad-label-type", "is a string");
+    bad.add(codec.encode(event("bad-label-value", 3.0, Map.of("a", 1.0))));
+    expectedReasons.put("bad-label-value", "not 0 or 1");
+    bad.add(codec.encode(event("no-label", null, Map.of("a", 1.0))));
+    expectedReasons.put("no-label", "no label");
+    bad.add(codec.encode(event("nan", 1.0, Map.of("a", Double.NaN))));
+    expectedReasons.put("nan", "feature a is NaN");
+    bad.add(codec.encode(event("inf", 1.0, Map.of("b", Double.NEGATIVE_INFINITY))));
+    expectedReasons.put("inf", "feature b is -Infinity");
+    bad.add(codec.encode(event("text", 1.0, Map.of("b", "lots"))));
+    expectedReasons.put("text", "feature b = 'lots' is not a number");
+    bad.add(codec.encode(event("long", 1.0, Map.of("kind", "k".repeat(5000)))));
+    expectedReasons.put("long", "5000 characters long");
+
+    int repeats = 7;
+    try (KafkaProducer<byte[], byte[]> producer = producer()) {
+      int b = 0;
+      for (int i = 0; i < goodCount; i++) {
+        producer.send(
+            new ProducerRecord<>(
+                "it-events", ("good-" + i).getBytes(StandardCharsets.UTF_8), good.get(i)));
+        if (i % 150 == 0 && b < bad.size()) {
+          producer.send(
+              new ProducerRecord<>(
+                  "it-events", ("bad-" + b).getBytes(StandardCharsets.UTF_8), bad.get(b++)));
+        }
+        if (i % 250 == 10 && i / 250 < repeats) {
+          producer.send(
+              new ProducerRecord<>(
+                  "it-events", ("good-" + i).getBytes(StandardCharsets.UTF_8), good.get(i)));
+        }
+      }
+      while (b < bad.size()) {
+        producer.send(
+            new ProducerRecord<>(
+                "it-events", ("bad-" + b).getBytes(StandardCharsets.UTF_8), bad.get(b++)));
+      }
+    }
+    int total = goodCount + bad.size() + repeats;
+
+    ProgressMetrics.reset();
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setParallelism(2);
+    StreamLearnJob job = StreamLearnJob.fromSpec(spec);
+    job.addTo(env);
+    env.execute(job.jobName());
+
+    // Verify: the counts add up exactly.
+    long read = ProgressMetrics.count(PipelineCounters.READ);
+    long trained = ProgressMetrics.count(PipelineCounters.TRAINED);
+    long heldOut = ProgressMetrics.count(PipelineCounters.HELD_OUT);
+    long deduplicated = ProgressMetrics.count(PipelineCounters.DEDUPLICATED);
+    long deadLettered = ProgressMetrics.count(PipelineCounters.DEAD_LETTERED);
+    assertThat(read).isEqualTo(total);
+    assertThat(deadLettered).isEqualTo(bad.size());
+    assertThat(deduplicated).isEqualTo(repeats);
+    assertThat(trained + heldOut).isEqualTo(goodCount);
+    assertThat(heldOut).isBetween(400L, 600L);
+
+    // Every refused record is in the dead-letter topic, once, with its reason.
+    List<DeadLetter> letters = deadLetters("it-events.dead-letter", bad.size());
+    assertThat(letters).hasSize(bad.size());
+    for (DeadLetter letter : letters) {
+      assertThat(letter.getTopic()).isEqualTo("it-events");
+      assertThat(letter.getReason()).isNotBlank();
+      assertThat(letter.getStage()).isIn("decode", "clean");
+      assertThat(letter.getPayload().remaining()).isPositive();
+    }
+    List<String> reasons = letters.stream().map(DeadLetter::getReason).toList();
+    for (Map.Entry<String, String> expected : expectedReasons.entrySet()) {
+      assertThat(reasons)
+          .as("a dead letter for %s", expected.getKey())
+          .anyMatch(r -> r.contains(expected.getValue()));
+    }
+    assertThat(letters.stream().filter(l -> l.getEventId() != null).map(DeadLetter::getEventId))
+        .containsExactlyInAnyOrder(
+            "bad-label-type", "bad-label-value", "no-label", "nan", "inf", "text", "long");
+
+    // Versions were published; the last one's lineage covers everything learned.
+    LocalModelStore models = new LocalModelStore(store);
+    List<Long> versions = models.versions("it-model");
+    assertThat(versions).hasSizeGreaterThanOrEqualTo(3);
+    assertThat(versions)
+        .containsExactly(
+            java.util.stream.LongStream.rangeClosed(1, versions.size())
+                .boxed()
+                .toArray(Long[]::new));
+    Manifest last = models.manifest("it-model", versions.get(versions.size() - 1)).orElseThrow();
+    assertThat(last.lineage().eventsTrainedTotal()).isEqualTo(trained);
+    assertThat(last.lineage().eventsHeldOutTotal()).isEqualTo(heldOut);
+    long trainedAcrossVersions = 0;
+    for (long version : versions) {
+      trainedAcrossVersions +=
+          models.manifest("it-model", version).orElseThrow().lineage().eventsTrained();
+    }
+    assertThat(trainedAcrossVersions).isEqualTo(trained);
+    Map<String, Double> window = last.metrics().get("window");
+    assertThat(window.get("accuracy"))
+        .isGreaterThan(0.9)
+        .isGreaterThan(window.get("majorityRate") + 0.2);
+    assertThat(last.files()).containsKeys("model.safetensors", "featurizer.json");
+  }
+
+  private static LabeledEvent event(String id, Double label, Map<String, Object> features) {
+    return LabeledEvent.newBuilder()
+        .setId(id)
+        .setTimestamp(Instant.ofEpochMilli(1_700_000_000_000L))
+        .setLabel(label)
+        .setFeatures(new HashMap<>(features))
+        .build();
+  }
+
+  private static KafkaProducer<byte[], byte[]> producer() {
+    Properties properties = new Properties();
+    properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    properties.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 << 20);
+    return new KafkaProducer<>(properties);
+  }
+
+  private static List<DeadLetter> deadLetters(String topic, int expected) throws Exception {
+    Properties properties = new Properties();
+    properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    properties.put(ConsumerConfig.GROUP_ID_CONFIG, "it-reader");
+    properties.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    AvroCodec<DeadLetter> codec = Topics.deadLetters();
+    List<DeadLetter> letters = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
+      consumer.subscribe(List.of(topic));
+      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+      // Read until nothing more arrives for a while, so that an extra letter would be seen too.
+      long quietSince = System.nanoTime();
+      while (System.nanoTime() < deadline) {
+        boolean any = false;
+        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+          letters.add(codec.decode(record.value()));
+          any = true;
+        }
+        if (any) {
+          quietSince = System.nanoTime();
+        } else if (letters.size() >= expected && System.nanoTime() - quietSince > 2_000_000_000L) {
+          break;
+        }
+      }
+    }
+    return letters;
+  }
+}
