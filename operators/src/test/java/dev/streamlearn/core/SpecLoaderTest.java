@@ -40,6 +40,15 @@ class SpecLoaderTest {
   }
 
   @Test
+  void refusesClassNamesThatYamlReadsAsBooleans() {
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "label: {classes: [no, yes]}\n"))
+        .hasMessageStartingWith(
+            "spec key 'label.classes[0]' = false: a name; YAML reads unquoted yes");
+    assertThat(SpecLoader.parse(MINIMAL + "label: {classes: ['no', 'yes']}\n").label().classes())
+        .containsExactly("no", "yes");
+  }
+
+  @Test
   void refusesUnknownKeys() {
     assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "training: {batchsize: 10}\n"))
         .hasMessage(

@@ -143,7 +143,9 @@ class PipelineITCase {
     expectedReasons.put("bytes-3", "exceeds source.max-record-bytes");
     bad.add(
         codec.encode(
-            LabeledEvent.newBuilder(event("bad-label-type", null, Map.of("a", 1.0))).setLabel("yes").build()));
+            LabeledEvent.newBuilder(event("bad-label-type", null, Map.of("a", 1.0)))
+                .setLabel("yes")
+                .build()));
     expectedReasons.put("bad-label-type", "is a string");
     bad.add(codec.encode(event("bad-label-value", 3.0, Map.of("a", 1.0))));
     expectedReasons.put("bad-label-value", "not 0 or 1");

@@ -364,6 +364,15 @@ public final class SpecLoader {
       if (!(value instanceof List<?> items)) {
         throw new SpecException(key(name), value, "a list of names");
       }
+      for (int i = 0; i < items.size(); i++) {
+        if (items.get(i) instanceof Boolean || items.get(i) == null) {
+          throw new SpecException(
+              key(name) + "[" + i + "]",
+              items.get(i),
+              "a name; YAML reads unquoted yes, no, true, false, on and off as booleans, so quote"
+                  + " such names ('yes')");
+        }
+      }
       return items.stream().map(String::valueOf).toList();
     }
 
