@@ -1,5 +1,6 @@
 package dev.streamlearn.jobs.cli;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -20,7 +21,13 @@ public final class StreamLearnCli implements Runnable {
   }
 
   public static int execute(String... args) {
+    return execute(new PrintWriter(System.err, true), args);
+  }
+
+  /** Runs the command line; usage errors and bad input are reported on {@code err}, exit code 2. */
+  public static int execute(PrintWriter err, String... args) {
     return new CommandLine(new StreamLearnCli())
+        .setErr(err)
         .setExecutionExceptionHandler(
             (exception, commandLine, parseResult) -> {
               if (exception instanceof IllegalArgumentException) {
