@@ -13,13 +13,15 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Gauge;
+import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
  * Trains one model per key with a {@link ModelTrainer}, keeping its whole {@link TrainerState} in
- * keyed state, and emits a {@link ModelSnapshot} whenever a version is due. At end of input (the
- * final watermark) it trains the open batch and emits the last version.
+ * keyed state, and emits a {@link ModelSnapshot} whenever a version is due. A batch that is not
+ * full closes after {@code training.max-batch-delay} (processing time) when that is set. At end of
+ * input (the final watermark) it trains the open batch and emits the last version.
  */
 public final class TrainModel extends KeyedProcessFunction<String, Example, ModelSnapshot> {
 
@@ -61,6 +63,11 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     }
     if (trainer.offer(current, example) == ModelTrainer.Outcome.TRAINED) {
       trained.inc();
+      long delay = spec.training().maxBatchDelay().toMillis();
+      if (delay > 0 && current.batchRows == 1) {
+        current.batchDeadline = context.timerService().currentProcessingTime() + delay;
+        context.timerService().registerProcessingTimeTimer(current.batchDeadline);
+      }
     } else {
       heldOut.inc();
     }
@@ -76,6 +83,16 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
       throws Exception {
     TrainerState current = state.value();
     if (current == null) {
+      return;
+    }
+    if (context.timeDomain() == TimeDomain.PROCESSING_TIME) {
+      if (timestamp == current.batchDeadline && current.batchRows > 0) {
+        trainer.closeBatch(current);
+        if (trainer.versionDue(current)) {
+          out.collect(trainer.cutVersion(current, spec.source().topic()));
+        }
+        state.update(current);
+      }
       return;
     }
     ModelSnapshot last = trainer.finish(current, spec.source().topic());

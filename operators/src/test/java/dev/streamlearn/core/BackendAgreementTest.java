@@ -5,69 +5,101 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.streamlearn.core.backend.Backend;
 import dev.streamlearn.core.backend.Nd4jBackend;
 import dev.streamlearn.core.backend.ReferenceBackend;
-import dev.streamlearn.core.model.LogisticRegression;
+import dev.streamlearn.core.model.Network;
+import dev.streamlearn.core.model.NetworkShape;
+import dev.streamlearn.core.model.ReferenceNetwork;
+import dev.streamlearn.core.model.SplitMix64;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** ND4J equals the float64 reference on the same batches within float32 rounding. */
+/**
+ * The float32 network on each backend equals the float64 reference on the same batches, dropout
+ * masks included: losses and gradients within {@value #TOLERANCE} relative to the gradient's size.
+ */
 class BackendAgreementTest {
 
-  /** Relative tolerance for float32 products of length up to a few hundred. */
+  /** float32 rounding over sums of a few dozen products, relative to the largest entry. */
   static final double TOLERANCE = 1e-5;
 
   @Test
-  void nd4jProductsMatchReference() {
+  void nd4jGemmMatchesReferenceWithOffsetsAndTransposes() {
     Random random = new Random(7);
-    int rows = 33;
-    int cols = 17;
-    float[] a = randomArray(random, rows * cols);
-    float[] x = randomArray(random, cols);
-    float[] v = randomArray(random, rows);
-    float[] expected = new float[Math.max(rows, cols)];
-    float[] actual = new float[Math.max(rows, cols)];
     try (Backend nd4j = new Nd4jBackend()) {
-      new ReferenceBackend().multiply(a, rows, cols, x, expected);
-      nd4j.multiply(a, rows, cols, x, actual);
-      assertClose(expected, actual, rows);
-      new ReferenceBackend().multiplyTransposed(a, rows, cols, v, expected);
-      nd4j.multiplyTransposed(a, rows, cols, v, actual);
-      assertClose(expected, actual, cols);
+      for (boolean transposeA : new boolean[] {false, true}) {
+        for (boolean transposeB : new boolean[] {false, true}) {
+          int m = 13;
+          int n = 9;
+          int k = 31;
+          float[] a = randomArray(random, 3 + m * k);
+          float[] b = randomArray(random, 5 + k * n);
+          float[] expected = randomArray(random, 2 + m * n);
+          float[] actual = expected.clone();
+          new ReferenceBackend()
+              .gemm(transposeA, transposeB, m, n, k, 0.5f, a, 3, b, 5, 0.25f, expected, 2);
+          nd4j.gemm(transposeA, transposeB, m, n, k, 0.5f, a, 3, b, 5, 0.25f, actual, 2);
+          assertClose(expected, actual);
+        }
+      }
     }
   }
 
   @Test
-  void logisticStepsAgreeAcrossBackends() {
-    Random random = new Random(11);
-    int dimension = 12;
-    int rows = 64;
-    LogisticRegression model = new LogisticRegression(dimension, rows);
-    float[] onReference = model.initialParameters();
-    float[] onNd4j = model.initialParameters();
-    float[] y = new float[rows];
-    float[] weight = new float[rows];
+  void everyModelAndLossAgreesWithFloat64Reference() {
     try (Backend nd4j = new Nd4jBackend()) {
-      for (int step = 0; step < 50; step++) {
-        float[] x = randomArray(random, rows * dimension);
-        for (int r = 0; r < rows; r++) {
-          y[r] = x[r * dimension] + 0.5f * x[r * dimension + 1] > 0 ? 1 : 0;
-          weight[r] = 1;
+      for (Backend backend : new Backend[] {new ReferenceBackend(), nd4j}) {
+        Random random = new Random(3);
+        for (NetworkShape shape : NetworkCases.all(0.25)) {
+          int rows = 16;
+          NetworkCases.Batch batch = NetworkCases.batch(shape, rows, random);
+          float[] params = NetworkCases.randomParameters(shape, random);
+          float[] gradient = new float[params.length];
+          double loss =
+              new Network(shape, backend, rows)
+                  .lossAndGradient(
+                      params,
+                      batch.x(),
+                      batch.y(),
+                      batch.weight(),
+                      rows,
+                      new SplitMix64(9),
+                      gradient);
+
+          double[] paramsDouble = new double[params.length];
+          for (int i = 0; i < params.length; i++) {
+            paramsDouble[i] = params[i];
+          }
+          double[] expected = new double[params.length];
+          double expectedLoss =
+              new ReferenceNetwork(shape)
+                  .lossAndGradient(
+                      paramsDouble,
+                      batch.xRows(shape.inputs()),
+                      batch.yDouble(),
+                      batch.weightDouble(),
+                      new SplitMix64(9),
+                      expected);
+
+          assertThat(loss)
+              .as("%s loss on %s", shape, backend.name())
+              .isCloseTo(expectedLoss, org.assertj.core.data.Percentage.withPercentage(1e-3));
+          double scale = 1e-3;
+          for (double value : expected) {
+            scale = Math.max(scale, Math.abs(value));
+          }
+          for (int i = 0; i < params.length; i++) {
+            assertThat(Math.abs(gradient[i] - expected[i]) / scale)
+                .as("%s gradient %d on %s", shape, i, backend.name())
+                .isLessThan(TOLERANCE);
+          }
         }
-        double lossReference =
-            model.step(new ReferenceBackend(), onReference, x, y, weight, rows, 0.5, 1e-3);
-        double lossNd4j = model.step(nd4j, onNd4j, x, y, weight, rows, 0.5, 1e-3);
-        assertThat(lossNd4j).isCloseTo(lossReference, org.assertj.core.data.Offset.offset(1e-4));
       }
     }
-    assertClose(onReference, onNd4j, onReference.length);
-    assertThat(onReference[0]).isGreaterThan(0.5f);
   }
 
-  private static void assertClose(float[] expected, float[] actual, int length) {
-    for (int i = 0; i < length; i++) {
+  private static void assertClose(float[] expected, float[] actual) {
+    for (int i = 0; i < expected.length; i++) {
       double scale = Math.max(1.0, Math.abs(expected[i]));
-      assertThat(Math.abs(expected[i] - actual[i]) / scale)
-          .as("entry %d: %s vs %s", i, expected[i], actual[i])
-          .isLessThan(TOLERANCE);
+      assertThat(Math.abs(expected[i] - actual[i]) / scale).as("entry %d", i).isLessThan(TOLERANCE);
     }
   }
 

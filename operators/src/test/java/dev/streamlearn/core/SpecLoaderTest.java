@@ -52,7 +52,8 @@ class SpecLoaderTest {
   void refusesUnknownKeys() {
     assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "training: {batchsize: 10}\n"))
         .hasMessage(
-            "spec key 'training.batchsize' = 10: unknown key; allowed here: [batch-size, l2, learning-rate, seed]");
+            "spec key 'training.batchsize' = 10: unknown key; allowed here: [batch-size, clip-norm, l1,"
+                + " l2, learning-rate, max-batch-delay, optimizer, schedule, seed, weight-decay]");
   }
 
   @Test
@@ -67,7 +68,19 @@ class SpecLoaderTest {
         .hasMessage("spec key 'dedup.ttl' = 'soon': a duration such as 500ms, 10s, 5m, 1h or 2d");
     assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "label: {task: multiclass}\n"))
         .hasMessage(
-            "spec key 'label.task' = 'multiclass': multiclass training is not available yet in this version; allowed: [binary]");
+            "spec key 'label.classes' = (missing): a multiclass task needs its class names, at least two, each once");
+    assertThatThrownBy(
+            () ->
+                SpecLoader.parse(MINIMAL + "label: {task: regression}\nmodel: {type: logistic}\n"))
+        .hasMessage("spec key 'model.type' = 'logistic': a regression task takes linear or mlp");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "model: {type: mlp}\n"))
+        .hasMessageStartingWith(
+            "spec key 'model.hidden-layers' = (missing): an mlp needs at least one hidden layer");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "model: {loss: mse}\n"))
+        .hasMessage("spec key 'model.loss' = 'mse': a binary task takes bce");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "training: {optimizer: {type: lbfgs}}\n"))
+        .hasMessage(
+            "spec key 'training.optimizer.type' = 'lbfgs': one of [sgd, adam, adamw, rmsprop, adagrad]");
     assertThatThrownBy(() -> SpecLoader.parse("name: x\n"))
         .hasMessageStartingWith("spec key 'features' = (missing): list at least one feature");
     assertThatThrownBy(

@@ -13,11 +13,25 @@ public interface Backend extends AutoCloseable {
   /** Numeric precision of the products: {@code fp32}, {@code fp64}. */
   String precision();
 
-  /** {@code y[0..rows) = A x} for a row-major {@code rows x cols} matrix A. */
-  void multiply(float[] a, int rows, int cols, float[] x, float[] y);
-
-  /** {@code y[0..cols) = A^T v} for a row-major {@code rows x cols} matrix A. */
-  void multiplyTransposed(float[] a, int rows, int cols, float[] v, float[] y);
+  /**
+   * {@code C = alpha * op(A) * op(B) + beta * C} with row-major matrices: {@code op(A)} is m x k
+   * ({@code A} is k x m when {@code transposeA}), {@code op(B)} is k x n ({@code B} is n x k when
+   * {@code transposeB}), {@code C} is m x n. Each matrix starts at its offset in its array.
+   */
+  void gemm(
+      boolean transposeA,
+      boolean transposeB,
+      int m,
+      int n,
+      int k,
+      float alpha,
+      float[] a,
+      int aOffset,
+      float[] b,
+      int bOffset,
+      float beta,
+      float[] c,
+      int cOffset);
 
   @Override
   default void close() {}

@@ -1,5 +1,6 @@
 package dev.streamlearn.core.backend;
 
+import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -18,37 +19,34 @@ public final class Nd4jBackend implements Backend {
   }
 
   @Override
-  public void multiply(float[] a, int rows, int cols, float[] x, float[] y) {
-    INDArray matrix = matrix(a, rows, cols);
-    INDArray vector = column(x, cols);
-    INDArray result = matrix.mmul(vector);
-    copyOut(result, y, rows);
+  public void gemm(
+      boolean transposeA,
+      boolean transposeB,
+      int m,
+      int n,
+      int k,
+      float alpha,
+      float[] a,
+      int aOffset,
+      float[] b,
+      int bOffset,
+      float beta,
+      float[] c,
+      int cOffset) {
+    INDArray left = transposeA ? matrix(a, aOffset, k, m) : matrix(a, aOffset, m, k);
+    INDArray right = transposeB ? matrix(b, bOffset, n, k) : matrix(b, bOffset, k, n);
+    INDArray result = beta == 0 ? Nd4j.create(DataType.FLOAT, m, n) : matrix(c, cOffset, m, n);
+    Nd4j.gemm(left, right, result, transposeA, transposeB, alpha, beta);
+    float[] values = result.data().asFloat();
+    System.arraycopy(values, 0, c, cOffset, m * n);
   }
 
-  @Override
-  public void multiplyTransposed(float[] a, int rows, int cols, float[] v, float[] y) {
-    INDArray matrix = matrix(a, rows, cols);
-    INDArray vector = column(v, rows);
-    INDArray result = Nd4j.gemm(matrix, vector, true, false);
-    copyOut(result, y, cols);
-  }
-
-  private static INDArray column(float[] values, int length) {
-    float[] used = values.length == length ? values : java.util.Arrays.copyOf(values, length);
-    return Nd4j.create(used, new long[] {length, 1}, 'c');
-  }
-
-  private static INDArray matrix(float[] a, int rows, int cols) {
-    if (a.length == rows * cols) {
-      return Nd4j.create(a, new long[] {rows, cols}, 'c');
-    }
-    float[] used = new float[rows * cols];
-    System.arraycopy(a, 0, used, 0, used.length);
+  private static INDArray matrix(float[] values, int offset, int rows, int cols) {
+    int length = rows * cols;
+    float[] used =
+        offset == 0 && values.length == length
+            ? values
+            : Arrays.copyOfRange(values, offset, offset + length);
     return Nd4j.create(used, new long[] {rows, cols}, 'c');
-  }
-
-  private static void copyOut(INDArray result, float[] out, int length) {
-    float[] values = result.castTo(DataType.FLOAT).data().asFloat();
-    System.arraycopy(values, 0, out, 0, length);
   }
 }

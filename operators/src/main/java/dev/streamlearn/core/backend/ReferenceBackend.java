@@ -17,29 +17,31 @@ public final class ReferenceBackend implements Backend {
   }
 
   @Override
-  public void multiply(float[] a, int rows, int cols, float[] x, float[] y) {
-    for (int r = 0; r < rows; r++) {
-      double sum = 0;
-      int base = r * cols;
-      for (int c = 0; c < cols; c++) {
-        sum += (double) a[base + c] * x[c];
+  public void gemm(
+      boolean transposeA,
+      boolean transposeB,
+      int m,
+      int n,
+      int k,
+      float alpha,
+      float[] a,
+      int aOffset,
+      float[] b,
+      int bOffset,
+      float beta,
+      float[] c,
+      int cOffset) {
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < n; j++) {
+        double sum = 0;
+        for (int p = 0; p < k; p++) {
+          double left = transposeA ? a[aOffset + p * m + i] : a[aOffset + i * k + p];
+          double right = transposeB ? b[bOffset + j * k + p] : b[bOffset + p * n + j];
+          sum += left * right;
+        }
+        int index = cOffset + i * n + j;
+        c[index] = (float) (alpha * sum + (beta == 0 ? 0 : beta * (double) c[index]));
       }
-      y[r] = (float) sum;
-    }
-  }
-
-  @Override
-  public void multiplyTransposed(float[] a, int rows, int cols, float[] v, float[] y) {
-    double[] sums = new double[cols];
-    for (int r = 0; r < rows; r++) {
-      double factor = v[r];
-      int base = r * cols;
-      for (int c = 0; c < cols; c++) {
-        sums[c] += a[base + c] * factor;
-      }
-    }
-    for (int c = 0; c < cols; c++) {
-      y[c] = (float) sums[c];
     }
   }
 }

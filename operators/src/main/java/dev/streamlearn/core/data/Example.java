@@ -11,7 +11,7 @@ public class Example {
   /** Event time, epoch milliseconds. */
   public long timestamp;
 
-  /** Binary task: 0 or 1. */
+  /** Binary: 0 or 1; multiclass: the class index; regression: the value. */
   public double label;
 
   public float weight = 1f;

@@ -17,12 +17,14 @@ public final class ExampleExtractor implements Serializable {
   public static final int MAX_STRING_LENGTH = 1024;
 
   private final List<PipelineSpec.Feature> features;
+  private final String task;
   private final List<String> classes;
   private final int numericCount;
   private final int categoricalCount;
 
   public ExampleExtractor(PipelineSpec spec) {
     this.features = List.copyOf(spec.features());
+    this.task = spec.label().task();
     this.classes = List.copyOf(spec.label().classes());
     this.numericCount = spec.numericCount();
     this.categoricalCount = spec.categoricalCount();
@@ -68,6 +70,28 @@ public final class ExampleExtractor implements Serializable {
   private double labelIndex(Object label) throws RefusedException {
     if (label == null) {
       throw new RefusedException("event has no label");
+    }
+    if (task.equals("regression")) {
+      if (!(label instanceof Double value)) {
+        throw new RefusedException(
+            "label '" + label + "' is a " + typeName(label) + "; a regression label is a number");
+      }
+      if (!Double.isFinite(value)) {
+        throw new RefusedException("label is " + value);
+      }
+      return value;
+    }
+    if (task.equals("multiclass") && label instanceof Double number) {
+      // Numeric class labels (digits 0-9) match class names written the same way.
+      String name =
+          number == Math.rint(number) && Math.abs(number) < 1e15
+              ? Long.toString(number.longValue())
+              : number.toString();
+      int index = classes.indexOf(name);
+      if (index < 0) {
+        throw new RefusedException("label " + name + " is not one of the classes " + classes);
+      }
+      return index;
     }
     if (!classes.isEmpty()) {
       if (!(label instanceof CharSequence)) {

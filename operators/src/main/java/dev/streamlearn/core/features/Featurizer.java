@@ -137,6 +137,46 @@ public final class Featurizer implements Serializable {
     return std > 1e-12 ? std : 1.0;
   }
 
+  /**
+   * The statistics written by {@link #toJson}, for a trainer that starts from a published version.
+   *
+   * @throws IllegalArgumentException when the file's numeric fields differ from this featurizer's
+   */
+  public FeaturizerState stateFromJson(String json) {
+    try {
+      var root = JSON.readTree(json);
+      var numeric = root.path("numeric");
+      if (numeric.size() != numericNames.length) {
+        throw new IllegalArgumentException(
+            "featurizer.json has "
+                + numeric.size()
+                + " numeric fields; this spec has "
+                + numericNames.length);
+      }
+      FeaturizerState state = newState();
+      for (int i = 0; i < numericNames.length; i++) {
+        var field = numeric.get(i);
+        if (!numericNames[i].equals(field.path("name").asText())) {
+          throw new IllegalArgumentException(
+              "featurizer.json numeric field "
+                  + i
+                  + " is '"
+                  + field.path("name").asText()
+                  + "'; this spec has '"
+                  + numericNames[i]
+                  + "'");
+        }
+        state.count[i] = field.path("count").asLong();
+        state.mean[i] = field.path("mean").asDouble();
+        state.m2[i] = field.path("m2").asDouble();
+      }
+      return state;
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException(
+          "featurizer.json is not valid JSON: " + e.getOriginalMessage());
+    }
+  }
+
   /** Everything serving code needs to compute the same vector, as {@code featurizer.json}. */
   public String toJson(FeaturizerState state) {
     ObjectNode root = JSON.createObjectNode();
@@ -149,6 +189,7 @@ public final class Featurizer implements Serializable {
       field.put("index", i);
       field.put("count", state.count[i]);
       field.put("mean", state.mean[i]);
+      field.put("m2", state.m2[i]);
       field.put("std", standardDeviation(state, i));
       field.put("clipStd", clipStd[i]);
       field.put("missing", "mean");

@@ -47,8 +47,9 @@ public record PipelineSpec(
   /**
    * The label and the learning task.
    *
-   * @param task binary (multiclass and regression arrive with the training issue)
-   * @param classes class names in label order (negative first); empty means numeric labels 0 and 1
+   * @param task binary, multiclass or regression
+   * @param classes class names in label order (binary: negative first; empty means numeric labels 0
+   *     and 1); multiclass needs them; regression has none
    */
   public record Label(String task, List<String> classes) implements Serializable {}
 
@@ -75,11 +76,39 @@ public record PipelineSpec(
   /** Events whose id hashes below {@code fraction} are held out: scored, never learned from. */
   public record Holdout(double fraction) implements Serializable {}
 
-  /** The model: logistic (more types arrive with the training issue). */
-  public record Model(String type) implements Serializable {}
+  /**
+   * The model: logistic (binary), softmax (multiclass), linear (regression) or mlp (any task).
+   *
+   * @param loss bce, ce, mse or huber, chosen to fit the task
+   * @param warmStart where to start from instead of a fresh initialization; null for none
+   */
+  public record Model(
+      String type,
+      List<Integer> hiddenLayers,
+      String activation,
+      double dropout,
+      String loss,
+      double huberDelta,
+      WarmStart warmStart)
+      implements Serializable {}
 
-  /** Mini-batch SGD. */
-  public record Training(int batchSize, double learningRate, double l2, long seed)
+  /**
+   * Start from a published version: {@code version} is a number, {@code latest} or another alias.
+   */
+  public record WarmStart(String storeUri, String model, String version) implements Serializable {}
+
+  /**
+   * Mini-batch training.
+   *
+   * @param maxBatchDelay a batch closes after this long even when not full; zero waits for a full
+   *     batch (and keeps batch boundaries, so results, independent of timing)
+   */
+  public record Training(
+      int batchSize,
+      Duration maxBatchDelay,
+      dev.streamlearn.core.optim.LearningRateSchedule schedule,
+      dev.streamlearn.core.optim.OptimizerSettings optimizer,
+      long seed)
       implements Serializable {}
 
   /** Each candidate is validated on the most recent {@code windowEvents} held-out events. */

@@ -1,6 +1,8 @@
 package dev.streamlearn.core.spec;
 
 import dev.streamlearn.core.backend.Backends;
+import dev.streamlearn.core.optim.LearningRateSchedule;
+import dev.streamlearn.core.optim.OptimizerSettings;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,8 +34,10 @@ public final class SpecLoader {
 
   private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
-  private static final List<String> TASKS = List.of("binary");
-  private static final List<String> MODELS = List.of("logistic");
+  private static final List<String> TASKS = List.of("binary", "multiclass", "regression");
+  private static final List<String> MODELS = List.of("logistic", "softmax", "linear", "mlp");
+  private static final List<String> ACTIVATIONS = List.of("relu", "tanh", "sigmoid");
+  private static final List<String> LOSSES = List.of("auto", "bce", "ce", "mse", "huber");
   private static final List<String> OFFSETS = List.of("earliest", "latest", "committed");
   private static final List<String> FEATURE_TYPES =
       List.of(PipelineSpec.Feature.NUMERIC, PipelineSpec.Feature.CATEGORICAL);
@@ -132,20 +136,31 @@ public final class SpecLoader {
 
     Node label = spec.child("label");
     label.allow("task", "classes");
-    String task = label.string("task", "binary");
-    if (!TASKS.contains(task)) {
-      String hint =
-          List.of("multiclass", "regression").contains(task)
-              ? task + " training is not available yet in this version; allowed: " + TASKS
-              : "allowed: " + TASKS;
-      throw new SpecException(label.key("task"), task, hint);
-    }
+    String task = label.oneOf("task", "binary", TASKS);
     List<String> classes = label.stringList("classes");
-    if (!classes.isEmpty() && (classes.size() != 2 || classes.get(0).equals(classes.get(1)))) {
-      throw new SpecException(
-          label.key("classes"),
-          classes,
-          "a binary task needs exactly two different class names, negative first (or none, for labels 0 and 1)");
+    switch (task) {
+      case "binary" -> {
+        if (!classes.isEmpty() && (classes.size() != 2 || classes.get(0).equals(classes.get(1)))) {
+          throw new SpecException(
+              label.key("classes"),
+              classes,
+              "a binary task needs exactly two different class names, negative first (or none, for labels 0 and 1)");
+        }
+      }
+      case "multiclass" -> {
+        if (classes.size() < 2 || new HashSet<>(classes).size() != classes.size()) {
+          throw new SpecException(
+              label.key("classes"),
+              classes.isEmpty() ? null : classes,
+              "a multiclass task needs its class names, at least two, each once");
+        }
+      }
+      default -> {
+        if (!classes.isEmpty()) {
+          throw new SpecException(
+              label.key("classes"), classes, "a regression task has no classes; remove the key");
+        }
+      }
     }
 
     List<PipelineSpec.Feature> features = new ArrayList<>();
@@ -184,10 +199,6 @@ public final class SpecLoader {
           fraction,
           "a number in [0, 1): some events must be left to train on");
     }
-    Node model = spec.child("model");
-    model.allow("type");
-    Node training = spec.child("training");
-    training.allow("batch-size", "learning-rate", "l2", "seed");
     Node validation = spec.child("validation");
     validation.allow("window-events");
     Node publish = spec.child("publish");
@@ -204,18 +215,133 @@ public final class SpecLoader {
         features,
         new PipelineSpec.Dedup(dedup.bool("enabled", true), dedup.duration("ttl", "1h")),
         new PipelineSpec.Holdout(fraction),
-        new PipelineSpec.Model(model.oneOf("type", "logistic", MODELS)),
-        new PipelineSpec.Training(
-            (int) training.integer("batch-size", 64, 1, 65536),
-            training.number("learning-rate", 0.1, 1e-9, 100.0),
-            training.number("l2", 1e-4, 0.0, 100.0),
-            training.integer("seed", 42, Long.MIN_VALUE, Long.MAX_VALUE)),
+        model(spec.child("model"), task, name),
+        training(spec.child("training")),
         spec.oneOf("backend", "auto", Backends.NAMES),
         new PipelineSpec.Validation((int) validation.integer("window-events", 1000, 0, 1_000_000)),
         new PipelineSpec.Publish(publish.integer("every-events", 10_000, 1, Long.MAX_VALUE)),
         new PipelineSpec.Store(store.string("uri", "models")),
         new PipelineSpec.Checkpoint(checkpoint.duration("interval", "10s")),
         null);
+  }
+
+  private static PipelineSpec.Model model(Node model, String task, String name) {
+    model.allow(
+        "type", "hidden-layers", "activation", "dropout", "loss", "huber-delta", "warm-start");
+    String fitting =
+        switch (task) {
+          case "binary" -> "logistic";
+          case "multiclass" -> "softmax";
+          default -> "linear";
+        };
+    String type = model.oneOf("type", fitting, MODELS);
+    if (!type.equals("mlp") && !type.equals(fitting)) {
+      throw new SpecException(
+          model.key("type"), type, "a " + task + " task takes " + fitting + " or mlp");
+    }
+    List<Integer> hidden = new ArrayList<>();
+    for (String width : model.stringList("hidden-layers")) {
+      int units;
+      try {
+        units = Integer.parseInt(width);
+      } catch (NumberFormatException e) {
+        units = -1;
+      }
+      if (units < 1 || units > 65536) {
+        throw new SpecException(
+            model.key("hidden-layers"), width, "layer widths are whole numbers in [1, 65536]");
+      }
+      hidden.add(units);
+    }
+    if (!type.equals("mlp") && !hidden.isEmpty()) {
+      throw new SpecException(model.key("hidden-layers"), hidden, "only an mlp has hidden layers");
+    }
+    if (type.equals("mlp") && hidden.isEmpty()) {
+      throw new SpecException(
+          model.key("hidden-layers"),
+          null,
+          "an mlp needs at least one hidden layer, e.g. [64, 32]");
+    }
+    String fittingLoss =
+        switch (task) {
+          case "binary" -> "bce";
+          case "multiclass" -> "ce";
+          default -> "mse";
+        };
+    String loss = model.oneOf("loss", "auto", LOSSES);
+    if (loss.equals("auto")) {
+      loss = fittingLoss;
+    }
+    boolean fits = loss.equals(fittingLoss) || task.equals("regression") && loss.equals("huber");
+    if (!fits) {
+      throw new SpecException(
+          model.key("loss"),
+          loss,
+          "a "
+              + task
+              + " task takes "
+              + (task.equals("regression") ? "mse or huber" : fittingLoss));
+    }
+    PipelineSpec.WarmStart warmStart = null;
+    if (model.has("warm-start")) {
+      Node warm = model.child("warm-start");
+      warm.allow("store", "model", "version");
+      warmStart =
+          new PipelineSpec.WarmStart(
+              warm.string("store", null),
+              warm.string("model", name),
+              warm.string("version", "latest"));
+    }
+    return new PipelineSpec.Model(
+        type,
+        hidden,
+        model.oneOf("activation", "relu", ACTIVATIONS),
+        model.number("dropout", 0.0, 0.0, 0.9),
+        loss,
+        model.number("huber-delta", 1.0, 1e-9, 1e9),
+        warmStart);
+  }
+
+  private static PipelineSpec.Training training(Node training) {
+    training.allow(
+        "batch-size",
+        "max-batch-delay",
+        "learning-rate",
+        "schedule",
+        "optimizer",
+        "l1",
+        "l2",
+        "weight-decay",
+        "clip-norm",
+        "seed");
+    double rate = training.number("learning-rate", 0.1, 1e-9, 100.0);
+    Node schedule = training.child("schedule");
+    schedule.allow("type", "every", "gamma", "total-steps", "min-rate", "warmup-steps");
+    Node optimizer = training.child("optimizer");
+    optimizer.allow("type", "momentum", "nesterov", "beta1", "beta2", "epsilon");
+    return new PipelineSpec.Training(
+        (int) training.integer("batch-size", 64, 1, 65536),
+        training.duration("max-batch-delay", "0s"),
+        new LearningRateSchedule(
+            schedule.oneOf("type", "constant", LearningRateSchedule.TYPES),
+            rate,
+            schedule.integer("every", 1000, 1, Long.MAX_VALUE),
+            schedule.number("gamma", 0.5, 1e-9, 1.0),
+            schedule.integer("total-steps", 10_000, 1, Long.MAX_VALUE),
+            schedule.number("min-rate", 0.0, 0.0, rate),
+            schedule.integer("warmup-steps", 0, 0, Long.MAX_VALUE)),
+        new OptimizerSettings(
+            optimizer.oneOf("type", "sgd", OptimizerSettings.TYPES),
+            optimizer.number("momentum", 0.0, 0.0, 0.999),
+            optimizer.bool("nesterov", false),
+            optimizer.number("beta1", 0.9, 0.0, 0.9999),
+            optimizer.number("beta2", 0.999, 0.0, 0.99999),
+            optimizer.number("epsilon", 1e-8, 1e-12, 1.0),
+            training.number("l1", 0.0, 0.0, 100.0),
+            training.number("l2", 1e-4, 0.0, 100.0),
+            training.number("weight-decay", 0.0, 0.0, 100.0),
+            training.number("clip-norm", 0.0, 0.0, 1e9)),
+        training.integer("seed", 42, Long.MIN_VALUE, Long.MAX_VALUE));
   }
 
   /** The same spec with its hash: sha256 over its canonical rendering. */
@@ -303,6 +429,10 @@ public final class SpecLoader {
               key(present), values.get(present), "unknown key; allowed here: " + allowed);
         }
       }
+    }
+
+    boolean has(String name) {
+      return values.containsKey(name);
     }
 
     Node child(String name) {

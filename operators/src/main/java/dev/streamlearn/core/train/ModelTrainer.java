@@ -4,7 +4,14 @@ import dev.streamlearn.core.backend.Backend;
 import dev.streamlearn.core.data.Example;
 import dev.streamlearn.core.features.Featurizer;
 import dev.streamlearn.core.metrics.BinaryMetrics;
-import dev.streamlearn.core.model.LogisticRegression;
+import dev.streamlearn.core.metrics.MulticlassMetrics;
+import dev.streamlearn.core.metrics.RegressionMetrics;
+import dev.streamlearn.core.model.Activation;
+import dev.streamlearn.core.model.Loss;
+import dev.streamlearn.core.model.Network;
+import dev.streamlearn.core.model.NetworkShape;
+import dev.streamlearn.core.model.SplitMix64;
+import dev.streamlearn.core.optim.Optimizer;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.store.Manifest;
@@ -21,10 +28,11 @@ import org.apache.avro.SchemaNormalization;
 
 /**
  * Learns one model from a stream of examples, Flink-free: held-out examples are scored and kept for
- * validation, never learned from; training examples fill a mini-batch that becomes one SGD step on
- * the backend. Every {@code publish.everyEvents} trained examples a version is cut: validated on
- * the held-out window and described by a manifest with its metrics and lineage. All mutable data
- * lives in the {@link TrainerState} passed in, so the caller decides where it is kept.
+ * validation, never learned from; training examples fill a mini-batch that becomes one optimizer
+ * step of the network on the backend. Every {@code publish.everyEvents} trained examples a version
+ * is cut: validated on the held-out window and described by a manifest with its metrics and
+ * lineage. All mutable data lives in the {@link TrainerState} passed in, so the caller decides
+ * where it is kept.
  */
 public final class ModelTrainer {
 
@@ -37,35 +45,75 @@ public final class ModelTrainer {
   private final PipelineSpec spec;
   private final Backend backend;
   private final Featurizer featurizer;
-  private final LogisticRegression model;
+  private final NetworkShape shape;
+  private final Network network;
+  private final Optimizer optimizer;
   private final HoldoutSplit holdout;
+  private final String task;
   private final int batchSize;
   private final int dimension;
+  private final int outputs;
   private final int windowCapacity;
   private final int[] buckets;
   private final float[] one;
-  private final float[] score = new float[1];
+  private final float[] score;
+  private final float[] gradient;
 
   public ModelTrainer(PipelineSpec spec, Backend backend) {
     this.spec = spec;
     this.backend = backend;
     this.featurizer = new Featurizer(spec.features());
+    this.task = spec.label().task();
     this.batchSize = spec.training().batchSize();
     this.dimension = featurizer.dimension();
     this.windowCapacity = spec.validation().windowEvents();
-    this.model = new LogisticRegression(dimension, Math.max(batchSize, windowCapacity));
+    this.shape = shapeFor(spec, dimension);
+    this.outputs = shape.outputs();
+    this.network = new Network(shape, backend, Math.max(1, Math.max(batchSize, windowCapacity)));
+    this.optimizer = new Optimizer(spec.training().optimizer(), shape.weightMask());
     this.holdout = new HoldoutSplit(spec.holdout().fraction());
     this.buckets = new int[featurizer.categoricalCount()];
     this.one = new float[dimension];
+    this.score = new float[outputs];
+    this.gradient = new float[shape.parameterCount()];
+  }
+
+  /** The network a spec asks for, on inputs of the featurizer's dimension. */
+  public static NetworkShape shapeFor(PipelineSpec spec, int dimension) {
+    PipelineSpec.Model model = spec.model();
+    Loss loss =
+        switch (model.loss()) {
+          case "bce" -> Loss.BINARY_CROSS_ENTROPY;
+          case "ce" -> Loss.CROSS_ENTROPY;
+          case "huber" -> Loss.HUBER;
+          default -> Loss.MSE;
+        };
+    int outputs = loss == Loss.CROSS_ENTROPY ? spec.label().classes().size() : 1;
+    return new NetworkShape(
+        dimension,
+        model.hiddenLayers().stream().mapToInt(Integer::intValue).toArray(),
+        Activation.valueOf(model.activation().toUpperCase()),
+        model.dropout(),
+        outputs,
+        loss,
+        model.huberDelta());
   }
 
   public Featurizer featurizer() {
     return featurizer;
   }
 
+  public NetworkShape shape() {
+    return shape;
+  }
+
   public TrainerState newState() {
     TrainerState state = new TrainerState();
-    state.params = model.initialParameters();
+    state.params = shape.initialParameters(spec.training().seed());
+    int slots = spec.training().optimizer().slots();
+    state.moment1 = new float[slots >= 1 ? shape.parameterCount() : 0];
+    state.moment2 = new float[slots >= 2 ? shape.parameterCount() : 0];
+    state.randomState = spec.training().seed() * 0x9E3779B97F4A7C15L + 1;
     state.featurizer = featurizer.newState();
     state.batchX = new float[batchSize * dimension];
     state.batchY = new float[batchSize];
@@ -75,6 +123,9 @@ public final class ModelTrainer {
     state.heldLabel = new float[windowCapacity];
     state.offsetFrom = new long[0];
     state.offsetTo = new long[0];
+    if (spec.model().warmStart() != null) {
+      WarmStart.apply(spec, shape, featurizer, state);
+    }
     return state;
   }
 
@@ -103,6 +154,13 @@ public final class ModelTrainer {
     return Outcome.TRAINED;
   }
 
+  /** Trains the open batch now, full or not (the batch's maximum delay passed). */
+  public void closeBatch(TrainerState state) {
+    if (state.batchRows > 0) {
+      step(state);
+    }
+  }
+
   /** True at a batch boundary once enough examples were trained since the last version. */
   public boolean versionDue(TrainerState state) {
     return state.batchRows == 0 && state.trainedSinceVersion >= spec.publish().everyEvents();
@@ -110,9 +168,7 @@ public final class ModelTrainer {
 
   /** End of input: trains the open batch and cuts a last version if anything happened since. */
   public ModelSnapshot finish(TrainerState state, String topic) {
-    if (state.batchRows > 0) {
-      step(state);
-    }
+    closeBatch(state);
     if (state.trainedSinceVersion == 0 && state.heldOutSinceVersion == 0) {
       return null;
     }
@@ -125,6 +181,8 @@ public final class ModelTrainer {
     Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
     metrics.put("window", validate(state));
     metrics.put("sinceStart", sinceStart(state));
+    metrics.put(
+        "training", Map.of("lastBatchLoss", state.lastTrainingLoss, "steps", (double) state.steps));
     Manifest manifest =
         new Manifest(
             Manifest.FORMAT_VERSION,
@@ -132,8 +190,8 @@ public final class ModelTrainer {
             version,
             state.version == 0 ? null : state.version,
             Instant.now().toString(),
-            spec.label().task(),
-            spec.label().classes().isEmpty() ? List.of("0", "1") : spec.label().classes(),
+            task,
+            classNames(),
             featurizer.featureNames(),
             spec.specHash(),
             inputSchemaFingerprint(),
@@ -173,36 +231,77 @@ public final class ModelTrainer {
       System.arraycopy(state.heldBuckets, r * categorical, rowBuckets, 0, categorical);
       featurizer.transform(state.featurizer, rowNumeric, rowBuckets, x, r * dimension);
     }
-    float[] probability = new float[Math.max(1, count)];
+    float[] predictions = new float[Math.max(1, count) * outputs];
     if (count > 0) {
-      model.predict(backend, state.params, x, count, probability);
+      network.predict(state.params, x, count, predictions);
     }
-    return BinaryMetrics.of(probability, state.heldLabel, count);
+    return switch (task) {
+      case "binary" -> BinaryMetrics.of(predictions, state.heldLabel, count);
+      case "multiclass" -> MulticlassMetrics.of(predictions, state.heldLabel, count, outputs);
+      default -> RegressionMetrics.of(predictions, state.heldLabel, count);
+    };
+  }
+
+  /** Predictions for raw rows, for tests and serving checks: see {@link Network#predict}. */
+  public void predict(TrainerState state, Example example, float[] out) {
+    featurizer.bucketsOf(example.categorical, buckets);
+    featurizer.transform(state.featurizer, example.numeric, buckets, one, 0);
+    network.predict(state.params, one, 1, out);
   }
 
   private void step(TrainerState state) {
-    model.step(
-        backend,
-        state.params,
-        state.batchX,
-        state.batchY,
-        state.batchWeight,
-        state.batchRows,
-        spec.training().learningRate(),
-        spec.training().l2());
-    state.batchRows = 0;
+    SplitMix64 random = new SplitMix64(state.randomState);
+    state.lastTrainingLoss =
+        network.lossAndGradient(
+            state.params,
+            state.batchX,
+            state.batchY,
+            state.batchWeight,
+            state.batchRows,
+            random,
+            gradient);
+    state.randomState = random.state();
     state.steps++;
+    optimizer.apply(
+        state.params,
+        gradient,
+        new float[][] {state.moment1, state.moment2},
+        state.steps,
+        spec.training().schedule().rate(state.steps));
+    state.batchRows = 0;
   }
 
   private void scoreHeldOut(TrainerState state, Example example) {
     featurizer.transform(state.featurizer, example.numeric, buckets, one, 0);
-    model.predict(backend, state.params, one, 1, score);
-    double p = Math.min(1 - 1e-7, Math.max(1e-7, score[0]));
-    boolean positive = example.label > 0.5;
-    if ((p >= 0.5) == positive) {
-      state.heldOutCorrectTotal++;
+    network.predict(state.params, one, 1, score);
+    switch (task) {
+      case "binary" -> {
+        double p = Math.min(1 - 1e-7, Math.max(1e-7, score[0]));
+        boolean positive = example.label > 0.5;
+        if ((p >= 0.5) == positive) {
+          state.heldOutCorrectTotal++;
+        }
+        state.heldOutLogLossTotal -= positive ? Math.log(p) : Math.log(1 - p);
+      }
+      case "multiclass" -> {
+        int truth = (int) example.label;
+        int best = 0;
+        for (int j = 1; j < outputs; j++) {
+          if (score[j] > score[best]) {
+            best = j;
+          }
+        }
+        if (best == truth) {
+          state.heldOutCorrectTotal++;
+        }
+        state.heldOutLogLossTotal -= Math.log(Math.max(1e-7, score[truth]));
+      }
+      default -> {
+        double residual = score[0] - example.label;
+        state.heldOutSquaredErrorTotal += residual * residual;
+        state.heldOutAbsoluteErrorTotal += Math.abs(residual);
+      }
     }
-    state.heldOutLogLossTotal -= positive ? Math.log(p) : Math.log(1 - p);
   }
 
   private void keepForValidation(TrainerState state, Example example) {
@@ -257,25 +356,47 @@ public final class ModelTrainer {
         state.heldOutTotal);
   }
 
-  private static Map<String, Double> sinceStart(TrainerState state) {
+  private Map<String, Double> sinceStart(TrainerState state) {
     Map<String, Double> metrics = new LinkedHashMap<>();
-    metrics.put("count", (double) state.heldOutTotal);
-    if (state.heldOutTotal > 0) {
-      metrics.put("accuracy", state.heldOutCorrectTotal / (double) state.heldOutTotal);
-      metrics.put("logLoss", state.heldOutLogLossTotal / state.heldOutTotal);
+    long count = state.heldOutTotal;
+    metrics.put("count", (double) count);
+    if (count > 0) {
+      if (task.equals("regression")) {
+        metrics.put("mse", state.heldOutSquaredErrorTotal / count);
+        metrics.put("mae", state.heldOutAbsoluteErrorTotal / count);
+      } else {
+        metrics.put("accuracy", state.heldOutCorrectTotal / (double) count);
+        metrics.put("logLoss", state.heldOutLogLossTotal / count);
+      }
     }
     metrics.put("trained", (double) state.trainedTotal);
     return metrics;
   }
 
+  private List<String> classNames() {
+    if (task.equals("regression")) {
+      return List.of();
+    }
+    return spec.label().classes().isEmpty() ? List.of("0", "1") : spec.label().classes();
+  }
+
   private byte[] parameters(float[] params) {
-    float[] weights = Arrays.copyOf(params, dimension);
-    float[] bias = {params[dimension]};
-    return Safetensors.encode(
-        List.of(
-            new Tensor("weight", new long[] {dimension}, weights),
-            new Tensor("bias", new long[] {1}, bias)),
-        Map.of("model", spec.model().type(), "task", spec.label().task()));
+    List<Tensor> tensors = new ArrayList<>();
+    for (NetworkShape.TensorSlot slot : shape.tensors()) {
+      tensors.add(
+          new Tensor(
+              slot.name(),
+              slot.shape(),
+              Arrays.copyOfRange(params, slot.offset(), slot.offset() + slot.size())));
+    }
+    Map<String, String> metadata = new LinkedHashMap<>();
+    metadata.put("model", spec.model().type());
+    metadata.put("task", task);
+    metadata.put("hidden", spec.model().hiddenLayers().toString());
+    metadata.put("activation", spec.model().activation());
+    metadata.put("loss", spec.model().loss());
+    metadata.put("layout", "layers.<l>.weight is [in, out]: y = x W + b");
+    return Safetensors.encode(tensors, metadata);
   }
 
   static String inputSchemaFingerprint() {

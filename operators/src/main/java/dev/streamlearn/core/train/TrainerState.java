@@ -13,6 +13,16 @@ public class TrainerState {
 
   public long steps;
   public float[] params;
+
+  /** Optimizer state: momentum or first moment, and second moment, as the optimizer needs. */
+  public float[] moment1;
+
+  public float[] moment2;
+
+  /** The dropout generator's state, so a restore draws the same masks. */
+  public long randomState;
+
+  public double lastTrainingLoss;
   public FeaturizerState featurizer;
 
   /** The open mini-batch: {@code batchRows} rows of input vectors, labels and weights. */
@@ -21,6 +31,9 @@ public class TrainerState {
   public float[] batchY;
   public float[] batchWeight;
   public int batchRows;
+
+  /** Processing time at which the open batch closes when it is not full by then; 0 for none. */
+  public long batchDeadline;
 
   /** Ring buffer of the most recent held-out examples, raw, to validate each candidate on. */
   public double[] heldNumeric;
@@ -35,6 +48,8 @@ public class TrainerState {
 
   public long heldOutCorrectTotal;
   public double heldOutLogLossTotal;
+  public double heldOutSquaredErrorTotal;
+  public double heldOutAbsoluteErrorTotal;
   public long trainedTotal;
 
   /** Since the last published version. */

@@ -1,0 +1,61 @@
+package dev.streamlearn.core.metrics;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Exact held-out metrics of a multiclass classifier over one set of scored examples. */
+public final class MulticlassMetrics {
+
+  private MulticlassMetrics() {}
+
+  /**
+   * Accuracy, mean log loss, macro F1 and the majority-class rate.
+   *
+   * @param probability rows x classes
+   * @param label class indices
+   */
+  public static Map<String, Double> of(float[] probability, float[] label, int count, int classes) {
+    Map<String, Double> metrics = new LinkedHashMap<>();
+    metrics.put("count", (double) count);
+    if (count == 0) {
+      return metrics;
+    }
+    long[] truePositive = new long[classes];
+    long[] predicted = new long[classes];
+    long[] actual = new long[classes];
+    double logLoss = 0;
+    int correct = 0;
+    for (int r = 0; r < count; r++) {
+      int truth = (int) label[r];
+      int best = 0;
+      for (int j = 1; j < classes; j++) {
+        if (probability[r * classes + j] > probability[r * classes + best]) {
+          best = j;
+        }
+      }
+      predicted[best]++;
+      actual[truth]++;
+      if (best == truth) {
+        correct++;
+        truePositive[truth]++;
+      }
+      logLoss -= Math.log(Math.max(1e-7, probability[r * classes + truth]));
+    }
+    double f1Sum = 0;
+    int present = 0;
+    long majority = 0;
+    for (int j = 0; j < classes; j++) {
+      majority = Math.max(majority, actual[j]);
+      if (actual[j] + predicted[j] == 0) {
+        continue;
+      }
+      present++;
+      f1Sum += 2.0 * truePositive[j] / (actual[j] + predicted[j]);
+    }
+    metrics.put("accuracy", correct / (double) count);
+    metrics.put("logLoss", logLoss / count);
+    metrics.put("macroF1", present == 0 ? 0 : f1Sum / present);
+    metrics.put("majorityRate", majority / (double) count);
+    return metrics;
+  }
+}

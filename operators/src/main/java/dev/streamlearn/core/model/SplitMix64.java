@@ -1,0 +1,36 @@
+package dev.streamlearn.core.model;
+
+/**
+ * A small, fast random generator whose whole state is one long, so a trainer can keep it in Flink
+ * state and resume the exact same sequence after a restore.
+ */
+public final class SplitMix64 {
+
+  private long state;
+
+  public SplitMix64(long state) {
+    this.state = state;
+  }
+
+  public long state() {
+    return state;
+  }
+
+  public long nextLong() {
+    long z = (state += 0x9E3779B97F4A7C15L);
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+
+  /** Uniform in [0, 1). */
+  public double nextDouble() {
+    return (nextLong() >>> 11) * 0x1.0p-53;
+  }
+
+  public double nextGaussian() {
+    double u = Math.max(nextDouble(), 1e-300);
+    double v = nextDouble();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+}

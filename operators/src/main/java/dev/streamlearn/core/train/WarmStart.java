@@ -1,0 +1,97 @@
+package dev.streamlearn.core.train;
+
+import dev.streamlearn.core.features.Featurizer;
+import dev.streamlearn.core.model.NetworkShape;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.store.Manifest;
+import dev.streamlearn.store.ModelStore;
+import dev.streamlearn.store.ModelStores;
+import dev.streamlearn.store.Safetensors;
+import dev.streamlearn.store.Tensor;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * Starts a trainer from a published version (fine-tuning): its parameters, its featurizer
+ * statistics, and its version number, so the next version is its child. The version must have been
+ * trained with the same features and network shape.
+ */
+final class WarmStart {
+
+  static void apply(
+      PipelineSpec spec, NetworkShape shape, Featurizer featurizer, TrainerState state) {
+    PipelineSpec.WarmStart from = spec.model().warmStart();
+    String uri = from.storeUri() != null ? from.storeUri() : spec.store().uri();
+    ModelStore store = ModelStores.open(uri);
+    try {
+      long version = resolve(store, from);
+      Manifest manifest =
+          store
+              .manifest(from.model(), version)
+              .orElseThrow(
+                  () ->
+                      new IllegalStateException(
+                          "warm start: model " + from.model() + " has no version " + version));
+      if (!manifest.featureNames().equals(featurizer.featureNames())) {
+        throw new IllegalStateException(
+            "warm start: version "
+                + version
+                + " of "
+                + from.model()
+                + " was trained on other features than this spec lists");
+      }
+      Map<String, Tensor> tensors =
+          Safetensors.decode(store.readFile(from.model(), version, ModelStore.PARAMETERS));
+      for (NetworkShape.TensorSlot slot : shape.tensors()) {
+        Tensor tensor = tensors.get(slot.name());
+        if (tensor == null || !Arrays.equals(tensor.shape(), slot.shape())) {
+          throw new IllegalStateException(
+              "warm start: version "
+                  + version
+                  + " of "
+                  + from.model()
+                  + " has "
+                  + (tensor == null
+                      ? "no tensor " + slot.name()
+                      : slot.name() + " of shape " + Arrays.toString(tensor.shape()))
+                  + "; this spec needs "
+                  + Arrays.toString(slot.shape()));
+        }
+        System.arraycopy(tensor.data(), 0, state.params, slot.offset(), slot.size());
+      }
+      state.featurizer =
+          featurizer.stateFromJson(
+              new String(
+                  store.readFile(from.model(), version, ModelStore.FEATURIZER),
+                  StandardCharsets.UTF_8));
+      if (from.model().equals(spec.name())) {
+        state.version = version;
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("warm start from " + uri + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static long resolve(ModelStore store, PipelineSpec.WarmStart from) throws IOException {
+    String version = from.version();
+    if (version.chars().allMatch(Character::isDigit)) {
+      return Long.parseLong(version);
+    }
+    return store
+        .alias(from.model(), version)
+        .orElseThrow(
+            () ->
+                new IllegalStateException(
+                    "warm start: model "
+                        + from.model()
+                        + " has no alias '"
+                        + version
+                        + "' in "
+                        + store.location()));
+  }
+
+  private WarmStart() {}
+}
