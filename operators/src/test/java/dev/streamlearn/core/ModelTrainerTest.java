@@ -92,7 +92,12 @@ class ModelTrainerTest {
       features.add(Map.of("name", feature.name(), "type", feature.type()));
     }
     SpecLoader.override(tree, "features", features);
-    SpecLoader.override(tree, "label.classes", rows.labelClasses());
+    if (!(tree.get("label") instanceof Map<?, ?> label && "regression".equals(label.get("task")))) {
+      SpecLoader.override(
+          tree,
+          "label.classes",
+          rows.labelClasses().isEmpty() ? rows.labelValues() : rows.labelClasses());
+    }
     SpecLoader.override(tree, "backend", "reference");
     return SpecLoader.fromTree(tree);
   }
