@@ -75,6 +75,14 @@ final class DemoCommand implements Callable<Integer> {
   String label;
 
   @Option(
+      names = "--task",
+      description =
+          "With --input: binary, multiclass or regression (default: the spec's, else inferred from the label column).")
+  String task;
+
+  private String inputTask;
+
+  @Option(
       names = "--spec",
       description = "A pipeline spec (YAML); features it does not list are inferred from the file.")
   Path specFile;
@@ -182,31 +190,58 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  /** Reads the input file and checks its label before anything starts. */
+  /** Reads the input file and settles the task and its classes before anything starts. */
   private CsvEvents readInput() throws IOException {
     if (!Files.isReadable(input)) {
       throw new IllegalArgumentException("--input " + input + " is not a readable file");
     }
     CsvEvents rows = new CsvEvents(CsvReader.read(input), label);
+    Map<String, Object> tree =
+        specFile == null ? new LinkedHashMap<>() : SpecLoader.readTree(specFile);
+    Object specTask =
+        tree.get("label") instanceof Map<?, ?> labelTree ? labelTree.get("task") : null;
+    inputTask =
+        task != null ? task : specTask != null ? String.valueOf(specTask) : rows.inferTask();
     List<String> values = rows.labelValues();
-    if (values.size() > 2) {
-      throw new IllegalArgumentException(
-          String.format(
-              "label column '%s' has %d classes (%s): multiclass training is not available yet; this version learns binary labels",
-              label, values.size(), values.stream().limit(12).collect(Collectors.joining(", "))));
+    switch (inputTask) {
+      case "binary" -> {
+        if (values.size() != 2) {
+          throw new IllegalArgumentException(
+              String.format(
+                  "label column '%s' has %d distinct values (%s); a binary task needs exactly two (try --task multiclass or regression)",
+                  label,
+                  values.size(),
+                  values.stream().limit(12).collect(Collectors.joining(", "))));
+        }
+        return rows;
+      }
+      case "multiclass" -> {
+        if (values.size() < 2) {
+          throw new IllegalArgumentException(
+              "label column '" + label + "' has fewer than two distinct values: " + values);
+        }
+        return rows.withNumericLabels(false);
+      }
+      case "regression" -> {
+        return rows.withNumericLabels(true);
+      }
+      default ->
+          throw new IllegalArgumentException(
+              "--task '" + inputTask + "': one of binary, multiclass, regression");
     }
-    if (values.size() < 2) {
-      throw new IllegalArgumentException(
-          "label column '" + label + "' has fewer than two distinct values: " + values);
-    }
-    return rows;
   }
 
   private int fromFile(EmbeddedKafka kafka, Path work, CsvEvents rows) throws Exception {
-    List<String> classes = rows.labelClasses();
+    List<String> classes =
+        switch (inputTask) {
+          case "binary" -> rows.labelClasses();
+          case "multiclass" -> rows.labelValues();
+          default -> List.of();
+        };
     Map<String, Object> tree =
         specFile == null ? new LinkedHashMap<>() : SpecLoader.readTree(specFile);
     mergeInferredFeatures(tree, rows);
+    SpecLoader.override(tree, "label.task", inputTask);
     if (!(tree.get("label") instanceof Map<?, ?> labelTree) || !labelTree.containsKey("classes")) {
       SpecLoader.override(tree, "label.classes", classes);
     }
@@ -222,14 +257,16 @@ final class DemoCommand implements Callable<Integer> {
     kafka.createTopic(spec.source().topic(), 1);
     kafka.createTopic(spec.source().deadLetterTopic(), 1);
     out.printf(
-        "Producing %,d rows of %s to %s (%d numeric, %d categorical features; label '%s', classes %s)...%n",
+        "Producing %,d rows of %s to %s (%d numeric, %d categorical features; label '%s', %s)...%n",
         rows.size(),
         input,
         spec.source().topic(),
         spec.numericCount(),
         spec.categoricalCount(),
         label,
-        classes.isEmpty() ? "0/1" : classes);
+        inputTask.equals("regression")
+            ? "regression"
+            : inputTask + " " + (classes.isEmpty() ? "[0, 1]" : classes));
     try (KafkaProducer<byte[], byte[]> producer = producer(kafka.bootstrapServers())) {
       var codec = dev.streamlearn.schemas.codec.Topics.labeledEvents();
       long start = System.currentTimeMillis() - rows.size() * 1000L;

@@ -87,6 +87,23 @@ final class ProgressPrinter {
       return "(no metrics)";
     }
     Map<String, Double> window = manifest.get().metrics().get("window");
+    if (window != null && window.containsKey("rmse")) {
+      return String.format(
+          "RMSE %.4g, MAE %.4g, R² %s on %,.0f events",
+          window.get("rmse"),
+          window.get("mae"),
+          window.containsKey("r2") ? String.format("%.3f", window.get("r2")) : "n/a",
+          window.get("count"));
+    }
+    if (window != null && window.containsKey("macroF1")) {
+      return String.format(
+          "accuracy %.3f, macro F1 %.3f, log loss %.3f on %,.0f events (majority class %.3f)",
+          window.get("accuracy"),
+          window.get("macroF1"),
+          window.get("logLoss"),
+          window.get("count"),
+          window.get("majorityRate"));
+    }
     if (window == null || !window.containsKey("accuracy")) {
       return "(no held-out events yet)";
     }

@@ -15,7 +15,7 @@ class StreamLearnCliTest {
   @TempDir Path directory;
 
   @Test
-  void refusesMulticlassLabelsWithReason() {
+  void refusesBinaryTaskOnManyClasses() {
     Result result =
         run(
             "demo",
@@ -23,12 +23,14 @@ class StreamLearnCliTest {
             sharedData("digits.csv"),
             "--label",
             "digit",
+            "--task",
+            "binary",
             "--store",
             directory.toString());
     assertThat(result.code).isEqualTo(2);
     assertThat(result.err)
-        .contains("label column 'digit' has 10 classes (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)")
-        .contains("multiclass training is not available yet");
+        .contains(
+            "label column 'digit' has 10 distinct values (0, 1, 2, 3, 4, 5, 6, 7, 8, 9); a binary task needs exactly two");
   }
 
   @Test

@@ -25,6 +25,7 @@ public final class CsvEvents {
   private final boolean[] numeric;
   private final boolean numericLabel;
   private final boolean labelAsNumber;
+  private final String task;
 
   public CsvEvents(CsvReader.Table table, String labelColumn) {
     this.table = table;
@@ -34,7 +35,25 @@ public final class CsvEvents {
       numeric[c] = allNumeric(c);
     }
     this.numericLabel = numeric[this.labelColumn];
-    this.labelAsNumber = numericLabel && Set.of("0", "1").containsAll(labelValues());
+    List<String> values = labelValues();
+    boolean integral = values.stream().allMatch(value -> value.matches("-?\\d+"));
+    if (values.size() == 2) {
+      task = "binary";
+    } else if (numericLabel && (!integral || values.size() > 20)) {
+      task = "regression";
+    } else {
+      task = "multiclass";
+    }
+    this.labelAsNumber =
+        numericLabel && (task.equals("regression") || Set.of("0", "1").containsAll(values));
+  }
+
+  /**
+   * The task the label suggests: binary for two values, regression for numbers that are not
+   * integers or take more than 20 values, multiclass otherwise.
+   */
+  public String inferTask() {
+    return task;
   }
 
   /**
@@ -43,6 +62,24 @@ public final class CsvEvents {
    */
   public List<String> labelClasses() {
     return labelAsNumber ? List.of() : labelValues();
+  }
+
+  /** Sends labels as numbers (regression, or binary 0/1) or as class names. */
+  public CsvEvents withNumericLabels(boolean numeric) {
+    return new CsvEvents(this, numeric);
+  }
+
+  private CsvEvents(CsvEvents other, boolean numericLabels) {
+    this.table = other.table;
+    this.labelColumn = other.labelColumn;
+    this.numeric = other.numeric;
+    this.numericLabel = other.numericLabel;
+    this.task = other.task;
+    if (numericLabels && !numericLabel) {
+      throw new IllegalArgumentException(
+          "label column '" + table.header().get(labelColumn) + "' holds text, not numbers");
+    }
+    this.labelAsNumber = numericLabels;
   }
 
   /** Every column but the label, numeric or categorical as inferred. */
@@ -62,6 +99,11 @@ public final class CsvEvents {
 
   /** The label's distinct values, sorted (numerically when they are numbers). */
   public List<String> labelValues() {
+    return labelValuesOf(table, labelColumn, numericLabel);
+  }
+
+  private static List<String> labelValuesOf(
+      CsvReader.Table table, int labelColumn, boolean numericLabel) {
     if (numericLabel) {
       TreeSet<Double> values = new TreeSet<>();
       for (List<String> row : table.rows()) {
