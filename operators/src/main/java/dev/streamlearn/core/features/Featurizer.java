@@ -127,6 +127,31 @@ public final class Featurizer implements Serializable {
     }
   }
 
+  /** Regression: the label in the units the network learns (standardized by running statistics). */
+  public static double scaleTarget(FeaturizerState state, double label) {
+    return (label - state.targetMean) / targetDeviation(state);
+  }
+
+  /** Regression: a network output back in the label's units. */
+  public static double unscaleTarget(FeaturizerState state, double output) {
+    return output * targetDeviation(state) + state.targetMean;
+  }
+
+  public static void learnTarget(FeaturizerState state, double label) {
+    long count = ++state.targetCount;
+    double delta = label - state.targetMean;
+    state.targetMean += delta / count;
+    state.targetM2 += delta * (label - state.targetMean);
+  }
+
+  private static double targetDeviation(FeaturizerState state) {
+    if (state.targetCount < 2) {
+      return 1.0;
+    }
+    double std = Math.sqrt(state.targetM2 / (state.targetCount - 1));
+    return std > 1e-12 ? std : 1.0;
+  }
+
   /** Sample standard deviation; 1 until two values are seen or when all values were equal. */
   public static double standardDeviation(FeaturizerState state, int field) {
     long count = state.count[field];
@@ -170,6 +195,11 @@ public final class Featurizer implements Serializable {
         state.mean[i] = field.path("mean").asDouble();
         state.m2[i] = field.path("m2").asDouble();
       }
+      if (root.has("target")) {
+        state.targetCount = root.path("target").path("count").asLong();
+        state.targetMean = root.path("target").path("mean").asDouble();
+        state.targetM2 = root.path("target").path("m2").asDouble();
+      }
       return state;
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new IllegalArgumentException(
@@ -203,6 +233,14 @@ public final class Featurizer implements Serializable {
       field.put("hash", "murmur3_x86_32(utf8(value), seed) mod buckets");
       field.put("seed", HASH_SEED);
       field.put("missing", "all zeros");
+    }
+    if (state.targetCount > 0) {
+      ObjectNode target = root.putObject("target");
+      target.put("count", state.targetCount);
+      target.put("mean", state.targetMean);
+      target.put("m2", state.targetM2);
+      target.put("std", targetDeviation(state));
+      target.put("meaning", "the network predicts (label - mean) / std");
     }
     try {
       return JSON.writeValueAsString(root);

@@ -11,6 +11,12 @@ public class FeaturizerState {
   public double[] mean;
   public double[] m2;
 
+  /** Regression: running statistics of the label, which the network learns standardized. */
+  public long targetCount;
+
+  public double targetMean;
+  public double targetM2;
+
   public FeaturizerState() {}
 
   public static FeaturizerState empty(int numericFields) {
@@ -26,6 +32,9 @@ public class FeaturizerState {
     copy.count = Arrays.copyOf(count, count.length);
     copy.mean = Arrays.copyOf(mean, mean.length);
     copy.m2 = Arrays.copyOf(m2, m2.length);
+    copy.targetCount = targetCount;
+    copy.targetMean = targetMean;
+    copy.targetM2 = targetM2;
     return copy;
   }
 }

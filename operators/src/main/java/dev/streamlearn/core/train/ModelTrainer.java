@@ -50,6 +50,7 @@ public final class ModelTrainer {
   private final Optimizer optimizer;
   private final HoldoutSplit holdout;
   private final String task;
+  private final boolean regression;
   private final int batchSize;
   private final int dimension;
   private final int outputs;
@@ -64,6 +65,7 @@ public final class ModelTrainer {
     this.backend = backend;
     this.featurizer = new Featurizer(spec.features());
     this.task = spec.label().task();
+    this.regression = task.equals("regression");
     this.batchSize = spec.training().batchSize();
     this.dimension = featurizer.dimension();
     this.windowCapacity = spec.validation().windowEvents();
@@ -142,7 +144,13 @@ public final class ModelTrainer {
     featurizer.transform(
         state.featurizer, example.numeric, buckets, state.batchX, state.batchRows * dimension);
     featurizer.learn(state.featurizer, example.numeric);
-    state.batchY[state.batchRows] = (float) example.label;
+    if (regression) {
+      state.batchY[state.batchRows] =
+          (float) Featurizer.scaleTarget(state.featurizer, example.label);
+      Featurizer.learnTarget(state.featurizer, example.label);
+    } else {
+      state.batchY[state.batchRows] = (float) example.label;
+    }
     state.batchWeight[state.batchRows] = example.weight;
     state.batchRows++;
     state.trainedTotal++;
@@ -234,6 +242,11 @@ public final class ModelTrainer {
     float[] predictions = new float[Math.max(1, count) * outputs];
     if (count > 0) {
       network.predict(state.params, x, count, predictions);
+      if (regression) {
+        for (int r = 0; r < count; r++) {
+          predictions[r] = (float) Featurizer.unscaleTarget(state.featurizer, predictions[r]);
+        }
+      }
     }
     return switch (task) {
       case "binary" -> BinaryMetrics.of(predictions, state.heldLabel, count);
@@ -247,6 +260,9 @@ public final class ModelTrainer {
     featurizer.bucketsOf(example.categorical, buckets);
     featurizer.transform(state.featurizer, example.numeric, buckets, one, 0);
     network.predict(state.params, one, 1, out);
+    if (regression) {
+      out[0] = (float) Featurizer.unscaleTarget(state.featurizer, out[0]);
+    }
   }
 
   private void step(TrainerState state) {
@@ -297,7 +313,7 @@ public final class ModelTrainer {
         state.heldOutLogLossTotal -= Math.log(Math.max(1e-7, score[truth]));
       }
       default -> {
-        double residual = score[0] - example.label;
+        double residual = Featurizer.unscaleTarget(state.featurizer, score[0]) - example.label;
         state.heldOutSquaredErrorTotal += residual * residual;
         state.heldOutAbsoluteErrorTotal += Math.abs(residual);
       }
