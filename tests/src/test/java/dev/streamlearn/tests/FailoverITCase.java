@@ -1,0 +1,286 @@
+package dev.streamlearn.tests;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.jobs.KafkaConnectors;
+import dev.streamlearn.jobs.StreamLearnJob;
+import dev.streamlearn.jobs.runtime.EmbeddedKafka;
+import dev.streamlearn.operators.PublishModel;
+import dev.streamlearn.operators.Refusal;
+import dev.streamlearn.schemas.LabeledEvent;
+import dev.streamlearn.schemas.codec.AvroCodec;
+import dev.streamlearn.schemas.codec.Topics;
+import dev.streamlearn.store.LocalModelStore;
+import dev.streamlearn.store.ModelStore;
+import dev.streamlearn.store.Safetensors;
+import dev.streamlearn.store.Tensor;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
+import org.apache.flink.api.connector.sink2.SupportsWriterState;
+import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A job that fails mid-stream and restarts from its last checkpoint ends with exactly the
+ * parameters, optimizer state effects and versions of a run that never failed: every event is
+ * learned from once, in the same batches, with the same dropout masks.
+ */
+class FailoverITCase {
+
+  @RegisterExtension
+  static final MiniClusterExtension FLINK =
+      new MiniClusterExtension(
+          new MiniClusterResourceConfiguration.Builder()
+              .setNumberTaskManagers(1)
+              .setNumberSlotsPerTaskManager(1)
+              .setConfiguration(flinkConfiguration())
+              .build());
+
+  @TempDir Path directory;
+
+  private static Configuration flinkConfiguration() {
+    Configuration conf = new Configuration();
+    conf.setString("restart-strategy.type", "fixed-delay");
+    conf.setString("restart-strategy.fixed-delay.attempts", "3");
+    conf.setString("restart-strategy.fixed-delay.delay", "100ms");
+    return conf;
+  }
+
+  @Test
+  void restoredRunEndsWithTheSameModelsAsAnUninterruptedOne() throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
+      kafka.createTopic("fo-events", 1);
+      int events = produce(kafka.bootstrapServers(), 12_000);
+
+      Path uninterruptedStore = directory.resolve("uninterrupted");
+      run(spec(kafka, uninterruptedStore), new DiscardRefusals());
+
+      Path failedStore = directory.resolve("failed");
+      FailingRefusals.reset();
+      run(spec(kafka, failedStore), new FailingRefusals());
+      assertThat(FailingRefusals.FAILED.get()).as("the failure was injected").isTrue();
+      assertThat(FailingRefusals.RESTORED.get())
+          .as("the second attempt restored a checkpoint")
+          .isTrue();
+
+      LocalModelStore expected = new LocalModelStore(uninterruptedStore);
+      LocalModelStore actual = new LocalModelStore(failedStore);
+      List<Long> versions = expected.versions("fo");
+      assertThat(versions).hasSizeGreaterThanOrEqualTo(5);
+      assertThat(actual.versions("fo")).isEqualTo(versions);
+      for (long version : versions) {
+        Map<String, Tensor> want =
+            Safetensors.decode(expected.readFile("fo", version, ModelStore.PARAMETERS));
+        Map<String, Tensor> got =
+            Safetensors.decode(actual.readFile("fo", version, ModelStore.PARAMETERS));
+        assertThat(got.keySet()).isEqualTo(want.keySet());
+        for (String name : want.keySet()) {
+          float[] a = want.get(name).data();
+          float[] b = got.get(name).data();
+          for (int i = 0; i < a.length; i++) {
+            assertThat((double) b[i])
+                .as("v%d %s[%d]", version, name, i)
+                .isCloseTo(a[i], org.assertj.core.data.Offset.offset(1e-6));
+          }
+        }
+        assertThat(actual.manifest("fo", version).orElseThrow().lineage())
+            .isEqualTo(expected.manifest("fo", version).orElseThrow().lineage());
+      }
+      var last = actual.manifest("fo", versions.get(versions.size() - 1)).orElseThrow();
+      assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
+          .isEqualTo(events);
+    }
+  }
+
+  private static PipelineSpec spec(EmbeddedKafka kafka, Path store) {
+    return SpecLoader.parse(
+        String.join(
+            "\n",
+            "name: fo",
+            "source: {bootstrap-servers: '"
+                + kafka.bootstrapServers()
+                + "', topic: fo-events, bounded: true,",
+            "         group-id: fo-" + store.getFileName() + "}",
+            "features: [{name: a, type: numeric}, {name: b, type: numeric}, {name: c, type: categorical, hash-buckets: 4}]",
+            "model: {type: mlp, hidden-layers: [8], activation: tanh, dropout: 0.2}",
+            "training: {batch-size: 32, learning-rate: 0.01, optimizer: {type: adam}}",
+            "publish: {every-events: 1500}",
+            "checkpoint: {interval: 100ms}",
+            "backend: nd4j",
+            "store: {uri: '" + store + "'}",
+            ""));
+  }
+
+  private static void run(PipelineSpec spec, Sink<Refusal> deadLetters) throws Exception {
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setParallelism(1);
+    StreamLearnJob job =
+        new StreamLearnJob(
+            spec,
+            KafkaConnectors.source(spec.source()),
+            deadLetters,
+            new PublishModel(spec.store().uri()));
+    job.addTo(env);
+    env.execute(job.jobName());
+  }
+
+  /**
+   * Good events with a malformed record every 25th, so the dead-letter sink sees traffic
+   * throughout.
+   */
+  private static int produce(String bootstrapServers, int count) {
+    Properties properties = new Properties();
+    properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
+    Random random = new Random(11);
+    int good = 0;
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(properties)) {
+      for (int i = 0; i < count; i++) {
+        byte[] value;
+        if (i % 25 == 24) {
+          value = ("not an event " + i).getBytes(StandardCharsets.UTF_8);
+        } else {
+          double a = random.nextGaussian();
+          double b = random.nextGaussian();
+          Map<String, Object> features = new HashMap<>();
+          features.put("a", a);
+          features.put("b", b);
+          features.put("c", a * b > 0 ? "same" : "different");
+          value =
+              codec.encode(
+                  LabeledEvent.newBuilder()
+                      .setId("fo-" + i)
+                      .setTimestamp(Instant.ofEpochMilli(1_000_000L + i))
+                      .setLabel(a * b > 0.2 ? 1.0 : 0.0)
+                      .setFeatures(features)
+                      .build());
+          good++;
+        }
+        producer.send(new ProducerRecord<>("fo-events", null, value));
+      }
+    }
+    return good;
+  }
+
+  /** Drops refusals. */
+  static final class DiscardRefusals implements Sink<Refusal> {
+    @Override
+    public SinkWriter<Refusal> createWriter(WriterInitContext context) {
+      return new Writer();
+    }
+  }
+
+  /**
+   * Drops refusals too, but fails the job once: on the first refusal after its second checkpoint
+   * snapshot. With one checkpoint at a time, the first has completed by then, so the restart
+   * restores it.
+   */
+  static final class FailingRefusals
+      implements Sink<Refusal>, SupportsWriterState<Refusal, Integer> {
+    static final AtomicBoolean FAILED = new AtomicBoolean();
+    static final AtomicBoolean RESTORED = new AtomicBoolean();
+    static final AtomicInteger SNAPSHOTS = new AtomicInteger();
+
+    static void reset() {
+      FAILED.set(false);
+      RESTORED.set(false);
+      SNAPSHOTS.set(0);
+    }
+
+    @Override
+    public StatefulSinkWriter<Refusal, Integer> createWriter(WriterInitContext context) {
+      return new Writer();
+    }
+
+    @Override
+    public StatefulSinkWriter<Refusal, Integer> restoreWriter(
+        WriterInitContext context, Collection<Integer> recoveredState) {
+      if (context.getRestoredCheckpointId().isPresent()) {
+        RESTORED.set(true);
+      }
+      return new Writer();
+    }
+
+    @Override
+    public SimpleVersionedSerializer<Integer> getWriterStateSerializer() {
+      return new SimpleVersionedSerializer<>() {
+        @Override
+        public int getVersion() {
+          return 1;
+        }
+
+        @Override
+        public byte[] serialize(Integer value) {
+          return ByteBuffer.allocate(4).putInt(value).array();
+        }
+
+        @Override
+        public Integer deserialize(int version, byte[] bytes) throws IOException {
+          return ByteBuffer.wrap(bytes).getInt();
+        }
+      };
+    }
+
+    private static final class Writer extends FailoverITCase.Writer {
+      @Override
+      public void write(Refusal refusal, Context context) {
+        if (!FAILED.get() && SNAPSHOTS.get() >= 2) {
+          FAILED.set(true);
+          throw new IllegalStateException(
+              "injected failure at " + refusal.topic + "@" + refusal.offset);
+        }
+      }
+
+      @Override
+      public List<Integer> snapshotState(long checkpointId) {
+        SNAPSHOTS.incrementAndGet();
+        return List.of(0);
+      }
+    }
+  }
+
+  private static class Writer implements StatefulSinkWriter<Refusal, Integer> {
+    @Override
+    public void write(Refusal refusal, Context context) {}
+
+    @Override
+    public void flush(boolean endOfInput) {}
+
+    @Override
+    public List<Integer> snapshotState(long checkpointId) {
+      return List.of();
+    }
+
+    @Override
+    public void close() {}
+  }
+}
