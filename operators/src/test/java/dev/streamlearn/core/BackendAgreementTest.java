@@ -3,6 +3,7 @@ package dev.streamlearn.core;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamlearn.core.backend.Backend;
+import dev.streamlearn.core.backend.JavaBackend;
 import dev.streamlearn.core.backend.Nd4jBackend;
 import dev.streamlearn.core.backend.ReferenceBackend;
 import dev.streamlearn.core.model.Network;
@@ -22,22 +23,24 @@ class BackendAgreementTest {
   static final double TOLERANCE = 1e-5;
 
   @Test
-  void nd4jGemmMatchesReferenceWithOffsetsAndTransposes() {
+  void gemmMatchesReferenceWithOffsetsAndTransposes() {
     Random random = new Random(7);
     try (Backend nd4j = new Nd4jBackend()) {
-      for (boolean transposeA : new boolean[] {false, true}) {
-        for (boolean transposeB : new boolean[] {false, true}) {
-          int m = 13;
-          int n = 9;
-          int k = 31;
-          float[] a = randomArray(random, 3 + m * k);
-          float[] b = randomArray(random, 5 + k * n);
-          float[] expected = randomArray(random, 2 + m * n);
-          float[] actual = expected.clone();
-          new ReferenceBackend()
-              .gemm(transposeA, transposeB, m, n, k, 0.5f, a, 3, b, 5, 0.25f, expected, 2);
-          nd4j.gemm(transposeA, transposeB, m, n, k, 0.5f, a, 3, b, 5, 0.25f, actual, 2);
-          assertClose(expected, actual);
+      for (Backend backend : new Backend[] {nd4j, new JavaBackend()}) {
+        for (boolean transposeA : new boolean[] {false, true}) {
+          for (boolean transposeB : new boolean[] {false, true}) {
+            int m = 13;
+            int n = 9;
+            int k = 31;
+            float[] a = randomArray(random, 3 + m * k);
+            float[] b = randomArray(random, 5 + k * n);
+            float[] expected = randomArray(random, 2 + m * n);
+            float[] actual = expected.clone();
+            new ReferenceBackend()
+                .gemm(transposeA, transposeB, m, n, k, 0.5f, a, 3, b, 5, 0.25f, expected, 2);
+            backend.gemm(transposeA, transposeB, m, n, k, 0.5f, a, 3, b, 5, 0.25f, actual, 2);
+            assertClose(expected, actual);
+          }
         }
       }
     }
@@ -46,7 +49,7 @@ class BackendAgreementTest {
   @Test
   void everyModelAndLossAgreesWithFloat64Reference() {
     try (Backend nd4j = new Nd4jBackend()) {
-      for (Backend backend : new Backend[] {new ReferenceBackend(), nd4j}) {
+      for (Backend backend : new Backend[] {new ReferenceBackend(), new JavaBackend(), nd4j}) {
         Random random = new Random(3);
         for (NetworkShape shape : NetworkCases.all(0.25)) {
           int rows = 16;

@@ -59,7 +59,7 @@ class SpecLoaderTest {
   @Test
   void refusesBadEnumsAndTypes() {
     assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "backend: gpu\n"))
-        .hasMessage("spec key 'backend' = 'gpu': one of [auto, cpu, nd4j, reference]");
+        .hasMessage("spec key 'backend' = 'gpu': one of [auto, cpu, nd4j, java, reference]");
     assertThatThrownBy(() -> SpecLoader.parse("features:\n  - {name: x, type: text}\n"))
         .hasMessage("spec key 'features[0].type' = 'text': one of [numeric, categorical]");
     assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "training: {batch-size: many}\n"))

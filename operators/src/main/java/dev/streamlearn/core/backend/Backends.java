@@ -7,7 +7,7 @@ import org.slf4j.LoggerFactory;
 /** Chooses a backend by the spec's name for it. */
 public final class Backends {
 
-  public static final List<String> NAMES = List.of("auto", "cpu", "nd4j", "reference");
+  public static final List<String> NAMES = List.of("auto", "cpu", "nd4j", "java", "reference");
   private static final Logger LOG = LoggerFactory.getLogger(Backends.class);
 
   public static Backend create(String name) {
@@ -18,6 +18,8 @@ public final class Backends {
       case "cpu":
       case "nd4j":
         return new Nd4jBackend();
+      case "java":
+        return new JavaBackend();
       case "reference":
         return new ReferenceBackend();
       default:

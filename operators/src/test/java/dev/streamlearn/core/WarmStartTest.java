@@ -1,0 +1,78 @@
+package dev.streamlearn.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.streamlearn.core.backend.ReferenceBackend;
+import dev.streamlearn.core.data.CsvEvents;
+import dev.streamlearn.core.data.CsvReader;
+import dev.streamlearn.core.data.ExampleExtractor;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.train.ModelSnapshot;
+import dev.streamlearn.core.train.ModelTrainer;
+import dev.streamlearn.core.train.TrainerState;
+import dev.streamlearn.store.LocalModelStore;
+import dev.streamlearn.store.ManifestJson;
+import dev.streamlearn.store.ModelStore;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A trainer can start from a published version instead of a fresh initialization. */
+class WarmStartTest {
+
+  @TempDir Path store;
+
+  @Test
+  void continuesFromTheLatestVersionWithItsParametersAndStatistics() throws Exception {
+    CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("wdbc.csv")), "diagnosis");
+    String storeYaml =
+        "name: wdbc\nstore: {uri: '" + store + "'}\nmodel: {type: mlp, hidden-layers: [4]}\n";
+    PipelineSpec first = ModelTrainerTest.specFor(rows, storeYaml);
+    ModelTrainer trainer = new ModelTrainer(first, new ReferenceBackend());
+    TrainerState state = trainer.newState();
+    ExampleExtractor extractor = new ExampleExtractor(first);
+    for (int i = 0; i < 300; i++) {
+      trainer.offer(state, extractor.extract(rows.event(i, "r", 0), 0, i));
+    }
+    ModelSnapshot published = trainer.finish(state, "events");
+    LocalModelStore models = new LocalModelStore(store);
+    models.publish(
+        ManifestJson.read(published.manifestJson),
+        Map.of(
+            ModelStore.PARAMETERS,
+            published.parameters,
+            ModelStore.FEATURIZER,
+            published.featurizerJson.getBytes(StandardCharsets.UTF_8)));
+
+    PipelineSpec fineTune =
+        ModelTrainerTest.specFor(
+            rows,
+            storeYaml.replace(
+                "hidden-layers: [4]", "hidden-layers: [4], warm-start: {version: latest}"));
+    ModelTrainer second = new ModelTrainer(fineTune, new ReferenceBackend());
+    TrainerState resumed = second.newState();
+    assertThat(resumed.params).containsExactly(state.params);
+    assertThat(resumed.featurizer.mean).containsExactly(state.featurizer.mean);
+    assertThat(resumed.featurizer.count).containsExactly(state.featurizer.count);
+    assertThat(resumed.version).isEqualTo(1);
+
+    for (int i = 300; i < rows.size(); i++) {
+      second.offer(resumed, extractor.extract(rows.event(i, "r", 0), 0, i));
+    }
+    var next = ManifestJson.read(second.finish(resumed, "events").manifestJson);
+    assertThat(next.version()).isEqualTo(2);
+    assertThat(next.parentVersion()).isEqualTo(1);
+
+    PipelineSpec mismatched =
+        ModelTrainerTest.specFor(
+            rows,
+            storeYaml.replace(
+                "hidden-layers: [4]", "hidden-layers: [5], warm-start: {version: '1'}"));
+    assertThatThrownBy(() -> new ModelTrainer(mismatched, new ReferenceBackend()).newState())
+        .hasMessageContaining(
+            "warm start: version 1 of wdbc has layers.0.weight of shape [30, 4]; this spec needs [30, 5]");
+  }
+}
