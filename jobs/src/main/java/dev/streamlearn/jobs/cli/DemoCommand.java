@@ -390,7 +390,7 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  static final long DRIFT_EVERY = 60_000;
+  static final long DRIFT_EVERY = 120_000;
 
   /** Sends the synthetic stream at a steady rate until stopped. */
   private static final class SyntheticProducer implements Runnable {
