@@ -22,29 +22,92 @@ public final class BinaryMetrics {
     if (count == 0) {
       return metrics;
     }
-    int correct = 0;
+    long truePositive = 0;
+    long falsePositive = 0;
+    long trueNegative = 0;
+    long falseNegative = 0;
     int positives = 0;
     double logLoss = 0;
     for (int i = 0; i < count; i++) {
       double p = Math.min(1 - 1e-7, Math.max(1e-7, probability[i]));
       boolean positive = label[i] > 0.5f;
+      boolean predicted = probability[i] >= 0.5f;
       if (positive) {
         positives++;
       }
-      if ((p >= 0.5) == positive) {
-        correct++;
+      if (predicted && positive) {
+        truePositive++;
+      } else if (predicted) {
+        falsePositive++;
+      } else if (positive) {
+        falseNegative++;
+      } else {
+        trueNegative++;
       }
       logLoss -= positive ? Math.log(p) : Math.log(1 - p);
     }
-    metrics.put("accuracy", correct / (double) count);
+    metrics.put("accuracy", (truePositive + trueNegative) / (double) count);
     metrics.put("logLoss", logLoss / count);
+    putCounts(metrics, truePositive, falsePositive, trueNegative, falseNegative);
     double auc = rocAuc(probability, label, count);
     if (!Double.isNaN(auc)) {
       metrics.put("auc", auc);
+      metrics.put("prAuc", prAuc(probability, label, count));
     }
     metrics.put("positiveRate", positives / (double) count);
     metrics.put("majorityRate", Math.max(positives, count - positives) / (double) count);
     return metrics;
+  }
+
+  /** Precision, recall and F1 of class 1, and the confusion matrix, from the four counts. */
+  public static void putCounts(Map<String, Double> metrics, long tp, long fp, long tn, long fn) {
+    double precision = tp + fp == 0 ? 0 : tp / (double) (tp + fp);
+    double recall = tp + fn == 0 ? 0 : tp / (double) (tp + fn);
+    metrics.put("precision", precision);
+    metrics.put("recall", recall);
+    metrics.put("f1", precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall));
+    metrics.put("confusion.0.0", (double) tn);
+    metrics.put("confusion.0.1", (double) fp);
+    metrics.put("confusion.1.0", (double) fn);
+    metrics.put("confusion.1.1", (double) tp);
+  }
+
+  /**
+   * Area under the precision-recall curve as average precision: the mean, over positives, of the
+   * precision at each positive's score (ties share the precision at the end of their group).
+   */
+  public static double prAuc(float[] probability, float[] label, int count) {
+    Integer[] order = new Integer[count];
+    for (int i = 0; i < count; i++) {
+      order[i] = i;
+    }
+    Arrays.sort(order, (a, b) -> Float.compare(probability[b], probability[a]));
+    long positives = 0;
+    for (int i = 0; i < count; i++) {
+      if (label[i] > 0.5f) {
+        positives++;
+      }
+    }
+    if (positives == 0) {
+      return Double.NaN;
+    }
+    double sum = 0;
+    long truePositives = 0;
+    int i = 0;
+    while (i < count) {
+      int j = i;
+      long groupPositives = 0;
+      while (j < count && probability[order[j]] == probability[order[i]]) {
+        if (label[order[j]] > 0.5f) {
+          groupPositives++;
+        }
+        j++;
+      }
+      truePositives += groupPositives;
+      sum += groupPositives * (truePositives / (double) j);
+      i = j;
+    }
+    return sum / positives;
   }
 
   /** ROC AUC by ranking; NaN when one class is absent. */

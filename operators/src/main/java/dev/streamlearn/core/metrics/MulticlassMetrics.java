@@ -23,6 +23,7 @@ public final class MulticlassMetrics {
     long[] truePositive = new long[classes];
     long[] predicted = new long[classes];
     long[] actual = new long[classes];
+    long[] confusion = new long[classes * classes];
     double logLoss = 0;
     int correct = 0;
     for (int r = 0; r < count; r++) {
@@ -35,6 +36,7 @@ public final class MulticlassMetrics {
       }
       predicted[best]++;
       actual[truth]++;
+      confusion[truth * classes + best]++;
       if (best == truth) {
         correct++;
         truePositive[truth]++;
@@ -42,6 +44,7 @@ public final class MulticlassMetrics {
       logLoss -= Math.log(Math.max(1e-7, probability[r * classes + truth]));
     }
     double f1Sum = 0;
+    double weightedF1 = 0;
     int present = 0;
     long majority = 0;
     for (int j = 0; j < classes; j++) {
@@ -50,12 +53,21 @@ public final class MulticlassMetrics {
         continue;
       }
       present++;
-      f1Sum += 2.0 * truePositive[j] / (actual[j] + predicted[j]);
+      double f1 = 2.0 * truePositive[j] / (actual[j] + predicted[j]);
+      f1Sum += f1;
+      weightedF1 += f1 * actual[j] / count;
     }
     metrics.put("accuracy", correct / (double) count);
     metrics.put("logLoss", logLoss / count);
     metrics.put("macroF1", present == 0 ? 0 : f1Sum / present);
+    metrics.put("weightedF1", weightedF1);
     metrics.put("majorityRate", majority / (double) count);
+    for (int truth = 0; truth < classes; truth++) {
+      for (int guess = 0; guess < classes; guess++) {
+        metrics.put(
+            "confusion." + truth + "." + guess, (double) confusion[truth * classes + guess]);
+      }
+    }
     return metrics;
   }
 }
