@@ -1,15 +1,20 @@
 package dev.streamlearn.jobs;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.train.WindowReport;
 import dev.streamlearn.operators.Refusal;
 import dev.streamlearn.operators.SourceRecord;
 import dev.streamlearn.schemas.DeadLetter;
+import dev.streamlearn.schemas.WindowMetrics;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
@@ -28,6 +33,8 @@ public final class KafkaConnectors {
 
   /** Dead letters keep at most this much of the refused payload, so they fit in a Kafka record. */
   static final int MAX_DEAD_LETTER_PAYLOAD = 256 * 1024;
+
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
    * Reads raw record values; offsets live in Flink checkpoints (and are committed on completion).
@@ -51,6 +58,15 @@ public final class KafkaConnectors {
     return KafkaSink.<Refusal>builder()
         .setBootstrapServers(spec.bootstrapServers())
         .setRecordSerializer(new DeadLetterRecords(spec.deadLetterTopic()))
+        .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+        .build();
+  }
+
+  /** Per-window validation metrics as Avro {@link WindowMetrics}, keyed by model name. */
+  public static KafkaSink<WindowReport> metricsSink(PipelineSpec.Source spec) {
+    return KafkaSink.<WindowReport>builder()
+        .setBootstrapServers(spec.bootstrapServers())
+        .setRecordSerializer(new WindowMetricsRecords(spec.metricsTopic()))
         .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
         .build();
   }
@@ -103,6 +119,56 @@ public final class KafkaConnectors {
           refusal.eventId == null ? null : refusal.eventId.getBytes(StandardCharsets.UTF_8),
           codec.encode(toDeadLetter(refusal)));
     }
+  }
+
+  /** Writes window reports as Avro {@link WindowMetrics}. */
+  static final class WindowMetricsRecords implements KafkaRecordSerializationSchema<WindowReport> {
+    private final String topic;
+    private transient AvroCodec<WindowMetrics> codec;
+
+    WindowMetricsRecords(String topic) {
+      this.topic = topic;
+    }
+
+    @Override
+    public ProducerRecord<byte[], byte[]> serialize(
+        WindowReport report, KafkaSinkContext context, Long timestamp) {
+      if (codec == null) {
+        codec = Topics.windowMetrics();
+      }
+      return new ProducerRecord<>(
+          topic,
+          report.model.getBytes(StandardCharsets.UTF_8),
+          codec.encode(toWindowMetrics(report)));
+    }
+  }
+
+  public static WindowMetrics toWindowMetrics(WindowReport report) {
+    Map<String, Double> metrics = new HashMap<>();
+    try {
+      JSON.readTree(report.metricsJson)
+          .fields()
+          .forEachRemaining(e -> metrics.put(e.getKey(), e.getValue().asDouble()));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return WindowMetrics.newBuilder()
+        .setModel(report.model)
+        .setWindowStart(Instant.ofEpochMilli(report.windowStart))
+        .setWindowEnd(Instant.ofEpochMilli(report.windowEnd))
+        .setTrained(report.trained)
+        .setHeldOut(report.heldOut)
+        .setMetric(report.metric)
+        .setCandidate(Double.isFinite(report.candidateValue) ? report.candidateValue : null)
+        .setChampion(Double.isFinite(report.championValue) ? report.championValue : null)
+        .setMetrics(metrics)
+        .setPublishedVersion(report.publishedVersion > 0 ? report.publishedVersion : null)
+        .setChampionMoved(report.championMoved)
+        .setChallengerPromoted(report.challengerPromoted)
+        .setDriftDetections(report.driftDetections)
+        .setLearningRateScale(report.learningRateScale)
+        .setStopped(report.stopped)
+        .build();
   }
 
   public static DeadLetter toDeadLetter(Refusal refusal) {

@@ -4,6 +4,7 @@ import dev.streamlearn.core.data.Example;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.core.train.ModelSnapshot;
+import dev.streamlearn.core.train.WindowReport;
 import dev.streamlearn.operators.DecodeEvents;
 import dev.streamlearn.operators.DeduplicateEvents;
 import dev.streamlearn.operators.PublishModel;
@@ -31,16 +32,19 @@ public final class StreamLearnJob {
   private final Source<SourceRecord, ?, ?> source;
   private final Sink<Refusal> deadLetters;
   private final Sink<ModelSnapshot> models;
+  private final Sink<WindowReport> windowMetrics;
 
   public StreamLearnJob(
       PipelineSpec spec,
       Source<SourceRecord, ?, ?> source,
       Sink<Refusal> deadLetters,
-      Sink<ModelSnapshot> models) {
+      Sink<ModelSnapshot> models,
+      Sink<WindowReport> windowMetrics) {
     this.spec = spec;
     this.source = source;
     this.deadLetters = deadLetters;
     this.models = models;
+    this.windowMetrics = windowMetrics;
   }
 
   /** The job reading the spec's Kafka topic and publishing to the spec's store. */
@@ -49,7 +53,8 @@ public final class StreamLearnJob {
         spec,
         KafkaConnectors.source(spec.source()),
         KafkaConnectors.deadLetterSink(spec.source()),
-        new PublishModel(spec.store().uri()));
+        new PublishModel(spec.store().uri()),
+        KafkaConnectors.metricsSink(spec.source()));
   }
 
   /** Adds the pipeline's operators to {@code env} and sets its checkpointing. */
@@ -90,14 +95,18 @@ public final class StreamLearnJob {
     }
 
     String model = spec.name();
-    unique
-        .keyBy(example -> model)
-        .process(new TrainModel(spec))
-        .name("train-model")
-        .uid("train-model")
-        .sinkTo(models)
-        .name("publish-model")
-        .uid("publish-model");
+    SingleOutputStreamOperator<ModelSnapshot> versions =
+        unique
+            .keyBy(example -> model)
+            .process(new TrainModel(spec))
+            .name("train-model")
+            .uid("train-model");
+    versions.sinkTo(models).name("publish-model").uid("publish-model");
+    versions
+        .getSideOutput(TrainModel.WINDOWS)
+        .sinkTo(windowMetrics)
+        .name("window-metrics")
+        .uid("window-metrics");
   }
 
   public String jobName() {

@@ -55,6 +55,9 @@ public final class PublishModel implements Sink<ModelSnapshot> {
       files.put(ModelStore.FEATURIZER, snapshot.featurizerJson.getBytes(StandardCharsets.UTF_8));
       try {
         store.publish(ManifestJson.read(snapshot.manifestJson), files);
+        if (snapshot.champion) {
+          store.setAlias(snapshot.model, "champion", snapshot.version);
+        }
         published.inc();
         LOG.info(
             "published {} version {} to {}", snapshot.model, snapshot.version, store.location());

@@ -7,15 +7,18 @@ import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.train.ModelSnapshot;
 import dev.streamlearn.core.train.ModelTrainer;
 import dev.streamlearn.core.train.TrainerState;
+import dev.streamlearn.core.train.WindowReport;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.MeterView;
 import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
 
 /**
  * Trains one model per key with a {@link ModelTrainer}, keeping its whole {@link TrainerState} in
@@ -25,6 +28,12 @@ import org.apache.flink.util.Collector;
  */
 public final class TrainModel extends KeyedProcessFunction<String, Example, ModelSnapshot> {
 
+  /** One report per closed validation window, for the metrics topic. */
+  public static final OutputTag<WindowReport> WINDOWS = new OutputTag<>("windows") {};
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
   private final PipelineSpec spec;
   private transient Backend backend;
   private transient ModelTrainer trainer;
@@ -32,6 +41,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   private transient Counter trained;
   private transient Counter heldOut;
   private transient volatile long currentVersion;
+  private transient volatile WindowReport lastWindow;
 
   public TrainModel(PipelineSpec spec) {
     this.spec = spec;
@@ -48,9 +58,13 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     var metrics = getRuntimeContext().getMetricGroup();
     trained = PipelineCounters.counter(metrics, PipelineCounters.TRAINED);
     heldOut = PipelineCounters.counter(metrics, PipelineCounters.HELD_OUT);
-    metrics
-        .addGroup(PipelineCounters.GROUP)
-        .gauge(PipelineCounters.CURRENT_VERSION, (Gauge<Long>) () -> currentVersion);
+    var group = metrics.addGroup(PipelineCounters.GROUP);
+    group.gauge(PipelineCounters.CURRENT_VERSION, (Gauge<Long>) () -> currentVersion);
+    group.gauge("heldOutLoss", (Gauge<Double>) () -> windowMetric("logLoss"));
+    group.gauge("heldOutAccuracy", (Gauge<Double>) () -> windowMetric("accuracy"));
+    group.gauge("heldOutAuc", (Gauge<Double>) () -> windowMetric("auc"));
+    group.gauge("heldOutMse", (Gauge<Double>) () -> windowMetric("mse"));
+    group.meter("eventsPerSecond", new MeterView(trained, 10));
   }
 
   @Override
@@ -61,7 +75,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
       current = trainer.newState();
       context.timerService().registerEventTimeTimer(Long.MAX_VALUE);
     }
-    if (trainer.offer(current, example) == ModelTrainer.Outcome.TRAINED) {
+    if (trainer.offer(current, example, output(context, out)) == ModelTrainer.Outcome.TRAINED) {
       trained.inc();
       long delay = spec.training().maxBatchDelay().toMillis();
       if (delay > 0 && current.batchRows == 1) {
@@ -71,11 +85,23 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     } else {
       heldOut.inc();
     }
-    if (trainer.versionDue(current)) {
-      out.collect(trainer.cutVersion(current, spec.source().topic()));
-    }
     currentVersion = current.version;
     state.update(current);
+  }
+
+  private ModelTrainer.Output output(Context context, Collector<ModelSnapshot> out) {
+    return new ModelTrainer.Output() {
+      @Override
+      public void version(ModelSnapshot snapshot) {
+        out.collect(snapshot);
+      }
+
+      @Override
+      public void window(WindowReport report) {
+        lastWindow = report;
+        context.output(WINDOWS, report);
+      }
+    };
   }
 
   @Override
@@ -88,19 +114,25 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     if (context.timeDomain() == TimeDomain.PROCESSING_TIME) {
       if (timestamp == current.batchDeadline && current.batchRows > 0) {
         trainer.closeBatch(current);
-        if (trainer.versionDue(current)) {
-          out.collect(trainer.cutVersion(current, spec.source().topic()));
-        }
         state.update(current);
       }
       return;
     }
-    ModelSnapshot last = trainer.finish(current, spec.source().topic());
-    if (last != null) {
-      out.collect(last);
-    }
+    trainer.finish(current, output(context, out));
     currentVersion = current.version;
     state.update(current);
+  }
+
+  private double windowMetric(String name) {
+    WindowReport report = lastWindow;
+    if (report == null) {
+      return Double.NaN;
+    }
+    try {
+      return JSON.readTree(report.metricsJson).path(name).asDouble(Double.NaN);
+    } catch (java.io.IOException e) {
+      return Double.NaN;
+    }
   }
 
   @Override

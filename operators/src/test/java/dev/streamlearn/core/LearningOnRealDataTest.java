@@ -30,7 +30,7 @@ class LearningOnRealDataTest {
         ModelTrainerTest.specFor(
             rows,
             "training: {batch-size: 16, learning-rate: 0.1, optimizer: {type: sgd, momentum: 0.9, nesterov: true}}\n"
-                + "validation: {window-events: 1000}\n");
+                + "validation: {window: 1d}\n");
     Map<String, Double> metrics = train(spec, rows, 1);
     double offline = offlineOptimum(spec, rows);
     System.out.printf(
@@ -50,7 +50,7 @@ class LearningOnRealDataTest {
                 "label: {task: multiclass}",
                 "model: {type: mlp, hidden-layers: [64], activation: relu}",
                 "training: {batch-size: 32, learning-rate: 0.003, optimizer: {type: adam}}",
-                "validation: {window-events: 400}",
+                "validation: {window: 1d, max-window-events: 400}",
                 ""));
     Map<String, Double> metrics = train(spec, rows, 8);
     double offline = offlineOptimum(spec, rows);
@@ -71,7 +71,7 @@ class LearningOnRealDataTest {
       ExampleExtractor extractor = new ExampleExtractor(onNd4j);
       for (int pass = 0; pass < passes; pass++) {
         for (int i = 0; i < rows.size(); i++) {
-          trainer.offer(state, extractor.extract(rows.event(i, "row-", 0), 0, i));
+          trainer.offer(state, extractor.extract(rows.event(i, "row-", 0), 0, i), new Outputs());
         }
       }
       trainer.closeBatch(state);
@@ -192,6 +192,7 @@ class LearningOnRealDataTest {
         spec.training(),
         backend,
         spec.validation(),
+        spec.control(),
         spec.publish(),
         spec.store(),
         spec.checkpoint(),

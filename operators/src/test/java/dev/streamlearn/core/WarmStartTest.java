@@ -29,15 +29,19 @@ class WarmStartTest {
   void continuesFromTheLatestVersionWithItsParametersAndStatistics() throws Exception {
     CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("wdbc.csv")), "diagnosis");
     String storeYaml =
-        "name: wdbc\nstore: {uri: '" + store + "'}\nmodel: {type: mlp, hidden-layers: [4]}\n";
+        "name: wdbc\nvalidation: {window: 1d}\nstore: {uri: '"
+            + store
+            + "'}\nmodel: {type: mlp, hidden-layers: [4]}\n";
     PipelineSpec first = ModelTrainerTest.specFor(rows, storeYaml);
     ModelTrainer trainer = new ModelTrainer(first, new ReferenceBackend());
     TrainerState state = trainer.newState();
     ExampleExtractor extractor = new ExampleExtractor(first);
     for (int i = 0; i < 300; i++) {
-      trainer.offer(state, extractor.extract(rows.event(i, "r", 0), 0, i));
+      trainer.offer(state, extractor.extract(rows.event(i, "r", 0), 0, i), new Outputs());
     }
-    ModelSnapshot published = trainer.finish(state, "events");
+    Outputs firstRun = new Outputs();
+    trainer.finish(state, firstRun);
+    ModelSnapshot published = firstRun.versions.get(0);
     LocalModelStore models = new LocalModelStore(store);
     models.publish(
         ManifestJson.read(published.manifestJson),
@@ -60,9 +64,11 @@ class WarmStartTest {
     assertThat(resumed.version).isEqualTo(1);
 
     for (int i = 300; i < rows.size(); i++) {
-      second.offer(resumed, extractor.extract(rows.event(i, "r", 0), 0, i));
+      second.offer(resumed, extractor.extract(rows.event(i, "r", 0), 0, i), new Outputs());
     }
-    var next = ManifestJson.read(second.finish(resumed, "events").manifestJson);
+    Outputs later = new Outputs();
+    second.finish(resumed, later);
+    var next = ManifestJson.read(later.versions.get(later.versions.size() - 1).manifestJson);
     assertThat(next.version()).isEqualTo(2);
     assertThat(next.parentVersion()).isEqualTo(1);
 

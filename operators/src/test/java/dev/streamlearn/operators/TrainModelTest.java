@@ -28,7 +28,7 @@ class TrainModelTest {
               "name: m",
               "features: [{name: a, type: numeric}, {name: c, type: categorical, hash-buckets: 4}]",
               "training: {batch-size: 16, learning-rate: 0.3}",
-              "publish: {every-events: 100}",
+              "validation: {window: 50s}",
               "backend: reference",
               ""));
 

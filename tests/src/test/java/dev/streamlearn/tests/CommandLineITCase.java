@@ -61,7 +61,7 @@ class CommandLineITCase {
       assertThat(last.classes()).containsExactly("good", "bad");
       assertThat(last.featureNames())
           .hasSize(7 + 8 + 8 + 16 + 8 + 8 + 8 + 4 + 8 + 4 + 4 + 8 + 2 + 2);
-      assertThat(last.metrics().get("window").get("count")).isBetween(150.0, 250.0);
+      assertThat(last.metrics().get("sinceStart").get("count")).isBetween(150.0, 250.0);
       assertThat(store.alias("credit-g", "latest")).contains(last.version());
     }
   }

@@ -38,6 +38,7 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -131,7 +132,7 @@ class FailoverITCase {
             "features: [{name: a, type: numeric}, {name: b, type: numeric}, {name: c, type: categorical, hash-buckets: 4}]",
             "model: {type: mlp, hidden-layers: [8], activation: tanh, dropout: 0.2}",
             "training: {batch-size: 32, learning-rate: 0.01, optimizer: {type: adam}}",
-            "publish: {every-events: 1500}",
+            "validation: {window: 1500ms}",
             "checkpoint: {interval: 100ms}",
             "backend: nd4j",
             "store: {uri: '" + store + "'}",
@@ -146,7 +147,8 @@ class FailoverITCase {
             spec,
             KafkaConnectors.source(spec.source()),
             deadLetters,
-            new PublishModel(spec.store().uri()));
+            new PublishModel(spec.store().uri()),
+            new DiscardingSink<>());
     job.addTo(env);
     env.execute(job.jobName());
   }
@@ -252,7 +254,9 @@ class FailoverITCase {
 
     private static final class Writer extends FailoverITCase.Writer {
       @Override
-      public void write(Refusal refusal, Context context) {
+      public void write(Refusal refusal, Context context) throws InterruptedException {
+        // Slow enough that several checkpoints pass while the stream flows.
+        Thread.sleep(2);
         if (!FAILED.get() && SNAPSHOTS.get() >= 2) {
           FAILED.set(true);
           throw new IllegalStateException(
@@ -270,7 +274,7 @@ class FailoverITCase {
 
   private static class Writer implements StatefulSinkWriter<Refusal, Integer> {
     @Override
-    public void write(Refusal refusal, Context context) {}
+    public void write(Refusal refusal, Context context) throws InterruptedException {}
 
     @Override
     public void flush(boolean endOfInput) {}

@@ -10,6 +10,7 @@ import dev.streamlearn.jobs.runtime.ProgressMetrics;
 import dev.streamlearn.operators.PipelineCounters;
 import dev.streamlearn.schemas.DeadLetter;
 import dev.streamlearn.schemas.LabeledEvent;
+import dev.streamlearn.schemas.WindowMetrics;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
 import dev.streamlearn.store.LocalModelStore;
@@ -61,6 +62,11 @@ class PipelineITCase {
               .build());
 
   private static EmbeddedKafka kafka;
+
+  /** Events are one second apart in event time, in the order they are made. */
+  private static final java.util.concurrent.atomic.AtomicLong CLOCK =
+      new java.util.concurrent.atomic.AtomicLong();
+
   @TempDir static Path temporary;
 
   private static Configuration flinkConfiguration() {
@@ -99,12 +105,13 @@ class PipelineITCase {
                 "  - {name: kind, type: categorical, hash-buckets: 4}",
                 "holdout: {fraction: 0.25}",
                 "training: {batch-size: 32, learning-rate: 0.2}",
-                "publish: {every-events: 500}",
+                "validation: {window: 500s}",
                 "checkpoint: {interval: 1s}",
                 "store: {uri: '" + store + "'}",
                 ""));
     kafka.createTopic("it-events", 2);
     kafka.createTopic("it-events.dead-letter", 1);
+    kafka.createTopic("it-events.metrics", 1);
 
     // Produce: good events, repeats of some of them, and every kind of bad record.
     AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
@@ -247,12 +254,22 @@ class PipelineITCase {
         .isGreaterThan(0.9)
         .isGreaterThan(window.get("majorityRate") + 0.2);
     assertThat(last.files()).containsKeys("model.safetensors", "featurizer.json");
+    assertThat(models.alias("it-model", "latest")).contains(last.version());
+    assertThat(models.alias("it-model", "champion")).isPresent();
+
+    // One window report per closed window, each naming the version it became.
+    List<WindowMetrics> reports = windowMetrics("it-events.metrics", versions.size());
+    assertThat(reports).hasSize(versions.size());
+    assertThat(reports.stream().map(WindowMetrics::getPublishedVersion))
+        .containsExactlyElementsOf(versions);
+    assertThat(reports.stream().mapToLong(WindowMetrics::getHeldOut).sum()).isEqualTo(heldOut);
+    assertThat(reports.stream().mapToLong(WindowMetrics::getTrained).sum()).isEqualTo(trained);
   }
 
   private static LabeledEvent event(String id, Double label, Map<String, Object> features) {
     return LabeledEvent.newBuilder()
         .setId(id)
-        .setTimestamp(Instant.ofEpochMilli(1_700_000_000_000L))
+        .setTimestamp(Instant.ofEpochMilli(1_700_000_000_000L + 1000L * CLOCK.getAndIncrement()))
         .setLabel(label)
         .setFeatures(new HashMap<>(features))
         .build();
@@ -267,15 +284,32 @@ class PipelineITCase {
     return new KafkaProducer<>(properties);
   }
 
+  private static List<WindowMetrics> windowMetrics(String topic, int expected) throws Exception {
+    AvroCodec<WindowMetrics> codec = Topics.windowMetrics();
+    List<WindowMetrics> reports = new ArrayList<>();
+    for (byte[] value : readAll(topic, expected)) {
+      reports.add(codec.decode(value));
+    }
+    return reports;
+  }
+
   private static List<DeadLetter> deadLetters(String topic, int expected) throws Exception {
+    AvroCodec<DeadLetter> codec = Topics.deadLetters();
+    List<DeadLetter> letters = new ArrayList<>();
+    for (byte[] value : readAll(topic, expected)) {
+      letters.add(codec.decode(value));
+    }
+    return letters;
+  }
+
+  private static List<byte[]> readAll(String topic, int expected) {
     Properties properties = new Properties();
     properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-    properties.put(ConsumerConfig.GROUP_ID_CONFIG, "it-reader");
+    properties.put(ConsumerConfig.GROUP_ID_CONFIG, "it-reader-" + topic);
     properties.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    AvroCodec<DeadLetter> codec = Topics.deadLetters();
-    List<DeadLetter> letters = new ArrayList<>();
+    List<byte[]> letters = new ArrayList<>();
     try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
       consumer.subscribe(List.of(topic));
       long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
@@ -284,7 +318,7 @@ class PipelineITCase {
       while (System.nanoTime() < deadline) {
         boolean any = false;
         for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-          letters.add(codec.decode(record.value()));
+          letters.add(record.value());
           any = true;
         }
         if (any) {

@@ -252,8 +252,10 @@ final class DemoCommand implements Callable<Integer> {
       SpecLoader.override(tree, "label.classes", classes);
     }
     tree.putIfAbsent("name", modelName(input));
-    if (!(tree.get("publish") instanceof Map<?, ?>)) {
-      SpecLoader.override(tree, "publish.every-events", Math.max(100, rows.size() / 5));
+    if (!(tree.get("validation") instanceof Map<?, ?> validation)
+        || !validation.containsKey("window")) {
+      // Rows are one second apart in event time: five validation windows over the file.
+      SpecLoader.override(tree, "validation.window", Math.max(100, (rows.size() + 4) / 5) + "s");
     }
     SpecLoader.override(tree, "source.bootstrap-servers", kafka.bootstrapServers());
     SpecLoader.override(tree, "source.bounded", true);
@@ -262,6 +264,7 @@ final class DemoCommand implements Callable<Integer> {
 
     kafka.createTopic(spec.source().topic(), 1);
     kafka.createTopic(spec.source().deadLetterTopic(), 1);
+    kafka.createTopic(spec.source().metricsTopic(), 1);
     out.printf(
         "Producing %,d rows of %s to %s (%d numeric, %d categorical features; label '%s', %s)...%n",
         rows.size(),

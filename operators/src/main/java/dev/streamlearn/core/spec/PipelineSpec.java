@@ -21,6 +21,7 @@ public record PipelineSpec(
     Training training,
     String backend,
     Validation validation,
+    Control control,
     Publish publish,
     Store store,
     Checkpoint checkpoint,
@@ -40,6 +41,7 @@ public record PipelineSpec(
       String startingOffsets,
       boolean bounded,
       String deadLetterTopic,
+      String metricsTopic,
       Duration maxOutOfOrderness,
       int maxRecordBytes)
       implements Serializable {}
@@ -73,8 +75,14 @@ public record PipelineSpec(
   /** Drop events whose id was seen within {@code ttl}. */
   public record Dedup(boolean enabled, Duration ttl) implements Serializable {}
 
-  /** Events whose id hashes below {@code fraction} are held out: scored, never learned from. */
-  public record Holdout(double fraction) implements Serializable {}
+  /**
+   * Which events validate the model and are never learned from.
+   *
+   * @param policy {@code hash}: events whose id hashes below {@code fraction}; {@code windows}:
+   *     every {@code every}-th validation window whole; {@code prequential}: none, every training
+   *     event is scored before it is learned from
+   */
+  public record Holdout(String policy, double fraction, int every) implements Serializable {}
 
   /**
    * The model: logistic (binary), softmax (multiclass), linear (regression) or mlp (any task).
@@ -111,11 +119,50 @@ public record PipelineSpec(
       long seed)
       implements Serializable {}
 
-  /** Each candidate is validated on the most recent {@code windowEvents} held-out events. */
-  public record Validation(int windowEvents) implements Serializable {}
+  /**
+   * Validation windows: tumbling windows of event time. A window closes when an event of a later
+   * window arrives, or at end of input; then the candidate is validated on the window's held-out
+   * events (at most {@code maxWindowEvents}, the first ones) and the control and publishing
+   * decisions are made.
+   *
+   * @param metric the metric that decides: plateau, early stopping, the publishing gate,
+   *     challengers
+   */
+  public record Validation(Duration window, int maxWindowEvents, String metric)
+      implements Serializable {}
 
-  /** A version is published every {@code everyEvents} trained events, and at end of input. */
-  public record Publish(long everyEvents) implements Serializable {}
+  /**
+   * Continual-learning control at each window close.
+   *
+   * @param plateauPatience windows without improvement before the learning rate is multiplied by
+   *     {@code plateauFactor} (0: off)
+   * @param earlyStoppingPatience windows without improvement before the candidate stops being
+   *     published, until drift is detected (0: off)
+   * @param driftDetector none, adwin or page-hinkley, on the held-out (or prequential) error
+   * @param driftReaction reset-optimizer, raise-learning-rate or challenger
+   */
+  public record Control(
+      int plateauPatience,
+      double plateauFactor,
+      double minDelta,
+      double minLearningRate,
+      int earlyStoppingPatience,
+      String driftDetector,
+      double driftDelta,
+      double driftThreshold,
+      double driftAlpha,
+      long driftMinEvents,
+      String driftReaction,
+      double raiseFactor)
+      implements Serializable {}
+
+  /**
+   * When a window's candidate becomes a version.
+   *
+   * @param policy every-window, or gated: only when it beats the champion by {@code margin} on the
+   *     validation metric over at least {@code minHeldOut} events
+   */
+  public record Publish(String policy, double margin, long minHeldOut) implements Serializable {}
 
   /** The model store: {@code file:///dir} or a directory path. */
   public record Store(String uri) implements Serializable {}

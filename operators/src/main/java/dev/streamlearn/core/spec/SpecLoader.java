@@ -37,6 +37,7 @@ public final class SpecLoader {
   private static final List<String> TASKS = List.of("binary", "multiclass", "regression");
   private static final List<String> MODELS = List.of("logistic", "softmax", "linear", "mlp");
   private static final List<String> ACTIVATIONS = List.of("relu", "tanh", "sigmoid");
+  private static final List<String> HOLDOUT_POLICIES = List.of("hash", "windows", "prequential");
   private static final List<String> LOSSES = List.of("auto", "bce", "ce", "mse", "huber");
   private static final List<String> OFFSETS = List.of("earliest", "latest", "committed");
   private static final List<String> FEATURE_TYPES =
@@ -101,6 +102,7 @@ public final class SpecLoader {
         "training",
         "backend",
         "validation",
+        "control",
         "publish",
         "store",
         "checkpoint");
@@ -120,6 +122,7 @@ public final class SpecLoader {
         "starting-offsets",
         "bounded",
         "dead-letter-topic",
+        "metrics-topic",
         "max-out-of-orderness",
         "max-record-bytes");
     String topic = source.string("topic", "events");
@@ -131,6 +134,7 @@ public final class SpecLoader {
             source.oneOf("starting-offsets", "earliest", OFFSETS),
             source.bool("bounded", false),
             source.string("dead-letter-topic", topic + ".dead-letter"),
+            source.string("metrics-topic", topic + ".metrics"),
             source.duration("max-out-of-orderness", "5s"),
             (int) source.integer("max-record-bytes", 1 << 20, 64, 64L << 20));
 
@@ -191,7 +195,8 @@ public final class SpecLoader {
     Node dedup = spec.child("dedup");
     dedup.allow("enabled", "ttl");
     Node holdout = spec.child("holdout");
-    holdout.allow("fraction");
+    holdout.allow("policy", "fraction", "every");
+    String holdoutPolicy = holdout.oneOf("policy", "hash", HOLDOUT_POLICIES);
     double fraction = holdout.number("fraction", 0.2, 0.0, 1.0);
     if (fraction >= 1.0) {
       throw new SpecException(
@@ -199,10 +204,23 @@ public final class SpecLoader {
           fraction,
           "a number in [0, 1): some events must be left to train on");
     }
+    int every = (int) holdout.integer("every", 5, 2, 1_000_000);
     Node validation = spec.child("validation");
-    validation.allow("window-events");
+    validation.allow("window", "max-window-events", "metric");
+    String fittingMetric = task.equals("regression") ? "mse" : "logLoss";
+    String metric = validation.string("metric", fittingMetric);
+    List<String> metrics =
+        task.equals("regression")
+            ? List.of("mse", "rmse", "mae", "r2")
+            : task.equals("binary")
+                ? List.of("logLoss", "accuracy", "auc", "prAuc", "f1", "precision", "recall")
+                : List.of("logLoss", "accuracy", "macroF1", "weightedF1");
+    if (!metrics.contains(metric)) {
+      throw new SpecException(
+          validation.key("metric"), metric, "for a " + task + " task one of " + metrics);
+    }
     Node publish = spec.child("publish");
-    publish.allow("every-events");
+    publish.allow("policy", "margin", "min-held-out");
     Node store = spec.child("store");
     store.allow("uri");
     Node checkpoint = spec.child("checkpoint");
@@ -214,12 +232,19 @@ public final class SpecLoader {
         new PipelineSpec.Label(task, classes),
         features,
         new PipelineSpec.Dedup(dedup.bool("enabled", true), dedup.duration("ttl", "1h")),
-        new PipelineSpec.Holdout(fraction),
+        new PipelineSpec.Holdout(holdoutPolicy, fraction, every),
         model(spec.child("model"), task, name),
         training(spec.child("training")),
         spec.oneOf("backend", "auto", Backends.NAMES),
-        new PipelineSpec.Validation((int) validation.integer("window-events", 1000, 0, 1_000_000)),
-        new PipelineSpec.Publish(publish.integer("every-events", 10_000, 1, Long.MAX_VALUE)),
+        new PipelineSpec.Validation(
+            validation.duration("window", "1m"),
+            (int) validation.integer("max-window-events", 10_000, 1, 1_000_000),
+            metric),
+        control(spec.child("control")),
+        new PipelineSpec.Publish(
+            publish.oneOf("policy", "every-window", List.of("every-window", "gated")),
+            publish.number("margin", 0.0, 0.0, 1e9),
+            publish.integer("min-held-out", 100, 0, Long.MAX_VALUE)),
         new PipelineSpec.Store(store.string("uri", "models")),
         new PipelineSpec.Checkpoint(checkpoint.duration("interval", "10s")),
         null);
@@ -302,6 +327,33 @@ public final class SpecLoader {
         warmStart);
   }
 
+  private static PipelineSpec.Control control(Node control) {
+    control.allow("plateau", "early-stopping", "drift");
+    Node plateau = control.child("plateau");
+    plateau.allow("patience", "factor", "min-delta", "min-rate");
+    Node early = control.child("early-stopping");
+    early.allow("patience");
+    Node drift = control.child("drift");
+    drift.allow(
+        "detector", "delta", "threshold", "alpha", "min-events", "reaction", "raise-factor");
+    return new PipelineSpec.Control(
+        (int) plateau.integer("patience", 0, 0, 1_000_000),
+        plateau.number("factor", 0.5, 1e-6, 1.0),
+        plateau.number("min-delta", 0.0, 0.0, 1e9),
+        plateau.number("min-rate", 1e-6, 0.0, 100.0),
+        (int) early.integer("patience", 0, 0, 1_000_000),
+        drift.oneOf("detector", "none", List.of("none", "adwin", "page-hinkley")),
+        drift.number("delta", 0.002, 1e-12, 0.5),
+        drift.number("threshold", 100.0, 1e-6, 1e9),
+        drift.number("alpha", 0.005, 0.0, 1.0),
+        drift.integer("min-events", 30, 1, Long.MAX_VALUE),
+        drift.oneOf(
+            "reaction",
+            "challenger",
+            List.of("reset-optimizer", "raise-learning-rate", "challenger")),
+        drift.number("raise-factor", 5.0, 1.0, 1000.0));
+  }
+
   private static PipelineSpec.Training training(Node training) {
     training.allow(
         "batch-size",
@@ -358,6 +410,7 @@ public final class SpecLoader {
         s.training(),
         s.backend(),
         s.validation(),
+        s.control(),
         s.publish(),
         s.store(),
         s.checkpoint(),

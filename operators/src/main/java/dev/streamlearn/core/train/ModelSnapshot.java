@@ -15,5 +15,8 @@ public class ModelSnapshot {
   /** {@code featurizer.json}. */
   public String featurizerJson;
 
+  /** The version becomes the champion: the store moves the {@code champion} alias to it. */
+  public boolean champion;
+
   public ModelSnapshot() {}
 }

@@ -1,11 +1,17 @@
 package dev.streamlearn.core.train;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.streamlearn.core.backend.Backend;
 import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.drift.DriftDetector;
+import dev.streamlearn.core.drift.DriftState;
 import dev.streamlearn.core.features.Featurizer;
 import dev.streamlearn.core.metrics.BinaryMetrics;
+import dev.streamlearn.core.metrics.MetricDirection;
 import dev.streamlearn.core.metrics.MulticlassMetrics;
 import dev.streamlearn.core.metrics.RegressionMetrics;
+import dev.streamlearn.core.metrics.ScoreHistogram;
 import dev.streamlearn.core.model.Activation;
 import dev.streamlearn.core.model.Loss;
 import dev.streamlearn.core.model.Network;
@@ -42,6 +48,15 @@ public final class ModelTrainer {
     HELD_OUT
   }
 
+  /** Where versions and window reports go. */
+  public interface Output {
+    void version(ModelSnapshot snapshot);
+
+    void window(WindowReport report);
+  }
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private final PipelineSpec spec;
   private final Backend backend;
   private final Featurizer featurizer;
@@ -55,6 +70,11 @@ public final class ModelTrainer {
   private final int dimension;
   private final int outputs;
   private final int windowCapacity;
+  private final long windowMillis;
+  private final String holdoutPolicy;
+  private final String topic;
+  private final String metric;
+  private final DriftDetector drift;
   private final int[] buckets;
   private final float[] one;
   private final float[] score;
@@ -68,7 +88,21 @@ public final class ModelTrainer {
     this.regression = task.equals("regression");
     this.batchSize = spec.training().batchSize();
     this.dimension = featurizer.dimension();
-    this.windowCapacity = spec.validation().windowEvents();
+    this.windowCapacity = spec.validation().maxWindowEvents();
+    this.windowMillis = Math.max(1, spec.validation().window().toMillis());
+    this.holdoutPolicy = spec.holdout().policy();
+    this.topic = spec.source().topic();
+    this.metric = spec.validation().metric();
+    PipelineSpec.Control control = spec.control();
+    this.drift =
+        control.driftDetector().equals("none")
+            ? null
+            : new DriftDetector(
+                control.driftDetector(),
+                control.driftDelta(),
+                control.driftAlpha(),
+                control.driftThreshold(),
+                control.driftMinEvents());
     this.shape = shapeFor(spec, dimension);
     this.outputs = shape.outputs();
     this.network = new Network(shape, backend, Math.max(1, Math.max(batchSize, windowCapacity)));
@@ -120,29 +154,56 @@ public final class ModelTrainer {
     state.batchX = new float[batchSize * dimension];
     state.batchY = new float[batchSize];
     state.batchWeight = new float[batchSize];
-    state.heldNumeric = new double[windowCapacity * featurizer.numericCount()];
-    state.heldBuckets = new int[windowCapacity * featurizer.categoricalCount()];
-    state.heldLabel = new float[windowCapacity];
+    boolean buffered = !holdoutPolicy.equals("prequential");
+    state.heldNumeric = new double[buffered ? windowCapacity * featurizer.numericCount() : 0];
+    state.heldBuckets = new int[buffered ? windowCapacity * featurizer.categoricalCount() : 0];
+    state.heldLabel = new float[buffered ? windowCapacity : 0];
     state.offsetFrom = new long[0];
     state.offsetTo = new long[0];
+    boolean prequential = holdoutPolicy.equals("prequential");
+    state.arrivalCandidate = new float[prequential ? windowCapacity * outputs : 0];
+    state.arrivalChampion = new float[prequential ? windowCapacity * outputs : 0];
+    state.arrivalChallenger = new float[prequential ? windowCapacity * outputs : 0];
+    state.arrivalLabel = new float[prequential ? windowCapacity : 0];
+    state.scoreHistogram = task.equals("binary") ? ScoreHistogram.empty() : new long[0];
+    state.confusion = new long[4];
+    state.championParams = new float[0];
+    state.challengerParams = new float[0];
+    state.challengerMoment1 = new float[0];
+    state.challengerMoment2 = new float[0];
+    state.drift = new DriftState();
     if (spec.model().warmStart() != null) {
       WarmStart.apply(spec, shape, featurizer, state);
     }
     return state;
   }
 
-  /** Holds the example out or adds it to the mini-batch, stepping when the batch is full. */
-  public Outcome offer(TrainerState state, Example example) {
+  /**
+   * Holds the example out or adds it to the mini-batch, stepping when the batch is full. An example
+   * of a later validation window first closes the window in progress.
+   */
+  public Outcome offer(TrainerState state, Example example, Output out) {
+    long window = Math.floorDiv(example.timestamp, windowMillis);
+    if (state.windowIndex == Long.MIN_VALUE) {
+      state.windowIndex = window;
+    } else if (window > state.windowIndex) {
+      closeWindow(state, out, false);
+      state.windowIndex = window;
+    }
     featurizer.bucketsOf(example.categorical, buckets);
-    if (holdout.isHeldOut(example.id)) {
-      scoreHeldOut(state, example);
+    featurizer.transform(state.featurizer, example.numeric, buckets, one, 0);
+    if (isHeldOut(state, example)) {
+      scoreOnArrival(state, example);
       keepForValidation(state, example);
       state.heldOutTotal++;
       state.heldOutSinceVersion++;
+      state.windowHeldOut++;
       return Outcome.HELD_OUT;
     }
-    featurizer.transform(
-        state.featurizer, example.numeric, buckets, state.batchX, state.batchRows * dimension);
+    if (holdoutPolicy.equals("prequential")) {
+      scoreOnArrival(state, example);
+    }
+    System.arraycopy(one, 0, state.batchX, state.batchRows * dimension, dimension);
     featurizer.learn(state.featurizer, example.numeric);
     if (regression) {
       state.batchY[state.batchRows] =
@@ -155,6 +216,7 @@ public final class ModelTrainer {
     state.batchRows++;
     state.trainedTotal++;
     state.trainedSinceVersion++;
+    state.windowTrained++;
     recordLineage(state, example);
     if (state.batchRows == batchSize) {
       step(state);
@@ -169,28 +231,208 @@ public final class ModelTrainer {
     }
   }
 
-  /** True at a batch boundary once enough examples were trained since the last version. */
-  public boolean versionDue(TrainerState state) {
-    return state.batchRows == 0 && state.trainedSinceVersion >= spec.publish().everyEvents();
+  /** End of input: closes the window in progress, training its open batch. */
+  public void finish(TrainerState state, Output out) {
+    if (state.windowIndex != Long.MIN_VALUE) {
+      closeWindow(state, out, true);
+    }
   }
 
-  /** End of input: trains the open batch and cuts a last version if anything happened since. */
-  public ModelSnapshot finish(TrainerState state, String topic) {
+  private boolean isHeldOut(TrainerState state, Example example) {
+    return switch (holdoutPolicy) {
+      case "hash" -> holdout.isHeldOut(example.id);
+      case "windows" -> {
+        int every = spec.holdout().every();
+        yield Math.floorMod(state.windowIndex, every) == every - 1;
+      }
+      default -> false;
+    };
+  }
+
+  /**
+   * Validates the candidate on the window's held-out events, beside the champion and any
+   * challenger; promotes a better challenger; applies plateau and early stopping; and publishes by
+   * the policy.
+   */
+  void closeWindow(TrainerState state, Output out, boolean endOfInput) {
     closeBatch(state);
-    if (state.trainedSinceVersion == 0 && state.heldOutSinceVersion == 0) {
-      return null;
+    boolean prequential = holdoutPolicy.equals("prequential");
+    int count = prequential ? state.arrivalCount : state.heldCount;
+    boolean hasChampion = state.championParams.length > 0;
+    Map<String, Double> candidate =
+        prequential
+            ? metricsOf(state.arrivalCandidate, state.arrivalLabel, count)
+            : evaluate(state, state.params);
+    Map<String, Double> champion = null;
+    if (hasChampion) {
+      champion =
+          prequential
+              ? metricsOf(state.arrivalChampion, state.arrivalLabel, count)
+              : evaluate(state, state.championParams);
     }
-    return cutVersion(state, topic);
+    boolean promoted = false;
+    PipelineSpec.Publish publish = spec.publish();
+    if (state.challengerActive && count > 0) {
+      Map<String, Double> challenger =
+          prequential
+              ? metricsOf(state.arrivalChallenger, state.arrivalLabel, count)
+              : evaluate(state, state.challengerParams);
+      if (MetricDirection.beats(metric, value(challenger), value(candidate), publish.margin())) {
+        state.params = state.challengerParams;
+        state.moment1 = state.challengerMoment1;
+        state.moment2 = state.challengerMoment2;
+        state.optimizerSteps = state.challengerSteps;
+        state.challengerActive = false;
+        state.challengerParams = new float[0];
+        state.challengerMoment1 = new float[0];
+        state.challengerMoment2 = new float[0];
+        candidate = challenger;
+        promoted = true;
+      }
+    }
+    double value = value(candidate);
+    if (count > 0 && !Double.isNaN(value)) {
+      control(state, value);
+    }
+    state.boostScale = Math.max(1.0, state.boostScale * 0.5);
+
+    boolean enough = count >= publish.minHeldOut();
+    boolean beatsChampion =
+        !hasChampion || MetricDirection.beats(metric, value, value(champion), publish.margin());
+    boolean publishIt;
+    boolean moveChampion;
+    if (publish.policy().equals("gated")) {
+      publishIt = !state.stopped && count > 0 && enough && beatsChampion;
+      moveChampion = publishIt;
+    } else {
+      // At end of input the last model is published even when its window held nothing out.
+      publishIt = !state.stopped && (count > 0 || endOfInput && state.trainedSinceVersion > 0);
+      moveChampion = publishIt && count > 0 && enough && beatsChampion;
+    }
+    WindowReport report = new WindowReport();
+    report.model = spec.name();
+    report.windowStart = state.windowIndex * windowMillis;
+    report.windowEnd = report.windowStart + windowMillis;
+    report.trained = state.windowTrained;
+    report.heldOut = count;
+    report.metric = metric;
+    report.candidateValue = value;
+    report.championValue = hasChampion ? value(champion) : Double.NaN;
+    report.metricsJson = json(candidate);
+    report.challengerPromoted = promoted;
+    report.driftDetections = state.drift.detections;
+    report.learningRateScale = state.plateauScale * state.boostScale;
+    report.stopped = state.stopped;
+    if (publishIt) {
+      ModelSnapshot snapshot = cutVersion(state, candidate, champion);
+      snapshot.champion = moveChampion;
+      if (moveChampion) {
+        state.championParams = state.params.clone();
+        state.championVersion = snapshot.version;
+      }
+      report.publishedVersion = snapshot.version;
+      report.championMoved = moveChampion;
+      out.version(snapshot);
+    }
+    out.window(report);
+    state.heldCount = 0;
+    state.heldNext = 0;
+    state.arrivalCount = 0;
+    state.windowTrained = 0;
+    state.windowHeldOut = 0;
+  }
+
+  private void control(TrainerState state, double value) {
+    PipelineSpec.Control control = spec.control();
+    if (Double.isNaN(state.bestValue)
+        || MetricDirection.beats(metric, value, state.bestValue, control.minDelta())) {
+      state.bestValue = value;
+      state.windowsWithoutImprovement = 0;
+      return;
+    }
+    state.windowsWithoutImprovement++;
+    if (control.plateauPatience() > 0
+        && state.windowsWithoutImprovement % control.plateauPatience() == 0) {
+      double floor = control.minLearningRate() / spec.training().schedule().base();
+      state.plateauScale = Math.max(floor, state.plateauScale * control.plateauFactor());
+    }
+    if (control.earlyStoppingPatience() > 0
+        && state.windowsWithoutImprovement >= control.earlyStoppingPatience()) {
+      state.stopped = true;
+    }
+  }
+
+  /** Reacts to detected drift, and forgets what no longer holds: the best value, early stopping. */
+  private void react(TrainerState state) {
+    switch (spec.control().driftReaction()) {
+      case "reset-optimizer" -> {
+        Arrays.fill(state.moment1, 0f);
+        Arrays.fill(state.moment2, 0f);
+        state.optimizerSteps = 0;
+      }
+      case "raise-learning-rate" -> state.boostScale = spec.control().raiseFactor();
+      default -> {
+        state.challengerActive = true;
+        state.challengerParams =
+            shape.initialParameters(spec.training().seed() + state.drift.detections);
+        state.challengerMoment1 = new float[state.moment1.length];
+        state.challengerMoment2 = new float[state.moment2.length];
+        state.challengerSteps = 0;
+      }
+    }
+    state.stopped = false;
+    state.bestValue = Double.NaN;
+    state.windowsWithoutImprovement = 0;
+  }
+
+  private double value(Map<String, Double> metrics) {
+    return metrics == null ? Double.NaN : metrics.getOrDefault(metric, Double.NaN);
+  }
+
+  private static String json(Map<String, Double> metrics) {
+    try {
+      Map<String, Double> finite = new LinkedHashMap<>();
+      metrics.forEach(
+          (k, v) -> {
+            if (Double.isFinite(v)) {
+              finite.put(k, v);
+            }
+          });
+      return JSON.writeValueAsString(finite);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** Validates the current parameters on the held-out window and describes them as a version. */
-  public ModelSnapshot cutVersion(TrainerState state, String topic) {
+  /** Describes the current parameters as the next version, with the window's metrics. */
+  private ModelSnapshot cutVersion(
+      TrainerState state, Map<String, Double> window, Map<String, Double> champion) {
     long version = state.version + 1;
     Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
-    metrics.put("window", validate(state));
+    metrics.put("window", finite(window));
+    if (champion != null) {
+      metrics.put("champion", finite(champion));
+    }
     metrics.put("sinceStart", sinceStart(state));
-    metrics.put(
-        "training", Map.of("lastBatchLoss", state.lastTrainingLoss, "steps", (double) state.steps));
+    Map<String, Double> training = new LinkedHashMap<>();
+    training.put("lastBatchLoss", state.lastTrainingLoss);
+    training.put("steps", (double) state.steps);
+    training.put(
+        "learningRate",
+        spec.training().schedule().rate(Math.max(1, state.steps))
+            * state.plateauScale
+            * state.boostScale);
+    metrics.put("training", finite(training));
+    Map<String, Double> control = new LinkedHashMap<>();
+    control.put("driftDetections", (double) state.drift.detections);
+    control.put("lastDriftAtError", (double) state.drift.lastDetectionAt);
+    control.put("challengerActive", state.challengerActive ? 1.0 : 0.0);
+    control.put("stopped", state.stopped ? 1.0 : 0.0);
+    control.put("plateauScale", state.plateauScale);
+    control.put("boostScale", state.boostScale);
+    control.put("championVersion", (double) state.championVersion);
+    metrics.put("control", control);
     Manifest manifest =
         new Manifest(
             Manifest.FORMAT_VERSION,
@@ -226,8 +468,12 @@ public final class ModelTrainer {
     return snapshot;
   }
 
-  /** Metrics of the current parameters on the held-out window. */
+  /** Metrics of the current parameters on the held-out events of the window in progress. */
   public Map<String, Double> validate(TrainerState state) {
+    return evaluate(state, state.params);
+  }
+
+  private Map<String, Double> evaluate(TrainerState state, float[] params) {
     int count = state.heldCount;
     float[] x = new float[Math.max(1, count) * dimension];
     int numeric = featurizer.numericCount();
@@ -241,18 +487,33 @@ public final class ModelTrainer {
     }
     float[] predictions = new float[Math.max(1, count) * outputs];
     if (count > 0) {
-      network.predict(state.params, x, count, predictions);
+      network.predict(params, x, count, predictions);
       if (regression) {
         for (int r = 0; r < count; r++) {
           predictions[r] = (float) Featurizer.unscaleTarget(state.featurizer, predictions[r]);
         }
       }
     }
+    return metricsOf(predictions, state.heldLabel, count);
+  }
+
+  private Map<String, Double> metricsOf(float[] predictions, float[] labels, int count) {
     return switch (task) {
-      case "binary" -> BinaryMetrics.of(predictions, state.heldLabel, count);
-      case "multiclass" -> MulticlassMetrics.of(predictions, state.heldLabel, count, outputs);
-      default -> RegressionMetrics.of(predictions, state.heldLabel, count);
+      case "binary" -> BinaryMetrics.of(predictions, labels, count);
+      case "multiclass" -> MulticlassMetrics.of(predictions, labels, count, outputs);
+      default -> RegressionMetrics.of(predictions, labels, count);
     };
+  }
+
+  private static Map<String, Double> finite(Map<String, Double> metrics) {
+    Map<String, Double> kept = new LinkedHashMap<>();
+    metrics.forEach(
+        (k, v) -> {
+          if (Double.isFinite(v)) {
+            kept.put(k, v);
+          }
+        });
+    return kept;
   }
 
   /** Predictions for raw rows, for tests and serving checks: see {@link Network#predict}. */
@@ -276,62 +537,118 @@ public final class ModelTrainer {
             state.batchRows,
             random,
             gradient);
-    state.randomState = random.state();
     state.steps++;
+    double rate = spec.training().schedule().rate(state.steps);
     optimizer.apply(
         state.params,
         gradient,
         new float[][] {state.moment1, state.moment2},
-        state.steps,
-        spec.training().schedule().rate(state.steps));
+        ++state.optimizerSteps,
+        rate * state.plateauScale * state.boostScale);
+    if (state.challengerActive) {
+      network.lossAndGradient(
+          state.challengerParams,
+          state.batchX,
+          state.batchY,
+          state.batchWeight,
+          state.batchRows,
+          random,
+          gradient);
+      optimizer.apply(
+          state.challengerParams,
+          gradient,
+          new float[][] {state.challengerMoment1, state.challengerMoment2},
+          ++state.challengerSteps,
+          rate);
+    }
+    state.randomState = random.state();
     state.batchRows = 0;
   }
 
-  private void scoreHeldOut(TrainerState state, Example example) {
-    featurizer.transform(state.featurizer, example.numeric, buckets, one, 0);
+  /**
+   * Scores an example with the model of the moment before anything learns from it: since-start
+   * metrics, the drift detector's error, and for prequential windows the arrival predictions of
+   * candidate, champion and challenger. Expects {@code one} to hold its input vector.
+   */
+  private void scoreOnArrival(TrainerState state, Example example) {
     network.predict(state.params, one, 1, score);
+    double error;
     switch (task) {
       case "binary" -> {
         double p = Math.min(1 - 1e-7, Math.max(1e-7, score[0]));
         boolean positive = example.label > 0.5;
-        if ((p >= 0.5) == positive) {
+        boolean predicted = score[0] >= 0.5f;
+        if (predicted == positive) {
           state.heldOutCorrectTotal++;
         }
         state.heldOutLogLossTotal -= positive ? Math.log(p) : Math.log(1 - p);
+        ScoreHistogram.add(state.scoreHistogram, score[0], positive);
+        state.confusion[(positive ? 2 : 0) + (predicted ? 1 : 0)]++;
+        error = predicted == positive ? 0 : 1;
       }
       case "multiclass" -> {
         int truth = (int) example.label;
-        int best = 0;
-        for (int j = 1; j < outputs; j++) {
-          if (score[j] > score[best]) {
-            best = j;
-          }
-        }
+        int best = argmax(score);
         if (best == truth) {
           state.heldOutCorrectTotal++;
         }
         state.heldOutLogLossTotal -= Math.log(Math.max(1e-7, score[truth]));
+        error = best == truth ? 0 : 1;
       }
       default -> {
+        double scaled = Featurizer.scaleTarget(state.featurizer, example.label);
         double residual = Featurizer.unscaleTarget(state.featurizer, score[0]) - example.label;
         state.heldOutSquaredErrorTotal += residual * residual;
         state.heldOutAbsoluteErrorTotal += Math.abs(residual);
+        error = (score[0] - scaled) * (score[0] - scaled);
       }
+    }
+    if (holdoutPolicy.equals("prequential") && state.arrivalCount < windowCapacity) {
+      int slot = state.arrivalCount++;
+      System.arraycopy(score, 0, state.arrivalCandidate, slot * outputs, outputs);
+      if (state.championParams.length > 0) {
+        network.predict(state.championParams, one, 1, score);
+        System.arraycopy(score, 0, state.arrivalChampion, slot * outputs, outputs);
+      }
+      if (state.challengerActive) {
+        network.predict(state.challengerParams, one, 1, score);
+        System.arraycopy(score, 0, state.arrivalChallenger, slot * outputs, outputs);
+      }
+      if (regression) {
+        for (float[] predictions :
+            new float[][] {
+              state.arrivalCandidate, state.arrivalChampion, state.arrivalChallenger
+            }) {
+          predictions[slot] = (float) Featurizer.unscaleTarget(state.featurizer, predictions[slot]);
+        }
+      }
+      state.arrivalLabel[slot] = (float) example.label;
+    }
+    if (drift != null && drift.add(state.drift, error)) {
+      react(state);
     }
   }
 
+  private static int argmax(float[] values) {
+    int best = 0;
+    for (int j = 1; j < values.length; j++) {
+      if (values[j] > values[best]) {
+        best = j;
+      }
+    }
+    return best;
+  }
+
   private void keepForValidation(TrainerState state, Example example) {
-    if (windowCapacity == 0) {
+    if (holdoutPolicy.equals("prequential") || state.heldCount >= windowCapacity) {
       return;
     }
-    int slot = state.heldNext;
+    int slot = state.heldCount++;
     int numeric = featurizer.numericCount();
     int categorical = featurizer.categoricalCount();
     System.arraycopy(example.numeric, 0, state.heldNumeric, slot * numeric, numeric);
     System.arraycopy(buckets, 0, state.heldBuckets, slot * categorical, categorical);
     state.heldLabel[slot] = (float) example.label;
-    state.heldNext = (slot + 1) % windowCapacity;
-    state.heldCount = Math.min(windowCapacity, state.heldCount + 1);
   }
 
   private static void recordLineage(TrainerState state, Example example) {
@@ -374,7 +691,7 @@ public final class ModelTrainer {
 
   private Map<String, Double> sinceStart(TrainerState state) {
     Map<String, Double> metrics = new LinkedHashMap<>();
-    long count = state.heldOutTotal;
+    long count = holdoutPolicy.equals("prequential") ? state.trainedTotal : state.heldOutTotal;
     metrics.put("count", (double) count);
     if (count > 0) {
       if (task.equals("regression")) {
@@ -383,6 +700,15 @@ public final class ModelTrainer {
       } else {
         metrics.put("accuracy", state.heldOutCorrectTotal / (double) count);
         metrics.put("logLoss", state.heldOutLogLossTotal / count);
+      }
+      if (task.equals("binary")) {
+        long[] c = state.confusion;
+        BinaryMetrics.putCounts(metrics, c[3], c[1], c[0], c[2]);
+        double auc = ScoreHistogram.rocAuc(state.scoreHistogram);
+        if (!Double.isNaN(auc)) {
+          metrics.put("auc", auc);
+          metrics.put("prAuc", ScoreHistogram.prAuc(state.scoreHistogram));
+        }
       }
     }
     metrics.put("trained", (double) state.trainedTotal);

@@ -52,6 +52,49 @@ public class TrainerState {
   public double heldOutAbsoluteErrorTotal;
   public long trainedTotal;
 
+  /** The validation window in progress: its index (event time / window length), and counts. */
+  public long windowIndex = Long.MIN_VALUE;
+
+  public long windowTrained;
+  public long windowHeldOut;
+
+  /** Prequential windows: arrival predictions of candidate, champion and challenger, and labels. */
+  public float[] arrivalCandidate;
+
+  public float[] arrivalChampion;
+  public float[] arrivalChallenger;
+  public float[] arrivalLabel;
+  public int arrivalCount;
+
+  /** Since-start held-out scores in bins (bounded-memory AUC) and binary confusion counts. */
+  public long[] scoreHistogram;
+
+  public long[] confusion;
+
+  /** Control: best validation value so far, windows since it improved, learning-rate factors. */
+  public double bestValue = Double.NaN;
+
+  public int windowsWithoutImprovement;
+  public double plateauScale = 1.0;
+  public double boostScale = 1.0;
+  public boolean stopped;
+  public long optimizerSteps;
+
+  /** The champion: the published version the gate compares against. */
+  public float[] championParams;
+
+  public long championVersion;
+
+  /** A challenger trained beside the candidate after drift, until it wins or the next drift. */
+  public boolean challengerActive;
+
+  public float[] challengerParams;
+  public float[] challengerMoment1;
+  public float[] challengerMoment2;
+  public long challengerSteps;
+
+  public dev.streamlearn.core.drift.DriftState drift;
+
   /** Since the last published version. */
   public long trainedSinceVersion;
 

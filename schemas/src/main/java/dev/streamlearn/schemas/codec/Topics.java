@@ -2,6 +2,7 @@ package dev.streamlearn.schemas.codec;
 
 import dev.streamlearn.schemas.DeadLetter;
 import dev.streamlearn.schemas.LabeledEvent;
+import dev.streamlearn.schemas.WindowMetrics;
 
 /** The one place that pairs each kind of topic with the codec of its values. */
 public final class Topics {
@@ -14,6 +15,11 @@ public final class Topics {
   /** Records the pipeline refused, with their reason. */
   public static AvroCodec<DeadLetter> deadLetters() {
     return new AvroCodec<>(DeadLetter.class);
+  }
+
+  /** Per-window validation metrics, written by the trainer. */
+  public static AvroCodec<WindowMetrics> windowMetrics() {
+    return new AvroCodec<>(WindowMetrics.class);
   }
 
   private Topics() {}
