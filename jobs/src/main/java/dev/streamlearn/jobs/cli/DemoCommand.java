@@ -133,9 +133,10 @@ final class DemoCommand implements Callable<Integer> {
     PipelineSpec spec = SpecLoader.fromTree(tree);
     kafka.createTopic(spec.source().topic(), 2);
     kafka.createTopic(spec.source().deadLetterTopic(), 1);
+    kafka.createTopic(spec.source().metricsTopic(), 1);
     out.printf(
-        "  topics %s (2 partitions) and %s%n",
-        spec.source().topic(), spec.source().deadLetterTopic());
+        "  topics %s (2 partitions), %s, %s%n",
+        spec.source().topic(), spec.source().deadLetterTopic(), spec.source().metricsTopic());
 
     ModelStore models = ModelStores.open(spec.store().uri());
     long versionsBefore = models.versions(spec.name()).size();
@@ -180,9 +181,11 @@ final class DemoCommand implements Callable<Integer> {
               + counts.describe()
               + (counts.read() == counts.accountedFor() ? "  (adds up)" : "  (DOES NOT ADD UP)"));
       out.printf(
-          "Dead-letter topic %s holds %,d records.%n",
+          "Dead-letter topic %s holds %,d records; metrics topic %s holds %,d window reports.%n",
           spec.source().deadLetterTopic(),
-          countRecords(kafka.bootstrapServers(), spec.source().deadLetterTopic()));
+          countRecords(kafka.bootstrapServers(), spec.source().deadLetterTopic()),
+          spec.source().metricsTopic(),
+          countRecords(kafka.bootstrapServers(), spec.source().metricsTopic()));
       return summarize(spec, models, counts.read() == counts.accountedFor() ? 0 : 1);
     } finally {
       producer.stop();

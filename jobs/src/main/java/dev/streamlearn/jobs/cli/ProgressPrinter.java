@@ -74,9 +74,20 @@ final class ProgressPrinter {
         return "no version yet";
       }
       long latest = versions.get(versions.size() - 1);
+      Optional<Manifest> manifest = store.manifest(model, latest);
+      String control = "";
+      if (manifest.isPresent() && manifest.get().metrics().get("control") != null) {
+        Map<String, Double> values = manifest.get().metrics().get("control");
+        control =
+            String.format(
+                " | drift alarms %.0f%s, champion v%.0f",
+                values.getOrDefault("driftDetections", 0.0),
+                values.getOrDefault("challengerActive", 0.0) > 0 ? " (challenger training)" : "",
+                values.getOrDefault("championVersion", 0.0));
+      }
       return String.format(
-          "versions %d, v%d held-out %s",
-          versions.size(), latest, describeMetrics(store.manifest(model, latest)));
+          "versions %d, v%d held-out %s%s",
+          versions.size(), latest, describeMetrics(manifest), control);
     } catch (IOException e) {
       return "store unreadable: " + e.getMessage();
     }

@@ -10,7 +10,13 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "streamlearn 0.1.0",
     description = "Continual learning on Apache Flink: Kafka in, versioned models out.",
-    subcommands = {DemoCommand.class, RunCommand.class, ProduceCommand.class, BenchCommand.class})
+    subcommands = {
+      DemoCommand.class,
+      RunCommand.class,
+      ProduceCommand.class,
+      CurvesCommand.class,
+      BenchCommand.class
+    })
 public final class StreamLearnCli implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

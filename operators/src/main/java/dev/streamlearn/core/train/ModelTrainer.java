@@ -324,12 +324,12 @@ public final class ModelTrainer {
     report.learningRateScale = state.plateauScale * state.boostScale;
     report.stopped = state.stopped;
     if (publishIt) {
-      ModelSnapshot snapshot = cutVersion(state, candidate, champion);
-      snapshot.champion = moveChampion;
       if (moveChampion) {
         state.championParams = state.params.clone();
-        state.championVersion = snapshot.version;
+        state.championVersion = state.version + 1;
       }
+      ModelSnapshot snapshot = cutVersion(state, candidate, champion);
+      snapshot.champion = moveChampion;
       report.publishedVersion = snapshot.version;
       report.championMoved = moveChampion;
       out.version(snapshot);
