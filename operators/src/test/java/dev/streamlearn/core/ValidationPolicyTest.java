@@ -85,6 +85,37 @@ class ValidationPolicyTest {
   }
 
   @Test
+  void prequentialWithLabelDelayLearnsOnlyOnceTheLabelArrives() {
+    PipelineSpec spec =
+        SpecLoader.parse(
+            FEATURES
+                + "holdout: {policy: prequential, label-delay: 100s}\nvalidation: {window: 1d}\nbackend: reference\n");
+    ModelTrainer trainer = new ModelTrainer(spec, new ReferenceBackend());
+    TrainerState state = trainer.newState();
+    Outputs out = new Outputs();
+    List<Example> events = stream(1000, 4, 0);
+    for (Example example : events) {
+      trainer.offer(state, example, out);
+    }
+    // Events are one second apart: only those at least 100 s older than the newest were learned.
+    assertThat(state.trainedTotal).isEqualTo(900);
+    assertThat(state.pendingSize).isEqualTo(100);
+    trainer.finish(state, out);
+    assertThat(state.trainedTotal).isEqualTo(1000);
+    assertThat(state.pendingSize).isZero();
+
+    // The same events learned in the same order: the same parameters in the end. What the delay
+    // changes is the model each event is scored by on arrival: an older one.
+    PipelineSpec immediate =
+        SpecLoader.parse(
+            FEATURES
+                + "holdout: {policy: prequential}\nvalidation: {window: 1d}\nbackend: reference\n");
+    TrainerState undelayed = run(immediate, stream(1000, 4, 0), new Outputs());
+    assertThat(undelayed.params).containsExactly(state.params);
+    assertThat(state.heldOutLogLossTotal).isGreaterThan(undelayed.heldOutLogLossTotal);
+  }
+
+  @Test
   void gatedChampionIsNeverReplacedByAWorseCandidate() throws Exception {
     PipelineSpec spec =
         SpecLoader.parse(

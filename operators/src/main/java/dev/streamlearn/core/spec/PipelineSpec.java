@@ -81,8 +81,12 @@ public record PipelineSpec(
    * @param policy {@code hash}: events whose id hashes below {@code fraction}; {@code windows}:
    *     every {@code every}-th validation window whole; {@code prequential}: none, every training
    *     event is scored before it is learned from
+   * @param labelDelay prequential: an event is learned from only once event time has moved this far
+   *     past it (its label arrives late); at most {@code maxPending} wait, the oldest go first
    */
-  public record Holdout(String policy, double fraction, int every) implements Serializable {}
+  public record Holdout(
+      String policy, double fraction, int every, Duration labelDelay, int maxPending)
+      implements Serializable {}
 
   /**
    * The model: logistic (binary), softmax (multiclass), linear (regression) or mlp (any task).

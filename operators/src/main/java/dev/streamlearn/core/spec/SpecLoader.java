@@ -195,7 +195,7 @@ public final class SpecLoader {
     Node dedup = spec.child("dedup");
     dedup.allow("enabled", "ttl");
     Node holdout = spec.child("holdout");
-    holdout.allow("policy", "fraction", "every");
+    holdout.allow("policy", "fraction", "every", "label-delay", "max-pending");
     String holdoutPolicy = holdout.oneOf("policy", "hash", HOLDOUT_POLICIES);
     double fraction = holdout.number("fraction", 0.2, 0.0, 1.0);
     if (fraction >= 1.0) {
@@ -232,7 +232,12 @@ public final class SpecLoader {
         new PipelineSpec.Label(task, classes),
         features,
         new PipelineSpec.Dedup(dedup.bool("enabled", true), dedup.duration("ttl", "1h")),
-        new PipelineSpec.Holdout(holdoutPolicy, fraction, every),
+        new PipelineSpec.Holdout(
+            holdoutPolicy,
+            fraction,
+            every,
+            holdout.duration("label-delay", "0s"),
+            (int) holdout.integer("max-pending", 100_000, 1, 10_000_000)),
         model(spec.child("model"), task, name),
         training(spec.child("training")),
         spec.oneOf("backend", "auto", Backends.NAMES),

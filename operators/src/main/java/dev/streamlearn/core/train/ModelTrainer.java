@@ -79,6 +79,9 @@ public final class ModelTrainer {
   private final float[] one;
   private final float[] score;
   private final float[] gradient;
+  private final long labelDelayMillis;
+  private final int labelDelayCapacity;
+  private final Example scratch = new Example();
 
   public ModelTrainer(PipelineSpec spec, Backend backend) {
     this.spec = spec;
@@ -112,6 +115,8 @@ public final class ModelTrainer {
     this.one = new float[dimension];
     this.score = new float[outputs];
     this.gradient = new float[shape.parameterCount()];
+    this.labelDelayMillis = spec.holdout().labelDelay().toMillis();
+    this.labelDelayCapacity = spec.holdout().maxPending();
   }
 
   /** The network a spec asks for, on inputs of the featurizer's dimension. */
@@ -190,9 +195,9 @@ public final class ModelTrainer {
       closeWindow(state, out, false);
       state.windowIndex = window;
     }
-    featurizer.bucketsOf(example.categorical, buckets);
-    featurizer.transform(state.featurizer, example.numeric, buckets, one, 0);
     if (isHeldOut(state, example)) {
+      featurizer.bucketsOf(example.categorical, buckets);
+      featurizer.transform(state.featurizer, example.numeric, buckets, one, 0);
       scoreOnArrival(state, example);
       keepForValidation(state, example);
       state.heldOutTotal++;
@@ -201,9 +206,32 @@ public final class ModelTrainer {
       return Outcome.HELD_OUT;
     }
     if (holdoutPolicy.equals("prequential")) {
+      featurizer.bucketsOf(example.categorical, buckets);
+      featurizer.transform(state.featurizer, example.numeric, buckets, one, 0);
       scoreOnArrival(state, example);
+      if (labelDelayMillis > 0) {
+        state.latestEventTime = Math.max(state.latestEventTime, example.timestamp);
+        LabelDelayQueue.push(
+            state,
+            example,
+            labelDelayCapacity,
+            featurizer.numericCount(),
+            featurizer.categoricalCount(),
+            this::learn);
+        LabelDelayQueue.releaseUntil(
+            state, state.latestEventTime - labelDelayMillis, scratch, this::learn);
+        return Outcome.TRAINED;
+      }
     }
-    System.arraycopy(one, 0, state.batchX, state.batchRows * dimension, dimension);
+    learn(state, example);
+    return Outcome.TRAINED;
+  }
+
+  /** Learns from a training example: its vector joins the open batch, a step when it is full. */
+  private void learn(TrainerState state, Example example) {
+    featurizer.bucketsOf(example.categorical, buckets);
+    featurizer.transform(
+        state.featurizer, example.numeric, buckets, state.batchX, state.batchRows * dimension);
     featurizer.learn(state.featurizer, example.numeric);
     if (regression) {
       state.batchY[state.batchRows] =
@@ -221,7 +249,6 @@ public final class ModelTrainer {
     if (state.batchRows == batchSize) {
       step(state);
     }
-    return Outcome.TRAINED;
   }
 
   /** Trains the open batch now, full or not (the batch's maximum delay passed). */
@@ -233,6 +260,8 @@ public final class ModelTrainer {
 
   /** End of input: closes the window in progress, training its open batch. */
   public void finish(TrainerState state, Output out) {
+    // The labels still on their way arrive before the end.
+    LabelDelayQueue.releaseUntil(state, Long.MAX_VALUE, scratch, this::learn);
     if (state.windowIndex != Long.MIN_VALUE) {
       closeWindow(state, out, true);
     }

@@ -95,6 +95,20 @@ public class TrainerState {
 
   public dev.streamlearn.core.drift.DriftState drift;
 
+  /** Prequential with a label delay: examples scored on arrival, waiting for their label. */
+  public double[] pendingNumeric = new double[0];
+
+  public String[] pendingCategorical = new String[0];
+  public double[] pendingLabel = new double[0];
+  public float[] pendingWeight = new float[0];
+  public long[] pendingTime = new long[0];
+  public int[] pendingPartition = new int[0];
+  public long[] pendingOffset = new long[0];
+  public String[] pendingId = new String[0];
+  public int pendingHead;
+  public int pendingSize;
+  public long latestEventTime = Long.MIN_VALUE;
+
   /** Since the last published version. */
   public long trainedSinceVersion;
 
