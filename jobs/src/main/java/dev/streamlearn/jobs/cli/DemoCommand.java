@@ -281,7 +281,10 @@ final class DemoCommand implements Callable<Integer> {
             : inputTask + " " + (classes.isEmpty() ? "[0, 1]" : classes));
     try (KafkaProducer<byte[], byte[]> producer = producer(kafka.bootstrapServers())) {
       var codec = dev.streamlearn.schemas.codec.Topics.labeledEvents();
-      long start = System.currentTimeMillis() - rows.size() * 1000L;
+      // Rows are one second apart, starting on a window boundary, so the windows split the file
+      // evenly.
+      long window = spec.validation().window().toMillis();
+      long start = Math.floorDiv(System.currentTimeMillis() - rows.size() * 1000L, window) * window;
       for (int i = 0; i < rows.size(); i++) {
         var event = rows.event(i, spec.name() + "-", start);
         producer.send(
@@ -321,8 +324,18 @@ final class DemoCommand implements Callable<Integer> {
       out.println(
           "Final held-out metrics (v"
               + last.version()
-              + "): "
+              + ", its validation window): "
               + ProgressPrinter.describeMetrics(java.util.Optional.of(last)));
+      Map<String, Double> sinceStart = last.metrics().get("sinceStart");
+      if (sinceStart != null && sinceStart.containsKey("accuracy")) {
+        out.printf(
+            "Every held-out event, scored on arrival by the model of the moment: accuracy %.3f on %,.0f events.%n",
+            sinceStart.get("accuracy"), sinceStart.get("count"));
+      } else if (sinceStart != null && sinceStart.containsKey("mse")) {
+        out.printf(
+            "Every held-out event, scored on arrival by the model of the moment: MSE %.4g, MAE %.4g on %,.0f events.%n",
+            sinceStart.get("mse"), sinceStart.get("mae"), sinceStart.get("count"));
+      }
       return summarize(spec, models, counts.read() == counts.accountedFor() ? 0 : 1);
     } finally {
       run.done();
