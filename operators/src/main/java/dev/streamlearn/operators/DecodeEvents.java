@@ -67,7 +67,9 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
       return;
     }
     try {
-      out.collect(extractor.extract(event, record.partition, record.offset));
+      Example example = extractor.extract(event, record.partition, record.offset);
+      example.ingestTime = record.timestamp;
+      out.collect(example);
     } catch (ExampleExtractor.RefusedException e) {
       refuse(context, record, STAGE_CLEAN, e.getMessage(), event.getId());
     }

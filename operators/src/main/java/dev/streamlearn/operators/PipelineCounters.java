@@ -19,6 +19,14 @@ public final class PipelineCounters {
   public static final String VERSIONS_ALREADY_PUBLISHED = "versionsAlreadyPublished";
   public static final String CURRENT_VERSION = "currentVersion";
 
+  /**
+   * Histograms, milliseconds: Kafka timestamp to training step; a version's newest event to its
+   * publication.
+   */
+  public static final String TRAINING_LATENCY = "trainingLatencyMs";
+
+  public static final String VERSION_LATENCY = "versionLatencyMs";
+
   public static Counter counter(MetricGroup operatorGroup, String name) {
     return operatorGroup.addGroup(GROUP).counter(name);
   }

@@ -12,6 +12,8 @@ import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,18 +36,24 @@ public final class PublishModel implements Sink<ModelSnapshot> {
     return new Writer(
         ModelStores.open(storeUri),
         PipelineCounters.counter(metrics, PipelineCounters.VERSIONS_PUBLISHED),
-        PipelineCounters.counter(metrics, PipelineCounters.VERSIONS_ALREADY_PUBLISHED));
+        PipelineCounters.counter(metrics, PipelineCounters.VERSIONS_ALREADY_PUBLISHED),
+        metrics
+            .addGroup(PipelineCounters.GROUP)
+            .histogram(
+                PipelineCounters.VERSION_LATENCY, new DescriptiveStatisticsHistogram(10_000)));
   }
 
   private static final class Writer implements SinkWriter<ModelSnapshot> {
     private final ModelStore store;
     private final Counter published;
     private final Counter alreadyPublished;
+    private final Histogram latency;
 
-    Writer(ModelStore store, Counter published, Counter alreadyPublished) {
+    Writer(ModelStore store, Counter published, Counter alreadyPublished, Histogram latency) {
       this.store = store;
       this.published = published;
       this.alreadyPublished = alreadyPublished;
+      this.latency = latency;
     }
 
     @Override
@@ -59,6 +67,9 @@ public final class PublishModel implements Sink<ModelSnapshot> {
           store.setAlias(snapshot.model, "champion", snapshot.version);
         }
         published.inc();
+        if (snapshot.lastIngestTime > 0) {
+          latency.update(System.currentTimeMillis() - snapshot.lastIngestTime);
+        }
         LOG.info(
             "published {} version {} to {}", snapshot.model, snapshot.version, store.location());
       } catch (ModelStore.VersionExistsException e) {

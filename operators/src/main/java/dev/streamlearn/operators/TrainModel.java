@@ -14,7 +14,9 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MeterView;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
@@ -51,6 +53,13 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   public void open(OpenContext openContext) {
     backend = Backends.create(spec.backend());
     trainer = new ModelTrainer(spec, backend);
+    Histogram latency =
+        getRuntimeContext()
+            .getMetricGroup()
+            .addGroup(PipelineCounters.GROUP)
+            .histogram(
+                PipelineCounters.TRAINING_LATENCY, new DescriptiveStatisticsHistogram(100_000));
+    trainer.recordLatency(latency::update);
     state =
         getRuntimeContext()
             .getState(

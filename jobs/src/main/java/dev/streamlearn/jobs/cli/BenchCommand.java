@@ -16,18 +16,25 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code streamlearn bench training}: training-step throughput of each backend. */
+/** {@code streamlearn bench}: the pipeline benchmark, and training-step throughput per backend. */
 @Command(
     name = "bench",
     mixinStandardHelpOptions = true,
-    description =
-        "Benchmarks. `bench training`: examples/s of one training step (forward, backward, SGD update).",
-    subcommands = {BenchCommand.Training.class})
+    description = {
+      "Benchmarks. `bench` or `bench pipeline`: the pipeline against its limits (see bench pipeline --help).",
+      "`bench training`: examples/s of one training step (forward, backward, SGD update) per backend."
+    },
+    subcommands = {PipelineBenchmark.class, BenchCommand.Training.class})
 final class BenchCommand implements Runnable {
 
+  /** Without a subcommand: the pipeline benchmark with its defaults. */
   @Override
   public void run() {
-    new picocli.CommandLine(this).usage(System.out);
+    try {
+      new PipelineBenchmark().call();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   @Command(

@@ -6,6 +6,7 @@ import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.Metric;
 import org.apache.flink.metrics.MetricConfig;
 import org.apache.flink.metrics.MetricGroup;
@@ -24,6 +25,12 @@ public final class ProgressMetrics implements MetricReporter {
 
   private static final Map<Counter, String> LIVE = new ConcurrentHashMap<>();
   private static final Map<String, AtomicLong> RETIRED = new ConcurrentHashMap<>();
+  private static final Map<String, Histogram> HISTOGRAMS = new ConcurrentHashMap<>();
+
+  /** The latest registered histogram of that name (one trainer subtask in a local run). */
+  public static Histogram histogram(String name) {
+    return HISTOGRAMS.get(name);
+  }
 
   /** The current total of one of the {@link PipelineCounters}. */
   public static long count(String name) {
@@ -40,6 +47,7 @@ public final class ProgressMetrics implements MetricReporter {
   public static void reset() {
     LIVE.clear();
     RETIRED.clear();
+    HISTOGRAMS.clear();
   }
 
   @Override
@@ -52,6 +60,9 @@ public final class ProgressMetrics implements MetricReporter {
   public void notifyOfAddedMetric(Metric metric, String name, MetricGroup group) {
     if (metric instanceof Counter counter && isPipelineMetric(name, group)) {
       LIVE.put(counter, name);
+    }
+    if (metric instanceof Histogram histogram && isPipelineMetric(name, group)) {
+      HISTOGRAMS.put(name, histogram);
     }
   }
 

@@ -27,5 +27,8 @@ public class Example {
 
   public long offset;
 
+  /** When the record reached Kafka (its timestamp), for latency measurements. */
+  public long ingestTime;
+
   public Example() {}
 }

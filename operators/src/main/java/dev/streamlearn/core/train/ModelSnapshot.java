@@ -18,5 +18,8 @@ public class ModelSnapshot {
   /** The version becomes the champion: the store moves the {@code champion} alias to it. */
   public boolean champion;
 
+  /** Kafka timestamp of the newest event this version learned from since its parent; 0 if none. */
+  public long lastIngestTime;
+
   public ModelSnapshot() {}
 }

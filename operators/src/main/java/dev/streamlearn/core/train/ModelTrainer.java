@@ -159,6 +159,7 @@ public final class ModelTrainer {
     state.batchX = new float[batchSize * dimension];
     state.batchY = new float[batchSize];
     state.batchWeight = new float[batchSize];
+    state.batchIngest = new long[batchSize];
     boolean buffered = !holdoutPolicy.equals("prequential");
     state.heldNumeric = new double[buffered ? windowCapacity * featurizer.numericCount() : 0];
     state.heldBuckets = new int[buffered ? windowCapacity * featurizer.categoricalCount() : 0];
@@ -241,6 +242,8 @@ public final class ModelTrainer {
       state.batchY[state.batchRows] = (float) example.label;
     }
     state.batchWeight[state.batchRows] = example.weight;
+    state.batchIngest[state.batchRows] = example.ingestTime;
+    state.lastIngestSinceVersion = Math.max(state.lastIngestSinceVersion, example.ingestTime);
     state.batchRows++;
     state.trainedTotal++;
     state.trainedSinceVersion++;
@@ -486,6 +489,8 @@ public final class ModelTrainer {
     snapshot.manifestJson = ManifestJson.write(manifest);
     snapshot.parameters = parameters(state.params);
     snapshot.featurizerJson = featurizer.toJson(state.featurizer);
+    snapshot.lastIngestTime = state.lastIngestSinceVersion;
+    state.lastIngestSinceVersion = 0;
 
     state.version = version;
     state.trainedSinceVersion = 0;
@@ -591,7 +596,26 @@ public final class ModelTrainer {
           rate);
     }
     state.randomState = random.state();
+    if (latency != null) {
+      long now = System.currentTimeMillis();
+      for (int r = 0; r < state.batchRows; r++) {
+        if (state.batchIngest[r] > 0) {
+          latency.trained(now - state.batchIngest[r]);
+        }
+      }
+    }
     state.batchRows = 0;
+  }
+
+  /** Receives, for every trained example, the milliseconds from its Kafka timestamp to its step. */
+  public interface LatencyRecorder {
+    void trained(long millis);
+  }
+
+  private LatencyRecorder latency;
+
+  public void recordLatency(LatencyRecorder recorder) {
+    this.latency = recorder;
   }
 
   /**

@@ -32,6 +32,13 @@ public class TrainerState {
   public float[] batchWeight;
   public int batchRows;
 
+  /**
+   * Kafka timestamps of the open batch's rows, and the latest one trained since the last version.
+   */
+  public long[] batchIngest;
+
+  public long lastIngestSinceVersion;
+
   /** Processing time at which the open batch closes when it is not full by then; 0 for none. */
   public long batchDeadline;
 
