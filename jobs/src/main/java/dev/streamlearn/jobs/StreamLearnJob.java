@@ -59,6 +59,8 @@ public final class StreamLearnJob {
 
   /** Adds the pipeline's operators to {@code env} and sets its checkpointing. */
   public void addTo(StreamExecutionEnvironment env) {
+    // Operators never keep or mutate records they pass on, so chained operators may share them.
+    env.getConfig().enableObjectReuse();
     Duration interval = spec.checkpoint().interval();
     if (!interval.isZero()) {
       env.enableCheckpointing(interval.toMillis(), CheckpointingMode.EXACTLY_ONCE);

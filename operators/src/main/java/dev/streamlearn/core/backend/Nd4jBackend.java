@@ -5,8 +5,16 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** ND4J on the CPU (nd4j-native, OpenBLAS): the default backend everywhere. */
+/**
+ * ND4J on the CPU (nd4j-native, OpenBLAS): the default backend everywhere. Products too thin or too
+ * small to repay copying their operands into native buffers (matrix-vector products, such as every
+ * product of a logistic regression, and anything under {@value #SMALL} multiply-adds) run in plain
+ * Java loops instead.
+ */
 public final class Nd4jBackend implements Backend {
+
+  static final long SMALL = 1 << 16;
+  private final JavaBackend loops = new JavaBackend();
 
   @Override
   public String name() {
@@ -33,6 +41,10 @@ public final class Nd4jBackend implements Backend {
       float beta,
       float[] c,
       int cOffset) {
+    if (Math.min(m, Math.min(n, k)) <= 4 || (long) m * n * k < SMALL) {
+      loops.gemm(transposeA, transposeB, m, n, k, alpha, a, aOffset, b, bOffset, beta, c, cOffset);
+      return;
+    }
     INDArray left = transposeA ? matrix(a, aOffset, k, m) : matrix(a, aOffset, m, k);
     INDArray right = transposeB ? matrix(b, bOffset, n, k) : matrix(b, bOffset, k, n);
     INDArray result = beta == 0 ? Nd4j.create(DataType.FLOAT, m, n) : matrix(c, cOffset, m, n);
