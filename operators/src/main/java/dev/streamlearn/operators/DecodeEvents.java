@@ -1,5 +1,6 @@
 package dev.streamlearn.operators;
 
+import dev.streamlearn.core.data.DirectEventDecoder;
 import dev.streamlearn.core.data.Example;
 import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.core.spec.PipelineSpec;
@@ -13,9 +14,11 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Decodes Avro {@link LabeledEvent}s and cleans them into {@link Example}s. Oversized, malformed or
- * foreign-schema bytes, and events the spec cannot learn from (no label, a label of the wrong type,
- * NaN or infinite values), go to {@link #REFUSED} with their reason; the stream goes on.
+ * Decodes Avro {@link LabeledEvent}s and cleans them into {@link Example}s: records of this build's
+ * schema straight into the example ({@link DirectEventDecoder}), others through Avro's schema
+ * resolution and the {@link ExampleExtractor}. Oversized, malformed or foreign-schema bytes, and
+ * events the spec cannot learn from (no label, a label of the wrong type, NaN or infinite values),
+ * go to {@link #REFUSED} with their reason; the stream goes on.
  */
 public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
 
@@ -26,6 +29,7 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
   private final PipelineSpec spec;
   private transient AvroCodec<LabeledEvent> codec;
   private transient ExampleExtractor extractor;
+  private transient DirectEventDecoder direct;
   private transient Counter read;
   private transient Counter deadLettered;
 
@@ -37,6 +41,7 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
   public void open(OpenContext openContext) {
     codec = Topics.labeledEvents();
     extractor = new ExampleExtractor(spec);
+    direct = new DirectEventDecoder(spec);
     read = PipelineCounters.counter(getRuntimeContext().getMetricGroup(), PipelineCounters.READ);
     deadLettered =
         PipelineCounters.counter(
@@ -57,6 +62,18 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
               + " bytes exceeds source.max-record-bytes = "
               + maxBytes,
           null);
+      return;
+    }
+    if (DirectEventDecoder.canRead(record.value)) {
+      try {
+        Example example = direct.decode(record.value, record.partition, record.offset);
+        example.ingestTime = record.timestamp;
+        out.collect(example);
+      } catch (AvroCodec.DecodeException e) {
+        refuse(context, record, STAGE_DECODE, e.getMessage(), null);
+      } catch (ExampleExtractor.RefusedException e) {
+        refuse(context, record, STAGE_CLEAN, e.getMessage(), direct.lastId());
+      }
       return;
     }
     LabeledEvent event;

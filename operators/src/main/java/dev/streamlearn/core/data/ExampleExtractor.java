@@ -44,13 +44,7 @@ public final class ExampleExtractor implements Serializable {
     example.partition = partition;
     example.offset = offset;
     example.label = labelIndex(event.getLabel());
-    Double weight = event.getWeight();
-    if (weight != null) {
-      if (!Double.isFinite(weight) || weight < 0) {
-        throw new RefusedException("weight " + weight + " is not a finite number >= 0");
-      }
-      example.weight = weight.floatValue();
-    }
+    example.weight = weight(event.getWeight());
     example.numeric = new double[numericCount];
     example.categorical = new String[categoricalCount];
     Map<String, Object> values = event.getFeatures();
@@ -67,7 +61,17 @@ public final class ExampleExtractor implements Serializable {
     return example;
   }
 
-  private double labelIndex(Object label) throws RefusedException {
+  static float weight(Double weight) throws RefusedException {
+    if (weight == null) {
+      return 1f;
+    }
+    if (!Double.isFinite(weight) || weight < 0) {
+      throw new RefusedException("weight " + weight + " is not a finite number >= 0");
+    }
+    return weight.floatValue();
+  }
+
+  double labelIndex(Object label) throws RefusedException {
     if (label == null) {
       throw new RefusedException("event has no label");
     }
@@ -123,7 +127,7 @@ public final class ExampleExtractor implements Serializable {
     return number;
   }
 
-  private static double numericValue(String name, Object value) throws RefusedException {
+  static double numericValue(String name, Object value) throws RefusedException {
     if (value == null) {
       return Double.NaN;
     }
@@ -150,7 +154,7 @@ public final class ExampleExtractor implements Serializable {
     return number;
   }
 
-  private static String categoricalValue(String name, Object value) throws RefusedException {
+  static String categoricalValue(String name, Object value) throws RefusedException {
     if (value == null) {
       return null;
     }
