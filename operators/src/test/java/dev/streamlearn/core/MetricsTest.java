@@ -114,6 +114,14 @@ class MetricsTest {
     assertThat(metrics.get("weightedF1"))
         .isCloseTo((3 * 2 / 3.0 + 2 * 0.8 + 3 * 0.8) / 8, within(1e-12));
     assertThat(metrics.get("confusion.2.0")).isEqualTo(1.0);
+    long[] confusion = new long[classes * classes];
+    for (int[] pair : pairs) {
+      confusion[pair[0] * classes + pair[1]]++;
+    }
+    Map<String, Double> fromCounts = new java.util.HashMap<>();
+    MulticlassMetrics.putF1(fromCounts, confusion, classes);
+    assertThat(fromCounts.get("macroF1")).isCloseTo(metrics.get("macroF1"), within(1e-12));
+    assertThat(fromCounts.get("weightedF1")).isCloseTo(metrics.get("weightedF1"), within(1e-12));
     assertThat(metrics.get("logLoss"))
         .isCloseTo(-(6 * Math.log(0.8) + 2 * Math.log(0.1)) / 8, within(1e-6));
   }

@@ -8,6 +8,34 @@ public final class MulticlassMetrics {
 
   private MulticlassMetrics() {}
 
+  /** Macro and weighted F1 from confusion counts indexed {@code truth * classes + predicted}. */
+  public static void putF1(Map<String, Double> metrics, long[] confusion, int classes) {
+    long total = 0;
+    double macro = 0;
+    double weighted = 0;
+    int present = 0;
+    for (int j = 0; j < classes; j++) {
+      long actual = 0;
+      long predicted = 0;
+      for (int i = 0; i < classes; i++) {
+        actual += confusion[j * classes + i];
+        predicted += confusion[i * classes + j];
+      }
+      total += actual;
+      if (actual + predicted == 0) {
+        continue;
+      }
+      present++;
+      double f1 = 2.0 * confusion[j * classes + j] / (actual + predicted);
+      macro += f1;
+      weighted += f1 * actual;
+    }
+    if (total > 0) {
+      metrics.put("macroF1", present == 0 ? 0 : macro / present);
+      metrics.put("weightedF1", weighted / total);
+    }
+  }
+
   /**
    * Accuracy, mean log loss, macro F1 and the majority-class rate.
    *

@@ -172,7 +172,7 @@ public final class ModelTrainer {
     state.arrivalChallenger = new float[prequential ? windowCapacity * outputs : 0];
     state.arrivalLabel = new float[prequential ? windowCapacity : 0];
     state.scoreHistogram = task.equals("binary") ? ScoreHistogram.empty() : new long[0];
-    state.confusion = new long[4];
+    state.confusion = new long[regression ? 0 : outputs == 1 ? 4 : outputs * outputs];
     state.championParams = new float[0];
     state.challengerParams = new float[0];
     state.challengerMoment1 = new float[0];
@@ -646,6 +646,7 @@ public final class ModelTrainer {
           state.heldOutCorrectTotal++;
         }
         state.heldOutLogLossTotal -= Math.log(Math.max(1e-7, score[truth]));
+        state.confusion[truth * outputs + best]++;
         error = best == truth ? 0 : 1;
       }
       default -> {
@@ -653,6 +654,8 @@ public final class ModelTrainer {
         double residual = Featurizer.unscaleTarget(state.featurizer, score[0]) - example.label;
         state.heldOutSquaredErrorTotal += residual * residual;
         state.heldOutAbsoluteErrorTotal += Math.abs(residual);
+        state.heldOutLabelSum += example.label;
+        state.heldOutLabelSquaredSum += example.label * example.label;
         error = (score[0] - scaled) * (score[0] - scaled);
       }
     }
@@ -749,10 +752,19 @@ public final class ModelTrainer {
     if (count > 0) {
       if (task.equals("regression")) {
         metrics.put("mse", state.heldOutSquaredErrorTotal / count);
+        metrics.put("rmse", Math.sqrt(state.heldOutSquaredErrorTotal / count));
         metrics.put("mae", state.heldOutAbsoluteErrorTotal / count);
+        double mean = state.heldOutLabelSum / count;
+        double total = state.heldOutLabelSquaredSum - count * mean * mean;
+        if (total > 0) {
+          metrics.put("r2", 1 - state.heldOutSquaredErrorTotal / total);
+        }
       } else {
         metrics.put("accuracy", state.heldOutCorrectTotal / (double) count);
         metrics.put("logLoss", state.heldOutLogLossTotal / count);
+      }
+      if (task.equals("multiclass")) {
+        MulticlassMetrics.putF1(metrics, state.confusion, outputs);
       }
       if (task.equals("binary")) {
         long[] c = state.confusion;

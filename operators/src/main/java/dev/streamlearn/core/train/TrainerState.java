@@ -57,6 +57,8 @@ public class TrainerState {
   public double heldOutLogLossTotal;
   public double heldOutSquaredErrorTotal;
   public double heldOutAbsoluteErrorTotal;
+  public double heldOutLabelSum;
+  public double heldOutLabelSquaredSum;
   public long trainedTotal;
 
   /** The validation window in progress: its index (event time / window length), and counts. */
@@ -73,7 +75,10 @@ public class TrainerState {
   public float[] arrivalLabel;
   public int arrivalCount;
 
-  /** Since-start held-out scores in bins (bounded-memory AUC) and binary confusion counts. */
+  /**
+   * Since-start held-out scores in bins (bounded-memory AUC) and confusion counts, indexed {@code
+   * truth * classes + predicted}.
+   */
   public long[] scoreHistogram;
 
   public long[] confusion;
