@@ -368,7 +368,6 @@ public final class ModelTrainer {
     }
     out.window(report);
     state.heldCount = 0;
-    state.heldNext = 0;
     state.arrivalCount = 0;
     state.windowTrained = 0;
     state.windowHeldOut = 0;
@@ -548,16 +547,6 @@ public final class ModelTrainer {
           }
         });
     return kept;
-  }
-
-  /** Predictions for raw rows, for tests and serving checks: see {@link Network#predict}. */
-  public void predict(TrainerState state, Example example, float[] out) {
-    featurizer.bucketsOf(example.categorical, buckets);
-    featurizer.transform(state.featurizer, example.numeric, buckets, one, 0);
-    network.predict(state.params, one, 1, out);
-    if (regression) {
-      out[0] = (float) Featurizer.unscaleTarget(state.featurizer, out[0]);
-    }
   }
 
   private void step(TrainerState state) {

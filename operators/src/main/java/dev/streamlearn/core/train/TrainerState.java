@@ -42,13 +42,12 @@ public class TrainerState {
   /** Processing time at which the open batch closes when it is not full by then; 0 for none. */
   public long batchDeadline;
 
-  /** Ring buffer of the most recent held-out examples, raw, to validate each candidate on. */
+  /** The held-out examples of the window in progress, raw (the first ones, up to the cap). */
   public double[] heldNumeric;
 
   public int[] heldBuckets;
   public float[] heldLabel;
   public int heldCount;
-  public int heldNext;
 
   /** Held-out events scored on arrival by the model of the moment (progressive validation). */
   public long heldOutTotal;
