@@ -1,0 +1,172 @@
+package dev.streamlearn.bench;
+
+import dev.streamlearn.core.backend.Backend;
+import dev.streamlearn.core.backend.Backends;
+import dev.streamlearn.core.data.DirectEventDecoder;
+import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.features.Featurizer;
+import dev.streamlearn.core.features.FeaturizerState;
+import dev.streamlearn.core.model.Network;
+import dev.streamlearn.core.model.NetworkShape;
+import dev.streamlearn.core.optim.Optimizer;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.core.train.ModelTrainer;
+import dev.streamlearn.schemas.LabeledEvent;
+import dev.streamlearn.schemas.codec.AvroCodec;
+import dev.streamlearn.schemas.codec.Topics;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+/**
+ * The pipeline's hot paths, one event or one batch per call, on the benchmark's default spec (32
+ * numeric and 8 categorical features): decoding with the pipeline's decoder and with Avro's generic
+ * reader, featurizing, and a logistic-regression training step of batch 512.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 3, time = 1)
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Dorg.apache.avro.SERIALIZABLE_PACKAGES=dev.streamlearn.schemas"})
+public class HotPathBenchmarks {
+
+  @Param({"nd4j", "java"})
+  public String backend;
+
+  private static final int EVENTS = 1024;
+  private byte[][] encoded;
+  private AvroCodec<LabeledEvent> codec;
+  private DirectEventDecoder decoder;
+  private Featurizer featurizer;
+  private FeaturizerState stats;
+  private Example[] examples;
+  private int[] buckets;
+  private float[] vector;
+  private Network network;
+  private Optimizer optimizer;
+  private Backend tensors;
+  private float[] params;
+  private float[] gradient;
+  private float[] batchX;
+  private float[] batchY;
+  private float[] weight;
+  private int next;
+
+  @Setup(Level.Trial)
+  public void setUp() throws Exception {
+    StringBuilder yaml = new StringBuilder("features:\n");
+    for (int i = 0; i < 32; i++) {
+      yaml.append("  - {name: n").append(i).append(", type: numeric}\n");
+    }
+    for (int i = 0; i < 8; i++) {
+      yaml.append("  - {name: c").append(i).append(", type: categorical, hash-buckets: 16}\n");
+    }
+    yaml.append("training: {batch-size: 512}\n");
+    PipelineSpec spec = SpecLoader.parse(yaml.toString());
+    codec = Topics.labeledEvents();
+    decoder = new DirectEventDecoder(spec);
+    Random random = new Random(1);
+    encoded = new byte[EVENTS][];
+    examples = new Example[EVENTS];
+    for (int e = 0; e < EVENTS; e++) {
+      Map<String, Object> features = new HashMap<>();
+      for (PipelineSpec.Feature feature : spec.features()) {
+        features.put(
+            feature.name(),
+            feature.isNumeric() ? (Object) random.nextGaussian() : "v" + random.nextInt(20));
+      }
+      encoded[e] =
+          codec.encode(
+              LabeledEvent.newBuilder()
+                  .setId("e" + e)
+                  .setTimestamp(Instant.ofEpochMilli(e))
+                  .setLabel(random.nextBoolean() ? 1.0 : 0.0)
+                  .setFeatures(features)
+                  .build());
+      examples[e] = decoder.decode(encoded[e], 0, e);
+    }
+    featurizer = new Featurizer(spec.features());
+    stats = featurizer.newState();
+    buckets = new int[featurizer.categoricalCount()];
+    vector = new float[featurizer.dimension()];
+    for (Example example : examples) {
+      featurizer.learn(stats, example.numeric);
+    }
+    int batch = spec.training().batchSize();
+    NetworkShape shape = ModelTrainer.shapeFor(spec, featurizer.dimension());
+    tensors = Backends.create(backend);
+    network = new Network(shape, tensors, batch);
+    optimizer = new Optimizer(spec.training().optimizer(), shape.weightMask());
+    params = shape.initialParameters(1);
+    gradient = new float[params.length];
+    batchX = new float[batch * featurizer.dimension()];
+    batchY = new float[batch];
+    weight = new float[batch];
+    Arrays.fill(weight, 1f);
+    for (int r = 0; r < batch; r++) {
+      Example example = examples[r % EVENTS];
+      featurizer.bucketsOf(example.categorical, buckets);
+      featurizer.transform(stats, example.numeric, buckets, batchX, r * featurizer.dimension());
+      batchY[r] = (float) example.label;
+    }
+  }
+
+  @TearDown(Level.Trial)
+  public void tearDown() {
+    tensors.close();
+  }
+
+  /** Events/s through the pipeline's decoder (fingerprint check, values straight into arrays). */
+  @Benchmark
+  public Example decodeDirect() throws Exception {
+    int e = next++ & (EVENTS - 1);
+    return decoder.decode(encoded[e], 0, e);
+  }
+
+  /** Events/s through Avro's generic single-object reader into LabeledEvent objects. */
+  @Benchmark
+  public LabeledEvent decodeWithAvroReader() throws Exception {
+    return codec.decode(encoded[next++ & (EVENTS - 1)]);
+  }
+
+  /** Vectors/s: hashing, standardizing, clipping and one-hot encoding one example. */
+  @Benchmark
+  public void featurize(Blackhole hole) {
+    Example example = examples[next++ & (EVENTS - 1)];
+    featurizer.bucketsOf(example.categorical, buckets);
+    featurizer.transform(stats, example.numeric, buckets, vector, 0);
+    hole.consume(vector);
+  }
+
+  /**
+   * Steps/s of forward, backward and SGD update on a batch of 512 (multiply by 512 for examples/s).
+   */
+  @Benchmark
+  public double trainingStep() {
+    double loss =
+        network.lossAndGradient(params, batchX, batchY, weight, batchY.length, null, gradient);
+    optimizer.apply(params, gradient, new float[0][], ++next, 0.01);
+    return loss;
+  }
+}
