@@ -78,6 +78,42 @@ class TrainModelTest {
   }
 
   @Test
+  void closesABatchThatIsNotFullAfterItsMaximumDelay() throws Exception {
+    PipelineSpec spec =
+        SpecLoader.parse(
+            String.join(
+                "\n",
+                "name: m",
+                "features: [{name: a, type: numeric}, {name: c, type: categorical, hash-buckets: 4}]",
+                "holdout: {fraction: 0.0}",
+                "training: {batch-size: 64, max-batch-delay: 100ms}",
+                "validation: {window: 1d}",
+                "backend: reference",
+                ""));
+    List<Example> input = examples(6);
+    try (var harness =
+        new KeyedOneInputStreamOperatorTestHarness<>(
+            new KeyedProcessOperator<>(new TrainModel(spec)),
+            (Example example) -> "m",
+            Types.STRING)) {
+      harness.open();
+      harness.setProcessingTime(1_000);
+      feed(harness, input.subList(0, 3));
+      assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
+      harness.setProcessingTime(1_099);
+      harness.setProcessingTime(1_100);
+      // The first three were trained as a batch of their own when the delay passed.
+      feed(harness, input.subList(3, 6));
+      harness.processWatermark(Long.MAX_VALUE);
+      List<ModelSnapshot> versions = outputs(harness);
+      assertThat(versions).hasSize(1);
+      Manifest manifest = ManifestJson.read(versions.get(0).manifestJson);
+      assertThat(manifest.metrics().get("training").get("steps")).isEqualTo(2.0);
+      assertThat(manifest.lineage().eventsTrained()).isEqualTo(6);
+    }
+  }
+
+  @Test
   void keepsOneStateEntryPerModel() throws Exception {
     try (var harness = harness()) {
       harness.open();
