@@ -7,6 +7,7 @@ import dev.streamlearn.core.train.ModelSnapshot;
 import dev.streamlearn.core.train.WindowReport;
 import dev.streamlearn.operators.DecodeEvents;
 import dev.streamlearn.operators.DeduplicateEvents;
+import dev.streamlearn.operators.ExampleSerializer;
 import dev.streamlearn.operators.PublishModel;
 import dev.streamlearn.operators.Refusal;
 import dev.streamlearn.operators.SourceRecord;
@@ -69,7 +70,10 @@ public final class StreamLearnJob {
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "read-events").uid("read-events");
 
     SingleOutputStreamOperator<Example> examples =
-        records.process(new DecodeEvents(spec)).name("decode-events").uid("decode-events");
+        records
+            .process(new DecodeEvents(spec), ExampleSerializer.TYPE)
+            .name("decode-events")
+            .uid("decode-events");
     examples
         .getSideOutput(DecodeEvents.REFUSED)
         .sinkTo(deadLetters)
@@ -91,7 +95,7 @@ public final class StreamLearnJob {
       unique =
           timed
               .keyBy(example -> example.id)
-              .process(new DeduplicateEvents(spec.dedup().ttl()))
+              .process(new DeduplicateEvents(spec.dedup().ttl()), ExampleSerializer.TYPE)
               .name("deduplicate-events")
               .uid("deduplicate-events");
     }
