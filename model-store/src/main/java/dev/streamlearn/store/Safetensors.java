@@ -58,6 +58,20 @@ public final class Safetensors {
     return out.array();
   }
 
+  /** The {@code __metadata__} strings of a safetensors file; empty when it has none. */
+  public static Map<String, String> metadata(byte[] bytes) throws IOException {
+    long headerLength = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    if (bytes.length < 8 || headerLength < 2 || 8 + headerLength > bytes.length) {
+      throw new IOException("not a safetensors file");
+    }
+    JsonNode meta =
+        JSON.readTree(new String(bytes, 8, (int) headerLength, StandardCharsets.UTF_8))
+            .path("__metadata__");
+    Map<String, String> values = new LinkedHashMap<>();
+    meta.fields().forEachRemaining(entry -> values.put(entry.getKey(), entry.getValue().asText()));
+    return values;
+  }
+
   /** Reads every tensor, in file order. Only F32 tensors are supported. */
   public static Map<String, Tensor> decode(byte[] bytes) throws IOException {
     ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);

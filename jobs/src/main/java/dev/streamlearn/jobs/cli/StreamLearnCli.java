@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
       DemoCommand.class,
       RunCommand.class,
       ProduceCommand.class,
+      ScoreCommand.class,
       CurvesCommand.class,
       BenchCommand.class
     })

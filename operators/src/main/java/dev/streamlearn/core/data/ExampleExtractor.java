@@ -127,6 +127,16 @@ public final class ExampleExtractor implements Serializable {
     return number;
   }
 
+  /** A numeric field's value by the training rules: NaN when missing. */
+  public static double numericValueOf(String name, Object value) throws RefusedException {
+    return numericValue(name, value);
+  }
+
+  /** A categorical field's value by the training rules: null when missing. */
+  public static String categoricalValueOf(String name, Object value) throws RefusedException {
+    return categoricalValue(name, value);
+  }
+
   static double numericValue(String name, Object value) throws RefusedException {
     if (value == null) {
       return Double.NaN;

@@ -1,0 +1,159 @@
+package dev.streamlearn.core.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.streamlearn.core.backend.JavaBackend;
+import dev.streamlearn.core.data.ExampleExtractor;
+import dev.streamlearn.core.features.Featurizer;
+import dev.streamlearn.core.features.FeaturizerState;
+import dev.streamlearn.core.model.Activation;
+import dev.streamlearn.core.model.Loss;
+import dev.streamlearn.core.model.Network;
+import dev.streamlearn.core.model.NetworkShape;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.store.Manifest;
+import dev.streamlearn.store.ManifestJson;
+import dev.streamlearn.store.ModelStore;
+import dev.streamlearn.store.Safetensors;
+import dev.streamlearn.store.Tensor;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Scores raw events with a downloaded model version, Flink-free: the featurizer rebuilt from {@code
+ * featurizer.json}, the network from {@code model.safetensors}, so that a row becomes exactly the
+ * vector training used.
+ */
+public final class ModelScorer {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Manifest manifest;
+  private final Featurizer featurizer;
+  private final FeaturizerState statistics;
+  private final Network network;
+  private final float[] params;
+  private final List<String> numericNames = new ArrayList<>();
+  private final List<String> categoricalNames = new ArrayList<>();
+  private final float[] vector;
+  private final int[] buckets;
+  private final float[] output;
+
+  private ModelScorer(Path directory) throws IOException {
+    manifest =
+        ManifestJson.read(
+            Files.readString(directory.resolve(ModelStore.MANIFEST), StandardCharsets.UTF_8));
+    String featurizerJson =
+        Files.readString(directory.resolve(ModelStore.FEATURIZER), StandardCharsets.UTF_8);
+    JsonNode root = JSON.readTree(featurizerJson);
+    List<PipelineSpec.Feature> features = new ArrayList<>();
+    for (JsonNode field : root.path("numeric")) {
+      numericNames.add(field.path("name").asText());
+      features.add(
+          new PipelineSpec.Feature(
+              field.path("name").asText(),
+              PipelineSpec.Feature.NUMERIC,
+              field.path("clipStd").asDouble(),
+              1));
+    }
+    for (JsonNode field : root.path("categorical")) {
+      categoricalNames.add(field.path("name").asText());
+      features.add(
+          new PipelineSpec.Feature(
+              field.path("name").asText(),
+              PipelineSpec.Feature.CATEGORICAL,
+              1,
+              field.path("buckets").asInt()));
+    }
+    featurizer = new Featurizer(features);
+    if (!featurizer.featureNames().equals(manifest.featureNames())) {
+      throw new IOException(
+          "featurizer.json and manifest.json of " + directory + " describe different features");
+    }
+    statistics = featurizer.stateFromJson(featurizerJson);
+
+    byte[] bytes = Files.readAllBytes(directory.resolve(ModelStore.PARAMETERS));
+    Map<String, Tensor> tensors = Safetensors.decode(bytes);
+    Map<String, String> metadata = Safetensors.metadata(bytes);
+    List<Integer> widths = new ArrayList<>();
+    for (int layer = 0; tensors.containsKey("layers." + layer + ".weight"); layer++) {
+      long[] shape = tensors.get("layers." + layer + ".weight").shape();
+      if (layer == 0) {
+        widths.add((int) shape[0]);
+      }
+      widths.add((int) shape[1]);
+    }
+    if (widths.isEmpty()) {
+      throw new IOException(directory + "/" + ModelStore.PARAMETERS + " holds no layers.0.weight");
+    }
+    int[] hidden =
+        widths.subList(1, widths.size() - 1).stream().mapToInt(Integer::intValue).toArray();
+    Loss loss =
+        switch (metadata.getOrDefault("loss", "bce")) {
+          case "ce" -> Loss.CROSS_ENTROPY;
+          case "mse" -> Loss.MSE;
+          case "huber" -> Loss.HUBER;
+          default -> Loss.BINARY_CROSS_ENTROPY;
+        };
+    NetworkShape shape =
+        new NetworkShape(
+            widths.get(0),
+            hidden,
+            Activation.valueOf(metadata.getOrDefault("activation", "relu").toUpperCase()),
+            0,
+            widths.get(widths.size() - 1),
+            loss,
+            1.0);
+    params = new float[shape.parameterCount()];
+    for (NetworkShape.TensorSlot slot : shape.tensors()) {
+      System.arraycopy(tensors.get(slot.name()).data(), 0, params, slot.offset(), slot.size());
+    }
+    network = new Network(shape, new JavaBackend(), 1);
+    vector = new float[featurizer.dimension()];
+    buckets = new int[featurizer.categoricalCount()];
+    output = new float[shape.outputs()];
+  }
+
+  /** Loads a version from its directory (as the store writes it, or as downloaded). */
+  public static ModelScorer load(Path directory) throws IOException {
+    return new ModelScorer(directory);
+  }
+
+  public Manifest manifest() {
+    return manifest;
+  }
+
+  /**
+   * The model's output for one event's raw fields: the probability of class 1 (binary), one
+   * probability per class (multiclass), or the value (regression). Fields follow the training
+   * rules: numbers, numeric strings or booleans for numeric fields; missing ones are imputed.
+   *
+   * @throws ExampleExtractor.RefusedException when a value would have been refused in training
+   */
+  public float[] score(Map<String, ?> fields) throws ExampleExtractor.RefusedException {
+    double[] numeric = new double[numericNames.size()];
+    for (int i = 0; i < numeric.length; i++) {
+      numeric[i] =
+          ExampleExtractor.numericValueOf(numericNames.get(i), fields.get(numericNames.get(i)));
+    }
+    String[] categorical = new String[categoricalNames.size()];
+    for (int i = 0; i < categorical.length; i++) {
+      categorical[i] =
+          ExampleExtractor.categoricalValueOf(
+              categoricalNames.get(i), fields.get(categoricalNames.get(i)));
+    }
+    featurizer.bucketsOf(categorical, buckets);
+    featurizer.transform(statistics, numeric, buckets, vector, 0);
+    network.predict(params, vector, 1, output);
+    float[] result = output.clone();
+    if ("regression".equals(manifest.task())) {
+      result[0] = (float) Featurizer.unscaleTarget(statistics, result[0]);
+    }
+    return result;
+  }
+}
