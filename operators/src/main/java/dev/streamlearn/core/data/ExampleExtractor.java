@@ -128,16 +128,7 @@ public final class ExampleExtractor implements Serializable {
   }
 
   /** A numeric field's value by the training rules: NaN when missing. */
-  public static double numericValueOf(String name, Object value) throws RefusedException {
-    return numericValue(name, value);
-  }
-
-  /** A categorical field's value by the training rules: null when missing. */
-  public static String categoricalValueOf(String name, Object value) throws RefusedException {
-    return categoricalValue(name, value);
-  }
-
-  static double numericValue(String name, Object value) throws RefusedException {
+  public static double numericValue(String name, Object value) throws RefusedException {
     if (value == null) {
       return Double.NaN;
     }
@@ -164,7 +155,8 @@ public final class ExampleExtractor implements Serializable {
     return number;
   }
 
-  static String categoricalValue(String name, Object value) throws RefusedException {
+  /** A categorical field's value by the training rules: null when missing. */
+  public static String categoricalValue(String name, Object value) throws RefusedException {
     if (value == null) {
       return null;
     }

@@ -139,12 +139,12 @@ public final class ModelScorer {
     double[] numeric = new double[numericNames.size()];
     for (int i = 0; i < numeric.length; i++) {
       numeric[i] =
-          ExampleExtractor.numericValueOf(numericNames.get(i), fields.get(numericNames.get(i)));
+          ExampleExtractor.numericValue(numericNames.get(i), fields.get(numericNames.get(i)));
     }
     String[] categorical = new String[categoricalNames.size()];
     for (int i = 0; i < categorical.length; i++) {
       categorical[i] =
-          ExampleExtractor.categoricalValueOf(
+          ExampleExtractor.categoricalValue(
               categoricalNames.get(i), fields.get(categoricalNames.get(i)));
     }
     featurizer.bucketsOf(categorical, buckets);
