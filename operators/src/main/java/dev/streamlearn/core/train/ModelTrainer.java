@@ -422,14 +422,7 @@ public final class ModelTrainer {
 
   private static String json(Map<String, Double> metrics) {
     try {
-      Map<String, Double> finite = new LinkedHashMap<>();
-      metrics.forEach(
-          (k, v) -> {
-            if (Double.isFinite(v)) {
-              finite.put(k, v);
-            }
-          });
-      return JSON.writeValueAsString(finite);
+      return JSON.writeValueAsString(finite(metrics));
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
