@@ -49,10 +49,11 @@ public final class BinaryMetrics {
     metrics.put("accuracy", (truePositive + trueNegative) / (double) count);
     metrics.put("logLoss", logLoss / count);
     putCounts(metrics, truePositive, falsePositive, trueNegative, falseNegative);
-    double auc = rocAuc(probability, label, count);
+    Integer[] order = ascending(probability, count);
+    double auc = rocAuc(order, probability, label, count);
     if (!Double.isNaN(auc)) {
       metrics.put("auc", auc);
-      metrics.put("prAuc", prAuc(probability, label, count));
+      metrics.put("prAuc", prAuc(order, probability, label, count));
     }
     metrics.put("positiveRate", positives / (double) count);
     metrics.put("majorityRate", Math.max(positives, count - positives) / (double) count);
@@ -77,11 +78,25 @@ public final class BinaryMetrics {
    * precision at each positive's score (ties share the precision at the end of their group).
    */
   public static double prAuc(float[] probability, float[] label, int count) {
+    return prAuc(ascending(probability, count), probability, label, count);
+  }
+
+  /** ROC AUC by ranking; NaN when one class is absent. */
+  public static double rocAuc(float[] probability, float[] label, int count) {
+    return rocAuc(ascending(probability, count), probability, label, count);
+  }
+
+  /** Indices of the scores, lowest score first: one sort serves both areas. */
+  private static Integer[] ascending(float[] probability, int count) {
     Integer[] order = new Integer[count];
     for (int i = 0; i < count; i++) {
       order[i] = i;
     }
-    Arrays.sort(order, (a, b) -> Float.compare(probability[b], probability[a]));
+    Arrays.sort(order, (a, b) -> Float.compare(probability[a], probability[b]));
+    return order;
+  }
+
+  private static double prAuc(Integer[] ascending, float[] probability, float[] label, int count) {
     long positives = 0;
     for (int i = 0; i < count; i++) {
       if (label[i] > 0.5f) {
@@ -93,30 +108,25 @@ public final class BinaryMetrics {
     }
     double sum = 0;
     long truePositives = 0;
-    int i = 0;
-    while (i < count) {
-      int j = i;
+    int end = count;
+    while (end > 0) {
+      float score = probability[ascending[end - 1]];
+      int start = end - 1;
       long groupPositives = 0;
-      while (j < count && probability[order[j]] == probability[order[i]]) {
-        if (label[order[j]] > 0.5f) {
+      while (start >= 0 && probability[ascending[start]] == score) {
+        if (label[ascending[start]] > 0.5f) {
           groupPositives++;
         }
-        j++;
+        start--;
       }
       truePositives += groupPositives;
-      sum += groupPositives * (truePositives / (double) j);
-      i = j;
+      sum += groupPositives * (truePositives / (double) (count - start - 1));
+      end = start + 1;
     }
     return sum / positives;
   }
 
-  /** ROC AUC by ranking; NaN when one class is absent. */
-  public static double rocAuc(float[] probability, float[] label, int count) {
-    Integer[] order = new Integer[count];
-    for (int i = 0; i < count; i++) {
-      order[i] = i;
-    }
-    Arrays.sort(order, (a, b) -> Float.compare(probability[a], probability[b]));
+  private static double rocAuc(Integer[] order, float[] probability, float[] label, int count) {
     double rankSumPositive = 0;
     long positives = 0;
     int i = 0;
