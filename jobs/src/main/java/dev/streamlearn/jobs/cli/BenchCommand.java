@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.LongConsumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -140,19 +141,33 @@ final class BenchCommand implements Runnable {
       float[] gradient = new float[params.length];
       Network network = new Network(shape, backend, batch);
       Optimizer optimizer = new Optimizer(OptimizerSettings.sgd(0), shape.weightMask());
-      long warmupEnd = System.nanoTime() + (long) (seconds * 0.3e9);
+      return examplesPerSecond(
+          batch,
+          seconds * 0.3,
+          seconds,
+          step -> {
+            network.lossAndGradient(params, x, y, weight, batch, null, gradient);
+            optimizer.apply(params, gradient, new float[0][], step, 0.01);
+          });
+    }
+
+    /**
+     * Runs {@code step} (given its 1-based number) for {@code warmupSeconds}, at least twice, then
+     * for {@code seconds}, at least three times, and returns the measured examples/s.
+     */
+    static double examplesPerSecond(
+        int batch, double warmupSeconds, double seconds, LongConsumer step) {
+      long warmupEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
       long steps = 0;
       while (System.nanoTime() < warmupEnd || steps < 2) {
-        network.lossAndGradient(params, x, y, weight, batch, null, gradient);
-        optimizer.apply(params, gradient, new float[0][], ++steps, 0.01);
+        step.accept(++steps);
       }
       long start = System.nanoTime();
       long end = start + (long) (seconds * 1e9);
       long measured = 0;
       long now;
       do {
-        network.lossAndGradient(params, x, y, weight, batch, null, gradient);
-        optimizer.apply(params, gradient, new float[0][], ++steps, 0.01);
+        step.accept(++steps);
         measured++;
         now = System.nanoTime();
       } while (now < end || measured < 3);

@@ -356,28 +356,17 @@ final class PipelineBenchmark implements Callable<Integer> {
       float[] batchX = new float[batch * dimension];
       float[] batchY = new float[batch];
       int batches = rows / batch;
-      long step = 0;
-      long start = 0;
-      long measured = 0;
-      long end = Long.MAX_VALUE;
-      long warmupEnd = System.nanoTime() + 500_000_000L;
-      while (true) {
-        int b = (int) (step % batches);
-        System.arraycopy(x, b * batch * dimension, batchX, 0, batch * dimension);
-        System.arraycopy(y, b * batch, batchY, 0, batch);
-        network.lossAndGradient(params, batchX, batchY, weight, batch, null, gradient);
-        optimizer.apply(params, gradient, slots, ++step, 0.1);
-        long now = System.nanoTime();
-        if (start == 0 && now > warmupEnd) {
-          start = now;
-          end = now + 3_000_000_000L;
-        } else if (start > 0) {
-          measured++;
-          if (now > end) {
-            return measured * (double) batch / ((now - start) / 1e9);
-          }
-        }
-      }
+      return BenchCommand.Training.examplesPerSecond(
+          batch,
+          0.5,
+          3.0,
+          step -> {
+            int b = (int) ((step - 1) % batches);
+            System.arraycopy(x, b * batch * dimension, batchX, 0, batch * dimension);
+            System.arraycopy(y, b * batch, batchY, 0, batch);
+            network.lossAndGradient(params, batchX, batchY, weight, batch, null, gradient);
+            optimizer.apply(params, gradient, slots, step, 0.1);
+          });
     }
   }
 
