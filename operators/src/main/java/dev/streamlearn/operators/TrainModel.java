@@ -43,7 +43,9 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   private transient Counter trained;
   private transient Counter heldOut;
   private transient volatile long currentVersion;
-  private transient volatile WindowReport lastWindow;
+
+  /** The last closed window's metrics, for the gauges. */
+  private transient volatile com.fasterxml.jackson.databind.JsonNode lastWindow;
 
   public TrainModel(PipelineSpec spec) {
     this.spec = spec;
@@ -107,7 +109,12 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
 
       @Override
       public void window(WindowReport report) {
-        lastWindow = report;
+        // Parsed once per window here, not on every gauge read.
+        try {
+          lastWindow = JSON.readTree(report.metricsJson);
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
         context.output(WINDOWS, report);
       }
     };
@@ -133,15 +140,8 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   }
 
   private double windowMetric(String name) {
-    WindowReport report = lastWindow;
-    if (report == null) {
-      return Double.NaN;
-    }
-    try {
-      return JSON.readTree(report.metricsJson).path(name).asDouble(Double.NaN);
-    } catch (java.io.IOException e) {
-      return Double.NaN;
-    }
+    com.fasterxml.jackson.databind.JsonNode metrics = lastWindow;
+    return metrics == null ? Double.NaN : metrics.path(name).asDouble(Double.NaN);
   }
 
   @Override

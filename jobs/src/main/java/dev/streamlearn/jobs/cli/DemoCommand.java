@@ -176,17 +176,14 @@ final class DemoCommand implements Callable<Integer> {
       out.printf(
           "Produced %,d records: %,d good, %,d repeated ids, %,d malformed.%n",
           sent, producer.good.get(), producer.duplicates.get(), producer.malformed.get());
-      out.println(
-          "Accounted for: "
-              + counts.describe()
-              + (counts.read() == counts.accountedFor() ? "  (adds up)" : "  (DOES NOT ADD UP)"));
+      out.println(counts.summary());
       out.printf(
           "Dead-letter topic %s holds %,d records; metrics topic %s holds %,d window reports.%n",
           spec.source().deadLetterTopic(),
           countRecords(kafka.bootstrapServers(), spec.source().deadLetterTopic()),
           spec.source().metricsTopic(),
           countRecords(kafka.bootstrapServers(), spec.source().metricsTopic()));
-      return summarize(spec, models, counts.read() == counts.accountedFor() ? 0 : 1);
+      return summarize(spec, models, counts.addsUp() ? 0 : 1);
     } finally {
       producer.stop();
       run.done();
@@ -311,10 +308,7 @@ final class DemoCommand implements Callable<Integer> {
       }
       ProgressPrinter.Counts counts = ProgressPrinter.Counts.now();
       out.println();
-      out.println(
-          "Accounted for: "
-              + counts.describe()
-              + (counts.read() == counts.accountedFor() ? "  (adds up)" : "  (DOES NOT ADD UP)"));
+      out.println(counts.summary());
       List<Long> versions = models.versions(spec.name());
       if (versions.size() <= versionsBefore) {
         out.println("No version was published.");
@@ -336,7 +330,7 @@ final class DemoCommand implements Callable<Integer> {
             "Every held-out event, scored on arrival by the model of the moment: MSE %.4g, MAE %.4g on %,.0f events.%n",
             sinceStart.get("mse"), sinceStart.get("mae"), sinceStart.get("count"));
       }
-      return summarize(spec, models, counts.read() == counts.accountedFor() ? 0 : 1);
+      return summarize(spec, models, counts.addsUp() ? 0 : 1);
     } finally {
       run.done();
     }

@@ -41,6 +41,15 @@ final class ProgressPrinter {
       return trained + heldOut + deduplicated + deadLettered;
     }
 
+    boolean addsUp() {
+      return read == accountedFor();
+    }
+
+    /** The accounting line printed when a run ends, saying whether it adds up. */
+    String summary() {
+      return "Accounted for: " + describe() + (addsUp() ? "  (adds up)" : "  (DOES NOT ADD UP)");
+    }
+
     String describe() {
       return String.format(
           "read %,d = trained %,d + held out %,d + deduplicated %,d + dead-lettered %,d",
