@@ -61,7 +61,6 @@ public class HotPathBenchmarks {
   private Featurizer featurizer;
   private FeaturizerState stats;
   private Example[] examples;
-  private int[] buckets;
   private float[] vector;
   private Network network;
   private Optimizer optimizer;
@@ -94,7 +93,7 @@ public class HotPathBenchmarks {
       for (PipelineSpec.Feature feature : spec.features()) {
         features.put(
             feature.name(),
-            feature.isNumeric() ? (Object) random.nextGaussian() : "v" + random.nextInt(20));
+            feature.readsNumber() ? (Object) random.nextGaussian() : "v" + random.nextInt(20));
       }
       encoded[e] =
           codec.encode(
@@ -108,11 +107,11 @@ public class HotPathBenchmarks {
     }
     featurizer = new Featurizer(spec.features());
     stats = featurizer.newState();
-    buckets = new int[featurizer.categoricalCount()];
     vector = new float[featurizer.dimension()];
     for (Example example : examples) {
-      featurizer.learn(stats, example.numeric);
+      featurizer.learn(stats, example.numeric, example.categorical);
     }
+    featurizer.refresh(stats);
     int batch = spec.training().batchSize();
     NetworkShape shape = ModelTrainer.shapeFor(spec, featurizer.dimension());
     tensors = Backends.create(backend);
@@ -126,8 +125,8 @@ public class HotPathBenchmarks {
     Arrays.fill(weight, 1f);
     for (int r = 0; r < batch; r++) {
       Example example = examples[r % EVENTS];
-      featurizer.bucketsOf(example.categorical, buckets);
-      featurizer.transform(stats, example.numeric, buckets, batchX, r * featurizer.dimension());
+      featurizer.transform(
+          stats, example.numeric, example.categorical, batchX, r * featurizer.dimension(), false);
       batchY[r] = (float) example.label;
     }
   }
@@ -154,8 +153,7 @@ public class HotPathBenchmarks {
   @Benchmark
   public void featurize(Blackhole hole) {
     Example example = examples[next++ & (EVENTS - 1)];
-    featurizer.bucketsOf(example.categorical, buckets);
-    featurizer.transform(stats, example.numeric, buckets, vector, 0);
+    featurizer.transform(stats, example.numeric, example.categorical, vector, 0, true);
     hole.consume(vector);
   }
 

@@ -98,9 +98,10 @@ class LearningOnRealDataTest {
         test.add(example);
       } else {
         train.add(example);
-        featurizer.learn(stats, example.numeric);
+        featurizer.learn(stats, example.numeric, example.categorical);
       }
     }
+    featurizer.refresh(stats);
     int dimension = featurizer.dimension();
     double[][] x = vectors(featurizer, stats, train, dimension);
     double[] y = train.stream().mapToDouble(e -> e.label).toArray();
@@ -158,10 +159,9 @@ class LearningOnRealDataTest {
       int dimension) {
     double[][] x = new double[examples.size()][dimension];
     float[] row = new float[dimension];
-    int[] buckets = new int[featurizer.categoricalCount()];
     for (int r = 0; r < examples.size(); r++) {
-      featurizer.bucketsOf(examples.get(r).categorical, buckets);
-      featurizer.transform(stats, examples.get(r).numeric, buckets, row, 0);
+      featurizer.transform(
+          stats, examples.get(r).numeric, examples.get(r).categorical, row, 0, false);
       for (int i = 0; i < dimension; i++) {
         x[r][i] = row[i];
       }

@@ -59,20 +59,20 @@ class ModelScorerTest {
     ModelScorer scorer = ModelScorer.load(models.versionDirectory("credit", last.version));
     Network network = new Network(trainer.shape(), new ReferenceBackend(), 1);
     float[] vector = new float[trainer.featurizer().dimension()];
-    int[] buckets = new int[trainer.featurizer().categoricalCount()];
     float[] expected = new float[1];
     double worst = 0;
     for (int i = 0; i < rows.size(); i++) {
       LabeledEvent event = rows.event(i, "c", 0);
       Example example = extractor.extract(event, 0, i);
-      trainer.featurizer().bucketsOf(example.categorical, buckets);
-      trainer.featurizer().transform(state.featurizer, example.numeric, buckets, vector, 0);
+      trainer
+          .featurizer()
+          .transform(state.featurizer, example.numeric, example.categorical, vector, 0, false);
       network.predict(state.params, vector, 1, expected);
       float[] actual = scorer.score(event.getFeatures());
       worst = Math.max(worst, Math.abs(actual[0] - expected[0]));
     }
     assertThat(worst).isLessThan(1e-6);
-    // A value the vocabulary never saw still scores (its bucket is hashed like any other).
+    // A value the vocabulary never saw still scores (out of vocabulary, or hashed like any other).
     Map<String, Object> unseen = new java.util.HashMap<>(rows.event(0, "c", 0).getFeatures());
     unseen.put("purpose", "time machine");
     assertThat(scorer.score(unseen)[0]).isBetween(0f, 1f);

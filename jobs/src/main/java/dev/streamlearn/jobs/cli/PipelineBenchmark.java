@@ -259,16 +259,26 @@ final class PipelineBenchmark implements Callable<Integer> {
       Map<String, Object> features = new HashMap<>();
       double logit = 0;
       int n = 0;
+      long eventTime = rate > 0 ? startMillis + (long) (i / rate * 1000) : startMillis + i;
       for (PipelineSpec.Feature feature : spec.features()) {
-        if (feature.isNumeric()) {
-          double value = random.nextGaussian();
-          features.put(feature.name(), value);
-          logit += (n++ % 3 - 1) * value;
-        } else {
-          features.put(feature.name(), "v" + random.nextInt(20));
+        switch (feature.type()) {
+          case PipelineSpec.Feature.NUMERIC -> {
+            double value = random.nextGaussian();
+            features.put(feature.name(), value);
+            logit += (n++ % 3 - 1) * value;
+          }
+          case PipelineSpec.Feature.DATETIME -> {
+            for (String field : feature.rawFields()) {
+              features.put(field, (double) eventTime);
+            }
+          }
+          default -> {
+            for (String field : feature.rawFields()) {
+              features.putIfAbsent(field, "v" + random.nextInt(20));
+            }
+          }
         }
       }
-      long eventTime = rate > 0 ? startMillis + (long) (i / rate * 1000) : startMillis + i;
       values.add(
           codec.encode(
               LabeledEvent.newBuilder()
@@ -331,7 +341,6 @@ final class PipelineBenchmark implements Callable<Integer> {
     float[] weight = new float[batch];
     java.util.Arrays.fill(weight, 1f);
     Random random = new Random(3);
-    int[] buckets = new int[featurizer.categoricalCount()];
     for (int r = 0; r < rows; r++) {
       double[] numeric = new double[featurizer.numericCount()];
       String[] categorical = new String[featurizer.categoricalCount()];
@@ -341,9 +350,11 @@ final class PipelineBenchmark implements Callable<Integer> {
       for (int i = 0; i < categorical.length; i++) {
         categorical[i] = "v" + random.nextInt(20);
       }
-      featurizer.bucketsOf(categorical, buckets);
-      featurizer.transform(stats, numeric, buckets, x, r * dimension);
-      featurizer.learn(stats, numeric);
+      featurizer.transform(stats, numeric, categorical, x, r * dimension, true);
+      featurizer.learn(stats, numeric, categorical);
+      if ((r + 1) % batch == 0) {
+        featurizer.refresh(stats);
+      }
       y[r] = random.nextBoolean() ? 1 : 0;
     }
     NetworkShape shape = ModelTrainer.shapeFor(spec, dimension);

@@ -84,17 +84,18 @@ public final class CsvEvents {
 
   /** Every column but the label, numeric or categorical as inferred. */
   public List<PipelineSpec.Feature> inferFeatures() {
-    List<PipelineSpec.Feature> features = new ArrayList<>();
+    List<Object> features = new ArrayList<>();
     for (int c = 0; c < numeric.length; c++) {
       if (c != labelColumn) {
-        String name = table.header().get(c);
         features.add(
-            numeric[c]
-                ? new PipelineSpec.Feature(name, PipelineSpec.Feature.NUMERIC, 5.0, 32)
-                : new PipelineSpec.Feature(name, PipelineSpec.Feature.CATEGORICAL, 5.0, 32));
+            java.util.Map.of(
+                "name",
+                table.header().get(c),
+                "type",
+                numeric[c] ? PipelineSpec.Feature.NUMERIC : PipelineSpec.Feature.CATEGORICAL));
       }
     }
-    return features;
+    return dev.streamlearn.core.spec.SpecLoader.parseFeatures(features, "features");
   }
 
   /** The label's distinct values, sorted (numerically when they are numbers). */

@@ -30,12 +30,9 @@ public final class DirectEventDecoder {
   private static final int HEADER_LENGTH = 10;
 
   private final ExampleExtractor extractor;
+  private final RawFeatures rules;
   private final Map<Utf8, Integer> slots = new HashMap<>();
-  private final String[] names;
-  private final boolean[] numeric;
-  private final int[] index;
-  private final int numericCount;
-  private final int categoricalCount;
+  private final Object[] raw;
   private final Utf8 key = new Utf8();
   private final Utf8 text = new Utf8();
   private BinaryDecoder decoder;
@@ -43,21 +40,12 @@ public final class DirectEventDecoder {
 
   public DirectEventDecoder(PipelineSpec spec) {
     this.extractor = new ExampleExtractor(spec);
-    List<PipelineSpec.Feature> features = spec.features();
-    names = new String[features.size()];
-    numeric = new boolean[features.size()];
-    index = new int[features.size()];
-    int numericSeen = 0;
-    int categoricalSeen = 0;
-    for (int i = 0; i < features.size(); i++) {
-      PipelineSpec.Feature feature = features.get(i);
-      names[i] = feature.name();
-      numeric[i] = feature.isNumeric();
-      index[i] = numeric[i] ? numericSeen++ : categoricalSeen++;
-      slots.put(new Utf8(feature.name()), i);
+    this.rules = extractor.rules();
+    List<String> fields = rules.fieldNames();
+    for (int i = 0; i < fields.size(); i++) {
+      slots.put(new Utf8(fields.get(i)), i);
     }
-    numericCount = numericSeen;
-    categoricalCount = categoricalSeen;
+    raw = new Object[fields.size()];
   }
 
   /** True when the bytes carry this build's LabeledEvent schema fingerprint. */
@@ -87,9 +75,9 @@ public final class DirectEventDecoder {
     Example example = new Example();
     example.partition = partition;
     example.offset = offset;
-    example.numeric = new double[numericCount];
-    Arrays.fill(example.numeric, Double.NaN);
-    example.categorical = new String[categoricalCount];
+    example.numeric = new double[rules.numericCount()];
+    example.categorical = new String[rules.categoricalCount()];
+    Arrays.fill(raw, null);
     try {
       example.id = decoder.readString(text).toString();
       lastId = example.id;
@@ -108,12 +96,13 @@ public final class DirectEventDecoder {
           };
       for (long n = decoder.readMapStart(); n > 0; n = decoder.mapNext()) {
         for (long i = 0; i < n; i++) {
-          readFeature(example);
+          readFeature();
         }
       }
       Double weight = decoder.readIndex() == 1 ? decoder.readDouble() : null;
       example.weight = ExampleExtractor.weight(weight);
       example.label = extractor.labelIndex(label);
+      rules.fill(raw, example.timestamp, example.numeric, example.categorical);
       return example;
     } catch (IOException | RuntimeException e) {
       throw new AvroCodec.DecodeException(
@@ -127,39 +116,22 @@ public final class DirectEventDecoder {
     }
   }
 
-  private void readFeature(Example example) throws IOException, ExampleExtractor.RefusedException {
+  private void readFeature() throws IOException, ExampleExtractor.RefusedException {
     decoder.readString(key);
     Integer slot = slots.get(key);
     int branch = decoder.readIndex();
     if (slot == null) {
+      rules.unknownField(key.toString());
       skipValue(branch);
       return;
     }
-    String name = names[slot];
-    if (numeric[slot]) {
-      example.numeric[index[slot]] =
-          switch (branch) {
-            case 0 -> Double.NaN;
-            case 1 -> {
-              double value = decoder.readDouble();
-              if (!Double.isFinite(value)) {
-                throw new ExampleExtractor.RefusedException("feature " + name + " is " + value);
-              }
-              yield value;
-            }
-            case 2 -> ExampleExtractor.numericValue(name, decoder.readString(text).toString());
-            default -> decoder.readBoolean() ? 1.0 : 0.0;
-          };
-    } else {
-      Object value =
-          switch (branch) {
-            case 0 -> null;
-            case 1 -> decoder.readDouble();
-            case 2 -> decoder.readString(text).toString();
-            default -> decoder.readBoolean();
-          };
-      example.categorical[index[slot]] = ExampleExtractor.categoricalValue(name, value);
-    }
+    raw[slot] =
+        switch (branch) {
+          case 0 -> null;
+          case 1 -> decoder.readDouble();
+          case 2 -> decoder.readString(text).toString();
+          default -> decoder.readBoolean();
+        };
   }
 
   private void skipValue(int branch) throws IOException {

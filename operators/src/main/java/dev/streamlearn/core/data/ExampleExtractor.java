@@ -4,7 +4,6 @@ import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.schemas.LabeledEvent;
 import java.io.Serializable;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Turns a decoded {@link LabeledEvent} into an {@link Example}, or says why it cannot: a missing id
@@ -16,18 +15,19 @@ public final class ExampleExtractor implements Serializable {
   /** Longer categorical values are refused rather than hashed: they are almost always bad input. */
   public static final int MAX_STRING_LENGTH = 1024;
 
-  private final List<PipelineSpec.Feature> features;
+  private final RawFeatures rules;
   private final String task;
   private final List<String> classes;
-  private final int numericCount;
-  private final int categoricalCount;
 
   public ExampleExtractor(PipelineSpec spec) {
-    this.features = List.copyOf(spec.features());
+    this.rules = new RawFeatures(spec);
     this.task = spec.label().task();
     this.classes = List.copyOf(spec.label().classes());
-    this.numericCount = spec.numericCount();
-    this.categoricalCount = spec.categoricalCount();
+  }
+
+  /** The stateless cleaning rules this extractor applies. */
+  public RawFeatures rules() {
+    return rules;
   }
 
   /**
@@ -45,19 +45,9 @@ public final class ExampleExtractor implements Serializable {
     example.offset = offset;
     example.label = labelIndex(event.getLabel());
     example.weight = weight(event.getWeight());
-    example.numeric = new double[numericCount];
-    example.categorical = new String[categoricalCount];
-    Map<String, Object> values = event.getFeatures();
-    int numeric = 0;
-    int categorical = 0;
-    for (PipelineSpec.Feature feature : features) {
-      Object value = values == null ? null : values.get(feature.name());
-      if (feature.isNumeric()) {
-        example.numeric[numeric++] = numericValue(feature.name(), value);
-      } else {
-        example.categorical[categorical++] = categoricalValue(feature.name(), value);
-      }
-    }
+    example.numeric = new double[rules.numericCount()];
+    example.categorical = new String[rules.categoricalCount()];
+    rules.read(event.getFeatures(), example.timestamp, example.numeric, example.categorical);
     return example;
   }
 
@@ -127,8 +117,13 @@ public final class ExampleExtractor implements Serializable {
     return number;
   }
 
-  /** A numeric field's value by the training rules: NaN when missing. */
-  public static double numericValue(String name, Object value) throws RefusedException {
+  /**
+   * A numeric field's value by the training rules: NaN when missing.
+   *
+   * @param nonFiniteIsMissing NaN and infinite values count as missing rather than being refused
+   */
+  public static double numericValue(String name, Object value, boolean nonFiniteIsMissing)
+      throws RefusedException {
     if (value == null) {
       return Double.NaN;
     }
@@ -146,10 +141,13 @@ public final class ExampleExtractor implements Serializable {
         number = Double.parseDouble(text);
       } catch (NumberFormatException e) {
         throw new RefusedException(
-            "feature " + name + " = '" + abbreviate(text) + "' is not a number");
+            "feature " + name + " = '" + RawFeatures.abbreviate(text) + "' is not a number");
       }
     }
     if (!Double.isFinite(number)) {
+      if (nonFiniteIsMissing) {
+        return Double.NaN;
+      }
       throw new RefusedException("feature " + name + " is " + number);
     }
     return number;
@@ -184,10 +182,6 @@ public final class ExampleExtractor implements Serializable {
     return value instanceof CharSequence
         ? "string"
         : value instanceof Double ? "number" : value.getClass().getSimpleName();
-  }
-
-  private static String abbreviate(String text) {
-    return text.length() <= 40 ? text : text.substring(0, 40) + "...";
   }
 
   /** Why an event cannot be learned from. */

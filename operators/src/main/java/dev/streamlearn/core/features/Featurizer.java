@@ -1,86 +1,284 @@
 package dev.streamlearn.core.features;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.spec.SpecLoader;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
+import java.time.DayOfWeek;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.MonthDay;
+import java.time.ZoneId;
+import java.time.ZonedDateTime;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.apache.commons.codec.digest.MurmurHash3;
+import org.apache.datasketches.frequencies.ItemsSketch;
 
 /**
- * Turns an example's raw values into the model's input vector. Numeric fields are standardized with
- * running statistics (a missing value becomes the mean, that is 0) and clipped at a number of
- * deviations; categorical fields are one-hot encoded into MurmurHash3 buckets. The statistics come
- * from training examples only and travel with each model in {@code featurizer.json}.
+ * Turns an example's raw values into the model's input vector, feature by feature in spec order:
+ *
+ * <ul>
+ *   <li>numeric: a missing value is imputed (mean, median, zero or a constant), outliers are
+ *       clipped at k deviations or winsorized at streaming quantiles, the value is scaled
+ *       (standard, min-max, robust or none); optionally a was-missing entry follows;
+ *   <li>categorical: one-hot over a bounded vocabulary plus an out-of-vocabulary entry, or
+ *       MurmurHash3 buckets; a missing value is left empty, imputed with the most frequent value or
+ *       a constant; optionally a was-missing entry;
+ *   <li>datetime: hour, day of week, day of month and month (as sine and cosine, or scaled to [0,
+ *       1]), weekend and holiday flags;
+ *   <li>cross: the crossed fields' values hashed together into buckets.
+ * </ul>
+ *
+ * <p>Statistics come from training examples only. Welford statistics and the parameters built on
+ * them move with every example; sketches, quantiles, vocabularies and the most frequent values move
+ * at {@link #refresh}, which the trainer calls at every mini-batch step. Everything lives in a
+ * {@link FeaturizerState} and travels with each model in {@code featurizer.json}, from which {@link
+ * #fromJson} rebuilds exactly the same featurizer for serving.
  */
 public final class Featurizer implements Serializable {
 
   public static final int HASH_SEED = 0x5EED;
+  public static final int FORMAT_VERSION = 2;
+
+  /** The quantiles read from each KLL sketch at a refresh. */
+  static final double[] QUANTILES = {0.5, 0.25, 0.75, Double.NaN, Double.NaN};
+
+  private static final int MEDIAN = 0;
+  private static final int Q25 = 1;
+  private static final int Q75 = 2;
+  private static final int LOW_Q = 3;
+  private static final int HIGH_Q = 4;
+
+  /** What the counters count, in {@link FeaturizerState#counters} order. */
+  public static final List<String> COUNTERS =
+      List.of(
+          "imputed",
+          "outliersCapped",
+          "scaled",
+          "oneHot",
+          "outOfVocabulary",
+          "hashed",
+          "crossed",
+          "dates");
+
+  private static final int IMPUTED = 0;
+  private static final int CAPPED = 1;
+  private static final int SCALED = 2;
+  private static final int ONE_HOT = 3;
+  private static final int OUT_OF_VOCABULARY = 4;
+  private static final int HASHED = 5;
+  private static final int CROSSED = 6;
+  private static final int DATES = 7;
+
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-  private final String[] numericNames;
-  private final double[] clipStd;
-  private final String[] categoricalNames;
-  private final int[] buckets;
-  private final int[] categoricalOffset;
+  private final List<PipelineSpec.Feature> features;
+  private final PipelineSpec.Feature[] feature;
+  private final int[] slot;
+  private final int[] offset;
+  private final int[] width;
+  private final int[] vocabularyOffset;
+  private final int vocabularyTotal;
+  private final int numericSlots;
+  private final int textSlots;
   private final int dimension;
+  private final int[] quantileFeatures;
+  private final int[] frequencyFeatures;
+  private final ZoneId[] zones;
+  private final Set<MonthDay>[] yearlyHolidays;
+  private final Set<LocalDate>[] holidays;
 
+  @SuppressWarnings("unchecked")
   public Featurizer(List<PipelineSpec.Feature> features) {
-    List<PipelineSpec.Feature> numeric =
-        features.stream().filter(PipelineSpec.Feature::isNumeric).toList();
-    List<PipelineSpec.Feature> categorical =
-        features.stream().filter(feature -> !feature.isNumeric()).toList();
-    numericNames = numeric.stream().map(PipelineSpec.Feature::name).toArray(String[]::new);
-    clipStd = numeric.stream().mapToDouble(PipelineSpec.Feature::clipStd).toArray();
-    categoricalNames = categorical.stream().map(PipelineSpec.Feature::name).toArray(String[]::new);
-    buckets = categorical.stream().mapToInt(PipelineSpec.Feature::hashBuckets).toArray();
-    categoricalOffset = new int[buckets.length];
-    int offset = numericNames.length;
-    for (int i = 0; i < buckets.length; i++) {
-      categoricalOffset[i] = offset;
-      offset += buckets[i];
+    this.features = List.copyOf(features);
+    int n = features.size();
+    feature = features.toArray(PipelineSpec.Feature[]::new);
+    slot = new int[n];
+    offset = new int[n];
+    width = new int[n];
+    vocabularyOffset = new int[n];
+    zones = new ZoneId[n];
+    yearlyHolidays = new Set[n];
+    holidays = new Set[n];
+    List<Integer> quantile = new ArrayList<>();
+    List<Integer> frequency = new ArrayList<>();
+    int numeric = 0;
+    int text = 0;
+    int at = 0;
+    int vocabulary = 0;
+    for (int f = 0; f < n; f++) {
+      PipelineSpec.Feature spec = feature[f];
+      slot[f] = spec.readsNumber() ? numeric++ : text++;
+      offset[f] = at;
+      int entries =
+          switch (spec.type()) {
+            case PipelineSpec.Feature.NUMERIC -> 1;
+            case PipelineSpec.Feature.CATEGORICAL ->
+                spec.categorical().oneHot()
+                    ? spec.categorical().vocabularySize() + 1
+                    : spec.categorical().hashBuckets();
+            case PipelineSpec.Feature.DATETIME -> dateWidth(spec.dateTime());
+            default -> spec.categorical().hashBuckets();
+          };
+      width[f] = entries + (spec.missing().indicator() ? 1 : 0);
+      at += width[f];
+      if (spec.type().equals(PipelineSpec.Feature.NUMERIC)
+          && spec.numeric().needsQuantiles(spec.missing())) {
+        quantile.add(f);
+      }
+      if (spec.type().equals(PipelineSpec.Feature.CATEGORICAL)) {
+        vocabularyOffset[f] = vocabulary;
+        if (spec.categorical().oneHot()) {
+          vocabulary += spec.categorical().vocabularySize();
+        }
+        if (spec.categorical().oneHot() || spec.missing().policy().equals("most-frequent")) {
+          frequency.add(f);
+        }
+      }
+      if (spec.type().equals(PipelineSpec.Feature.DATETIME)) {
+        zones[f] = ZoneId.of(spec.dateTime().timeZone());
+        yearlyHolidays[f] = new HashSet<>();
+        holidays[f] = new HashSet<>();
+        for (String day : spec.dateTime().holidays()) {
+          if (day.length() == 5) {
+            yearlyHolidays[f].add(MonthDay.parse("--" + day));
+          } else {
+            holidays[f].add(LocalDate.parse(day));
+          }
+        }
+      }
     }
-    dimension = offset;
+    numericSlots = numeric;
+    textSlots = text;
+    dimension = at;
+    vocabularyTotal = vocabulary;
+    quantileFeatures = quantile.stream().mapToInt(Integer::intValue).toArray();
+    frequencyFeatures = frequency.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  private static int dateWidth(PipelineSpec.DateTimeRules rules) {
+    int entries = 0;
+    for (String part : rules.parts()) {
+      entries += (part.equals("weekend") || part.equals("holiday") || !rules.cyclic()) ? 1 : 2;
+    }
+    return entries;
+  }
+
+  public List<PipelineSpec.Feature> features() {
+    return features;
   }
 
   public int dimension() {
     return dimension;
   }
 
+  /** Raw numeric values an example carries (numeric and datetime features). */
   public int numericCount() {
-    return numericNames.length;
+    return numericSlots;
   }
 
+  /** Raw text values an example carries (categorical and cross features). */
   public int categoricalCount() {
-    return categoricalNames.length;
+    return textSlots;
   }
 
   public FeaturizerState newState() {
-    return FeaturizerState.empty(numericNames.length);
+    FeaturizerState state = new FeaturizerState();
+    state.count = new long[numericSlots];
+    state.mean = new double[numericSlots];
+    state.m2 = new double[numericSlots];
+    state.min = filled(numericSlots, Double.POSITIVE_INFINITY);
+    state.max = filled(numericSlots, Double.NEGATIVE_INFINITY);
+    state.quantiles = filled(numericSlots * QUANTILES.length, Double.NaN);
+    state.fill = new double[numericSlots];
+    state.low = new double[numericSlots];
+    state.high = new double[numericSlots];
+    state.center = new double[numericSlots];
+    state.divisor = new double[numericSlots];
+    state.quantileSketches = new byte[numericSlots][0];
+    for (int f : quantileFeatures) {
+      state.quantileSketches[slot[f]] = Sketches.emptyQuantiles();
+    }
+    state.vocabulary = new String[vocabularyTotal];
+    state.vocabularyUsed = new int[textSlots];
+    state.frequencySketches = new byte[textSlots][0];
+    for (int f : frequencyFeatures) {
+      PipelineSpec.CategoricalRules rules = feature[f].categorical();
+      state.frequencySketches[slot[f]] =
+          Sketches.emptyFrequencies(rules.oneHot() ? rules.vocabularySize() : 1);
+    }
+    state.mostFrequent = new String[textSlots];
+    state.pendingNumeric = new double[0];
+    state.pendingText = new String[0];
+    state.counters = new long[COUNTERS.size()];
+    for (int f = 0; f < feature.length; f++) {
+      if (feature[f].type().equals(PipelineSpec.Feature.NUMERIC)) {
+        derive(state, f);
+      }
+    }
+    return state;
   }
 
-  /** Names of the vector's entries: numeric fields, then {@code field#bucket}. */
-  public List<String> featureNames() {
-    List<String> names = new ArrayList<>(List.of(numericNames));
-    for (int i = 0; i < categoricalNames.length; i++) {
-      for (int b = 0; b < buckets[i]; b++) {
-        names.add(categoricalNames[i] + "#" + b);
+  private static double[] filled(int length, double value) {
+    double[] array = new double[length];
+    Arrays.fill(array, value);
+    return array;
+  }
+
+  /** Names of the vector's entries; one-hot entries name the value they stand for. */
+  public List<String> featureNames(FeaturizerState state) {
+    List<String> names = new ArrayList<>(dimension);
+    for (int f = 0; f < feature.length; f++) {
+      PipelineSpec.Feature spec = feature[f];
+      String name = spec.name();
+      switch (spec.type()) {
+        case PipelineSpec.Feature.NUMERIC -> names.add(name);
+        case PipelineSpec.Feature.CATEGORICAL -> {
+          if (spec.categorical().oneHot()) {
+            for (int i = 0; i < spec.categorical().vocabularySize(); i++) {
+              String value = state.vocabulary[vocabularyOffset[f] + i];
+              names.add(name + "=" + (value == null ? "#" + i : value));
+            }
+            names.add(name + "=(other)");
+          } else {
+            for (int b = 0; b < spec.categorical().hashBuckets(); b++) {
+              names.add(name + "#" + b);
+            }
+          }
+        }
+        case PipelineSpec.Feature.DATETIME -> {
+          for (String part : spec.dateTime().parts()) {
+            if (part.equals("weekend") || part.equals("holiday") || !spec.dateTime().cyclic()) {
+              names.add(name + "." + part);
+            } else {
+              names.add(name + "." + part + ".sin");
+              names.add(name + "." + part + ".cos");
+            }
+          }
+        }
+        default -> {
+          for (int b = 0; b < spec.categorical().hashBuckets(); b++) {
+            names.add(name + "#" + b);
+          }
+        }
+      }
+      if (spec.missing().indicator()) {
+        names.add(name + ".missing");
       }
     }
     return names;
-  }
-
-  /** The hash bucket of each categorical value; -1 where it is missing. */
-  public void bucketsOf(String[] categorical, int[] out) {
-    for (int i = 0; i < categoricalNames.length; i++) {
-      String value = categorical[i];
-      out[i] = value == null ? -1 : bucketOf(value, buckets[i]);
-    }
   }
 
   public static int bucketOf(String value, int bucketCount) {
@@ -88,41 +286,307 @@ public final class Featurizer implements Serializable {
     return Math.floorMod(MurmurHash3.hash32x86(bytes, 0, bytes.length, HASH_SEED), bucketCount);
   }
 
-  /** Updates the running statistics with one training example. */
-  public void learn(FeaturizerState state, double[] numeric) {
-    for (int i = 0; i < numeric.length; i++) {
-      double value = numeric[i];
+  /**
+   * Learns from one training example: Welford statistics and the parameters built on them now; the
+   * raw values wait for the sketches and vocabularies until the next {@link #refresh}.
+   */
+  public void learn(FeaturizerState state, double[] numeric, String[] text) {
+    for (int f = 0; f < feature.length; f++) {
+      if (!feature[f].type().equals(PipelineSpec.Feature.NUMERIC)) {
+        continue;
+      }
+      int s = slot[f];
+      double value = numeric[s];
       if (Double.isNaN(value)) {
         continue;
       }
-      long count = ++state.count[i];
-      double delta = value - state.mean[i];
-      state.mean[i] += delta / count;
-      state.m2[i] += delta * (value - state.mean[i]);
+      long count = ++state.count[s];
+      double delta = value - state.mean[s];
+      state.mean[s] += delta / count;
+      state.m2[s] += delta * (value - state.mean[s]);
+      state.min[s] = Math.min(state.min[s], value);
+      state.max[s] = Math.max(state.max[s], value);
+      derive(state, f);
+    }
+    if (quantileFeatures.length == 0 && frequencyFeatures.length == 0) {
+      return;
+    }
+    int row = state.pendingRows++;
+    if ((row + 1) * numericSlots > state.pendingNumeric.length
+        || (row + 1) * textSlots > state.pendingText.length) {
+      int rows = Math.max(16, 2 * (row + 1));
+      state.pendingNumeric = Arrays.copyOf(state.pendingNumeric, rows * numericSlots);
+      state.pendingText = Arrays.copyOf(state.pendingText, rows * textSlots);
+    }
+    System.arraycopy(numeric, 0, state.pendingNumeric, row * numericSlots, numericSlots);
+    System.arraycopy(text, 0, state.pendingText, row * textSlots, textSlots);
+  }
+
+  /**
+   * Folds the examples learned since the last refresh into the sketches and vocabularies, and
+   * re-reads the quantiles and most frequent values the vector uses.
+   */
+  public void refresh(FeaturizerState state) {
+    int rows = state.pendingRows;
+    if (rows == 0) {
+      return;
+    }
+    for (int f : quantileFeatures) {
+      int s = slot[f];
+      int[] positions = new int[rows];
+      for (int r = 0; r < rows; r++) {
+        positions[r] = r * numericSlots + s;
+      }
+      double[] ranks = QUANTILES.clone();
+      ranks[LOW_Q] = feature[f].numeric().lowerQuantile();
+      ranks[HIGH_Q] = feature[f].numeric().upperQuantile();
+      state.quantileSketches[s] =
+          Sketches.addQuantiles(
+              state.quantileSketches[s],
+              state.pendingNumeric,
+              positions,
+              ranks,
+              state.quantiles,
+              s * QUANTILES.length);
+      derive(state, f);
+    }
+    for (int f : frequencyFeatures) {
+      int s = slot[f];
+      PipelineSpec.CategoricalRules rules = feature[f].categorical();
+      ItemsSketch<String> counts = Sketches.frequencies(state.frequencySketches[s]);
+      HashMap<String, Integer> index = rules.oneHot() ? vocabularyIndex(state, f) : null;
+      for (int r = 0; r < rows; r++) {
+        String value = state.pendingText[r * textSlots + s];
+        state.pendingText[r * textSlots + s] = null;
+        if (value == null) {
+          continue;
+        }
+        counts.update(value);
+        if (index != null
+            && state.vocabularyUsed[s] < rules.vocabularySize()
+            && !index.containsKey(value)
+            && counts.getEstimate(value) >= rules.minCount()) {
+          int entry = state.vocabularyUsed[s]++;
+          state.vocabulary[vocabularyOffset[f] + entry] = value;
+          index.put(value, entry);
+        }
+      }
+      state.mostFrequent[s] = Sketches.mostFrequent(counts);
+      state.frequencySketches[s] = Sketches.bytes(counts);
+    }
+    state.pendingRows = 0;
+  }
+
+  @SuppressWarnings("unchecked")
+  private HashMap<String, Integer> vocabularyIndex(FeaturizerState state, int f) {
+    if (state.vocabularyIndex == null) {
+      state.vocabularyIndex = new HashMap[textSlots];
+    }
+    int s = slot[f];
+    HashMap<String, Integer> index = state.vocabularyIndex[s];
+    if (index == null) {
+      index = new HashMap<>();
+      for (int i = 0; i < state.vocabularyUsed[s]; i++) {
+        index.put(state.vocabulary[vocabularyOffset[f] + i], i);
+      }
+      state.vocabularyIndex[s] = index;
+    }
+    return index;
+  }
+
+  /** Recomputes the parameters a numeric feature's entry is computed with. */
+  private void derive(FeaturizerState state, int f) {
+    int s = slot[f];
+    PipelineSpec.NumericRules rules = feature[f].numeric();
+    long count = state.count[s];
+    double mean = count > 0 ? state.mean[s] : 0.0;
+    double std = count >= 2 ? Math.sqrt(state.m2[s] / (count - 1)) : 1.0;
+    if (!(std > 1e-12)) {
+      std = 1.0;
+    }
+    int q = s * QUANTILES.length;
+    double median = Double.isNaN(state.quantiles[q + MEDIAN]) ? mean : state.quantiles[q + MEDIAN];
+    PipelineSpec.Missing missing = feature[f].missing();
+    state.fill[s] =
+        switch (missing.policy()) {
+          case "median" -> median;
+          case "zero" -> 0.0;
+          case "constant" -> missing.fill();
+          default -> mean;
+        };
+    double low = Double.NEGATIVE_INFINITY;
+    double high = Double.POSITIVE_INFINITY;
+    if (rules.outliers().equals("clip") && count >= 2) {
+      low = mean - rules.clipStd() * std;
+      high = mean + rules.clipStd() * std;
+    } else if (rules.outliers().equals("winsorize") && !Double.isNaN(state.quantiles[q + LOW_Q])) {
+      low = state.quantiles[q + LOW_Q];
+      high = state.quantiles[q + HIGH_Q];
+    }
+    state.low[s] = low;
+    state.high[s] = high;
+    double center;
+    double divisor;
+    switch (rules.scale()) {
+      case "minmax" -> {
+        center = count > 0 ? state.min[s] : 0.0;
+        double range = count > 0 ? state.max[s] - state.min[s] : 1.0;
+        divisor = range > 1e-12 ? range : 1.0;
+      }
+      case "robust" -> {
+        if (Double.isNaN(state.quantiles[q + Q25])) {
+          center = mean;
+          divisor = std;
+        } else {
+          center = median;
+          double iqr = state.quantiles[q + Q75] - state.quantiles[q + Q25];
+          divisor = iqr > 1e-12 ? iqr : std;
+        }
+      }
+      case "none" -> {
+        center = 0.0;
+        divisor = 1.0;
+      }
+      default -> {
+        center = mean;
+        divisor = std;
+      }
+    }
+    state.center[s] = center;
+    state.divisor[s] = divisor;
+  }
+
+  /**
+   * Writes the input vector into {@code out[at .. at + dimension())}.
+   *
+   * @param count whether the rules that act count in {@link FeaturizerState#counters} (once per
+   *     event: not when a held-out event is featurized again at its window's close)
+   */
+  public void transform(
+      FeaturizerState state, double[] numeric, String[] text, float[] out, int at, boolean count) {
+    Arrays.fill(out, at, at + dimension, 0f);
+    long[] counters = count ? state.counters : new long[COUNTERS.size()];
+    for (int f = 0; f < feature.length; f++) {
+      PipelineSpec.Feature spec = feature[f];
+      int o = at + offset[f];
+      int s = slot[f];
+      boolean missing;
+      switch (spec.type()) {
+        case PipelineSpec.Feature.NUMERIC -> {
+          double value = numeric[s];
+          missing = Double.isNaN(value);
+          if (missing) {
+            value = state.fill[s];
+            counters[IMPUTED]++;
+          } else if (value < state.low[s]) {
+            value = state.low[s];
+            counters[CAPPED]++;
+          } else if (value > state.high[s]) {
+            value = state.high[s];
+            counters[CAPPED]++;
+          }
+          out[o] = (float) ((value - state.center[s]) / state.divisor[s]);
+          counters[SCALED]++;
+        }
+        case PipelineSpec.Feature.CATEGORICAL -> {
+          String value = text[s];
+          missing = value == null;
+          if (missing) {
+            value =
+                switch (spec.missing().policy()) {
+                  case "most-frequent" -> state.mostFrequent[s];
+                  case "constant" -> spec.missing().fillCategory();
+                  default -> null;
+                };
+            if (value != null) {
+              counters[IMPUTED]++;
+            }
+          }
+          if (value != null) {
+            if (spec.categorical().oneHot()) {
+              Integer entry = vocabularyIndex(state, f).get(value);
+              if (entry == null) {
+                out[o + spec.categorical().vocabularySize()] = 1f;
+                counters[OUT_OF_VOCABULARY]++;
+              } else {
+                out[o + entry] = 1f;
+                counters[ONE_HOT]++;
+              }
+            } else {
+              out[o + bucketOf(value, spec.categorical().hashBuckets())] = 1f;
+              counters[HASHED]++;
+            }
+          }
+        }
+        case PipelineSpec.Feature.DATETIME -> {
+          double millis = numeric[s];
+          missing = Double.isNaN(millis);
+          if (!missing) {
+            writeDate(f, (long) millis, out, o);
+            counters[DATES]++;
+          }
+        }
+        default -> {
+          String value = text[s];
+          missing = value == null;
+          if (!missing) {
+            out[o + bucketOf(value, spec.categorical().hashBuckets())] = 1f;
+            counters[CROSSED]++;
+          }
+        }
+      }
+      if (spec.missing().indicator() && missing) {
+        out[o + width[f] - 1] = 1f;
+      }
     }
   }
 
-  /** Writes the input vector into {@code out[offset .. offset + dimension())}. */
-  public void transform(
-      FeaturizerState state, double[] numeric, int[] bucket, float[] out, int offset) {
-    for (int i = 0; i < numeric.length; i++) {
-      double value = numeric[i];
-      double z;
-      if (Double.isNaN(value)) {
-        z = 0.0;
-      } else {
-        double std = standardDeviation(state, i);
-        z = (value - state.mean[i]) / std;
-        z = Math.max(-clipStd[i], Math.min(clipStd[i], z));
-      }
-      out[offset + i] = (float) z;
-    }
-    for (int i = numericNames.length; i < dimension; i++) {
-      out[offset + i] = 0f;
-    }
-    for (int i = 0; i < bucket.length; i++) {
-      if (bucket[i] >= 0) {
-        out[offset + categoricalOffset[i] + bucket[i]] = 1f;
+  private void writeDate(int f, long millis, float[] out, int o) {
+    PipelineSpec.DateTimeRules rules = feature[f].dateTime();
+    ZonedDateTime time = Instant.ofEpochMilli(millis).atZone(zones[f]);
+    int at = o;
+    for (String part : rules.parts()) {
+      switch (part) {
+        case "weekend" -> {
+          DayOfWeek day = time.getDayOfWeek();
+          out[at++] = day == DayOfWeek.SATURDAY || day == DayOfWeek.SUNDAY ? 1f : 0f;
+        }
+        case "holiday" -> {
+          LocalDate date = time.toLocalDate();
+          out[at++] =
+              holidays[f].contains(date) || yearlyHolidays[f].contains(MonthDay.from(date))
+                  ? 1f
+                  : 0f;
+        }
+        default -> {
+          double value;
+          double period;
+          switch (part) {
+            case "hour" -> {
+              value = time.getHour() + time.getMinute() / 60.0;
+              period = 24;
+            }
+            case "day-of-week" -> {
+              value = time.getDayOfWeek().getValue() - 1;
+              period = 7;
+            }
+            case "day-of-month" -> {
+              value = time.getDayOfMonth() - 1;
+              period = time.toLocalDate().lengthOfMonth();
+            }
+            default -> {
+              value = time.getMonthValue() - 1;
+              period = 12;
+            }
+          }
+          if (rules.cyclic()) {
+            double angle = 2 * Math.PI * value / period;
+            out[at++] = (float) Math.sin(angle);
+            out[at++] = (float) Math.cos(angle);
+          } else {
+            out[at++] = (float) (value / period);
+          }
+        }
       }
     }
   }
@@ -152,87 +616,57 @@ public final class Featurizer implements Serializable {
     return std > 1e-12 ? std : 1.0;
   }
 
-  /** Sample standard deviation; 1 until two values are seen or when all values were equal. */
-  public static double standardDeviation(FeaturizerState state, int field) {
-    long count = state.count[field];
-    if (count < 2) {
-      return 1.0;
-    }
-    double std = Math.sqrt(state.m2[field] / (count - 1));
-    return std > 1e-12 ? std : 1.0;
-  }
-
-  /**
-   * The statistics written by {@link #toJson}, for a trainer that starts from a published version.
-   *
-   * @throws IllegalArgumentException when the file's numeric fields differ from this featurizer's
-   */
-  public FeaturizerState stateFromJson(String json) {
-    try {
-      var root = JSON.readTree(json);
-      var numeric = root.path("numeric");
-      if (numeric.size() != numericNames.length) {
-        throw new IllegalArgumentException(
-            "featurizer.json has "
-                + numeric.size()
-                + " numeric fields; this spec has "
-                + numericNames.length);
-      }
-      FeaturizerState state = newState();
-      for (int i = 0; i < numericNames.length; i++) {
-        var field = numeric.get(i);
-        if (!numericNames[i].equals(field.path("name").asText())) {
-          throw new IllegalArgumentException(
-              "featurizer.json numeric field "
-                  + i
-                  + " is '"
-                  + field.path("name").asText()
-                  + "'; this spec has '"
-                  + numericNames[i]
-                  + "'");
-        }
-        state.count[i] = field.path("count").asLong();
-        state.mean[i] = field.path("mean").asDouble();
-        state.m2[i] = field.path("m2").asDouble();
-      }
-      if (root.has("target")) {
-        state.targetCount = root.path("target").path("count").asLong();
-        state.targetMean = root.path("target").path("mean").asDouble();
-        state.targetM2 = root.path("target").path("m2").asDouble();
-      }
-      return state;
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new IllegalArgumentException(
-          "featurizer.json is not valid JSON: " + e.getOriginalMessage());
-    }
-  }
-
   /** Everything serving code needs to compute the same vector, as {@code featurizer.json}. */
   public String toJson(FeaturizerState state) {
     ObjectNode root = JSON.createObjectNode();
-    root.put("formatVersion", 1);
+    root.put("formatVersion", FORMAT_VERSION);
     root.put("dimension", dimension);
-    ArrayNode numeric = root.putArray("numeric");
-    for (int i = 0; i < numericNames.length; i++) {
-      ObjectNode field = numeric.addObject();
-      field.put("name", numericNames[i]);
-      field.put("index", i);
-      field.put("count", state.count[i]);
-      field.put("mean", state.mean[i]);
-      field.put("m2", state.m2[i]);
-      field.put("std", standardDeviation(state, i));
-      field.put("clipStd", clipStd[i]);
-      field.put("missing", "mean");
+    List<String> names = featureNames(state);
+    ArrayNode list = root.putArray("features");
+    for (int f = 0; f < feature.length; f++) {
+      ObjectNode node = list.addObject();
+      node.set("rules", JSON.valueToTree(SpecLoader.featureTree(feature[f])));
+      node.put("offset", offset[f]);
+      node.put("width", width[f]);
+      node.put("firstEntry", names.get(offset[f]));
+      int s = slot[f];
+      ObjectNode learned = node.putObject("state");
+      switch (feature[f].type()) {
+        case PipelineSpec.Feature.NUMERIC -> {
+          learned.put("count", state.count[s]);
+          learned.put("mean", state.mean[s]);
+          learned.put("m2", state.m2[s]);
+          learned.put("min", state.min[s]);
+          learned.put("max", state.max[s]);
+          ArrayNode quantiles = learned.putArray("quantiles");
+          for (int i = 0; i < QUANTILES.length; i++) {
+            quantiles.add(state.quantiles[s * QUANTILES.length + i]);
+          }
+          learned.put("fill", state.fill[s]);
+          learned.put("low", state.low[s]);
+          learned.put("high", state.high[s]);
+          learned.put("center", state.center[s]);
+          learned.put("divisor", state.divisor[s]);
+          learned.put("kllSketch", Base64.getEncoder().encodeToString(state.quantileSketches[s]));
+        }
+        case PipelineSpec.Feature.CATEGORICAL -> {
+          ArrayNode vocabulary = learned.putArray("vocabulary");
+          for (int i = 0; i < state.vocabularyUsed[s]; i++) {
+            vocabulary.add(state.vocabulary[vocabularyOffset[f] + i]);
+          }
+          learned.put("mostFrequent", state.mostFrequent[s]);
+          learned.put(
+              "frequencySketch", Base64.getEncoder().encodeToString(state.frequencySketches[s]));
+        }
+        default -> {}
+      }
     }
-    ArrayNode categorical = root.putArray("categorical");
-    for (int i = 0; i < categoricalNames.length; i++) {
-      ObjectNode field = categorical.addObject();
-      field.put("name", categoricalNames[i]);
-      field.put("offset", categoricalOffset[i]);
-      field.put("buckets", buckets[i]);
-      field.put("hash", "murmur3_x86_32(utf8(value), seed) mod buckets");
-      field.put("seed", HASH_SEED);
-      field.put("missing", "all zeros");
+    root.put(
+        "hash", "murmur3_x86_32(utf8(value), seed) mod buckets; crosses join values with U+001F");
+    root.put("seed", HASH_SEED);
+    ObjectNode counters = root.putObject("counters");
+    for (int i = 0; i < COUNTERS.size(); i++) {
+      counters.put(COUNTERS.get(i), state.counters[i]);
     }
     if (state.targetCount > 0) {
       ObjectNode target = root.putObject("target");
@@ -247,5 +681,119 @@ public final class Featurizer implements Serializable {
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** A featurizer and its state, as read from {@code featurizer.json}. */
+  public record Loaded(Featurizer featurizer, FeaturizerState state) {}
+
+  /**
+   * Rebuilds the featurizer a model was trained with, rules and learned state, from its {@code
+   * featurizer.json}.
+   *
+   * @throws IllegalArgumentException when the file is not a featurizer of this format
+   */
+  public static Loaded fromJson(String json) {
+    JsonNode root = readJson(json);
+    if (root.path("formatVersion").asInt() != FORMAT_VERSION) {
+      throw new IllegalArgumentException(
+          "featurizer.json has formatVersion "
+              + root.path("formatVersion")
+              + "; this build reads "
+              + FORMAT_VERSION);
+    }
+    List<Object> rules = new ArrayList<>();
+    for (JsonNode node : root.path("features")) {
+      rules.add(JSON.convertValue(node.path("rules"), Object.class));
+    }
+    Featurizer featurizer =
+        new Featurizer(SpecLoader.parseFeatures(rules, "featurizer.json features"));
+    return new Loaded(featurizer, featurizer.readState(root));
+  }
+
+  /**
+   * The learned state written by {@link #toJson}, for a trainer that starts from a published
+   * version.
+   *
+   * @throws IllegalArgumentException when the file's features differ from this featurizer's
+   */
+  public FeaturizerState stateFromJson(String json) {
+    Loaded loaded = fromJson(json);
+    if (!loaded.featurizer().features.equals(features)) {
+      throw new IllegalArgumentException(
+          "featurizer.json describes features "
+              + loaded.featurizer().features.stream().map(PipelineSpec.Feature::name).toList()
+              + " with other rules than this spec's "
+              + features.stream().map(PipelineSpec.Feature::name).toList());
+    }
+    return loaded.state();
+  }
+
+  private static JsonNode readJson(String json) {
+    try {
+      return JSON.readTree(json);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException(
+          "featurizer.json is not valid JSON: " + e.getOriginalMessage());
+    }
+  }
+
+  private FeaturizerState readState(JsonNode root) {
+    FeaturizerState state = newState();
+    JsonNode list = root.path("features");
+    for (int f = 0; f < feature.length; f++) {
+      JsonNode learned = list.get(f).path("state");
+      int s = slot[f];
+      switch (feature[f].type()) {
+        case PipelineSpec.Feature.NUMERIC -> {
+          state.count[s] = learned.path("count").asLong();
+          state.mean[s] = learned.path("mean").asDouble();
+          state.m2[s] = learned.path("m2").asDouble();
+          state.min[s] = number(learned.path("min"));
+          state.max[s] = number(learned.path("max"));
+          for (int i = 0; i < QUANTILES.length; i++) {
+            state.quantiles[s * QUANTILES.length + i] = number(learned.path("quantiles").get(i));
+          }
+          state.fill[s] = number(learned.path("fill"));
+          state.low[s] = number(learned.path("low"));
+          state.high[s] = number(learned.path("high"));
+          state.center[s] = number(learned.path("center"));
+          state.divisor[s] = number(learned.path("divisor"));
+          state.quantileSketches[s] =
+              Base64.getDecoder().decode(learned.path("kllSketch").asText());
+        }
+        case PipelineSpec.Feature.CATEGORICAL -> {
+          JsonNode vocabulary = learned.path("vocabulary");
+          for (int i = 0; i < vocabulary.size(); i++) {
+            state.vocabulary[vocabularyOffset[f] + i] = vocabulary.get(i).asText();
+          }
+          state.vocabularyUsed[s] = vocabulary.size();
+          state.mostFrequent[s] =
+              learned.path("mostFrequent").isTextual()
+                  ? learned.path("mostFrequent").asText()
+                  : null;
+          state.frequencySketches[s] =
+              Base64.getDecoder().decode(learned.path("frequencySketch").asText());
+        }
+        default -> {}
+      }
+    }
+    JsonNode counters = root.path("counters");
+    for (int i = 0; i < COUNTERS.size(); i++) {
+      state.counters[i] = counters.path(COUNTERS.get(i)).asLong();
+    }
+    if (root.has("target")) {
+      state.targetCount = root.path("target").path("count").asLong();
+      state.targetMean = root.path("target").path("mean").asDouble();
+      state.targetM2 = root.path("target").path("m2").asDouble();
+    }
+    return state;
+  }
+
+  /** JSON has no infinities or NaN: Jackson writes them as strings, read back here. */
+  private static double number(JsonNode node) {
+    if (node == null || node.isNull() || node.isMissingNode()) {
+      return Double.NaN;
+    }
+    return node.isNumber() ? node.asDouble() : Double.parseDouble(node.asText());
   }
 }

@@ -1,15 +1,57 @@
 package dev.streamlearn.core.features;
 
 import java.util.Arrays;
+import java.util.HashMap;
 
 /**
- * What the featurizer has learned so far: per numeric field, the count, mean and sum of squared
- * deviations (Welford). Public arrays so Flink keeps it as a POJO in state.
+ * What the featurizer has learned so far, from training examples only. Public fields and arrays, so
+ * Flink keeps it as a POJO in state; sketches are kept serialized, so a restore rebuilds exactly
+ * the sketch that was checkpointed.
+ *
+ * <p>Per raw numeric slot: Welford count, mean and squared deviations, minimum and maximum, the
+ * quantiles read from the KLL sketch at the last refresh, and the parameters the vector is computed
+ * with (fill value, outlier bounds, center and divisor). Per raw text slot: the one-hot vocabulary,
+ * the frequency sketch and the most frequent value.
  */
 public class FeaturizerState {
   public long[] count;
   public double[] mean;
   public double[] m2;
+  public double[] min;
+  public double[] max;
+
+  /** Per numeric slot, {@link Featurizer#QUANTILES} as read at the last refresh; NaN before. */
+  public double[] quantiles;
+
+  public double[] fill;
+  public double[] low;
+  public double[] high;
+  public double[] center;
+  public double[] divisor;
+
+  /** KLL sketches, serialized; empty where the slot keeps none. */
+  public byte[][] quantileSketches;
+
+  /** One-hot vocabularies, all features' slots end to end; null where a slot is still free. */
+  public String[] vocabulary;
+
+  /** Per text slot: how many vocabulary entries are taken. */
+  public int[] vocabularyUsed;
+
+  /** Frequent-items sketches, serialized; empty where the slot keeps none. */
+  public byte[][] frequencySketches;
+
+  /** Per text slot: the most frequent value at the last refresh; null before. */
+  public String[] mostFrequent;
+
+  /** Raw values of training examples since the last refresh, for the sketches and vocabularies. */
+  public double[] pendingNumeric;
+
+  public String[] pendingText;
+  public int pendingRows;
+
+  /** How often each cleaning or encoding rule acted; indexed like {@link Featurizer#COUNTERS}. */
+  public long[] counters;
 
   /** Regression: running statistics of the label, which the network learns standardized. */
   public long targetCount;
@@ -17,21 +59,35 @@ public class FeaturizerState {
   public double targetMean;
   public double targetM2;
 
-  public FeaturizerState() {}
+  /** Vocabulary lookups, rebuilt from {@link #vocabulary} when missing (not part of the state). */
+  transient HashMap<String, Integer>[] vocabularyIndex;
 
-  public static FeaturizerState empty(int numericFields) {
-    FeaturizerState state = new FeaturizerState();
-    state.count = new long[numericFields];
-    state.mean = new double[numericFields];
-    state.m2 = new double[numericFields];
-    return state;
-  }
+  public FeaturizerState() {}
 
   public FeaturizerState copy() {
     FeaturizerState copy = new FeaturizerState();
-    copy.count = Arrays.copyOf(count, count.length);
-    copy.mean = Arrays.copyOf(mean, mean.length);
-    copy.m2 = Arrays.copyOf(m2, m2.length);
+    copy.count = count.clone();
+    copy.mean = mean.clone();
+    copy.m2 = m2.clone();
+    copy.min = min.clone();
+    copy.max = max.clone();
+    copy.quantiles = quantiles.clone();
+    copy.fill = fill.clone();
+    copy.low = low.clone();
+    copy.high = high.clone();
+    copy.center = center.clone();
+    copy.divisor = divisor.clone();
+    copy.quantileSketches =
+        Arrays.stream(quantileSketches).map(byte[]::clone).toArray(byte[][]::new);
+    copy.vocabulary = vocabulary.clone();
+    copy.vocabularyUsed = vocabularyUsed.clone();
+    copy.frequencySketches =
+        Arrays.stream(frequencySketches).map(byte[]::clone).toArray(byte[][]::new);
+    copy.mostFrequent = mostFrequent.clone();
+    copy.pendingNumeric = pendingNumeric.clone();
+    copy.pendingText = pendingText.clone();
+    copy.pendingRows = pendingRows;
+    copy.counters = counters.clone();
     copy.targetCount = targetCount;
     copy.targetMean = targetMean;
     copy.targetM2 = targetM2;

@@ -1,16 +1,15 @@
 package dev.streamlearn.core.serve;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.streamlearn.core.backend.JavaBackend;
 import dev.streamlearn.core.data.ExampleExtractor;
+import dev.streamlearn.core.data.RawFeatures;
 import dev.streamlearn.core.features.Featurizer;
 import dev.streamlearn.core.features.FeaturizerState;
 import dev.streamlearn.core.model.Activation;
 import dev.streamlearn.core.model.Loss;
 import dev.streamlearn.core.model.Network;
 import dev.streamlearn.core.model.NetworkShape;
-import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ManifestJson;
 import dev.streamlearn.store.ModelStore;
@@ -36,46 +35,32 @@ public final class ModelScorer {
   private final Manifest manifest;
   private final Featurizer featurizer;
   private final FeaturizerState statistics;
+  private final RawFeatures rules;
   private final Network network;
   private final float[] params;
-  private final List<String> numericNames = new ArrayList<>();
-  private final List<String> categoricalNames = new ArrayList<>();
   private final float[] vector;
-  private final int[] buckets;
   private final float[] output;
 
   private ModelScorer(Path directory) throws IOException {
     manifest =
         ManifestJson.read(
             Files.readString(directory.resolve(ModelStore.MANIFEST), StandardCharsets.UTF_8));
-    String featurizerJson =
-        Files.readString(directory.resolve(ModelStore.FEATURIZER), StandardCharsets.UTF_8);
-    JsonNode root = JSON.readTree(featurizerJson);
-    List<PipelineSpec.Feature> features = new ArrayList<>();
-    for (JsonNode field : root.path("numeric")) {
-      numericNames.add(field.path("name").asText());
-      features.add(
-          new PipelineSpec.Feature(
-              field.path("name").asText(),
-              PipelineSpec.Feature.NUMERIC,
-              field.path("clipStd").asDouble(),
-              1));
+    Featurizer.Loaded loaded;
+    try {
+      loaded =
+          Featurizer.fromJson(
+              Files.readString(directory.resolve(ModelStore.FEATURIZER), StandardCharsets.UTF_8));
+    } catch (IllegalArgumentException e) {
+      throw new IOException(directory.resolve(ModelStore.FEATURIZER) + ": " + e.getMessage(), e);
     }
-    for (JsonNode field : root.path("categorical")) {
-      categoricalNames.add(field.path("name").asText());
-      features.add(
-          new PipelineSpec.Feature(
-              field.path("name").asText(),
-              PipelineSpec.Feature.CATEGORICAL,
-              1,
-              field.path("buckets").asInt()));
-    }
-    featurizer = new Featurizer(features);
-    if (!featurizer.featureNames().equals(manifest.featureNames())) {
+    featurizer = loaded.featurizer();
+    statistics = loaded.state();
+    if (!featurizer.featureNames(statistics).equals(manifest.featureNames())) {
       throw new IOException(
           "featurizer.json and manifest.json of " + directory + " describe different features");
     }
-    statistics = featurizer.stateFromJson(featurizerJson);
+    // Serving reads whole rows (labels, ids and all): fields no feature reads are ignored.
+    rules = new RawFeatures(featurizer.features(), false);
 
     byte[] bytes = Files.readAllBytes(directory.resolve(ModelStore.PARAMETERS));
     Map<String, Tensor> tensors = Safetensors.decode(bytes);
@@ -115,7 +100,6 @@ public final class ModelScorer {
     }
     network = new Network(shape, new JavaBackend(), 1);
     vector = new float[featurizer.dimension()];
-    buckets = new int[featurizer.categoricalCount()];
     output = new float[shape.outputs()];
   }
 
@@ -136,24 +120,33 @@ public final class ModelScorer {
    * @throws ExampleExtractor.RefusedException when a value would have been refused in training
    */
   public float[] score(Map<String, ?> fields) throws ExampleExtractor.RefusedException {
-    double[] numeric = new double[numericNames.size()];
-    for (int i = 0; i < numeric.length; i++) {
-      numeric[i] =
-          ExampleExtractor.numericValue(numericNames.get(i), fields.get(numericNames.get(i)));
-    }
-    String[] categorical = new String[categoricalNames.size()];
-    for (int i = 0; i < categorical.length; i++) {
-      categorical[i] =
-          ExampleExtractor.categoricalValue(
-              categoricalNames.get(i), fields.get(categoricalNames.get(i)));
-    }
-    featurizer.bucketsOf(categorical, buckets);
-    featurizer.transform(statistics, numeric, buckets, vector, 0);
+    return score(fields, System.currentTimeMillis());
+  }
+
+  /**
+   * @param timestamp the event time, for datetime features that read the event's timestamp
+   */
+  public float[] score(Map<String, ?> fields, long timestamp)
+      throws ExampleExtractor.RefusedException {
+    vectorOf(fields, timestamp, vector);
     network.predict(params, vector, 1, output);
     float[] result = output.clone();
     if ("regression".equals(manifest.task())) {
       result[0] = (float) Featurizer.unscaleTarget(statistics, result[0]);
     }
     return result;
+  }
+
+  /** The input vector of one event, as training computed it with this version's featurizer. */
+  public void vectorOf(Map<String, ?> fields, long timestamp, float[] out)
+      throws ExampleExtractor.RefusedException {
+    double[] numeric = new double[rules.numericCount()];
+    String[] text = new String[rules.categoricalCount()];
+    rules.read(fields, timestamp, numeric, text);
+    featurizer.transform(statistics, numeric, text, out, 0, false);
+  }
+
+  public int dimension() {
+    return featurizer.dimension();
   }
 }

@@ -33,6 +33,7 @@ public record PipelineSpec(
    *
    * @param startingOffsets earliest, latest or committed (committed falls back to earliest)
    * @param bounded read up to the offsets at start, then finish (files, backfills)
+   * @param unknownFields ignore or refuse: events carrying fields no feature reads
    */
   public record Source(
       String bootstrapServers,
@@ -43,7 +44,8 @@ public record PipelineSpec(
       String deadLetterTopic,
       String metricsTopic,
       Duration maxOutOfOrderness,
-      int maxRecordBytes)
+      int maxRecordBytes,
+      String unknownFields)
       implements Serializable {}
 
   /**
@@ -56,21 +58,106 @@ public record PipelineSpec(
   public record Label(String task, List<String> classes) implements Serializable {}
 
   /**
-   * One input field.
+   * One input feature: how its raw value is read, cleaned and turned into entries of the model's
+   * input vector. Only the rules of the feature's type are set; the others are null.
    *
-   * @param type numeric or categorical
-   * @param clipStd numeric: standardized values are clipped to plus or minus this many deviations
-   * @param hashBuckets categorical: values are hashed into this many one-hot buckets
+   * @param type numeric, categorical, datetime or cross
+   * @param missing what a missing value becomes (every type)
+   * @param numeric numeric: coercion, range, outlier and scaling rules
+   * @param categorical categorical and cross: the encoding
+   * @param dateTime datetime: where the time comes from and which parts become features
+   * @param crossed cross: the raw fields whose values are crossed (hashed together)
    */
-  public record Feature(String name, String type, double clipStd, int hashBuckets)
+  public record Feature(
+      String name,
+      String type,
+      Missing missing,
+      NumericRules numeric,
+      CategoricalRules categorical,
+      DateTimeRules dateTime,
+      List<String> crossed)
       implements Serializable {
     public static final String NUMERIC = "numeric";
     public static final String CATEGORICAL = "categorical";
+    public static final String DATETIME = "datetime";
+    public static final String CROSS = "cross";
 
-    public boolean isNumeric() {
-      return NUMERIC.equals(type);
+    /** True for features whose raw value is a number (numeric, and datetime as epoch millis). */
+    public boolean readsNumber() {
+      return NUMERIC.equals(type) || DATETIME.equals(type);
+    }
+
+    /** The raw fields this feature reads; empty for a datetime from the event's timestamp. */
+    public List<String> rawFields() {
+      return switch (type) {
+        case CROSS -> crossed;
+        case DATETIME -> dateTime.field() == null ? List.of() : List.of(dateTime.field());
+        default -> List.of(name);
+      };
     }
   }
+
+  /**
+   * @param policy numeric: mean, median, zero, constant or drop; categorical: empty, most-frequent,
+   *     constant or drop; datetime and cross: empty or drop. {@code drop} refuses the event (it
+   *     goes to the dead-letter topic); {@code empty} leaves the feature's entries at zero
+   * @param fill numeric constant
+   * @param fillCategory categorical constant
+   * @param indicator adds an entry that is 1 when the value was missing
+   */
+  public record Missing(String policy, double fill, String fillCategory, boolean indicator)
+      implements Serializable {}
+
+  /**
+   * @param nonFinite refuse (dead-letter) or missing: what NaN and infinite values are
+   * @param min values below are refused (range rule); -Infinity for none
+   * @param max values above are refused; +Infinity for none
+   * @param outliers none, clip (at {@code clipStd} standard deviations around the mean) or
+   *     winsorize (at the streaming {@code lowerQuantile} and {@code upperQuantile})
+   * @param scale standard (Welford mean and deviation), minmax, robust (median and interquartile
+   *     range from the quantile sketch) or none
+   */
+  public record NumericRules(
+      String nonFinite,
+      double min,
+      double max,
+      String outliers,
+      double clipStd,
+      double lowerQuantile,
+      double upperQuantile,
+      String scale)
+      implements Serializable {
+
+    /** True when a rule needs the streaming quantile sketch. */
+    public boolean needsQuantiles(Missing missing) {
+      return outliers.equals("winsorize")
+          || scale.equals("robust")
+          || missing.policy().equals("median");
+    }
+  }
+
+  /**
+   * @param encoding one-hot: a bounded vocabulary of {@code vocabularySize} values, each entering
+   *     it once seen {@code minCount} times, plus one out-of-vocabulary entry; hash: MurmurHash3
+   *     into {@code hashBuckets} entries
+   */
+  public record CategoricalRules(
+      String encoding, int vocabularySize, long minCount, int hashBuckets) implements Serializable {
+    public boolean oneHot() {
+      return encoding.equals("one-hot");
+    }
+  }
+
+  /**
+   * @param field the raw field holding the time (epoch milliseconds or ISO-8601 text); null: the
+   *     event's timestamp
+   * @param parts hour, day-of-week, day-of-month, month, weekend, holiday
+   * @param cyclic hour, day and month as sine and cosine rather than one value in [0, 1]
+   * @param holidays MM-DD (every year) or YYYY-MM-DD dates
+   */
+  public record DateTimeRules(
+      String field, List<String> parts, boolean cyclic, String timeZone, List<String> holidays)
+      implements Serializable {}
 
   /** Drop events whose id was seen within {@code ttl}. */
   public record Dedup(boolean enabled, Duration ttl) implements Serializable {}
@@ -174,10 +261,12 @@ public record PipelineSpec(
   /** Flink checkpointing; {@code interval} zero turns it off. */
   public record Checkpoint(Duration interval) implements Serializable {}
 
+  /** Raw numeric values an example carries: one per numeric or datetime feature. */
   public int numericCount() {
-    return (int) features.stream().filter(Feature::isNumeric).count();
+    return (int) features.stream().filter(Feature::readsNumber).count();
   }
 
+  /** Raw text values an example carries: one per categorical or cross feature. */
   public int categoricalCount() {
     return features.size() - numericCount();
   }

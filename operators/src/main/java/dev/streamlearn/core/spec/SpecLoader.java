@@ -41,7 +41,14 @@ public final class SpecLoader {
   private static final List<String> LOSSES = List.of("auto", "bce", "ce", "mse", "huber");
   private static final List<String> OFFSETS = List.of("earliest", "latest", "committed");
   private static final List<String> FEATURE_TYPES =
-      List.of(PipelineSpec.Feature.NUMERIC, PipelineSpec.Feature.CATEGORICAL);
+      List.of(
+          PipelineSpec.Feature.NUMERIC,
+          PipelineSpec.Feature.CATEGORICAL,
+          PipelineSpec.Feature.DATETIME,
+          PipelineSpec.Feature.CROSS);
+  private static final List<String> DATE_PARTS =
+      List.of("hour", "day-of-week", "day-of-month", "month", "weekend", "holiday");
+  private static final Pattern HOLIDAY = Pattern.compile("(\\d{4}-)?\\d{2}-\\d{2}");
 
   public static PipelineSpec load(Path file) throws IOException {
     return fromTree(readTree(file));
@@ -124,7 +131,8 @@ public final class SpecLoader {
         "dead-letter-topic",
         "metrics-topic",
         "max-out-of-orderness",
-        "max-record-bytes");
+        "max-record-bytes",
+        "unknown-fields");
     String topic = source.string("topic", "events");
     PipelineSpec.Source sourceSpec =
         new PipelineSpec.Source(
@@ -136,7 +144,8 @@ public final class SpecLoader {
             source.string("dead-letter-topic", topic + ".dead-letter"),
             source.string("metrics-topic", topic + ".metrics"),
             source.duration("max-out-of-orderness", "5s"),
-            (int) source.integer("max-record-bytes", 1 << 20, 64, 64L << 20));
+            (int) source.integer("max-record-bytes", 1 << 20, 64, 64L << 20),
+            source.oneOf("unknown-fields", "ignore", List.of("ignore", "refuse")));
 
     Node label = spec.child("label");
     label.allow("task", "classes");
@@ -167,30 +176,7 @@ public final class SpecLoader {
       }
     }
 
-    List<PipelineSpec.Feature> features = new ArrayList<>();
-    List<Node> featureNodes = spec.list("features");
-    if (featureNodes.isEmpty()) {
-      throw new SpecException(
-          "features",
-          null,
-          "list at least one feature, each with a name and a type (" + FEATURE_TYPES + ")");
-    }
-    Set<String> seen = new HashSet<>();
-    for (Node feature : featureNodes) {
-      feature.allow("name", "type", "clip-std", "hash-buckets");
-      String featureName = feature.requiredString("name");
-      if (!seen.add(featureName)) {
-        throw new SpecException(
-            feature.key("name"), featureName, "each feature name may appear once");
-      }
-      String type = feature.oneOf("type", null, FEATURE_TYPES);
-      features.add(
-          new PipelineSpec.Feature(
-              featureName,
-              type,
-              feature.number("clip-std", 5.0, 0.1, 1e6),
-              (int) feature.integer("hash-buckets", 32, 1, 1 << 20)));
-    }
+    List<PipelineSpec.Feature> features = features(spec, "features");
 
     Node dedup = spec.child("dedup");
     dedup.allow("enabled", "ttl");
@@ -401,6 +387,288 @@ public final class SpecLoader {
         training.integer("seed", 42, Long.MIN_VALUE, Long.MAX_VALUE));
   }
 
+  /**
+   * Features as written in a spec, or in the {@code rules} of a {@code featurizer.json} (which
+   * serving code reads back with the same checks).
+   */
+  public static List<PipelineSpec.Feature> parseFeatures(Object list, String key) {
+    Map<String, Object> holder = new LinkedHashMap<>();
+    holder.put(key, list);
+    return features(new Node("", holder), key);
+  }
+
+  /** A feature written back with every key explicit; {@link #parseFeatures} reads it back equal. */
+  public static Map<String, Object> featureTree(PipelineSpec.Feature feature) {
+    Map<String, Object> tree = new LinkedHashMap<>();
+    tree.put("name", feature.name());
+    tree.put("type", feature.type());
+    PipelineSpec.Missing missing = feature.missing();
+    tree.put("missing", missing.policy());
+    if (missing.policy().equals("constant")) {
+      tree.put("fill", feature.readsNumber() ? missing.fill() : missing.fillCategory());
+    }
+    if (!feature.type().equals(PipelineSpec.Feature.CROSS)) {
+      tree.put("missing-indicator", missing.indicator());
+    }
+    switch (feature.type()) {
+      case PipelineSpec.Feature.NUMERIC -> {
+        PipelineSpec.NumericRules rules = feature.numeric();
+        tree.put("non-finite", rules.nonFinite());
+        if (rules.min() != Double.NEGATIVE_INFINITY || rules.max() != Double.POSITIVE_INFINITY) {
+          tree.put("range", List.of(rules.min(), rules.max()));
+        }
+        tree.put("outliers", rules.outliers());
+        if (rules.outliers().equals("clip")) {
+          tree.put("clip-std", rules.clipStd());
+        } else if (rules.outliers().equals("winsorize")) {
+          tree.put("winsorize", List.of(rules.lowerQuantile(), rules.upperQuantile()));
+        }
+        tree.put("scale", rules.scale());
+      }
+      case PipelineSpec.Feature.CATEGORICAL -> {
+        PipelineSpec.CategoricalRules rules = feature.categorical();
+        tree.put("encoding", rules.encoding());
+        if (rules.oneHot()) {
+          tree.put("vocabulary-size", rules.vocabularySize());
+          tree.put("min-count", rules.minCount());
+        } else {
+          tree.put("hash-buckets", rules.hashBuckets());
+        }
+      }
+      case PipelineSpec.Feature.DATETIME -> {
+        PipelineSpec.DateTimeRules rules = feature.dateTime();
+        if (rules.field() != null) {
+          tree.put("field", rules.field());
+        }
+        tree.put("parts", rules.parts());
+        tree.put("cyclic", rules.cyclic());
+        tree.put("time-zone", rules.timeZone());
+        tree.put("holidays", rules.holidays());
+      }
+      default -> {
+        tree.put("fields", feature.crossed());
+        tree.put("hash-buckets", feature.categorical().hashBuckets());
+      }
+    }
+    return tree;
+  }
+
+  private static List<PipelineSpec.Feature> features(Node spec, String key) {
+    List<Node> nodes = spec.list(key);
+    if (nodes.isEmpty()) {
+      throw new SpecException(
+          key,
+          null,
+          "list at least one feature, each with a name and a type (" + FEATURE_TYPES + ")");
+    }
+    List<PipelineSpec.Feature> features = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    for (Node feature : nodes) {
+      String featureName = feature.requiredString("name");
+      if (!seen.add(featureName)) {
+        throw new SpecException(
+            feature.key("name"), featureName, "each feature name may appear once");
+      }
+      features.add(feature(feature, featureName));
+    }
+    return List.copyOf(features);
+  }
+
+  private static PipelineSpec.Feature feature(Node f, String name) {
+    String type = f.oneOf("type", null, FEATURE_TYPES);
+    switch (type) {
+      case PipelineSpec.Feature.NUMERIC -> {
+        f.allow(
+            "name",
+            "type",
+            "missing",
+            "fill",
+            "missing-indicator",
+            "non-finite",
+            "range",
+            "outliers",
+            "clip-std",
+            "winsorize",
+            "scale");
+        String policy =
+            f.oneOf("missing", "mean", List.of("mean", "median", "zero", "constant", "drop"));
+        double fill = Double.NaN;
+        if (policy.equals("constant")) {
+          if (!f.has("fill")) {
+            throw new SpecException(f.key("fill"), null, "required with missing: constant");
+          }
+          fill = f.number("fill", 0, -Double.MAX_VALUE, Double.MAX_VALUE);
+        } else if (f.has("fill")) {
+          throw new SpecException(
+              f.key("fill"), f.values.get("fill"), "only with missing: constant");
+        }
+        double[] range =
+            f.numberPair("range", Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, false);
+        double[] winsorize = f.numberPair("winsorize", 0.01, 0.99, true);
+        String outliers = f.oneOf("outliers", "clip", List.of("none", "clip", "winsorize"));
+        if (f.has("winsorize") && !outliers.equals("winsorize")) {
+          throw new SpecException(
+              f.key("winsorize"), f.values.get("winsorize"), "only with outliers: winsorize");
+        }
+        if (f.has("clip-std") && !outliers.equals("clip")) {
+          throw new SpecException(
+              f.key("clip-std"), f.values.get("clip-std"), "only with outliers: clip");
+        }
+        return new PipelineSpec.Feature(
+            name,
+            type,
+            new PipelineSpec.Missing(policy, fill, null, f.bool("missing-indicator", false)),
+            new PipelineSpec.NumericRules(
+                f.oneOf("non-finite", "refuse", List.of("refuse", "missing")),
+                range[0],
+                range[1],
+                outliers,
+                f.number("clip-std", 5.0, 0.1, 1e6),
+                winsorize[0],
+                winsorize[1],
+                f.oneOf("scale", "standard", List.of("standard", "minmax", "robust", "none"))),
+            null,
+            null,
+            null);
+      }
+      case PipelineSpec.Feature.CATEGORICAL -> {
+        f.allow(
+            "name",
+            "type",
+            "encoding",
+            "vocabulary-size",
+            "min-count",
+            "hash-buckets",
+            "missing",
+            "fill",
+            "missing-indicator");
+        String encoding =
+            f.oneOf(
+                "encoding", f.has("hash-buckets") ? "hash" : "one-hot", List.of("one-hot", "hash"));
+        if (encoding.equals("one-hot") && f.has("hash-buckets")) {
+          throw new SpecException(
+              f.key("hash-buckets"), f.values.get("hash-buckets"), "only with encoding: hash");
+        }
+        if (encoding.equals("hash") && (f.has("vocabulary-size") || f.has("min-count"))) {
+          throw new SpecException(
+              f.key(f.has("min-count") ? "min-count" : "vocabulary-size"),
+              f.values.get(f.has("min-count") ? "min-count" : "vocabulary-size"),
+              "only with encoding: one-hot");
+        }
+        String policy =
+            f.oneOf("missing", "empty", List.of("empty", "most-frequent", "constant", "drop"));
+        String fill = null;
+        if (policy.equals("constant")) {
+          fill = f.requiredString("fill");
+        } else if (f.has("fill")) {
+          throw new SpecException(
+              f.key("fill"), f.values.get("fill"), "only with missing: constant");
+        }
+        return new PipelineSpec.Feature(
+            name,
+            type,
+            new PipelineSpec.Missing(policy, Double.NaN, fill, f.bool("missing-indicator", false)),
+            null,
+            new PipelineSpec.CategoricalRules(
+                encoding,
+                (int) f.integer("vocabulary-size", 32, 1, 65_536),
+                f.integer("min-count", 1, 1, Long.MAX_VALUE),
+                (int) f.integer("hash-buckets", 32, 1, 1 << 20)),
+            null,
+            null);
+      }
+      case PipelineSpec.Feature.DATETIME -> {
+        f.allow(
+            "name",
+            "type",
+            "field",
+            "parts",
+            "cyclic",
+            "time-zone",
+            "holidays",
+            "missing",
+            "missing-indicator");
+        List<String> parts =
+            f.has("parts")
+                ? f.stringList("parts")
+                : List.of("hour", "day-of-week", "month", "weekend");
+        if (parts.isEmpty()) {
+          throw new SpecException(f.key("parts"), parts, "at least one of " + DATE_PARTS);
+        }
+        for (String part : parts) {
+          if (!DATE_PARTS.contains(part)) {
+            throw new SpecException(f.key("parts"), part, "each one of " + DATE_PARTS);
+          }
+        }
+        List<String> holidays = f.stringList("holidays");
+        for (String day : holidays) {
+          if (!HOLIDAY.matcher(day).matches() || !validDay(day)) {
+            throw new SpecException(
+                f.key("holidays"), day, "dates written MM-DD (every year) or YYYY-MM-DD");
+          }
+        }
+        if (parts.contains("holiday") && holidays.isEmpty()) {
+          throw new SpecException(
+              f.key("holidays"), null, "the holiday part needs a calendar: list the holidays");
+        }
+        String zone = f.string("time-zone", "UTC");
+        try {
+          java.time.ZoneId.of(zone);
+        } catch (java.time.DateTimeException e) {
+          throw new SpecException(
+              f.key("time-zone"), zone, "a time-zone id such as UTC or Europe/Berlin");
+        }
+        return new PipelineSpec.Feature(
+            name,
+            type,
+            new PipelineSpec.Missing(
+                f.oneOf("missing", "empty", List.of("empty", "drop")),
+                Double.NaN,
+                null,
+                f.bool("missing-indicator", false)),
+            null,
+            null,
+            new PipelineSpec.DateTimeRules(
+                f.string("field", null),
+                List.copyOf(parts),
+                f.bool("cyclic", true),
+                zone,
+                List.copyOf(holidays)),
+            null);
+      }
+      default -> {
+        f.allow("name", "type", "fields", "hash-buckets", "missing");
+        List<String> fields = f.stringList("fields");
+        if (fields.size() < 2 || new HashSet<>(fields).size() != fields.size()) {
+          throw new SpecException(f.key("fields"), fields, "two or more different field names");
+        }
+        return new PipelineSpec.Feature(
+            name,
+            type,
+            new PipelineSpec.Missing(
+                f.oneOf("missing", "empty", List.of("empty", "drop")), Double.NaN, null, false),
+            null,
+            new PipelineSpec.CategoricalRules(
+                "hash", 0, 1, (int) f.integer("hash-buckets", 64, 1, 1 << 20)),
+            null,
+            List.copyOf(fields));
+      }
+    }
+  }
+
+  private static boolean validDay(String day) {
+    try {
+      if (day.length() == 5) {
+        java.time.MonthDay.parse("--" + day);
+      } else {
+        java.time.LocalDate.parse(day);
+      }
+      return true;
+    } catch (java.time.DateTimeException e) {
+      return false;
+    }
+  }
+
   /** The same spec with its hash: sha256 over its canonical rendering. */
   static PipelineSpec withHash(PipelineSpec s) {
     String hash = sha256(s.toString());
@@ -605,6 +873,27 @@ public final class SpecLoader {
         throw new SpecException(key(name), value, "a whole number in [" + min + ", " + max + "]");
       }
       return n;
+    }
+
+    /** Two ascending numbers, {@code [low, high]}; within [0, 1] when {@code fraction}. */
+    double[] numberPair(String name, double low, double high, boolean fraction) {
+      Object value = values.get(name);
+      if (value == null) {
+        return new double[] {low, high};
+      }
+      String allowed =
+          fraction
+              ? "two quantiles [low, high] with 0 <= low < high <= 1"
+              : "two numbers [min, max] with min < max";
+      if (!(value instanceof List<?> items)
+          || items.size() != 2
+          || !(items.get(0) instanceof Number a)
+          || !(items.get(1) instanceof Number b)
+          || !(a.doubleValue() < b.doubleValue())
+          || (fraction && (a.doubleValue() < 0 || b.doubleValue() > 1))) {
+        throw new SpecException(key(name), value, allowed);
+      }
+      return new double[] {a.doubleValue(), b.doubleValue()};
     }
 
     Duration duration(String name, String fallback) {

@@ -75,7 +75,6 @@ public final class ModelTrainer {
   private final String topic;
   private final String metric;
   private final DriftDetector drift;
-  private final int[] buckets;
   private final float[] one;
   private final float[] score;
   private final float[] gradient;
@@ -111,7 +110,6 @@ public final class ModelTrainer {
     this.network = new Network(shape, backend, Math.max(1, Math.max(batchSize, windowCapacity)));
     this.optimizer = new Optimizer(spec.training().optimizer(), shape.weightMask());
     this.holdout = new HoldoutSplit(spec.holdout().fraction());
-    this.buckets = new int[featurizer.categoricalCount()];
     this.one = new float[dimension];
     this.score = new float[outputs];
     this.gradient = new float[shape.parameterCount()];
@@ -162,7 +160,8 @@ public final class ModelTrainer {
     state.batchIngest = new long[batchSize];
     boolean buffered = !holdoutPolicy.equals("prequential");
     state.heldNumeric = new double[buffered ? windowCapacity * featurizer.numericCount() : 0];
-    state.heldBuckets = new int[buffered ? windowCapacity * featurizer.categoricalCount() : 0];
+    state.heldCategorical =
+        new String[buffered ? windowCapacity * featurizer.categoricalCount() : 0];
     state.heldLabel = new float[buffered ? windowCapacity : 0];
     state.offsetFrom = new long[0];
     state.offsetTo = new long[0];
@@ -197,8 +196,7 @@ public final class ModelTrainer {
       state.windowIndex = window;
     }
     if (isHeldOut(state, example)) {
-      featurizer.bucketsOf(example.categorical, buckets);
-      featurizer.transform(state.featurizer, example.numeric, buckets, one, 0);
+      featurizer.transform(state.featurizer, example.numeric, example.categorical, one, 0, true);
       scoreOnArrival(state, example);
       keepForValidation(state, example);
       state.heldOutTotal++;
@@ -207,8 +205,7 @@ public final class ModelTrainer {
       return Outcome.HELD_OUT;
     }
     if (holdoutPolicy.equals("prequential")) {
-      featurizer.bucketsOf(example.categorical, buckets);
-      featurizer.transform(state.featurizer, example.numeric, buckets, one, 0);
+      featurizer.transform(state.featurizer, example.numeric, example.categorical, one, 0, true);
       scoreOnArrival(state, example);
       if (labelDelayMillis > 0) {
         state.latestEventTime = Math.max(state.latestEventTime, example.timestamp);
@@ -230,10 +227,14 @@ public final class ModelTrainer {
 
   /** Learns from a training example: its vector joins the open batch, a step when it is full. */
   private void learn(TrainerState state, Example example) {
-    featurizer.bucketsOf(example.categorical, buckets);
     featurizer.transform(
-        state.featurizer, example.numeric, buckets, state.batchX, state.batchRows * dimension);
-    featurizer.learn(state.featurizer, example.numeric);
+        state.featurizer,
+        example.numeric,
+        example.categorical,
+        state.batchX,
+        state.batchRows * dimension,
+        true);
+    featurizer.learn(state.featurizer, example.numeric, example.categorical);
     if (regression) {
       state.batchY[state.batchRows] =
           (float) Featurizer.scaleTarget(state.featurizer, example.label);
@@ -466,7 +467,7 @@ public final class ModelTrainer {
             Instant.now().toString(),
             task,
             classNames(),
-            featurizer.featureNames(),
+            featurizer.featureNames(state.featurizer),
             spec.specHash(),
             inputSchemaFingerprint(),
             backend.name(),
@@ -505,11 +506,11 @@ public final class ModelTrainer {
     int numeric = featurizer.numericCount();
     int categorical = featurizer.categoricalCount();
     double[] rowNumeric = new double[numeric];
-    int[] rowBuckets = new int[categorical];
+    String[] rowText = new String[categorical];
     for (int r = 0; r < count; r++) {
       System.arraycopy(state.heldNumeric, r * numeric, rowNumeric, 0, numeric);
-      System.arraycopy(state.heldBuckets, r * categorical, rowBuckets, 0, categorical);
-      featurizer.transform(state.featurizer, rowNumeric, rowBuckets, x, r * dimension);
+      System.arraycopy(state.heldCategorical, r * categorical, rowText, 0, categorical);
+      featurizer.transform(state.featurizer, rowNumeric, rowText, x, r * dimension, false);
     }
     float[] predictions = new float[Math.max(1, count) * outputs];
     if (count > 0) {
@@ -543,6 +544,9 @@ public final class ModelTrainer {
   }
 
   private void step(TrainerState state) {
+    // The batch's rows are featurized already: its raw values now join the sketches and
+    // vocabularies, for the rows that come after.
+    featurizer.refresh(state.featurizer);
     SplitMix64 random = new SplitMix64(state.randomState);
     state.lastTrainingLoss =
         network.lossAndGradient(
@@ -685,7 +689,8 @@ public final class ModelTrainer {
     int numeric = featurizer.numericCount();
     int categorical = featurizer.categoricalCount();
     System.arraycopy(example.numeric, 0, state.heldNumeric, slot * numeric, numeric);
-    System.arraycopy(buckets, 0, state.heldBuckets, slot * categorical, categorical);
+    System.arraycopy(
+        example.categorical, 0, state.heldCategorical, slot * categorical, categorical);
     state.heldLabel[slot] = (float) example.label;
   }
 

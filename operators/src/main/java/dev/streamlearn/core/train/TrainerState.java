@@ -45,7 +45,7 @@ public class TrainerState {
   /** The held-out examples of the window in progress, raw (the first ones, up to the cap). */
   public double[] heldNumeric;
 
-  public int[] heldBuckets;
+  public String[] heldCategorical;
   public float[] heldLabel;
   public int heldCount;
 

@@ -35,13 +35,21 @@ final class WarmStart {
                   () ->
                       new IllegalStateException(
                           "warm start: model " + from.model() + " has no version " + version));
-      if (!manifest.featureNames().equals(featurizer.featureNames())) {
+      try {
+        state.featurizer =
+            featurizer.stateFromJson(
+                new String(
+                    store.readFile(from.model(), version, ModelStore.FEATURIZER),
+                    StandardCharsets.UTF_8));
+      } catch (IllegalArgumentException e) {
         throw new IllegalStateException(
             "warm start: version "
                 + version
                 + " of "
                 + from.model()
-                + " was trained on other features than this spec lists");
+                + " was trained on other features than this spec lists: "
+                + e.getMessage(),
+            e);
       }
       Map<String, Tensor> tensors =
           Safetensors.decode(store.readFile(from.model(), version, ModelStore.PARAMETERS));
@@ -62,11 +70,6 @@ final class WarmStart {
         }
         System.arraycopy(tensor.data(), 0, state.params, slot.offset(), slot.size());
       }
-      state.featurizer =
-          featurizer.stateFromJson(
-              new String(
-                  store.readFile(from.model(), version, ModelStore.FEATURIZER),
-                  StandardCharsets.UTF_8));
       if (from.model().equals(spec.name())) {
         state.version = version;
       }

@@ -1,0 +1,238 @@
+package dev.streamlearn.core.data;
+
+import dev.streamlearn.core.data.ExampleExtractor.RefusedException;
+import dev.streamlearn.core.spec.PipelineSpec;
+import java.io.Serializable;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The stateless cleaning rules: reads each feature's raw value from an event's fields into the
+ * example's arrays, coercing types, applying range rules, the non-finite policy, the {@code drop}
+ * missing policy and the unknown-field policy. What breaks a rule is refused with the reason (the
+ * pipeline dead-letters it); the stateful rules (imputation, outliers, scaling, encodings) are the
+ * featurizer's. Training and serving both read events through this class.
+ */
+public final class RawFeatures implements Serializable {
+
+  /** Separates crossed values before they are hashed together. */
+  public static final String CROSS_SEPARATOR = "\u001F";
+
+  private final PipelineSpec.Feature[] features;
+  private final int[] slot;
+  private final int[][] fieldsOf;
+  private final String[] fieldNames;
+  private final Map<String, Integer> fieldIndex;
+  private final ZoneId[] zones;
+  private final boolean refuseUnknown;
+  private final int numericCount;
+  private final int textCount;
+
+  public RawFeatures(List<PipelineSpec.Feature> features, boolean refuseUnknownFields) {
+    this.features = features.toArray(PipelineSpec.Feature[]::new);
+    this.refuseUnknown = refuseUnknownFields;
+    slot = new int[this.features.length];
+    fieldsOf = new int[this.features.length][];
+    zones = new ZoneId[this.features.length];
+    Map<String, Integer> index = new LinkedHashMap<>();
+    int numeric = 0;
+    int text = 0;
+    for (int f = 0; f < this.features.length; f++) {
+      PipelineSpec.Feature feature = this.features[f];
+      slot[f] = feature.readsNumber() ? numeric++ : text++;
+      List<String> raw = feature.rawFields();
+      fieldsOf[f] = new int[raw.size()];
+      for (int i = 0; i < raw.size(); i++) {
+        fieldsOf[f][i] = index.computeIfAbsent(raw.get(i), name -> index.size());
+      }
+      if (feature.dateTime() != null) {
+        zones[f] = ZoneId.of(feature.dateTime().timeZone());
+      }
+    }
+    numericCount = numeric;
+    textCount = text;
+    fieldNames = index.keySet().toArray(String[]::new);
+    fieldIndex = new HashMap<>(index);
+  }
+
+  public RawFeatures(PipelineSpec spec) {
+    this(spec.features(), spec.source().unknownFields().equals("refuse"));
+  }
+
+  /** The event fields the features read, in the order of {@link #fieldIndex}. */
+  public List<String> fieldNames() {
+    return List.of(fieldNames);
+  }
+
+  /** The position of a field in the raw values array; -1 for a field no feature reads. */
+  public int fieldIndex(String name) {
+    Integer index = fieldIndex.get(name);
+    return index == null ? -1 : index;
+  }
+
+  public int numericCount() {
+    return numericCount;
+  }
+
+  public int categoricalCount() {
+    return textCount;
+  }
+
+  /** An event field that no feature reads: refused when the policy says so, else ignored. */
+  public void unknownField(String name) throws RefusedException {
+    if (refuseUnknown) {
+      throw new RefusedException(
+          "field '"
+              + abbreviate(name)
+              + "' is not read by any feature and source.unknown-fields is refuse");
+    }
+  }
+
+  /** Reads a field map (an event's features, a CSV row) into the example's arrays. */
+  public void read(Map<String, ?> fields, long timestamp, double[] numeric, String[] text)
+      throws RefusedException {
+    Object[] raw = new Object[fieldNames.length];
+    if (fields != null) {
+      for (Map.Entry<String, ?> entry : fields.entrySet()) {
+        int index = fieldIndex(entry.getKey());
+        if (index < 0) {
+          unknownField(entry.getKey());
+        } else {
+          raw[index] = entry.getValue();
+        }
+      }
+    }
+    fill(raw, timestamp, numeric, text);
+  }
+
+  /**
+   * Applies every feature's rules to the raw values (indexed like {@link #fieldNames}; null where
+   * missing).
+   */
+  public void fill(Object[] raw, long timestamp, double[] numeric, String[] text)
+      throws RefusedException {
+    for (int f = 0; f < features.length; f++) {
+      PipelineSpec.Feature feature = features[f];
+      String name = feature.name();
+      boolean missing;
+      switch (feature.type()) {
+        case PipelineSpec.Feature.NUMERIC -> {
+          PipelineSpec.NumericRules rules = feature.numeric();
+          double value =
+              ExampleExtractor.numericValue(
+                  name, raw[fieldsOf[f][0]], rules.nonFinite().equals("missing"));
+          if (value < rules.min() || value > rules.max()) {
+            throw new RefusedException(
+                "feature "
+                    + name
+                    + " = "
+                    + value
+                    + " is outside its range ["
+                    + rules.min()
+                    + ", "
+                    + rules.max()
+                    + "]");
+          }
+          numeric[slot[f]] = value;
+          missing = Double.isNaN(value);
+        }
+        case PipelineSpec.Feature.DATETIME -> {
+          double millis =
+              fieldsOf[f].length == 0
+                  ? timestamp
+                  : epochMillis(name, feature.dateTime().field(), raw[fieldsOf[f][0]], zones[f]);
+          numeric[slot[f]] = millis;
+          missing = Double.isNaN(millis);
+        }
+        case PipelineSpec.Feature.CATEGORICAL -> {
+          String value = ExampleExtractor.categoricalValue(name, raw[fieldsOf[f][0]]);
+          text[slot[f]] = value;
+          missing = value == null;
+        }
+        default -> {
+          StringBuilder crossed = new StringBuilder();
+          missing = false;
+          for (int i = 0; i < fieldsOf[f].length && !missing; i++) {
+            int field = fieldsOf[f][i];
+            String value = ExampleExtractor.categoricalValue(fieldNames[field], raw[field]);
+            missing = value == null;
+            if (i > 0) {
+              crossed.append(CROSS_SEPARATOR);
+            }
+            crossed.append(value);
+          }
+          text[slot[f]] = missing ? null : crossed.toString();
+        }
+      }
+      if (missing && feature.missing().policy().equals("drop")) {
+        throw new RefusedException(
+            "feature " + name + " is missing and its missing policy is drop");
+      }
+    }
+  }
+
+  /** A time as epoch milliseconds: a number as it is, text as ISO-8601; NaN when missing. */
+  static double epochMillis(String feature, String field, Object value, ZoneId zone)
+      throws RefusedException {
+    if (value == null) {
+      return Double.NaN;
+    }
+    if (value instanceof Number number) {
+      double millis = number.doubleValue();
+      if (!Double.isFinite(millis) || Math.abs(millis) > 1e16) {
+        throw new RefusedException(
+            "feature " + feature + ": field " + field + " = " + millis + " is not a time");
+      }
+      return Math.floor(millis);
+    }
+    String text = value.toString().trim();
+    if (text.isEmpty()) {
+      return Double.NaN;
+    }
+    try {
+      if (text.length() == 10) {
+        return LocalDate.parse(text).atStartOfDay(zone).toInstant().toEpochMilli();
+      }
+      if (text.endsWith("Z")) {
+        return Instant.parse(text).toEpochMilli();
+      }
+      if (text.matches(".*[+-]\\d{2}:\\d{2}$")) {
+        return OffsetDateTime.parse(text).toInstant().toEpochMilli();
+      }
+      return LocalDateTime.parse(text).atZone(zone).toInstant().toEpochMilli();
+    } catch (DateTimeParseException e) {
+      throw new RefusedException(
+          "feature "
+              + feature
+              + ": field "
+              + field
+              + " = '"
+              + abbreviate(text)
+              + "' is not a time (epoch milliseconds or ISO-8601)");
+    }
+  }
+
+  /** Names of the features, in the order of the example's numeric values. */
+  public List<String> numericNames() {
+    List<String> names = new ArrayList<>();
+    for (PipelineSpec.Feature feature : features) {
+      if (feature.readsNumber()) {
+        names.add(feature.name());
+      }
+    }
+    return names;
+  }
+
+  static String abbreviate(String text) {
+    return text.length() <= 40 ? text : text.substring(0, 40) + "...";
+  }
+}
