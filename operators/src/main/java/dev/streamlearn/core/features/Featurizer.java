@@ -416,7 +416,8 @@ public final class Featurizer implements Serializable {
         };
     double low = Double.NEGATIVE_INFINITY;
     double high = Double.POSITIVE_INFINITY;
-    if (rules.outliers().equals("clip") && count >= 2) {
+    if (rules.outliers().equals("clip")) {
+      // Before two values the deviation is 1: early values are held near the first ones.
       low = mean - rules.clipStd() * std;
       high = mean + rules.clipStd() * std;
     } else if (rules.outliers().equals("winsorize") && !Double.isNaN(state.quantiles[q + LOW_Q])) {
