@@ -27,6 +27,11 @@ public final class PipelineCounters {
 
   public static final String VERSION_LATENCY = "versionLatencyMs";
 
+  /** The featurizer's counters, named {@code features} + the counter's name capitalized. */
+  public static String featureCounter(String name) {
+    return "features" + Character.toUpperCase(name.charAt(0)) + name.substring(1);
+  }
+
   public static Counter counter(MetricGroup operatorGroup, String name) {
     return operatorGroup.addGroup(GROUP).counter(name);
   }

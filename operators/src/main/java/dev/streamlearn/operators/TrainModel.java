@@ -3,6 +3,7 @@ package dev.streamlearn.operators;
 import dev.streamlearn.core.backend.Backend;
 import dev.streamlearn.core.backend.Backends;
 import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.features.Featurizer;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.train.ModelSnapshot;
 import dev.streamlearn.core.train.ModelTrainer;
@@ -44,6 +45,9 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   private transient Counter heldOut;
   private transient volatile long currentVersion;
 
+  /** The featurizer's counters of the state in use, read by the metric system. */
+  private transient volatile long[] featureCounters;
+
   /** The last closed window's metrics, for the gauges. */
   private transient volatile com.fasterxml.jackson.databind.JsonNode lastWindow;
 
@@ -76,6 +80,13 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     group.gauge("heldOutAuc", (Gauge<Double>) () -> windowMetric("auc"));
     group.gauge("heldOutMse", (Gauge<Double>) () -> windowMetric("mse"));
     group.meter("eventsPerSecond", new MeterView(trained, 10));
+    featureCounters = new long[Featurizer.COUNTERS.size()];
+    for (int i = 0; i < Featurizer.COUNTERS.size(); i++) {
+      int index = i;
+      group.counter(
+          PipelineCounters.featureCounter(Featurizer.COUNTERS.get(i)),
+          new StateCounter(() -> featureCounters[index]));
+    }
   }
 
   @Override
@@ -97,6 +108,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
       heldOut.inc();
     }
     currentVersion = current.version;
+    featureCounters = current.featurizer.counters;
     state.update(current);
   }
 
@@ -142,6 +154,26 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   private double windowMetric(String name) {
     com.fasterxml.jackson.databind.JsonNode metrics = lastWindow;
     return metrics == null ? Double.NaN : metrics.path(name).asDouble(Double.NaN);
+  }
+
+  /** A counter whose count lives in the trainer's state (and so survives a restore). */
+  private record StateCounter(java.util.function.LongSupplier count) implements Counter {
+    @Override
+    public void inc() {}
+
+    @Override
+    public void inc(long n) {}
+
+    @Override
+    public void dec() {}
+
+    @Override
+    public void dec(long n) {}
+
+    @Override
+    public long getCount() {
+      return count.getAsLong();
+    }
   }
 
   @Override

@@ -61,7 +61,8 @@ class SpecLoaderTest {
     assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "backend: gpu\n"))
         .hasMessage("spec key 'backend' = 'gpu': one of [auto, cpu, nd4j, java, reference]");
     assertThatThrownBy(() -> SpecLoader.parse("features:\n  - {name: x, type: text}\n"))
-        .hasMessage("spec key 'features[0].type' = 'text': one of [numeric, categorical, datetime, cross]");
+        .hasMessage(
+            "spec key 'features[0].type' = 'text': one of [numeric, categorical, datetime, cross]");
     assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "training: {batch-size: many}\n"))
         .hasMessage("spec key 'training.batch-size' = 'many': a whole number in [1, 65536]");
     assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "dedup: {ttl: soon}\n"))

@@ -177,6 +177,9 @@ final class DemoCommand implements Callable<Integer> {
           "Produced %,d records: %,d good, %,d repeated ids, %,d malformed.%n",
           sent, producer.good.get(), producer.duplicates.get(), producer.malformed.get());
       out.println(counts.summary());
+      if (!ProgressPrinter.Counts.features().isEmpty()) {
+        out.println(ProgressPrinter.Counts.features());
+      }
       out.printf(
           "Dead-letter topic %s holds %,d records; metrics topic %s holds %,d window reports.%n",
           spec.source().deadLetterTopic(),
@@ -309,6 +312,9 @@ final class DemoCommand implements Callable<Integer> {
       ProgressPrinter.Counts counts = ProgressPrinter.Counts.now();
       out.println();
       out.println(counts.summary());
+      if (!ProgressPrinter.Counts.features().isEmpty()) {
+        out.println(ProgressPrinter.Counts.features());
+      }
       List<Long> versions = models.versions(spec.name());
       if (versions.size() <= versionsBefore) {
         out.println("No version was published.");

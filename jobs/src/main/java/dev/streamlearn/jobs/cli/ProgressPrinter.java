@@ -50,6 +50,19 @@ final class ProgressPrinter {
       return "Accounted for: " + describe() + (addsUp() ? "  (adds up)" : "  (DOES NOT ADD UP)");
     }
 
+    /** How often each cleaning and encoding rule acted, when any did. */
+    static String features() {
+      StringBuilder line = new StringBuilder();
+      for (String name : dev.streamlearn.core.features.Featurizer.COUNTERS) {
+        long count = ProgressMetrics.count(PipelineCounters.featureCounter(name));
+        if (count > 0) {
+          line.append(line.length() == 0 ? "Feature rules: " : ", ")
+              .append(String.format("%s %,d", name, count));
+        }
+      }
+      return line.toString();
+    }
+
     String describe() {
       return String.format(
           "read %,d = trained %,d + held out %,d + deduplicated %,d + dead-lettered %,d",

@@ -21,6 +21,7 @@ public final class SyntheticEvents {
 
   public static final String[] NUMERIC = {"x1", "x2", "x3", "x4", "x5", "x6"};
   public static final String[] COLORS = {"red", "green", "blue", "black", "white"};
+  public static final String[] CHANNELS = {"web", "app", "store"};
 
   /** What the next record is; the demo counts them to check the pipeline's accounting. */
   public enum Kind {
@@ -33,6 +34,10 @@ public final class SyntheticEvents {
   public record Next(byte[] value, Kind kind, String id) {}
 
   private final Random random;
+
+  /** Draws the fields that do not enter the label, apart, so they leave the rest unchanged. */
+  private final Random context;
+
   private final long driftEvery;
   private final long startMillis;
   private final AvroCodec<LabeledEvent> events = Topics.labeledEvents();
@@ -43,6 +48,7 @@ public final class SyntheticEvents {
 
   public SyntheticEvents(long seed, long driftEvery, long startMillis) {
     this.random = new Random(seed);
+    this.context = new Random(seed + 1);
     this.driftEvery = driftEvery;
     this.startMillis = startMillis;
   }
@@ -81,6 +87,9 @@ public final class SyntheticEvents {
     features.put("color", random.nextDouble() < 0.03 ? null : COLORS[color]);
     int region = random.nextInt(20);
     features.put("region", "region-" + region);
+    // A long tail of merchants (hashed), a channel (one-hot), both crossed with the region.
+    features.put("merchant", "m-" + (int) Math.floor(Math.exp(context.nextDouble() * 9)));
+    features.put("channel", CHANNELS[context.nextInt(CHANNELS.length)]);
     double logit =
         concept(n) == 0
             ? 2.0 * x[0] - 1.5 * x[1] + 1.0 * x[2] + (color == 0 ? 1.0 : 0.0) - 0.2

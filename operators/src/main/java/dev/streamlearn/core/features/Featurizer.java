@@ -430,8 +430,11 @@ public final class Featurizer implements Serializable {
     double divisor;
     switch (rules.scale()) {
       case "minmax" -> {
-        center = count > 0 ? state.min[s] : 0.0;
-        double range = count > 0 ? state.max[s] - state.min[s] : 1.0;
+        // Over the values that remain after outliers are capped.
+        double lowest = Math.max(state.min[s], low);
+        double highest = Math.min(state.max[s], high);
+        center = count > 0 ? lowest : 0.0;
+        double range = count > 0 ? highest - lowest : 1.0;
         divisor = range > 1e-12 ? range : 1.0;
       }
       case "robust" -> {
