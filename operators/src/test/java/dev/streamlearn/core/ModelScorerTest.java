@@ -77,4 +77,112 @@ class ModelScorerTest {
     unseen.put("purpose", "time machine");
     assertThat(scorer.score(unseen)[0]).isBetween(0f, 1f);
   }
+
+  /**
+   * Every cleaning and encoding rule on credit-g: for every row, and for rows with values the
+   * vocabularies never saw or fields missing, the serving code's vector from {@code
+   * featurizer.json} equals the trainer's, entry for entry.
+   */
+  @Test
+  void servingComputesTheTrainersVectorForEveryCreditGRow() throws Exception {
+    CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("credit-g.csv")), "class");
+    PipelineSpec spec =
+        dev.streamlearn.core.spec.SpecLoader.parse(
+            String.join(
+                "\n",
+                "name: credit",
+                "label: {task: binary, classes: [good, bad]}",
+                "features:",
+                "  - {name: duration, type: numeric, missing: median, missing-indicator: true}",
+                "  - {name: credit_amount, type: numeric, outliers: winsorize, scale: robust}",
+                "  - {name: installment_commitment, type: numeric, scale: minmax}",
+                "  - {name: residence_since, type: numeric, missing: constant, fill: 2}",
+                "  - {name: age, type: numeric, outliers: winsorize, winsorize: [0.05, 0.95]}",
+                "  - {name: existing_credits, type: numeric, missing: zero, scale: none}",
+                "  - {name: num_dependents, type: numeric, clip-std: 3}",
+                "  - {name: checking_status, type: categorical, missing: most-frequent}",
+                "  - {name: credit_history, type: categorical, vocabulary-size: 3}",
+                "  - {name: purpose, type: categorical, vocabulary-size: 4, min-count: 20}",
+                "  - {name: savings_status, type: categorical, missing: constant, fill: unknown}",
+                "  - {name: employment, type: categorical, encoding: hash, hash-buckets: 8}",
+                "  - {name: personal_status, type: categorical, missing-indicator: true}",
+                "  - {name: other_parties, type: categorical}",
+                "  - {name: property_magnitude, type: categorical, encoding: hash, hash-buckets: 4}",
+                "  - {name: other_payment_plans, type: categorical}",
+                "  - {name: housing, type: categorical}",
+                "  - {name: job, type: categorical, vocabulary-size: 2}",
+                "  - {name: own_telephone, type: categorical}",
+                "  - {name: foreign_worker, type: categorical}",
+                "  - {name: housing-by-job, type: cross, fields: [housing, job], hash-buckets: 16}",
+                "  - {name: applied, type: datetime, parts: [hour, day-of-week, month, weekend,"
+                    + " holiday], holidays: ['01-01']}",
+                "training: {batch-size: 32}",
+                "validation: {window: 1d}",
+                "backend: reference",
+                ""));
+    ModelTrainer trainer = new ModelTrainer(spec, new ReferenceBackend());
+    TrainerState state = trainer.newState();
+    ExampleExtractor extractor = new ExampleExtractor(spec);
+    Outputs out = new Outputs();
+    for (int i = 0; i < rows.size(); i++) {
+      trainer.offer(state, extractor.extract(rows.event(i, "c", 0), 0, i), out);
+    }
+    trainer.finish(state, out);
+    ModelSnapshot last = out.versions.get(out.versions.size() - 1);
+    LocalModelStore models = new LocalModelStore(store);
+    models.publish(
+        ManifestJson.read(last.manifestJson),
+        Map.of(
+            ModelStore.PARAMETERS,
+            last.parameters,
+            ModelStore.FEATURIZER,
+            last.featurizerJson.getBytes(StandardCharsets.UTF_8)));
+    ModelScorer scorer = ModelScorer.load(models.versionDirectory("credit", last.version));
+
+    java.util.List<LabeledEvent> events = new java.util.ArrayList<>();
+    for (int i = 0; i < rows.size(); i++) {
+      events.add(rows.event(i, "c", 0));
+    }
+    LabeledEvent unseen = rows.event(0, "c", 0);
+    unseen.getFeatures().put("purpose", "time machine");
+    unseen.getFeatures().put("job", "astronaut");
+    unseen.getFeatures().put("housing", "boat");
+    events.add(unseen);
+    LabeledEvent sparse = rows.event(1, "c", 0);
+    for (String field :
+        java.util.List.of("duration", "residence_since", "checking_status", "savings_status")) {
+      sparse.getFeatures().remove(field);
+    }
+    sparse.getFeatures().put("existing_credits", "");
+    events.add(sparse);
+
+    int dimension = scorer.dimension();
+    assertThat(dimension).isEqualTo(trainer.featurizer().dimension());
+    float[] job = new float[dimension];
+    float[] serving = new float[dimension];
+    java.util.Set<String> outOfVocabulary = new java.util.HashSet<>();
+    for (LabeledEvent event : events) {
+      Example example = extractor.extract(event, 0, 0);
+      trainer
+          .featurizer()
+          .transform(state.featurizer, example.numeric, example.categorical, job, 0, false);
+      scorer.vectorOf(event.getFeatures(), event.getTimestamp().toEpochMilli(), serving);
+      assertThat(serving).as(event.getId()).containsExactly(job);
+      java.util.List<String> names = trainer.featurizer().featureNames(state.featurizer);
+      for (int i = 0; i < dimension; i++) {
+        if (job[i] == 1f && names.get(i).endsWith("=(other)")) {
+          outOfVocabulary.add(names.get(i));
+        }
+      }
+    }
+    // The bounded vocabularies left values out, and the unseen ones landed in the other-entry.
+    assertThat(outOfVocabulary)
+        .contains("purpose=(other)", "job=(other)", "credit_history=(other)");
+    // The last row had fields missing: imputed, and flagged where the spec asks for it.
+    java.util.List<String> names = trainer.featurizer().featureNames(state.featurizer);
+    assertThat(job[names.indexOf("duration.missing")]).isEqualTo(1f);
+    int savings = names.indexOf("savings_status=unknown");
+    assertThat(savings < 0 ? job[names.indexOf("savings_status=(other)")] : job[savings])
+        .isEqualTo(1f);
+  }
 }

@@ -32,12 +32,60 @@ class TrainModelTest {
               "backend: reference",
               ""));
 
+  /** Every cleaning and encoding rule, sketches included. */
+  private static final PipelineSpec FEATURES =
+      SpecLoader.parse(
+          String.join(
+              "\n",
+              "name: m",
+              "features:",
+              "  - {name: a, type: numeric, missing: median, missing-indicator: true, outliers:"
+                  + " winsorize}",
+              "  - {name: b, type: numeric, scale: robust}",
+              "  - {name: c, type: categorical, vocabulary-size: 4, min-count: 3, missing:"
+                  + " most-frequent}",
+              "  - {name: d, type: categorical, encoding: hash, hash-buckets: 8}",
+              "  - {name: cd, type: cross, fields: [c, d], hash-buckets: 8}",
+              "  - {name: t, type: datetime, parts: [hour, day-of-week, weekend]}",
+              "training: {batch-size: 16, learning-rate: 0.3}",
+              "validation: {window: 50s}",
+              "backend: reference",
+              ""));
+
   @Test
   void restoresParametersAndVersionCounterAfterFailover() throws Exception {
-    List<Example> input = examples(1000);
+    assertRestoreMatchesUninterruptedRun(SPEC, examples(1000));
+  }
 
+  @Test
+  void restoresFeaturizerSketchesAndVocabulariesExactly() throws Exception {
+    assertRestoreMatchesUninterruptedRun(FEATURES, examples(FEATURES, 1000));
+  }
+
+  @Test
+  void featurizerStateStaysBoundedOnAHighCardinalityStream() throws Exception {
+    long[] sizes = new long[2];
+    int[] counts = {2_000, 20_000};
+    for (int i = 0; i < 2; i++) {
+      try (var harness = harness(FEATURES)) {
+        harness.open();
+        feed(harness, examples(FEATURES, counts[i]));
+        assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
+        sizes[i] = harness.snapshot(1, 1).getManagedKeyedState().iterator().next().getStateSize();
+      }
+    }
+    System.out.printf(
+        "trainer state after %,d events: %,d bytes; after %,d: %,d bytes%n",
+        counts[0], sizes[0], counts[1], sizes[1]);
+    // Ten times the events, thousands of distinct values: the sketches and vocabularies are
+    // bounded, so the state grows by far less.
+    assertThat(sizes[1]).isLessThan(sizes[0] * 3 / 2);
+  }
+
+  private static void assertRestoreMatchesUninterruptedRun(PipelineSpec spec, List<Example> input)
+      throws Exception {
     List<ModelSnapshot> uninterrupted;
-    try (var harness = harness()) {
+    try (var harness = harness(spec)) {
       harness.open();
       feed(harness, input.subList(0, 1000));
       harness.processWatermark(Long.MAX_VALUE);
@@ -46,7 +94,7 @@ class TrainModelTest {
 
     List<ModelSnapshot> resumed = new ArrayList<>();
     OperatorSubtaskState snapshot;
-    try (var harness = harness()) {
+    try (var harness = harness(spec)) {
       harness.open();
       feed(harness, input.subList(0, 437));
       snapshot = harness.snapshot(1, 1);
@@ -54,7 +102,7 @@ class TrainModelTest {
       // Work after the checkpoint is lost with the failure.
       feed(harness, input.subList(437, 600));
     }
-    try (var harness = harness()) {
+    try (var harness = harness(spec)) {
       harness.initializeState(snapshot);
       harness.open();
       feed(harness, input.subList(437, 1000));
@@ -125,8 +173,41 @@ class TrainModelTest {
 
   private static KeyedOneInputStreamOperatorTestHarness<String, Example, ModelSnapshot> harness()
       throws Exception {
+    return harness(SPEC);
+  }
+
+  private static KeyedOneInputStreamOperatorTestHarness<String, Example, ModelSnapshot> harness(
+      PipelineSpec spec) throws Exception {
     return new KeyedOneInputStreamOperatorTestHarness<>(
-        new KeyedProcessOperator<>(new TrainModel(SPEC)), example -> "m", Types.STRING);
+        new KeyedProcessOperator<>(new TrainModel(spec)), example -> "m", Types.STRING);
+  }
+
+  /**
+   * Examples read through the spec's own cleaning rules, from fields with a long tail of values.
+   */
+  private static List<Example> examples(PipelineSpec spec, int count) throws Exception {
+    Random random = new Random(9);
+    dev.streamlearn.core.data.RawFeatures rules = new dev.streamlearn.core.data.RawFeatures(spec);
+    List<Example> examples = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      java.util.Map<String, Object> fields = new java.util.HashMap<>();
+      double a = random.nextGaussian();
+      fields.put("a", random.nextInt(10) == 0 ? null : a * (random.nextInt(50) == 0 ? 40 : 1));
+      fields.put("b", random.nextDouble() * 100);
+      fields.put("c", random.nextInt(8) == 0 ? null : "c" + random.nextInt(6));
+      fields.put("d", "d" + (int) Math.exp(random.nextDouble() * 10));
+      Example example = new Example();
+      example.id = "e" + i;
+      example.timestamp = 1_700_000_000_000L + 1000L * i;
+      example.numeric = new double[rules.numericCount()];
+      example.categorical = new String[rules.categoricalCount()];
+      rules.read(fields, example.timestamp, example.numeric, example.categorical);
+      example.label = a > 0.3 ? 1 : 0;
+      example.partition = i % 2;
+      example.offset = i / 2;
+      examples.add(example);
+    }
+    return examples;
   }
 
   private static void feed(
