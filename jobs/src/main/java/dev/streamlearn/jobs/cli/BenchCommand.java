@@ -23,9 +23,10 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Benchmarks. `bench` or `bench pipeline`: the pipeline against its limits (see bench pipeline --help).",
-      "`bench training`: examples/s of one training step (forward, backward, SGD update) per backend."
+      "`bench training`: examples/s of one training step (forward, backward, SGD update) per backend.",
+      "`bench featurizer`: vectors/s of the featurizer for 20 numeric and 10 categorical fields."
     },
-    subcommands = {PipelineBenchmark.class, BenchCommand.Training.class})
+    subcommands = {PipelineBenchmark.class, BenchCommand.Training.class, FeaturizerBenchmark.class})
 final class BenchCommand implements Runnable {
 
   /** Without a subcommand: the pipeline benchmark with its defaults. */
