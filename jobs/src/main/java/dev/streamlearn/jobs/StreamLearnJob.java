@@ -54,7 +54,7 @@ public final class StreamLearnJob {
         spec,
         KafkaConnectors.source(spec.source()),
         KafkaConnectors.deadLetterSink(spec.source()),
-        new PublishModel(spec.store().uri()),
+        new PublishModel(spec.store().uri(), !spec.checkpoint().interval().isZero()),
         KafkaConnectors.metricsSink(spec.source()));
   }
 

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
@@ -12,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -32,6 +35,7 @@ import java.util.stream.Stream;
 public final class LocalModelStore implements ModelStore {
 
   static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final String STAGING = ".staging-";
 
   private final Path root;
 
@@ -49,16 +53,12 @@ public final class LocalModelStore implements ModelStore {
   }
 
   @Override
-  public Manifest publish(Manifest manifest, Map<String, byte[]> files) throws IOException {
+  public Staged stage(Manifest manifest, Map<String, byte[]> files) throws IOException {
     String model = ModelNames.checkModelName(manifest.name());
-    Path target = versionDirectory(model, manifest.version());
-    if (Files.exists(target)) {
-      throw new VersionExistsException(model, manifest.version());
-    }
+    ModelNames.checkVersion(manifest.version());
     Path modelDirectory = root.resolve(model);
     Files.createDirectories(modelDirectory);
-    Path staging =
-        modelDirectory.resolve(".staging-" + manifest.version() + "-" + UUID.randomUUID());
+    Path staging = modelDirectory.resolve(STAGING + manifest.version() + "-" + UUID.randomUUID());
     Files.createDirectory(staging);
     try {
       Map<String, Manifest.FileEntry> entries = new LinkedHashMap<>();
@@ -72,16 +72,65 @@ public final class LocalModelStore implements ModelStore {
       }
       Manifest complete = manifest.withFiles(entries);
       Files.write(staging.resolve(MANIFEST), JSON.writeValueAsBytes(complete));
+      return new Staged(model, manifest.version(), staging.toString(), complete);
+    } catch (IOException | RuntimeException e) {
+      deleteRecursively(staging);
+      throw e;
+    }
+  }
+
+  @Override
+  public boolean commit(Staged staged) throws IOException {
+    Path target = versionDirectory(staged.model(), staged.version());
+    Path staging = stagingDirectory(staged);
+    boolean made;
+    if (Files.exists(target)) {
+      made = false;
+    } else if (!Files.isDirectory(staging)) {
+      throw new NoSuchFileException(
+          staging.toString(),
+          null,
+          "staged version " + staged.version() + " of " + staged.model() + " is gone");
+    } else {
       try {
         Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+        made = true;
       } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
-        throw new VersionExistsException(model, manifest.version());
+        made = false;
       }
-      setAlias(model, "latest", Math.max(manifest.version(), alias(model, "latest").orElse(0L)));
-      return complete;
-    } finally {
-      deleteRecursively(staging);
     }
+    deleteRecursively(staging);
+    advanceLatest(staged.model(), staged.version());
+    return made;
+  }
+
+  /** Moves {@code latest} to the version unless it points at a newer one. */
+  private void advanceLatest(String model, long version) throws IOException {
+    while (true) {
+      Optional<Long> current = alias(model, "latest");
+      if (current.isPresent() && current.get() >= version) {
+        return;
+      }
+      if (compareAndSetAlias(model, "latest", current.orElse(null), version)) {
+        return;
+      }
+    }
+  }
+
+  @Override
+  public void discard(Staged staged) throws IOException {
+    deleteRecursively(stagingDirectory(staged));
+  }
+
+  private Path stagingDirectory(Staged staged) {
+    Path staging = Path.of(staged.location()).toAbsolutePath().normalize();
+    Path modelDirectory = root.resolve(ModelNames.checkModelName(staged.model()));
+    if (!modelDirectory.equals(staging.getParent())
+        || !staging.getFileName().toString().startsWith(STAGING)) {
+      throw new IllegalArgumentException(
+          staged.location() + " is not a staging directory of " + modelDirectory);
+    }
+    return staging;
   }
 
   @Override
@@ -146,19 +195,77 @@ public final class LocalModelStore implements ModelStore {
 
   @Override
   public void setAlias(String model, String alias, long version) throws IOException {
+    updateAlias(model, alias, null, version, false);
+  }
+
+  @Override
+  public boolean compareAndSetAlias(String model, String alias, Long expected, long version)
+      throws IOException {
+    return updateAlias(model, alias, expected, version, true);
+  }
+
+  /**
+   * Reads, compares and replaces the alias file under an exclusive lock on the model's alias
+   * directory, so that concurrent writers, in this process or another, see each other's moves.
+   */
+  private boolean updateAlias(
+      String model, String alias, Long expected, long version, boolean compare) throws IOException {
     if (!Files.isDirectory(versionDirectory(model, version))) {
       throw new NoSuchFileException("model " + model + " has no version " + version);
     }
     Path file = aliasFile(model, alias);
     Files.createDirectories(file.getParent());
-    Path temporary = file.resolveSibling("." + alias + "-" + UUID.randomUUID());
-    Files.writeString(temporary, Long.toString(version), StandardCharsets.UTF_8);
-    try {
-      Files.move(
-          temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING);
+    synchronized (LocalModelStore.class) {
+      try (FileChannel lock =
+              FileChannel.open(
+                  file.resolveSibling(".lock"),
+                  StandardOpenOption.CREATE,
+                  StandardOpenOption.WRITE);
+          FileLock held = lock.lock()) {
+        if (compare && !java.util.Objects.equals(alias(model, alias).orElse(null), expected)) {
+          return false;
+        }
+        Path temporary = file.resolveSibling("." + alias + "-" + UUID.randomUUID());
+        Files.writeString(temporary, Long.toString(version), StandardCharsets.UTF_8);
+        try {
+          Files.move(
+              temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+          Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING);
+        }
+        return true;
+      }
     }
+  }
+
+  @Override
+  public Map<String, Long> aliases(String model) throws IOException {
+    Path directory = root.resolve(ModelNames.checkModelName(model)).resolve("aliases");
+    Map<String, Long> aliases = new java.util.TreeMap<>();
+    if (!Files.isDirectory(directory)) {
+      return aliases;
+    }
+    try (Stream<Path> children = Files.list(directory)) {
+      for (Path child : (Iterable<Path>) children::iterator) {
+        String name = child.getFileName().toString();
+        if (!name.startsWith(".")) {
+          alias(model, name).ifPresent(version -> aliases.put(name, version));
+        }
+      }
+    }
+    return aliases;
+  }
+
+  @Override
+  public void delete(String model, long version) throws IOException {
+    Path target = versionDirectory(model, version);
+    Path doomed = target.resolveSibling(".deleting-" + version + "-" + UUID.randomUUID());
+    try {
+      Files.move(target, doomed, StandardCopyOption.ATOMIC_MOVE);
+    } catch (NoSuchFileException e) {
+      return;
+    }
+    deleteRecursively(doomed);
   }
 
   @Override

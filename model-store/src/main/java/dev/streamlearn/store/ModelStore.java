@@ -21,7 +21,32 @@ public interface ModelStore {
    * @return the manifest as written
    * @throws VersionExistsException if that version is already there (it is left untouched)
    */
-  Manifest publish(Manifest manifest, Map<String, byte[]> files) throws IOException;
+  default Manifest publish(Manifest manifest, Map<String, byte[]> files) throws IOException {
+    Staged staged = stage(manifest, files);
+    if (!commit(staged)) {
+      throw new VersionExistsException(manifest.name(), manifest.version());
+    }
+    return staged.manifest();
+  }
+
+  /**
+   * Writes a version's files and manifest where readers do not see them yet (the first phase of a
+   * publication); {@link #commit} makes it visible.
+   */
+  Staged stage(Manifest manifest, Map<String, byte[]> files) throws IOException;
+
+  /**
+   * Makes a staged version visible in one step and moves {@code latest} forward to it. Idempotent:
+   * committing a version that is already visible (committed before, or staged twice) changes
+   * nothing.
+   *
+   * @return true if this call made the version visible, false if it was visible already
+   * @throws IOException when the staged files are gone and the version is not in the store
+   */
+  boolean commit(Staged staged) throws IOException;
+
+  /** Removes a staged version that will not be committed; nothing if it is gone. */
+  void discard(Staged staged) throws IOException;
 
   List<String> models() throws IOException;
 
@@ -34,10 +59,53 @@ public interface ModelStore {
 
   Optional<Long> alias(String model, String alias) throws IOException;
 
+  /** Points an alias at a version, whatever it pointed at before. */
   void setAlias(String model, String alias, long version) throws IOException;
+
+  /**
+   * Points an alias at a version only if it still points at {@code expected} (null: only if the
+   * alias does not exist yet).
+   *
+   * @return false, changing nothing, when the alias points elsewhere
+   */
+  boolean compareAndSetAlias(String model, String alias, Long expected, long version)
+      throws IOException;
+
+  /** Every alias of a model and the version it points at. */
+  Map<String, Long> aliases(String model) throws IOException;
+
+  /** Removes a version; readers see it whole or not at all. */
+  void delete(String model, long version) throws IOException;
+
+  /**
+   * Keeps the newest {@code keep} versions and every version an alias points at; deletes the rest.
+   *
+   * @return the versions deleted
+   */
+  default List<Long> retain(String model, int keep) throws IOException {
+    List<Long> versions = versions(model);
+    java.util.Set<Long> aliased = new java.util.HashSet<>(aliases(model).values());
+    List<Long> deleted = new java.util.ArrayList<>();
+    for (int i = 0; i < versions.size() - keep; i++) {
+      long version = versions.get(i);
+      if (!aliased.contains(version)) {
+        delete(model, version);
+        deleted.add(version);
+      }
+    }
+    return deleted;
+  }
 
   /** Where it keeps its data, for people to read. */
   String location();
+
+  /**
+   * A version written but not yet visible.
+   *
+   * @param location where the store keeps it until it is committed
+   * @param manifest the manifest as written, with every file's sha256 and size
+   */
+  record Staged(String model, long version, String location, Manifest manifest) {}
 
   /** A version that is already in the store. */
   final class VersionExistsException extends IOException {

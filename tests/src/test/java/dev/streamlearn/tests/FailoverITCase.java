@@ -147,7 +147,7 @@ class FailoverITCase {
             spec,
             KafkaConnectors.source(spec.source()),
             deadLetters,
-            new PublishModel(spec.store().uri()),
+            new PublishModel(spec.store().uri(), !spec.checkpoint().interval().isZero()),
             new DiscardingSink<>());
     job.addTo(env);
     env.execute(job.jobName());
