@@ -33,6 +33,16 @@ public final class DirectEventDecoder {
   private final RawFeatures rules;
   private final Map<Utf8, Integer> slots = new HashMap<>();
   private final Object[] raw;
+  private final double[] numbers;
+
+  /**
+   * The key met last at each position of the features map, and its slot: events from one producer
+   * list their fields in the same order, so a byte comparison usually replaces the hash lookup.
+   */
+  private Utf8[] keyAt = new Utf8[0];
+
+  private int[] slotAt = new int[0];
+  private int position;
   private final Utf8 key = new Utf8();
   private final Utf8 text = new Utf8();
   private BinaryDecoder decoder;
@@ -46,6 +56,7 @@ public final class DirectEventDecoder {
       slots.put(new Utf8(fields.get(i)), i);
     }
     raw = new Object[fields.size()];
+    numbers = new double[fields.size()];
   }
 
   /** True when the bytes carry this build's LabeledEvent schema fingerprint. */
@@ -94,6 +105,7 @@ public final class DirectEventDecoder {
             case 1 -> decoder.readDouble();
             default -> decoder.readString(text).toString();
           };
+      position = 0;
       for (long n = decoder.readMapStart(); n > 0; n = decoder.mapNext()) {
         for (long i = 0; i < n; i++) {
           readFeature();
@@ -102,7 +114,7 @@ public final class DirectEventDecoder {
       Double weight = decoder.readIndex() == 1 ? decoder.readDouble() : null;
       example.weight = ExampleExtractor.weight(weight);
       example.label = extractor.labelIndex(label);
-      rules.fill(raw, example.timestamp, example.numeric, example.categorical);
+      rules.fill(raw, numbers, example.timestamp, example.numeric, example.categorical);
       return example;
     } catch (IOException | RuntimeException e) {
       throw new AvroCodec.DecodeException(
@@ -118,20 +130,37 @@ public final class DirectEventDecoder {
 
   private void readFeature() throws IOException, ExampleExtractor.RefusedException {
     decoder.readString(key);
-    Integer slot = slots.get(key);
+    int slot = slotOf(position++);
     int branch = decoder.readIndex();
-    if (slot == null) {
+    if (slot < 0) {
       rules.unknownField(key.toString());
       skipValue(branch);
       return;
     }
-    raw[slot] =
-        switch (branch) {
-          case 0 -> null;
-          case 1 -> decoder.readDouble();
-          case 2 -> decoder.readString(text).toString();
-          default -> decoder.readBoolean();
-        };
+    switch (branch) {
+      case 0 -> raw[slot] = null;
+      case 1 -> {
+        numbers[slot] = decoder.readDouble();
+        raw[slot] = RawFeatures.NUMBER;
+      }
+      case 2 -> raw[slot] = decoder.readString(text).toString();
+      default -> raw[slot] = decoder.readBoolean();
+    }
+  }
+
+  /** The slot of the key just read, -1 for a field no feature reads. */
+  private int slotOf(int at) {
+    if (at < keyAt.length && key.equals(keyAt[at])) {
+      return slotAt[at];
+    }
+    Integer slot = slots.get(key);
+    if (at >= keyAt.length) {
+      keyAt = Arrays.copyOf(keyAt, Math.max(16, 2 * (at + 1)));
+      slotAt = Arrays.copyOf(slotAt, keyAt.length);
+    }
+    keyAt[at] = new Utf8(key);
+    slotAt[at] = slot == null ? -1 : slot;
+    return slotAt[at];
   }
 
   private void skipValue(int branch) throws IOException {

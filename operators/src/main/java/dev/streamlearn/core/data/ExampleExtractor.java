@@ -117,6 +117,18 @@ public final class ExampleExtractor implements Serializable {
     return number;
   }
 
+  /** A number's value by the training rules: its own, or NaN or a refusal when not finite. */
+  public static double numericValue(String name, double number, boolean nonFiniteIsMissing)
+      throws RefusedException {
+    if (Double.isFinite(number)) {
+      return number;
+    }
+    if (nonFiniteIsMissing) {
+      return Double.NaN;
+    }
+    throw new RefusedException("feature " + name + " is " + number);
+  }
+
   /**
    * A numeric field's value by the training rules: NaN when missing.
    *

@@ -24,6 +24,12 @@ import java.util.Map;
  */
 public final class RawFeatures implements Serializable {
 
+  /**
+   * Marks a raw value that is a number kept unboxed in the numbers array passed beside the raw
+   * values (the decoder's fast path).
+   */
+  public static final Object NUMBER = new Object();
+
   /** Separates crossed values before they are hashed together. */
   public static final String CROSS_SEPARATOR = "\u001F";
 
@@ -34,6 +40,11 @@ public final class RawFeatures implements Serializable {
   private final Map<String, Integer> fieldIndex;
   private final ZoneId[] zones;
   private final boolean refuseUnknown;
+  private final boolean[] nonFiniteIsMissing;
+
+  /** Fields read only as numbers by numeric features, which may stay unboxed. */
+  private final boolean[] numberFields;
+
   private final int numericCount;
   private final int textCount;
 
@@ -61,6 +72,19 @@ public final class RawFeatures implements Serializable {
     numericCount = numeric;
     textCount = text;
     fieldNames = index.keySet().toArray(String[]::new);
+    nonFiniteIsMissing = new boolean[this.features.length];
+    numberFields = new boolean[fieldNames.length];
+    java.util.Arrays.fill(numberFields, true);
+    for (int f = 0; f < this.features.length; f++) {
+      PipelineSpec.Feature feature = this.features[f];
+      if (feature.type().equals(PipelineSpec.Feature.NUMERIC)) {
+        nonFiniteIsMissing[f] = feature.numeric().nonFinite().equals("missing");
+      } else {
+        for (int field : fieldsOf[f]) {
+          numberFields[field] = false;
+        }
+      }
+    }
     fieldIndex = new HashMap<>(index);
   }
 
@@ -120,6 +144,22 @@ public final class RawFeatures implements Serializable {
    */
   public void fill(Object[] raw, long timestamp, double[] numeric, String[] text)
       throws RefusedException {
+    fill(raw, null, timestamp, numeric, text);
+  }
+
+  /**
+   * Like {@link #fill(Object[], long, double[], String[])}, where a raw value that is {@link
+   * #NUMBER} stands for {@code numbers} at the same index.
+   */
+  public void fill(Object[] raw, double[] numbers, long timestamp, double[] numeric, String[] text)
+      throws RefusedException {
+    if (numbers != null) {
+      for (int i = 0; i < raw.length; i++) {
+        if (raw[i] == NUMBER && !numberFields[i]) {
+          raw[i] = numbers[i];
+        }
+      }
+    }
     for (int f = 0; f < features.length; f++) {
       PipelineSpec.Feature feature = features[f];
       String name = feature.name();
@@ -127,9 +167,11 @@ public final class RawFeatures implements Serializable {
       switch (feature.type()) {
         case PipelineSpec.Feature.NUMERIC -> {
           PipelineSpec.NumericRules rules = feature.numeric();
+          int field = fieldsOf[f][0];
           double value =
-              ExampleExtractor.numericValue(
-                  name, raw[fieldsOf[f][0]], rules.nonFinite().equals("missing"));
+              raw[field] == NUMBER
+                  ? ExampleExtractor.numericValue(name, numbers[field], nonFiniteIsMissing[f])
+                  : ExampleExtractor.numericValue(name, raw[field], nonFiniteIsMissing[f]);
           if (value < rules.min() || value > rules.max()) {
             throw new RefusedException(
                 "feature "

@@ -100,6 +100,40 @@ public final class Featurizer implements Serializable {
   private final Set<MonthDay>[] yearlyHolidays;
   private final Set<LocalDate>[] holidays;
 
+  // The rules as small codes, for the per-event paths (no string switches there).
+  private static final int NUMERIC = 0;
+  private static final int CATEGORICAL = 1;
+  private static final int DATETIME = 2;
+  private static final int CROSS = 3;
+  private static final List<String> TYPES =
+      List.of(
+          PipelineSpec.Feature.NUMERIC,
+          PipelineSpec.Feature.CATEGORICAL,
+          PipelineSpec.Feature.DATETIME,
+          PipelineSpec.Feature.CROSS);
+  private static final List<String> MISSING =
+      List.of("mean", "median", "zero", "constant", "most-frequent", "empty", "drop");
+  private static final int MISSING_MEDIAN = 1;
+  private static final int MISSING_ZERO = 2;
+  private static final int MISSING_CONSTANT = 3;
+  private static final int MISSING_MOST_FREQUENT = 4;
+  private static final List<String> OUTLIERS = List.of("none", "clip", "winsorize");
+  private static final int CLIP = 1;
+  private static final int WINSORIZE = 2;
+  private static final List<String> SCALES = List.of("standard", "minmax", "robust", "none");
+  private static final int MINMAX = 1;
+  private static final int ROBUST = 2;
+  private static final int NO_SCALE = 3;
+
+  private final int[] kind;
+  private final int[] missingPolicy;
+  private final int[] outliers;
+  private final int[] scale;
+  private final boolean[] oneHot;
+  private final boolean[] indicator;
+  private final int[] entries;
+  private final int[] numericFeatures;
+
   @SuppressWarnings("unchecked")
   public Featurizer(List<PipelineSpec.Feature> features) {
     this.features = List.copyOf(features);
@@ -112,8 +146,16 @@ public final class Featurizer implements Serializable {
     zones = new ZoneId[n];
     yearlyHolidays = new Set[n];
     holidays = new Set[n];
+    kind = new int[n];
+    missingPolicy = new int[n];
+    outliers = new int[n];
+    scale = new int[n];
+    oneHot = new boolean[n];
+    indicator = new boolean[n];
+    entries = new int[n];
     List<Integer> quantile = new ArrayList<>();
     List<Integer> frequency = new ArrayList<>();
+    List<Integer> numericList = new ArrayList<>();
     int numeric = 0;
     int text = 0;
     int at = 0;
@@ -122,7 +164,20 @@ public final class Featurizer implements Serializable {
       PipelineSpec.Feature spec = feature[f];
       slot[f] = spec.readsNumber() ? numeric++ : text++;
       offset[f] = at;
-      int entries =
+      kind[f] = TYPES.indexOf(spec.type());
+      missingPolicy[f] = MISSING.indexOf(spec.missing().policy());
+      indicator[f] = spec.missing().indicator();
+      if (kind[f] == NUMERIC) {
+        numericList.add(f);
+        outliers[f] = OUTLIERS.indexOf(spec.numeric().outliers());
+        scale[f] = SCALES.indexOf(spec.numeric().scale());
+      }
+      if (spec.categorical() != null) {
+        oneHot[f] = spec.categorical().oneHot();
+        entries[f] =
+            oneHot[f] ? spec.categorical().vocabularySize() : spec.categorical().hashBuckets();
+      }
+      int count =
           switch (spec.type()) {
             case PipelineSpec.Feature.NUMERIC -> 1;
             case PipelineSpec.Feature.CATEGORICAL ->
@@ -132,7 +187,7 @@ public final class Featurizer implements Serializable {
             case PipelineSpec.Feature.DATETIME -> dateWidth(spec.dateTime());
             default -> spec.categorical().hashBuckets();
           };
-      width[f] = entries + (spec.missing().indicator() ? 1 : 0);
+      width[f] = count + (spec.missing().indicator() ? 1 : 0);
       at += width[f];
       if (spec.type().equals(PipelineSpec.Feature.NUMERIC)
           && spec.numeric().needsQuantiles(spec.missing())) {
@@ -166,6 +221,7 @@ public final class Featurizer implements Serializable {
     vocabularyTotal = vocabulary;
     quantileFeatures = quantile.stream().mapToInt(Integer::intValue).toArray();
     frequencyFeatures = frequency.stream().mapToInt(Integer::intValue).toArray();
+    numericFeatures = numericList.stream().mapToInt(Integer::intValue).toArray();
   }
 
   private static int dateWidth(PipelineSpec.DateTimeRules rules) {
@@ -291,10 +347,7 @@ public final class Featurizer implements Serializable {
    * raw values wait for the sketches and vocabularies until the next {@link #refresh}.
    */
   public void learn(FeaturizerState state, double[] numeric, String[] text) {
-    for (int f = 0; f < feature.length; f++) {
-      if (!feature[f].type().equals(PipelineSpec.Feature.NUMERIC)) {
-        continue;
-      }
+    for (int f : numericFeatures) {
       int s = slot[f];
       double value = numeric[s];
       if (Double.isNaN(value)) {
@@ -397,7 +450,6 @@ public final class Featurizer implements Serializable {
   /** Recomputes the parameters a numeric feature's entry is computed with. */
   private void derive(FeaturizerState state, int f) {
     int s = slot[f];
-    PipelineSpec.NumericRules rules = feature[f].numeric();
     long count = state.count[s];
     double mean = count > 0 ? state.mean[s] : 0.0;
     double std = count >= 2 ? Math.sqrt(state.m2[s] / (count - 1)) : 1.0;
@@ -406,21 +458,21 @@ public final class Featurizer implements Serializable {
     }
     int q = s * QUANTILES.length;
     double median = Double.isNaN(state.quantiles[q + MEDIAN]) ? mean : state.quantiles[q + MEDIAN];
-    PipelineSpec.Missing missing = feature[f].missing();
     state.fill[s] =
-        switch (missing.policy()) {
-          case "median" -> median;
-          case "zero" -> 0.0;
-          case "constant" -> missing.fill();
+        switch (missingPolicy[f]) {
+          case MISSING_MEDIAN -> median;
+          case MISSING_ZERO -> 0.0;
+          case MISSING_CONSTANT -> feature[f].missing().fill();
           default -> mean;
         };
     double low = Double.NEGATIVE_INFINITY;
     double high = Double.POSITIVE_INFINITY;
-    if (rules.outliers().equals("clip")) {
+    if (outliers[f] == CLIP) {
       // Before two values the deviation is 1: early values are held near the first ones.
-      low = mean - rules.clipStd() * std;
-      high = mean + rules.clipStd() * std;
-    } else if (rules.outliers().equals("winsorize") && !Double.isNaN(state.quantiles[q + LOW_Q])) {
+      double k = feature[f].numeric().clipStd();
+      low = mean - k * std;
+      high = mean + k * std;
+    } else if (outliers[f] == WINSORIZE && !Double.isNaN(state.quantiles[q + LOW_Q])) {
       low = state.quantiles[q + LOW_Q];
       high = state.quantiles[q + HIGH_Q];
     }
@@ -428,8 +480,8 @@ public final class Featurizer implements Serializable {
     state.high[s] = high;
     double center;
     double divisor;
-    switch (rules.scale()) {
-      case "minmax" -> {
+    switch (scale[f]) {
+      case MINMAX -> {
         // Over the values that remain after outliers are capped.
         double lowest = Math.max(state.min[s], low);
         double highest = Math.min(state.max[s], high);
@@ -437,7 +489,7 @@ public final class Featurizer implements Serializable {
         double range = count > 0 ? highest - lowest : 1.0;
         divisor = range > 1e-12 ? range : 1.0;
       }
-      case "robust" -> {
+      case ROBUST -> {
         if (Double.isNaN(state.quantiles[q + Q25])) {
           center = mean;
           divisor = std;
@@ -447,7 +499,7 @@ public final class Featurizer implements Serializable {
           divisor = iqr > 1e-12 ? iqr : std;
         }
       }
-      case "none" -> {
+      case NO_SCALE -> {
         center = 0.0;
         divisor = 1.0;
       }
@@ -471,12 +523,11 @@ public final class Featurizer implements Serializable {
     Arrays.fill(out, at, at + dimension, 0f);
     long[] counters = count ? state.counters : new long[COUNTERS.size()];
     for (int f = 0; f < feature.length; f++) {
-      PipelineSpec.Feature spec = feature[f];
       int o = at + offset[f];
       int s = slot[f];
       boolean missing;
-      switch (spec.type()) {
-        case PipelineSpec.Feature.NUMERIC -> {
+      switch (kind[f]) {
+        case NUMERIC -> {
           double value = numeric[s];
           missing = Double.isNaN(value);
           if (missing) {
@@ -492,14 +543,14 @@ public final class Featurizer implements Serializable {
           out[o] = (float) ((value - state.center[s]) / state.divisor[s]);
           counters[SCALED]++;
         }
-        case PipelineSpec.Feature.CATEGORICAL -> {
+        case CATEGORICAL -> {
           String value = text[s];
           missing = value == null;
           if (missing) {
             value =
-                switch (spec.missing().policy()) {
-                  case "most-frequent" -> state.mostFrequent[s];
-                  case "constant" -> spec.missing().fillCategory();
+                switch (missingPolicy[f]) {
+                  case MISSING_MOST_FREQUENT -> state.mostFrequent[s];
+                  case MISSING_CONSTANT -> feature[f].missing().fillCategory();
                   default -> null;
                 };
             if (value != null) {
@@ -507,22 +558,22 @@ public final class Featurizer implements Serializable {
             }
           }
           if (value != null) {
-            if (spec.categorical().oneHot()) {
+            if (oneHot[f]) {
               Integer entry = vocabularyIndex(state, f).get(value);
               if (entry == null) {
-                out[o + spec.categorical().vocabularySize()] = 1f;
+                out[o + entries[f]] = 1f;
                 counters[OUT_OF_VOCABULARY]++;
               } else {
                 out[o + entry] = 1f;
                 counters[ONE_HOT]++;
               }
             } else {
-              out[o + bucketOf(value, spec.categorical().hashBuckets())] = 1f;
+              out[o + bucketOf(value, entries[f])] = 1f;
               counters[HASHED]++;
             }
           }
         }
-        case PipelineSpec.Feature.DATETIME -> {
+        case DATETIME -> {
           double millis = numeric[s];
           missing = Double.isNaN(millis);
           if (!missing) {
@@ -534,12 +585,12 @@ public final class Featurizer implements Serializable {
           String value = text[s];
           missing = value == null;
           if (!missing) {
-            out[o + bucketOf(value, spec.categorical().hashBuckets())] = 1f;
+            out[o + bucketOf(value, entries[f])] = 1f;
             counters[CROSSED]++;
           }
         }
       }
-      if (spec.missing().indicator() && missing) {
+      if (missing && indicator[f]) {
         out[o + width[f] - 1] = 1f;
       }
     }
