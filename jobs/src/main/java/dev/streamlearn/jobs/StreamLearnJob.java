@@ -15,10 +15,13 @@ import dev.streamlearn.operators.TrainModel;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.DataStreamUtils;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
@@ -90,20 +93,26 @@ public final class StreamLearnJob {
             .name("event-time")
             .uid("event-time");
 
+    // With one subtask every event id belongs to it already: deduplication then runs in the
+    // decoding thread, without a shuffle that would serialize every example once more.
+    boolean single = env.getParallelism() == 1;
     DataStream<Example> unique = timed;
     if (spec.dedup().enabled()) {
+      KeyedStream<Example, String> byId =
+          single
+              ? DataStreamUtils.reinterpretAsKeyedStream(timed, example -> example.id, Types.STRING)
+              : timed.keyBy(example -> example.id);
       unique =
-          timed
-              .keyBy(example -> example.id)
-              .process(new DeduplicateEvents(spec.dedup().ttl()), ExampleSerializer.TYPE)
+          byId.process(new DeduplicateEvents(spec.dedup().ttl()), ExampleSerializer.TYPE)
               .name("deduplicate-events")
               .uid("deduplicate-events");
     }
 
     String model = spec.name();
     SingleOutputStreamOperator<ModelSnapshot> versions =
-        unique
-            .keyBy(example -> model)
+        (single
+                ? DataStreamUtils.reinterpretAsKeyedStream(unique, example -> model, Types.STRING)
+                : unique.keyBy(example -> model))
             .process(new TrainModel(spec))
             .name("train-model")
             .uid("train-model");
