@@ -28,8 +28,11 @@ final class ScoreCommand implements Callable<Integer> {
   @Option(
       names = "--model",
       required = true,
-      description = "A version directory: <store>/<model>/<version>.")
-  Path model;
+      description = {
+        "A version directory (<store>/<model>/<version>), or a version on a server:",
+        "http://host:port/api/v1/models/<model>/versions/<version or alias>."
+      })
+  String model;
 
   @Option(names = "--input", required = true, description = "CSV file with a header row.")
   Path input;
@@ -37,13 +40,35 @@ final class ScoreCommand implements Callable<Integer> {
   @Option(names = "--output", required = true, description = "CSV file to write.")
   Path output;
 
-  @Override
-  public Integer call() throws Exception {
-    if (!Files.isRegularFile(model.resolve("manifest.json"))) {
+  /** The version directory, downloading the version first when it is on a server. */
+  static Path versionDirectory(String model) throws java.io.IOException {
+    if (model.startsWith("http://") || model.startsWith("https://")) {
+      java.util.regex.Matcher url =
+          java.util.regex.Pattern.compile(
+                  "(https?://[^/]+/)api/v1/models/([^/]+)/versions/([^/]+)/?")
+              .matcher(model);
+      if (!url.matches()) {
+        throw new IllegalArgumentException(
+            "--model "
+                + model
+                + " is not a version URL: http://host:port/api/v1/models/<model>/versions/<version or alias>");
+      }
+      Path directory = Files.createTempDirectory("streamlearn-model-").resolve("version");
+      new dev.streamlearn.store.http.ModelStoreClient(url.group(1), null)
+          .download(url.group(2), url.group(3), directory);
+      return directory;
+    }
+    Path directory = Path.of(model);
+    if (!Files.isRegularFile(directory.resolve("manifest.json"))) {
       throw new IllegalArgumentException(
           "--model " + model + " is not a version directory (no manifest.json)");
     }
-    ModelScorer scorer = ModelScorer.load(model);
+    return directory;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    ModelScorer scorer = ModelScorer.load(versionDirectory(model));
     List<String> classes = scorer.manifest().classes();
     boolean regression = "regression".equals(scorer.manifest().task());
     CsvReader.Table table = CsvReader.read(input);

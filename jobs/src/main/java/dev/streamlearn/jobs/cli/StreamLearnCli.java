@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
       ProduceCommand.class,
       ScoreCommand.class,
       CurvesCommand.class,
-      BenchCommand.class
+      BenchCommand.class,
+      ModelsCommand.class
     })
 public final class StreamLearnCli implements Runnable {
 

@@ -1,0 +1,303 @@
+package dev.streamlearn.jobs.cli;
+
+import dev.streamlearn.store.Manifest;
+import dev.streamlearn.store.ManifestJson;
+import dev.streamlearn.store.ModelStore;
+import dev.streamlearn.store.ModelStores;
+import dev.streamlearn.store.http.ModelStoreClient;
+import dev.streamlearn.store.http.ModelStoreServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code streamlearn models}: the model store, local or through its server. */
+@Command(
+    name = "models",
+    mixinStandardHelpOptions = true,
+    description = {
+      "The model store: list models and versions, show a manifest, download a version (checked",
+      "against its sha256), promote or roll back an alias, or serve a store over HTTP.",
+      "--store is a directory (or file:// URI) or a server URL (http://host:port/)."
+    },
+    subcommands = {
+      ModelsCommand.ListModels.class,
+      ModelsCommand.Show.class,
+      ModelsCommand.Download.class,
+      ModelsCommand.Promote.class,
+      ModelsCommand.Serve.class
+    })
+final class ModelsCommand implements Runnable {
+
+  @Option(
+      names = "--store",
+      defaultValue = "models",
+      scope = picocli.CommandLine.ScopeType.INHERIT,
+      description = "A store directory or a server URL (default ${DEFAULT-VALUE}).")
+  String store;
+
+  @Override
+  public void run() {
+    throw new picocli.CommandLine.ParameterException(
+        new picocli.CommandLine(this), "name a subcommand: list, show, download, promote, serve");
+  }
+
+  boolean remote() {
+    return store.startsWith("http://") || store.startsWith("https://");
+  }
+
+  ModelStoreClient client(String token) {
+    return new ModelStoreClient(store, token);
+  }
+
+  ModelStore local() {
+    return ModelStores.open(store);
+  }
+
+  @Command(
+      name = "list",
+      mixinStandardHelpOptions = true,
+      description = "Models, or a model's versions with their held-out metrics.")
+  static final class ListModels implements Callable<Integer> {
+    @ParentCommand ModelsCommand parent;
+
+    @Option(names = "--model", description = "List this model's versions.")
+    String model;
+
+    @Override
+    public Integer call() throws IOException {
+      if (model == null) {
+        List<String> models =
+            parent.remote() ? parent.client(null).models() : parent.local().models();
+        for (String name : models) {
+          System.out.println(name);
+        }
+        return 0;
+      }
+      System.out.printf("%8s  %-24s  %s%n", "version", "created", "held-out window metrics");
+      if (parent.remote()) {
+        for (ModelStoreClient.VersionInfo version : parent.client(null).versions(model)) {
+          System.out.printf(
+              "%8d  %-24s  %s%n", version.version(), version.created(), window(version.metrics()));
+        }
+      } else {
+        ModelStore local = parent.local();
+        for (long version : local.versions(model)) {
+          Manifest manifest = local.manifest(model, version).orElseThrow();
+          System.out.printf(
+              "%8d  %-24s  %s%n", version, manifest.created(), window(manifest.metrics()));
+        }
+      }
+      return 0;
+    }
+
+    private static String window(Map<String, Map<String, Double>> metrics) {
+      Map<String, Double> window = metrics == null ? null : metrics.get("window");
+      if (window == null) {
+        return "";
+      }
+      StringBuilder text = new StringBuilder();
+      for (String name : List.of("accuracy", "auc", "logLoss", "rmse", "r2", "count")) {
+        if (window.containsKey(name)) {
+          text.append(String.format("%s %.4g  ", name, window.get(name)));
+        }
+      }
+      return text.toString().trim();
+    }
+  }
+
+  @Command(
+      name = "show",
+      mixinStandardHelpOptions = true,
+      description = "A version's manifest (a number or an alias; default latest).")
+  static final class Show implements Callable<Integer> {
+    @ParentCommand ModelsCommand parent;
+
+    @Option(names = "--model", required = true)
+    String model;
+
+    @Option(
+        names = "--version",
+        defaultValue = "latest",
+        description = "A number or an alias (default ${DEFAULT-VALUE}).")
+    String version;
+
+    @Override
+    public Integer call() throws IOException {
+      Manifest manifest;
+      if (parent.remote()) {
+        manifest = parent.client(null).manifest(model, version);
+      } else {
+        ModelStore local = parent.local();
+        long number =
+            version.chars().allMatch(Character::isDigit)
+                ? Long.parseLong(version)
+                : local
+                    .alias(model, version)
+                    .orElseThrow(
+                        () ->
+                            new IllegalArgumentException(
+                                "model " + model + " has no alias " + version));
+        manifest =
+            local
+                .manifest(model, number)
+                .orElseThrow(
+                    () ->
+                        new IllegalArgumentException(
+                            "model " + model + " has no version " + number));
+      }
+      System.out.println(ManifestJson.write(manifest));
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "download",
+      mixinStandardHelpOptions = true,
+      description =
+          "Downloads a version from a server into a new directory, checking every file's sha256.")
+  static final class Download implements Callable<Integer> {
+    @ParentCommand ModelsCommand parent;
+
+    @Option(names = "--model", required = true)
+    String model;
+
+    @Option(
+        names = "--version",
+        defaultValue = "latest",
+        description = "A number or an alias (default ${DEFAULT-VALUE}).")
+    String version;
+
+    @Option(
+        names = "--output",
+        required = true,
+        description = "A directory that does not exist yet.")
+    Path output;
+
+    @Override
+    public Integer call() throws IOException {
+      if (!parent.remote()) {
+        throw new IllegalArgumentException(
+            "--store must be a server URL (http://host:port/) to download");
+      }
+      Manifest manifest = parent.client(null).download(model, version, output);
+      System.out.printf(
+          "Downloaded %s version %d (%d files, sha256 checked) into %s%n",
+          model, manifest.version(), manifest.files().size() + 1, output);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "promote",
+      mixinStandardHelpOptions = true,
+      description = "Points an alias at a version by compare-and-set: promote, or roll back.")
+  static final class Promote implements Callable<Integer> {
+    @ParentCommand ModelsCommand parent;
+
+    @Option(names = "--model", required = true)
+    String model;
+
+    @Option(names = "--alias", defaultValue = "champion", description = "Default ${DEFAULT-VALUE}.")
+    String alias;
+
+    @Option(names = "--version", required = true)
+    long version;
+
+    @Option(
+        names = "--expected",
+        description =
+            "The version the alias must point at now; without it, whatever it points at when read.")
+    Long expected;
+
+    @Option(
+        names = "--token",
+        defaultValue = "${env:STREAMLEARN_TOKEN}",
+        description = "Bearer token of the server (default: $STREAMLEARN_TOKEN).")
+    String token;
+
+    @Override
+    public Integer call() throws IOException {
+      Long from;
+      if (parent.remote()) {
+        ModelStoreClient client = parent.client(token);
+        from = expected != null ? expected : client.alias(model, alias).orElse(null);
+        try {
+          client.promote(model, alias, version, from);
+        } catch (ModelStoreClient.AliasConflictException e) {
+          System.err.println("Not moved: " + e.getMessage() + ". Read it again and retry.");
+          return 3;
+        }
+      } else {
+        ModelStore local = parent.local();
+        from = expected != null ? expected : local.alias(model, alias).orElse(null);
+        if (!local.compareAndSetAlias(model, alias, from, version)) {
+          System.err.printf(
+              "Not moved: alias %s of %s points at %s, not %s. Read it again and retry.%n",
+              alias, model, local.alias(model, alias).orElse(null), from);
+          return 3;
+        }
+      }
+      System.out.printf(
+          "%s of %s: %s -> %d%n", alias, model, from == null ? "(none)" : from, version);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "serve",
+      mixinStandardHelpOptions = true,
+      description = "Serves a store directory over HTTP until stopped (Ctrl-C).")
+  static final class Serve implements Callable<Integer> {
+    @ParentCommand ModelsCommand parent;
+
+    @Option(
+        names = "--port",
+        defaultValue = "8080",
+        description = "Default ${DEFAULT-VALUE}; 0 picks a free port.")
+    int port;
+
+    @Option(
+        names = "--bind",
+        defaultValue = "0.0.0.0",
+        description = "Address to listen on (default ${DEFAULT-VALUE}).")
+    String bind;
+
+    @Option(
+        names = "--token",
+        defaultValue = "${env:STREAMLEARN_TOKEN}",
+        description =
+            "Bearer token that writes need (default: $STREAMLEARN_TOKEN; none: read-only).")
+    String token;
+
+    @Override
+    public Integer call() throws Exception {
+      if (parent.remote()) {
+        throw new IllegalArgumentException("--store must be a directory to serve");
+      }
+      ModelStoreServer server =
+          ModelStoreServer.start(parent.local(), new InetSocketAddress(bind, port), token);
+      System.out.printf(
+          "Serving %s at %s (%s). Ctrl-C stops.%n",
+          parent.local().location(),
+          server.url(),
+          token == null || token.isEmpty() ? "read-only: no token" : "writes need the token");
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    server.close();
+                    stopped.countDown();
+                  }));
+      stopped.await();
+      return 0;
+    }
+  }
+}
