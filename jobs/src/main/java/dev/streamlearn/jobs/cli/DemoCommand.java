@@ -10,9 +10,11 @@ import dev.streamlearn.jobs.runtime.SyntheticEvents;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ModelStore;
 import dev.streamlearn.store.ModelStores;
+import dev.streamlearn.store.http.ModelStoreServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -99,6 +101,14 @@ final class DemoCommand implements Callable<Integer> {
       description = "Flink parallelism (default ${DEFAULT-VALUE}).")
   int parallelism;
 
+  @Option(
+      names = "--port",
+      defaultValue = "8080",
+      description =
+          "Port of the model store server the demo starts (default ${DEFAULT-VALUE}; 0: any free"
+              + " port; -1: no server).")
+  int port;
+
   private final PrintStream out = System.out;
 
   @Override
@@ -112,9 +122,39 @@ final class DemoCommand implements Callable<Integer> {
     Path work = Files.createTempDirectory("streamlearn-demo-");
     Files.createDirectories(store);
     out.println("StreamLearn demo: starting an embedded Kafka broker (KRaft)...");
-    try (EmbeddedKafka kafka = EmbeddedKafka.start(work.resolve("kafka"))) {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(work.resolve("kafka"));
+        ModelStoreServer server = startServer()) {
       out.println("  broker at " + kafka.bootstrapServers());
-      return rows == null ? synthetic(kafka, runFor, work) : fromFile(kafka, work, rows);
+      if (server != null) {
+        out.println(
+            "  model store server at "
+                + server.url()
+                + " (versions and learning curves; API under "
+                + server.url()
+                + "api/v1/models)");
+      }
+      int exit = rows == null ? synthetic(kafka, runFor, work) : fromFile(kafka, work, rows);
+      if (server != null) {
+        out.println(
+            "The server stops with the demo; `./streamlearn models serve --store "
+                + store
+                + "` serves the models again.");
+      }
+      return exit;
+    }
+  }
+
+  /** The model store server on {@code --port}, or on a free port when that one is taken. */
+  private ModelStoreServer startServer() throws IOException {
+    if (port < 0) {
+      return null;
+    }
+    ModelStore models = ModelStores.open(store.toAbsolutePath().toString());
+    try {
+      return ModelStoreServer.start(models, new InetSocketAddress(port), null);
+    } catch (java.net.BindException e) {
+      out.println("  port " + port + " is taken; the model store server takes a free one");
+      return ModelStoreServer.start(models, new InetSocketAddress(0), null);
     }
   }
 
