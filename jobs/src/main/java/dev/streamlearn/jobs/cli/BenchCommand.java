@@ -24,9 +24,15 @@ import picocli.CommandLine.Option;
     description = {
       "Benchmarks. `bench` or `bench pipeline`: the pipeline against its limits (see bench pipeline --help).",
       "`bench training`: examples/s of one training step (forward, backward, SGD update) per backend.",
-      "`bench featurizer`: vectors/s of the featurizer for 20 numeric and 10 categorical fields."
+      "`bench featurizer`: vectors/s of the featurizer for 20 numeric and 10 categorical fields.",
+      "`bench server`: downloads/s and latency of the model store server with 50 concurrent clients."
     },
-    subcommands = {PipelineBenchmark.class, BenchCommand.Training.class, FeaturizerBenchmark.class})
+    subcommands = {
+      PipelineBenchmark.class,
+      BenchCommand.Training.class,
+      FeaturizerBenchmark.class,
+      ServerBenchmark.class
+    })
 final class BenchCommand implements Runnable {
 
   /** Without a subcommand: the pipeline benchmark with its defaults. */
