@@ -2,15 +2,42 @@ package dev.streamlearn.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.streamlearn.core.backend.Backend;
+import dev.streamlearn.core.backend.Backends;
+import dev.streamlearn.core.data.CsvEvents;
+import dev.streamlearn.core.data.CsvReader;
+import dev.streamlearn.core.data.DirectEventDecoder;
+import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.data.ExampleExtractor;
+import dev.streamlearn.core.model.Network;
+import dev.streamlearn.core.serve.ModelScorer;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.core.train.ModelSnapshot;
+import dev.streamlearn.core.train.ModelTrainer;
+import dev.streamlearn.core.train.TrainerState;
+import dev.streamlearn.core.train.WindowReport;
 import dev.streamlearn.jobs.cli.StreamLearnCli;
 import dev.streamlearn.jobs.runtime.EmbeddedKafka;
+import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.store.LocalModelStore;
 import dev.streamlearn.store.Manifest;
+import dev.streamlearn.store.http.ModelStoreClient;
+import dev.streamlearn.store.http.ModelStoreServer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -63,7 +90,88 @@ class CommandLineITCase {
           .hasSize(7 + 8 + 8 + 16 + 8 + 8 + 8 + 4 + 8 + 4 + 4 + 8 + 2 + 2);
       assertThat(last.metrics().get("sinceStart").get("count")).isBetween(150.0, 250.0);
       assertThat(store.alias("credit-g", "latest")).contains(last.version());
+
+      assertServedModelScoresLikeTheTrainer(
+          kafka, SpecLoader.load(spec), store, repositoryFile("../shared/data/credit-g.csv"));
     }
+  }
+
+  /**
+   * The job's last version, downloaded through the model store server, scores every row of the file
+   * to the probabilities the trainer itself computes: the same events from the topic, in order,
+   * through the Flink-free trainer, then its own featurizer and network.
+   */
+  private void assertServedModelScoresLikeTheTrainer(
+      EmbeddedKafka kafka, PipelineSpec spec, LocalModelStore store, Path csv) throws Exception {
+    ModelTrainer trainer;
+    TrainerState state;
+    try (Backend backend = Backends.create(spec.backend())) {
+      trainer = new ModelTrainer(spec, backend);
+      state = trainer.newState();
+      DirectEventDecoder decoder = new DirectEventDecoder(spec);
+      List<ModelSnapshot> versions = new ArrayList<>();
+      ModelTrainer.Output output =
+          new ModelTrainer.Output() {
+            @Override
+            public void version(ModelSnapshot snapshot) {
+              versions.add(snapshot);
+            }
+
+            @Override
+            public void window(WindowReport report) {}
+          };
+      for (ConsumerRecord<byte[], byte[]> record : readTopic(kafka, spec.source().topic())) {
+        trainer.offer(
+            state, decoder.decode(record.value(), record.partition(), record.offset()), output);
+      }
+      trainer.finish(state, output);
+      assertThat((long) versions.size()).isEqualTo(store.versions("credit-g").size());
+
+      try (ModelStoreServer server =
+          ModelStoreServer.start(store, new InetSocketAddress("127.0.0.1", 0), null)) {
+        Path downloaded = directory.resolve("downloaded");
+        new ModelStoreClient(server.url(), null).download("credit-g", "latest", downloaded);
+        ModelScorer scorer = ModelScorer.load(downloaded);
+        Network network = new Network(trainer.shape(), backend, 1);
+        CsvEvents rows = new CsvEvents(CsvReader.read(csv), "class");
+        float[] vector = new float[trainer.featurizer().dimension()];
+        float[] expected = new float[1];
+        ExampleExtractor extractor = new ExampleExtractor(spec);
+        double worst = 0;
+        for (int i = 0; i < rows.size(); i++) {
+          LabeledEvent event = rows.event(i, "row-", 0);
+          Example example = extractor.extract(event, 0, i);
+          trainer
+              .featurizer()
+              .transform(state.featurizer, example.numeric, example.categorical, vector, 0, false);
+          network.predict(state.params, vector, 1, expected);
+          float[] actual = scorer.score(event.getFeatures(), event.getTimestamp().toEpochMilli());
+          worst = Math.max(worst, Math.abs(actual[0] - expected[0]));
+        }
+        System.out.printf(
+            "credit-g: %,d rows scored by the served model; largest difference from the trainer %.2e%n",
+            rows.size(), worst);
+        assertThat(worst).isLessThan(1e-6);
+      }
+    }
+  }
+
+  private static List<ConsumerRecord<byte[], byte[]>> readTopic(EmbeddedKafka kafka, String topic) {
+    Properties properties = new Properties();
+    properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
+      TopicPartition partition = new TopicPartition(topic, 0);
+      consumer.assign(List.of(partition));
+      consumer.seekToBeginning(List.of(partition));
+      long end = consumer.endOffsets(List.of(partition)).get(partition);
+      while (consumer.position(partition) < end) {
+        consumer.poll(Duration.ofMillis(500)).forEach(records::add);
+      }
+    }
+    return records;
   }
 
   static Path repositoryFile(String relative) {
