@@ -57,7 +57,8 @@ public final class StreamLearnJob {
         spec,
         KafkaConnectors.source(spec.source()),
         KafkaConnectors.deadLetterSink(spec.source()),
-        new PublishModel(spec.store().uri(), !spec.checkpoint().interval().isZero()),
+        new PublishModel(spec.store().uri(), !spec.checkpoint().interval().isZero())
+            .keepNewest(spec.store().keep()),
         KafkaConnectors.metricsSink(spec.source()));
   }
 

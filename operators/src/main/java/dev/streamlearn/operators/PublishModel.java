@@ -58,6 +58,7 @@ public final class PublishModel
 
   private final StoreOpener opener;
   private final boolean checkpointed;
+  private int keep;
 
   /**
    * @param checkpointed whether the job checkpoints (two-phase publication) or not (direct)
@@ -73,12 +74,19 @@ public final class PublishModel
 
   @Override
   public SinkWriter<ModelSnapshot> createWriter(WriterInitContext context) throws IOException {
-    return new Writer(opener.open(), checkpointed ? null : new Publisher(context.metricGroup()));
+    return new Writer(
+        opener.open(), checkpointed ? null : new Publisher(context.metricGroup(), keep));
+  }
+
+  /** Retention after each publication: the newest {@code versions} and every aliased one. */
+  public PublishModel keepNewest(int versions) {
+    this.keep = versions;
+    return this;
   }
 
   @Override
   public Committer<StagedVersion> createCommitter(CommitterInitContext context) throws IOException {
-    return new VersionCommitter(opener.open(), new Publisher(context.metricGroup()));
+    return new VersionCommitter(opener.open(), new Publisher(context.metricGroup(), keep));
   }
 
   @Override
@@ -161,8 +169,10 @@ public final class PublishModel
     private final Counter published;
     private final Counter alreadyPublished;
     private final Histogram latency;
+    private final int keep;
 
-    Publisher(MetricGroup metrics) {
+    Publisher(MetricGroup metrics, int keep) {
+      this.keep = keep;
       published = PipelineCounters.counter(metrics, PipelineCounters.VERSIONS_PUBLISHED);
       alreadyPublished =
           PipelineCounters.counter(metrics, PipelineCounters.VERSIONS_ALREADY_PUBLISHED);
@@ -179,6 +189,12 @@ public final class PublishModel
       boolean made = store.commit(staged);
       if (version.champion()) {
         store.setAlias(staged.model(), "champion", staged.version());
+      }
+      if (keep > 0) {
+        List<Long> deleted = store.retain(staged.model(), keep);
+        if (!deleted.isEmpty()) {
+          LOG.info("retention removed {} versions {}", staged.model(), deleted);
+        }
       }
       if (made) {
         published.inc();

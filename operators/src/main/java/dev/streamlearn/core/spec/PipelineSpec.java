@@ -256,7 +256,11 @@ public record PipelineSpec(
   public record Publish(String policy, double margin, long minHeldOut) implements Serializable {}
 
   /** The model store: {@code file:///dir} or a directory path. */
-  public record Store(String uri) implements Serializable {}
+  /**
+   * @param keep retention: after each publication keep the newest {@code keep} versions and every
+   *     version an alias points at; 0 keeps all
+   */
+  public record Store(String uri, int keep) implements Serializable {}
 
   /** Flink checkpointing; {@code interval} zero turns it off. */
   public record Checkpoint(Duration interval) implements Serializable {}

@@ -208,7 +208,7 @@ public final class SpecLoader {
     Node publish = spec.child("publish");
     publish.allow("policy", "margin", "min-held-out");
     Node store = spec.child("store");
-    store.allow("uri");
+    store.allow("uri", "keep");
     Node checkpoint = spec.child("checkpoint");
     checkpoint.allow("interval");
 
@@ -236,7 +236,8 @@ public final class SpecLoader {
             publish.oneOf("policy", "every-window", List.of("every-window", "gated")),
             publish.number("margin", 0.0, 0.0, 1e9),
             publish.integer("min-held-out", 100, 0, Long.MAX_VALUE)),
-        new PipelineSpec.Store(store.string("uri", "models")),
+        new PipelineSpec.Store(
+            store.string("uri", "models"), (int) store.integer("keep", 0, 0, 1_000_000)),
         new PipelineSpec.Checkpoint(checkpoint.duration("interval", "10s")),
         null);
   }
