@@ -17,7 +17,7 @@ class LocalModelStoreTest {
 
   @TempDir Path root;
 
-  private static Manifest manifest(String name, long version) {
+  static Manifest manifest(String name, long version) {
     return new Manifest(
         Manifest.FORMAT_VERSION,
         name,
@@ -118,85 +118,5 @@ class LocalModelStoreTest {
     assertThat(read).containsOnlyKeys("weight", "bias");
     assertThat(read.get("weight")).isEqualTo(weight);
     assertThat(read.get("bias")).isEqualTo(bias);
-  }
-
-  @Test
-  void stagedVersionsAreInvisibleUntilCommittedAndCommitsAreIdempotent() throws Exception {
-    LocalModelStore store = new LocalModelStore(root);
-    ModelStore.Staged first = store.stage(manifest("m", 1), Map.of("a.bin", new byte[] {1}));
-    assertThat(store.versions("m")).isEmpty();
-    assertThat(store.alias("m", "latest")).isEmpty();
-
-    assertThat(store.commit(first)).isTrue();
-    assertThat(store.versions("m")).containsExactly(1L);
-    assertThat(store.alias("m", "latest")).contains(1L);
-    // Retried after a restore: nothing changes.
-    assertThat(store.commit(first)).isFalse();
-    // The same version staged again by a restored writer: the stored one stays, the copy goes.
-    ModelStore.Staged again = store.stage(manifest("m", 1), Map.of("a.bin", new byte[] {2}));
-    assertThat(store.commit(again)).isFalse();
-    assertThat(store.readFile("m", 1, "a.bin")).containsExactly(1);
-    // A staged version that is never committed is discarded and leaves nothing behind.
-    ModelStore.Staged abandoned = store.stage(manifest("m", 2), Map.of("a.bin", new byte[] {3}));
-    store.discard(abandoned);
-    assertThatThrownBy(() -> store.commit(abandoned))
-        .isInstanceOf(java.nio.file.NoSuchFileException.class)
-        .hasMessageContaining("staged version 2 of m is gone");
-    try (var leftovers = Files.list(root.resolve("m"))) {
-      assertThat(leftovers.map(p -> p.getFileName().toString()))
-          .containsExactlyInAnyOrder("1", "aliases");
-    }
-  }
-
-  @Test
-  void aliasesMoveByCompareAndSet() throws Exception {
-    LocalModelStore store = new LocalModelStore(root);
-    for (long v = 1; v <= 3; v++) {
-      store.publish(manifest("m", v), Map.of("a.bin", new byte[] {(byte) v}));
-    }
-    assertThat(store.compareAndSetAlias("m", "prod", null, 1)).isTrue();
-    assertThat(store.compareAndSetAlias("m", "prod", null, 2)).isFalse();
-    assertThat(store.compareAndSetAlias("m", "prod", 2L, 3)).isFalse();
-    assertThat(store.alias("m", "prod")).contains(1L);
-    assertThat(store.compareAndSetAlias("m", "prod", 1L, 3)).isTrue();
-    assertThat(store.aliases("m")).containsExactly(Map.entry("latest", 3L), Map.entry("prod", 3L));
-    assertThatThrownBy(() -> store.compareAndSetAlias("m", "prod", 3L, 9))
-        .hasMessageContaining("model m has no version 9");
-
-    // Sixteen writers race to move the alias from the version each read: exactly one wins a round.
-    var pool = java.util.concurrent.Executors.newFixedThreadPool(8);
-    try {
-      var wins = new java.util.concurrent.atomic.AtomicInteger();
-      List<java.util.concurrent.Future<?>> futures = new java.util.ArrayList<>();
-      for (int i = 0; i < 16; i++) {
-        long target = 1 + i % 3;
-        futures.add(
-            pool.submit(
-                () -> {
-                  if (store.compareAndSetAlias("m", "race", null, target)) {
-                    wins.incrementAndGet();
-                  }
-                  return null;
-                }));
-      }
-      for (var future : futures) {
-        future.get();
-      }
-      assertThat(wins.get()).isEqualTo(1);
-    } finally {
-      pool.shutdownNow();
-    }
-  }
-
-  @Test
-  void retentionKeepsTheNewestAndEveryAliasedVersion() throws Exception {
-    LocalModelStore store = new LocalModelStore(root);
-    for (long v = 1; v <= 6; v++) {
-      store.publish(manifest("m", v), Map.of("a.bin", new byte[] {(byte) v}));
-    }
-    store.setAlias("m", "champion", 2);
-    assertThat(store.retain("m", 2)).containsExactly(1L, 3L, 4L);
-    assertThat(store.versions("m")).containsExactly(2L, 5L, 6L);
-    assertThat(store.readFile("m", 2, "a.bin")).containsExactly(2);
   }
 }
