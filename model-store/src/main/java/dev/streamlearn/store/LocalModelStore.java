@@ -100,21 +100,8 @@ public final class LocalModelStore implements ModelStore {
       }
     }
     deleteRecursively(staging);
-    advanceLatest(staged.model(), staged.version());
+    moveForward(staged.model(), "latest", staged.version());
     return made;
-  }
-
-  /** Moves {@code latest} to the version unless it points at a newer one. */
-  private void advanceLatest(String model, long version) throws IOException {
-    while (true) {
-      Optional<Long> current = alias(model, "latest");
-      if (current.isPresent() && current.get() >= version) {
-        return;
-      }
-      if (compareAndSetAlias(model, "latest", current.orElse(null), version)) {
-        return;
-      }
-    }
   }
 
   @Override

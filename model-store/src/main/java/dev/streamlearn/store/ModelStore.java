@@ -71,6 +71,22 @@ public interface ModelStore {
   boolean compareAndSetAlias(String model, String alias, Long expected, long version)
       throws IOException;
 
+  /**
+   * Moves an alias to {@code version} unless it points at a newer one already, by compare-and-set
+   * (so two publishers never move {@code latest} backwards).
+   */
+  default void moveForward(String model, String alias, long version) throws IOException {
+    while (true) {
+      Optional<Long> current = alias(model, alias);
+      if (current.isPresent() && current.get() >= version) {
+        return;
+      }
+      if (compareAndSetAlias(model, alias, current.orElse(null), version)) {
+        return;
+      }
+    }
+  }
+
   /** Every alias of a model and the version it points at. */
   Map<String, Long> aliases(String model) throws IOException;
 

@@ -177,24 +177,12 @@ public final class S3ModelStore implements ModelStore {
                 ManifestJson.write(staged.manifest()).getBytes(StandardCharsets.UTF_8));
       }
       deletePrefix(staging);
-      advanceLatest(staged.model(), staged.version());
+      moveForward(staged.model(), "latest", staged.version());
       return made;
     } catch (SdkException e) {
       throw new IOException(
           "committing " + staged.model() + " version " + staged.version() + ": " + e.getMessage(),
           e);
-    }
-  }
-
-  private void advanceLatest(String model, long version) throws IOException {
-    while (true) {
-      Optional<Long> current = alias(model, "latest");
-      if (current.isPresent() && current.get() >= version) {
-        return;
-      }
-      if (compareAndSetAlias(model, "latest", current.orElse(null), version)) {
-        return;
-      }
     }
   }
 

@@ -38,25 +38,11 @@ class ModelScorerTest {
         ModelTrainerTest.specFor(
             rows,
             "name: credit\nvalidation: {window: 1d}\nmodel: {type: mlp, hidden-layers: [8], activation: tanh, dropout: 0.1}\n");
-    ModelTrainer trainer = new ModelTrainer(spec, new ReferenceBackend());
-    TrainerState state = trainer.newState();
+    Trained trained = trainAndPublish(spec, rows);
+    ModelTrainer trainer = trained.trainer();
+    TrainerState state = trained.state();
     ExampleExtractor extractor = new ExampleExtractor(spec);
-    Outputs out = new Outputs();
-    for (int i = 0; i < rows.size(); i++) {
-      trainer.offer(state, extractor.extract(rows.event(i, "c", 0), 0, i), out);
-    }
-    trainer.finish(state, out);
-    ModelSnapshot last = out.versions.get(out.versions.size() - 1);
-    LocalModelStore models = new LocalModelStore(store);
-    models.publish(
-        ManifestJson.read(last.manifestJson),
-        Map.of(
-            ModelStore.PARAMETERS,
-            last.parameters,
-            ModelStore.FEATURIZER,
-            last.featurizerJson.getBytes(StandardCharsets.UTF_8)));
-
-    ModelScorer scorer = ModelScorer.load(models.versionDirectory("credit", last.version));
+    ModelScorer scorer = trained.scorer();
     Network network = new Network(trainer.shape(), new ReferenceBackend(), 1);
     float[] vector = new float[trainer.featurizer().dimension()];
     float[] expected = new float[1];
@@ -120,24 +106,11 @@ class ModelScorerTest {
                 "validation: {window: 1d}",
                 "backend: reference",
                 ""));
-    ModelTrainer trainer = new ModelTrainer(spec, new ReferenceBackend());
-    TrainerState state = trainer.newState();
+    Trained trained = trainAndPublish(spec, rows);
+    ModelTrainer trainer = trained.trainer();
+    TrainerState state = trained.state();
     ExampleExtractor extractor = new ExampleExtractor(spec);
-    Outputs out = new Outputs();
-    for (int i = 0; i < rows.size(); i++) {
-      trainer.offer(state, extractor.extract(rows.event(i, "c", 0), 0, i), out);
-    }
-    trainer.finish(state, out);
-    ModelSnapshot last = out.versions.get(out.versions.size() - 1);
-    LocalModelStore models = new LocalModelStore(store);
-    models.publish(
-        ManifestJson.read(last.manifestJson),
-        Map.of(
-            ModelStore.PARAMETERS,
-            last.parameters,
-            ModelStore.FEATURIZER,
-            last.featurizerJson.getBytes(StandardCharsets.UTF_8)));
-    ModelScorer scorer = ModelScorer.load(models.versionDirectory("credit", last.version));
+    ModelScorer scorer = trained.scorer();
 
     java.util.List<LabeledEvent> events = new java.util.ArrayList<>();
     for (int i = 0; i < rows.size(); i++) {
@@ -184,5 +157,30 @@ class ModelScorerTest {
     int savings = names.indexOf("savings_status=unknown");
     assertThat(savings < 0 ? job[names.indexOf("savings_status=(other)")] : job[savings])
         .isEqualTo(1f);
+  }
+
+  /** The trainer after one pass over the rows, and its last version as served from a store. */
+  private record Trained(ModelTrainer trainer, TrainerState state, ModelScorer scorer) {}
+
+  private Trained trainAndPublish(PipelineSpec spec, CsvEvents rows) throws Exception {
+    ModelTrainer trainer = new ModelTrainer(spec, new ReferenceBackend());
+    TrainerState state = trainer.newState();
+    ExampleExtractor extractor = new ExampleExtractor(spec);
+    Outputs out = new Outputs();
+    for (int i = 0; i < rows.size(); i++) {
+      trainer.offer(state, extractor.extract(rows.event(i, "c", 0), 0, i), out);
+    }
+    trainer.finish(state, out);
+    ModelSnapshot last = out.versions.get(out.versions.size() - 1);
+    LocalModelStore models = new LocalModelStore(store);
+    models.publish(
+        ManifestJson.read(last.manifestJson),
+        Map.of(
+            ModelStore.PARAMETERS,
+            last.parameters,
+            ModelStore.FEATURIZER,
+            last.featurizerJson.getBytes(StandardCharsets.UTF_8)));
+    return new Trained(
+        trainer, state, ModelScorer.load(models.versionDirectory(spec.name(), last.version)));
   }
 }

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
@@ -112,13 +113,8 @@ final class ModelsCommand implements Runnable {
     }
   }
 
-  @Command(
-      name = "show",
-      mixinStandardHelpOptions = true,
-      description = "A version's manifest (a number or an alias; default latest).")
-  static final class Show implements Callable<Integer> {
-    @ParentCommand ModelsCommand parent;
-
+  /** Which version: a model and a number or an alias. */
+  static final class VersionOption {
     @Option(names = "--model", required = true)
     String model;
 
@@ -127,9 +123,21 @@ final class ModelsCommand implements Runnable {
         defaultValue = "latest",
         description = "A number or an alias (default ${DEFAULT-VALUE}).")
     String version;
+  }
+
+  @Command(
+      name = "show",
+      mixinStandardHelpOptions = true,
+      description = "A version's manifest (a number or an alias; default latest).")
+  static final class Show implements Callable<Integer> {
+    @ParentCommand ModelsCommand parent;
+
+    @Mixin VersionOption target;
 
     @Override
     public Integer call() throws IOException {
+      String model = target.model;
+      String version = target.version;
       Manifest manifest;
       if (parent.remote()) {
         manifest = parent.client(null).manifest(model, version);
@@ -165,14 +173,7 @@ final class ModelsCommand implements Runnable {
   static final class Download implements Callable<Integer> {
     @ParentCommand ModelsCommand parent;
 
-    @Option(names = "--model", required = true)
-    String model;
-
-    @Option(
-        names = "--version",
-        defaultValue = "latest",
-        description = "A number or an alias (default ${DEFAULT-VALUE}).")
-    String version;
+    @Mixin VersionOption target;
 
     @Option(
         names = "--output",
@@ -182,6 +183,8 @@ final class ModelsCommand implements Runnable {
 
     @Override
     public Integer call() throws IOException {
+      String model = target.model;
+      String version = target.version;
       if (!parent.remote()) {
         throw new IllegalArgumentException(
             "--store must be a server URL (http://host:port/) to download");
