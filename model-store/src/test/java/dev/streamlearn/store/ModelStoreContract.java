@@ -118,7 +118,7 @@ abstract class ModelStoreContract {
       AtomicInteger moves = new AtomicInteger();
       futures.clear();
       for (int i = 0; i < 16; i++) {
-        long target = 1 + (from + 1 + i % 2) % 3;
+        long target = 1 + (from + i % 2) % 3; // never the version it points at now
         futures.add(
             pool.submit(
                 () -> {
