@@ -105,6 +105,26 @@ public final class LocalModelStore implements ModelStore {
   }
 
   @Override
+  public int sweepStaged(String model, java.time.Duration age) throws IOException {
+    Path modelDirectory = root.resolve(ModelNames.checkModelName(model));
+    if (!Files.isDirectory(modelDirectory)) {
+      return 0;
+    }
+    java.time.Instant before = java.time.Instant.now().minus(age);
+    int swept = 0;
+    try (Stream<Path> children = Files.list(modelDirectory)) {
+      for (Path child : (Iterable<Path>) children::iterator) {
+        if (child.getFileName().toString().startsWith(STAGING)
+            && Files.getLastModifiedTime(child).toInstant().isBefore(before)) {
+          deleteRecursively(child);
+          swept++;
+        }
+      }
+    }
+    return swept;
+  }
+
+  @Override
   public void discard(Staged staged) throws IOException {
     deleteRecursively(stagingDirectory(staged));
   }

@@ -48,6 +48,14 @@ public interface ModelStore {
   /** Removes a staged version that will not be committed; nothing if it is gone. */
   void discard(Staged staged) throws IOException;
 
+  /**
+   * Removes what failed publications left staged longer ago than {@code age}: versions staged by an
+   * attempt whose checkpoint never completed are never committed.
+   *
+   * @return how many staged versions were removed
+   */
+  int sweepStaged(String model, java.time.Duration age) throws IOException;
+
   List<String> models() throws IOException;
 
   /** Version numbers, ascending. */

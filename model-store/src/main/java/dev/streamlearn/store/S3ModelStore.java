@@ -187,6 +187,32 @@ public final class S3ModelStore implements ModelStore {
   }
 
   @Override
+  public int sweepStaged(String model, java.time.Duration age) throws IOException {
+    String base = modelKey(model) + ".staging/";
+    java.time.Instant before = java.time.Instant.now().minus(age);
+    java.util.Set<String> stale = new java.util.HashSet<>();
+    java.util.Set<String> fresh = new java.util.HashSet<>();
+    List<S3Object> objects = list(base, null).contents();
+    for (S3Object object : objects) {
+      String rest = object.key().substring(base.length());
+      String staging = rest.contains("/") ? rest.substring(0, rest.indexOf('/')) : rest;
+      (object.lastModified().isBefore(before) ? stale : fresh).add(staging);
+    }
+    stale.removeAll(fresh);
+    try {
+      for (S3Object object : objects) {
+        String rest = object.key().substring(base.length());
+        if (stale.contains(rest.contains("/") ? rest.substring(0, rest.indexOf('/')) : rest)) {
+          s3.deleteObject(delete -> delete.bucket(bucket).key(object.key()));
+        }
+      }
+    } catch (SdkException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+    return stale.size();
+  }
+
+  @Override
   public void discard(Staged staged) throws IOException {
     try {
       deletePrefix(stagingKey(staged));

@@ -73,6 +73,13 @@ abstract class ModelStoreContract {
         .hasMessageContaining("staged version 2 of m is gone");
     assertThat(store.versions("m")).containsExactly(1L);
     assertThat(store.models()).containsExactly("m");
+    // What a failed attempt left staged is swept once it is old enough, and only then.
+    store.stage(manifest("m", 3), Map.of("a.bin", new byte[] {4}));
+    assertThat(store.sweepStaged("m", java.time.Duration.ofHours(1))).isZero();
+    Thread.sleep(1100);
+    assertThat(store.sweepStaged("m", java.time.Duration.ofMillis(500))).isEqualTo(1);
+    assertThat(store.sweepStaged("m", java.time.Duration.ZERO)).isZero();
+    assertThat(store.versions("m")).containsExactly(1L);
   }
 
   @Test

@@ -47,6 +47,15 @@ public final class PublishModel
 
   private static final Logger LOG = LoggerFactory.getLogger(PublishModel.class);
 
+  /**
+   * Staged versions older than this were left by attempts whose checkpoint never completed (a
+   * checkpoint commits within its interval and timeout); the committer removes them, at most
+   * hourly.
+   */
+  static final java.time.Duration SWEEP_AFTER = java.time.Duration.ofDays(1);
+
+  private static final java.time.Duration SWEEP_EVERY = java.time.Duration.ofHours(1);
+
   /** Opens the model store inside a task. */
   @FunctionalInterface
   public interface StoreOpener extends Serializable {
@@ -170,6 +179,7 @@ public final class PublishModel
     private final Counter alreadyPublished;
     private final Histogram latency;
     private final int keep;
+    private long lastSweepMillis;
 
     Publisher(MetricGroup metrics, int keep) {
       this.keep = keep;
@@ -189,6 +199,15 @@ public final class PublishModel
       boolean made = store.commit(staged);
       if (version.champion()) {
         store.setAlias(staged.model(), "champion", staged.version());
+      }
+      long now = System.currentTimeMillis();
+      if (now - lastSweepMillis > SWEEP_EVERY.toMillis()) {
+        lastSweepMillis = now;
+        int swept = store.sweepStaged(staged.model(), SWEEP_AFTER);
+        if (swept > 0) {
+          LOG.info(
+              "removed {} staged versions of {} left by failed attempts", swept, staged.model());
+        }
       }
       if (keep > 0) {
         List<Long> deleted = store.retain(staged.model(), keep);

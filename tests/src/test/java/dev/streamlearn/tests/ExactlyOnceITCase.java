@@ -307,6 +307,11 @@ class ExactlyOnceITCase {
     }
 
     @Override
+    public int sweepStaged(String model, java.time.Duration age) throws IOException {
+      return store.sweepStaged(model, age);
+    }
+
+    @Override
     public List<String> models() throws IOException {
       return store.models();
     }

@@ -81,18 +81,18 @@ final class ModelsCommand implements Runnable {
         }
         return 0;
       }
-      System.out.printf("%8s  %-24s  %s%n", "version", "created", "held-out window metrics");
+      System.out.printf("%8s  %-30s  %s%n", "version", "created", "held-out window metrics");
       if (parent.remote()) {
         for (ModelStoreClient.VersionInfo version : parent.client(null).versions(model)) {
           System.out.printf(
-              "%8d  %-24s  %s%n", version.version(), version.created(), window(version.metrics()));
+              "%8d  %-30s  %s%n", version.version(), version.created(), window(version.metrics()));
         }
       } else {
         ModelStore local = parent.local();
         for (long version : local.versions(model)) {
           Manifest manifest = local.manifest(model, version).orElseThrow();
           System.out.printf(
-              "%8d  %-24s  %s%n", version, manifest.created(), window(manifest.metrics()));
+              "%8d  %-30s  %s%n", version, manifest.created(), window(manifest.metrics()));
         }
       }
       return 0;
