@@ -84,6 +84,100 @@ class FeaturizerTest {
   }
 
   @Test
+  void streamingPcaFindsTheLeadingComponentsOfStandardizedData() throws Exception {
+    CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("wdbc.csv")), "diagnosis");
+    List<Object> rules = new ArrayList<>();
+    List<String> names = new ArrayList<>();
+    for (PipelineSpec.Feature feature : rows.inferFeatures()) {
+      rules.add(Map.of("name", feature.name(), "type", "numeric", "outliers", "none"));
+      names.add(feature.name());
+    }
+    rules.add(Map.of("name", "pca", "type", "pca", "fields", names, "components", 2));
+    List<PipelineSpec.Feature> features = SpecLoader.parseFeatures(rules, "features");
+    Featurizer featurizer = new Featurizer(features);
+    RawFeatures raw = new RawFeatures(features, false);
+    int d = names.size();
+    double[][] data = new double[rows.size()][d];
+    for (int r = 0; r < rows.size(); r++) {
+      raw.read(rows.event(r, "w", 0).getFeatures(), 0, data[r], new String[0]);
+    }
+    FeaturizerState state = featurizer.newState();
+    for (int pass = 0; pass < 8; pass++) {
+      for (double[] row : data) {
+        featurizer.learn(state, row, new String[0]);
+      }
+    }
+    // Exact principal components of the same standardized data, by power iteration.
+    double[][] covariance = new double[d][d];
+    for (double[] row : data) {
+      for (int i = 0; i < d; i++) {
+        for (int j = 0; j < d; j++) {
+          covariance[i][j] +=
+              (row[i] - state.center[i])
+                  / state.divisor[i]
+                  * (row[j] - state.center[j])
+                  / state.divisor[j]
+                  / data.length;
+        }
+      }
+    }
+    double[] first = leadingEigenvector(covariance);
+    double lambda = 0;
+    double[] mapped = multiply(covariance, first);
+    for (int i = 0; i < d; i++) {
+      lambda += first[i] * mapped[i];
+    }
+    for (int i = 0; i < d; i++) {
+      for (int j = 0; j < d; j++) {
+        covariance[i][j] -= lambda * first[i] * first[j];
+      }
+    }
+    double[] second = leadingEigenvector(covariance);
+    double cos1 = Math.abs(cosine(first, Arrays.copyOfRange(state.pcaVectors, 0, d)));
+    double cos2 = Math.abs(cosine(second, Arrays.copyOfRange(state.pcaVectors, d, 2 * d)));
+    System.out.printf(
+        "wdbc, streaming PCA: |cos| to the exact components %.4f, %.4f%n", cos1, cos2);
+    assertThat(cos1).isGreaterThan(0.99);
+    assertThat(cos2).isGreaterThan(0.9);
+    assertThat(featurizer.featureNames(state)).endsWith("pca.pc1", "pca.pc2");
+  }
+
+  private static double[] leadingEigenvector(double[][] matrix) {
+    double[] v = new double[matrix.length];
+    Arrays.fill(v, 1.0);
+    for (int iteration = 0; iteration < 1000; iteration++) {
+      v = multiply(matrix, v);
+      double norm = Math.sqrt(Arrays.stream(v).map(x -> x * x).sum());
+      for (int i = 0; i < v.length; i++) {
+        v[i] /= norm;
+      }
+    }
+    return v;
+  }
+
+  private static double[] multiply(double[][] matrix, double[] v) {
+    double[] out = new double[v.length];
+    for (int i = 0; i < v.length; i++) {
+      for (int j = 0; j < v.length; j++) {
+        out[i] += matrix[i][j] * v[j];
+      }
+    }
+    return out;
+  }
+
+  private static double cosine(double[] a, double[] b) {
+    double dot = 0;
+    double na = 0;
+    double nb = 0;
+    for (int i = 0; i < a.length; i++) {
+      dot += a[i] * b[i];
+      na += a[i] * a[i];
+      nb += b[i] * b[i];
+    }
+    return dot / Math.sqrt(na * nb);
+  }
+
+  @Test
   void oneHotVocabularyIsBoundedAndKeepsValuesSeenOftenEnough() {
     Featurizer featurizer =
         featurizer(

@@ -100,6 +100,8 @@ class ModelScorerTest {
                 "  - {name: own_telephone, type: categorical}",
                 "  - {name: foreign_worker, type: categorical}",
                 "  - {name: housing-by-job, type: cross, fields: [housing, job], hash-buckets: 16}",
+                "  - {name: amounts, type: pca, fields: [duration, credit_amount, age,"
+                    + " installment_commitment], components: 2}",
                 "  - {name: applied, type: datetime, parts: [hour, day-of-week, month, weekend,"
                     + " holiday], holidays: ['01-01']}",
                 "training: {batch-size: 32}",

@@ -62,7 +62,20 @@ class SpecLoaderTest {
         .hasMessage("spec key 'backend' = 'gpu': one of [auto, cpu, nd4j, java, reference]");
     assertThatThrownBy(() -> SpecLoader.parse("features:\n  - {name: x, type: text}\n"))
         .hasMessage(
-            "spec key 'features[0].type' = 'text': one of [numeric, categorical, datetime, cross]");
+            "spec key 'features[0].type' = 'text': one of [numeric, categorical, datetime, cross, pca]");
+    assertThatThrownBy(
+            () ->
+                SpecLoader.parse(
+                    "features:\n  - {name: c, type: categorical}\n  - {name: x, type: numeric}\n"
+                        + "  - {name: p, type: pca, fields: [x, c]}\n"))
+        .hasMessage(
+            "spec key 'features[2].fields' = 'c': each a numeric feature listed before this one");
+    assertThatThrownBy(
+            () ->
+                SpecLoader.parse(
+                    "features:\n  - {name: x, type: numeric}\n  - {name: y, type: numeric}\n"
+                        + "  - {name: p, type: pca, fields: [x, y], components: 3}\n"))
+        .hasMessage("spec key 'features[2].components' = 3: a whole number in [1, 2]");
     assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "training: {batch-size: many}\n"))
         .hasMessage("spec key 'training.batch-size' = 'many': a whole number in [1, 65536]");
     assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "dedup: {ttl: soon}\n"))

@@ -47,6 +47,7 @@ class TrainModelTest {
               "  - {name: d, type: categorical, encoding: hash, hash-buckets: 8}",
               "  - {name: cd, type: cross, fields: [c, d], hash-buckets: 8}",
               "  - {name: t, type: datetime, parts: [hour, day-of-week, weekend]}",
+              "  - {name: ab, type: pca, fields: [a, b], components: 1}",
               "training: {batch-size: 16, learning-rate: 0.3}",
               "validation: {window: 50s}",
               "backend: reference",

@@ -59,7 +59,7 @@ public final class RawFeatures implements Serializable {
     int text = 0;
     for (int f = 0; f < this.features.length; f++) {
       PipelineSpec.Feature feature = this.features[f];
-      slot[f] = feature.readsNumber() ? numeric++ : text++;
+      slot[f] = !feature.readsRaw() ? -1 : feature.readsNumber() ? numeric++ : text++;
       List<String> raw = feature.rawFields();
       fieldsOf[f] = new int[raw.size()];
       for (int i = 0; i < raw.size(); i++) {
@@ -162,6 +162,9 @@ public final class RawFeatures implements Serializable {
     }
     for (int f = 0; f < features.length; f++) {
       PipelineSpec.Feature feature = features[f];
+      if (!feature.readsRaw()) {
+        continue;
+      }
       String name = feature.name();
       boolean missing;
       switch (feature.type()) {

@@ -105,12 +105,14 @@ public final class Featurizer implements Serializable {
   private static final int CATEGORICAL = 1;
   private static final int DATETIME = 2;
   private static final int CROSS = 3;
+  private static final int PCA = 4;
   private static final List<String> TYPES =
       List.of(
           PipelineSpec.Feature.NUMERIC,
           PipelineSpec.Feature.CATEGORICAL,
           PipelineSpec.Feature.DATETIME,
-          PipelineSpec.Feature.CROSS);
+          PipelineSpec.Feature.CROSS,
+          PipelineSpec.Feature.PCA);
   private static final List<String> MISSING =
       List.of("mean", "median", "zero", "constant", "most-frequent", "empty", "drop");
   private static final int MISSING_MEDIAN = 1;
@@ -133,6 +135,15 @@ public final class Featurizer implements Serializable {
   private final boolean[] indicator;
   private final int[] entries;
   private final int[] numericFeatures;
+
+  /** PCA features: their input features, and where their state starts in the flat arrays. */
+  private final int[][] pcaInputs;
+
+  private final int[] pcaMeanAt;
+  private final int[] pcaVectorAt;
+  private final int pcaMeanTotal;
+  private final int pcaVectorTotal;
+  private final int[] pcaFeatures;
 
   @SuppressWarnings("unchecked")
   public Featurizer(List<PipelineSpec.Feature> features) {
@@ -162,7 +173,7 @@ public final class Featurizer implements Serializable {
     int vocabulary = 0;
     for (int f = 0; f < n; f++) {
       PipelineSpec.Feature spec = feature[f];
-      slot[f] = spec.readsNumber() ? numeric++ : text++;
+      slot[f] = !spec.readsRaw() ? -1 : spec.readsNumber() ? numeric++ : text++;
       offset[f] = at;
       kind[f] = TYPES.indexOf(spec.type());
       missingPolicy[f] = MISSING.indexOf(spec.missing().policy());
@@ -185,6 +196,7 @@ public final class Featurizer implements Serializable {
                     ? spec.categorical().vocabularySize() + 1
                     : spec.categorical().hashBuckets();
             case PipelineSpec.Feature.DATETIME -> dateWidth(spec.dateTime());
+            case PipelineSpec.Feature.PCA -> spec.pca().components();
             default -> spec.categorical().hashBuckets();
           };
       width[f] = count + (spec.missing().indicator() ? 1 : 0);
@@ -222,6 +234,33 @@ public final class Featurizer implements Serializable {
     quantileFeatures = quantile.stream().mapToInt(Integer::intValue).toArray();
     frequencyFeatures = frequency.stream().mapToInt(Integer::intValue).toArray();
     numericFeatures = numericList.stream().mapToInt(Integer::intValue).toArray();
+    pcaInputs = new int[n][];
+    pcaMeanAt = new int[n];
+    pcaVectorAt = new int[n];
+    List<Integer> pcaList = new ArrayList<>();
+    int means = 0;
+    int vectors = 0;
+    for (int f = 0; f < n; f++) {
+      if (kind[f] == PCA) {
+        List<String> fields = feature[f].pca().fields();
+        pcaInputs[f] = new int[fields.size()];
+        for (int i = 0; i < fields.size(); i++) {
+          for (int g = 0; g < f; g++) {
+            if (feature[g].name().equals(fields.get(i))) {
+              pcaInputs[f][i] = g;
+            }
+          }
+        }
+        pcaMeanAt[f] = means;
+        pcaVectorAt[f] = vectors;
+        means += fields.size();
+        vectors += fields.size() * feature[f].pca().components();
+        pcaList.add(f);
+      }
+    }
+    pcaMeanTotal = means;
+    pcaVectorTotal = vectors;
+    pcaFeatures = pcaList.stream().mapToInt(Integer::intValue).toArray();
   }
 
   private static int dateWidth(PipelineSpec.DateTimeRules rules) {
@@ -279,6 +318,9 @@ public final class Featurizer implements Serializable {
     state.pendingNumeric = new double[0];
     state.pendingText = new String[0];
     state.counters = new long[COUNTERS.size()];
+    state.pcaCount = new long[feature.length];
+    state.pcaMean = new double[pcaMeanTotal];
+    state.pcaVectors = new double[pcaVectorTotal];
     for (int f = 0; f < feature.length; f++) {
       if (feature[f].type().equals(PipelineSpec.Feature.NUMERIC)) {
         derive(state, f);
@@ -312,6 +354,11 @@ public final class Featurizer implements Serializable {
             for (int b = 0; b < spec.categorical().hashBuckets(); b++) {
               names.add(name + "#" + b);
             }
+          }
+        }
+        case PipelineSpec.Feature.PCA -> {
+          for (int c = 0; c < spec.pca().components(); c++) {
+            names.add(name + ".pc" + (c + 1));
           }
         }
         case PipelineSpec.Feature.DATETIME -> {
@@ -360,6 +407,9 @@ public final class Featurizer implements Serializable {
       state.min[s] = Math.min(state.min[s], value);
       state.max[s] = Math.max(state.max[s], value);
       derive(state, f);
+    }
+    for (int f : pcaFeatures) {
+      learnComponents(state, f, numeric);
     }
     if (quantileFeatures.length == 0 && frequencyFeatures.length == 0) {
       return;
@@ -445,6 +495,78 @@ public final class Featurizer implements Serializable {
       state.vocabularyIndex[s] = index;
     }
     return index;
+  }
+
+  /** A numeric feature's entry: imputed, capped and scaled as in {@link #transform}. */
+  private double scaled(FeaturizerState state, int f, double value) {
+    int s = slot[f];
+    if (Double.isNaN(value)) {
+      value = state.fill[s];
+    } else if (value < state.low[s]) {
+      value = state.low[s];
+    } else if (value > state.high[s]) {
+      value = state.high[s];
+    }
+    return (value - state.center[s]) / state.divisor[s];
+  }
+
+  /**
+   * One step of candid covariance-free incremental PCA (Weng, Zhang and Hwang, 2003): each
+   * component estimate moves toward the centered input weighted by its projection, then the input
+   * loses that component before the next one learns.
+   */
+  private void learnComponents(FeaturizerState state, int f, double[] numeric) {
+    int[] inputs = pcaInputs[f];
+    int d = inputs.length;
+    int k = feature[f].pca().components();
+    long n = ++state.pcaCount[f];
+    double[] u = new double[d];
+    for (int i = 0; i < d; i++) {
+      double x = scaled(state, inputs[i], numeric[slot[inputs[i]]]);
+      int m = pcaMeanAt[f] + i;
+      state.pcaMean[m] += (x - state.pcaMean[m]) / n;
+      u[i] = x - state.pcaMean[m];
+    }
+    for (int c = 0; c < k && c < n; c++) {
+      int at = pcaVectorAt[f] + c * d;
+      if (c == n - 1) {
+        System.arraycopy(u, 0, state.pcaVectors, at, d);
+        return;
+      }
+      double norm = norm(state.pcaVectors, at, d);
+      if (norm < 1e-12) {
+        System.arraycopy(u, 0, state.pcaVectors, at, d);
+        continue;
+      }
+      double projection = 0;
+      for (int i = 0; i < d; i++) {
+        projection += u[i] * state.pcaVectors[at + i];
+      }
+      projection /= norm;
+      for (int i = 0; i < d; i++) {
+        state.pcaVectors[at + i] =
+            (n - 1.0) / n * state.pcaVectors[at + i] + 1.0 / n * projection * u[i];
+      }
+      double updatedNorm = norm(state.pcaVectors, at, d);
+      if (updatedNorm > 1e-12) {
+        double along = 0;
+        for (int i = 0; i < d; i++) {
+          along += u[i] * state.pcaVectors[at + i];
+        }
+        along /= updatedNorm * updatedNorm;
+        for (int i = 0; i < d; i++) {
+          u[i] -= along * state.pcaVectors[at + i];
+        }
+      }
+    }
+  }
+
+  private static double norm(double[] values, int at, int length) {
+    double sum = 0;
+    for (int i = 0; i < length; i++) {
+      sum += values[at + i] * values[at + i];
+    }
+    return Math.sqrt(sum);
   }
 
   /** Recomputes the parameters a numeric feature's entry is computed with. */
@@ -581,6 +703,10 @@ public final class Featurizer implements Serializable {
             counters[DATES]++;
           }
         }
+        case PCA -> {
+          missing = false;
+          project(state, f, out, at, o);
+        }
         default -> {
           String value = text[s];
           missing = value == null;
@@ -593,6 +719,25 @@ public final class Featurizer implements Serializable {
       if (missing && indicator[f]) {
         out[o + width[f] - 1] = 1f;
       }
+    }
+  }
+
+  /** The inputs' entries (written already, earlier in the vector) on each unit component. */
+  private void project(FeaturizerState state, int f, float[] out, int at, int o) {
+    int[] inputs = pcaInputs[f];
+    int d = inputs.length;
+    for (int c = 0; c < feature[f].pca().components(); c++) {
+      int v = pcaVectorAt[f] + c * d;
+      double norm = norm(state.pcaVectors, v, d);
+      if (norm < 1e-12) {
+        continue;
+      }
+      double sum = 0;
+      for (int i = 0; i < d; i++) {
+        double centered = out[at + offset[inputs[i]]] - state.pcaMean[pcaMeanAt[f] + i];
+        sum += centered * state.pcaVectors[v + i];
+      }
+      out[o + c] = (float) (sum / norm);
     }
   }
 
@@ -703,6 +848,22 @@ public final class Featurizer implements Serializable {
           learned.put("center", state.center[s]);
           learned.put("divisor", state.divisor[s]);
           learned.put("kllSketch", Base64.getEncoder().encodeToString(state.quantileSketches[s]));
+        }
+        case PipelineSpec.Feature.PCA -> {
+          learned.put("count", state.pcaCount[f]);
+          ArrayNode mean = learned.putArray("mean");
+          for (int i = 0; i < pcaInputs[f].length; i++) {
+            mean.add(state.pcaMean[pcaMeanAt[f] + i]);
+          }
+          ArrayNode components = learned.putArray("components");
+          int size = pcaInputs[f].length * feature[f].pca().components();
+          for (int i = 0; i < size; i++) {
+            components.add(state.pcaVectors[pcaVectorAt[f] + i]);
+          }
+          learned.put(
+              "meaning",
+              "entry c = (x - mean) . v_c / |v_c|, x the inputs' entries, v_c the c-th row of"
+                  + " components");
         }
         case PipelineSpec.Feature.CATEGORICAL -> {
           ArrayNode vocabulary = learned.putArray("vocabulary");
@@ -815,6 +976,16 @@ public final class Featurizer implements Serializable {
           state.divisor[s] = number(learned.path("divisor"));
           state.quantileSketches[s] =
               Base64.getDecoder().decode(learned.path("kllSketch").asText());
+        }
+        case PipelineSpec.Feature.PCA -> {
+          state.pcaCount[f] = learned.path("count").asLong();
+          for (int i = 0; i < pcaInputs[f].length; i++) {
+            state.pcaMean[pcaMeanAt[f] + i] = learned.path("mean").get(i).asDouble();
+          }
+          int size = pcaInputs[f].length * feature[f].pca().components();
+          for (int i = 0; i < size; i++) {
+            state.pcaVectors[pcaVectorAt[f] + i] = learned.path("components").get(i).asDouble();
+          }
         }
         case PipelineSpec.Feature.CATEGORICAL -> {
           JsonNode vocabulary = learned.path("vocabulary");

@@ -53,6 +53,12 @@ public class FeaturizerState {
   /** How often each cleaning or encoding rule acted; indexed like {@link Featurizer#COUNTERS}. */
   public long[] counters;
 
+  /** PCA features: examples seen, running means of the inputs, component estimates (k × d). */
+  public long[] pcaCount;
+
+  public double[] pcaMean;
+  public double[] pcaVectors;
+
   /** Regression: running statistics of the label, which the network learns standardized. */
   public long targetCount;
 
@@ -88,6 +94,9 @@ public class FeaturizerState {
     copy.pendingText = pendingText.clone();
     copy.pendingRows = pendingRows;
     copy.counters = counters.clone();
+    copy.pcaCount = pcaCount.clone();
+    copy.pcaMean = pcaMean.clone();
+    copy.pcaVectors = pcaVectors.clone();
     copy.targetCount = targetCount;
     copy.targetMean = targetMean;
     copy.targetM2 = targetM2;

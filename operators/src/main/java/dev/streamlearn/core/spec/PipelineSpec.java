@@ -67,6 +67,7 @@ public record PipelineSpec(
    * @param categorical categorical and cross: the encoding
    * @param dateTime datetime: where the time comes from and which parts become features
    * @param crossed cross: the raw fields whose values are crossed (hashed together)
+   * @param pca pca: the numeric features projected, and how many components
    */
   public record Feature(
       String name,
@@ -75,12 +76,19 @@ public record PipelineSpec(
       NumericRules numeric,
       CategoricalRules categorical,
       DateTimeRules dateTime,
-      List<String> crossed)
+      List<String> crossed,
+      PcaRules pca)
       implements Serializable {
     public static final String NUMERIC = "numeric";
     public static final String CATEGORICAL = "categorical";
     public static final String DATETIME = "datetime";
     public static final String CROSS = "cross";
+    public static final String PCA = "pca";
+
+    /** True for features that read a raw value of their own (every type but pca). */
+    public boolean readsRaw() {
+      return !PCA.equals(type);
+    }
 
     /** True for features whose raw value is a number (numeric, and datetime as epoch millis). */
     public boolean readsNumber() {
@@ -90,12 +98,22 @@ public record PipelineSpec(
     /** The raw fields this feature reads; empty for a datetime from the event's timestamp. */
     public List<String> rawFields() {
       return switch (type) {
+        case PCA -> List.of();
         case CROSS -> crossed;
         case DATETIME -> dateTime.field() == null ? List.of() : List.of(dateTime.field());
         default -> List.of(name);
       };
     }
   }
+
+  /**
+   * Streaming principal components (CCIPCA) of numeric features' entries, after their own cleaning
+   * and scaling.
+   *
+   * @param fields numeric features listed before this one
+   * @param components how many leading components become entries
+   */
+  public record PcaRules(List<String> fields, int components) implements Serializable {}
 
   /**
    * @param policy numeric: mean, median, zero, constant or drop; categorical: empty, most-frequent,
@@ -272,6 +290,6 @@ public record PipelineSpec(
 
   /** Raw text values an example carries: one per categorical or cross feature. */
   public int categoricalCount() {
-    return features.size() - numericCount();
+    return (int) features.stream().filter(Feature::readsRaw).count() - numericCount();
   }
 }

@@ -45,7 +45,8 @@ public final class SpecLoader {
           PipelineSpec.Feature.NUMERIC,
           PipelineSpec.Feature.CATEGORICAL,
           PipelineSpec.Feature.DATETIME,
-          PipelineSpec.Feature.CROSS);
+          PipelineSpec.Feature.CROSS,
+          PipelineSpec.Feature.PCA);
   private static final List<String> DATE_PARTS =
       List.of("hour", "day-of-week", "day-of-month", "month", "weekend", "holiday");
   private static final Pattern HOLIDAY = Pattern.compile("(\\d{4}-)?\\d{2}-\\d{2}");
@@ -404,11 +405,14 @@ public final class SpecLoader {
     tree.put("name", feature.name());
     tree.put("type", feature.type());
     PipelineSpec.Missing missing = feature.missing();
-    tree.put("missing", missing.policy());
+    if (!feature.type().equals(PipelineSpec.Feature.PCA)) {
+      tree.put("missing", missing.policy());
+    }
     if (missing.policy().equals("constant")) {
       tree.put("fill", feature.readsNumber() ? missing.fill() : missing.fillCategory());
     }
-    if (!feature.type().equals(PipelineSpec.Feature.CROSS)) {
+    if (!feature.type().equals(PipelineSpec.Feature.CROSS)
+        && !feature.type().equals(PipelineSpec.Feature.PCA)) {
       tree.put("missing-indicator", missing.indicator());
     }
     switch (feature.type()) {
@@ -446,6 +450,10 @@ public final class SpecLoader {
         tree.put("time-zone", rules.timeZone());
         tree.put("holidays", rules.holidays());
       }
+      case PipelineSpec.Feature.PCA -> {
+        tree.put("fields", feature.pca().fields());
+        tree.put("components", feature.pca().components());
+      }
       default -> {
         tree.put("fields", feature.crossed());
         tree.put("hash-buckets", feature.categorical().hashBuckets());
@@ -470,7 +478,22 @@ public final class SpecLoader {
         throw new SpecException(
             feature.key("name"), featureName, "each feature name may appear once");
       }
-      features.add(feature(feature, featureName));
+      PipelineSpec.Feature parsed = feature(feature, featureName);
+      if (parsed.pca() != null) {
+        for (String field : parsed.pca().fields()) {
+          boolean numericBefore =
+              features.stream()
+                  .anyMatch(
+                      earlier ->
+                          earlier.name().equals(field)
+                              && earlier.type().equals(PipelineSpec.Feature.NUMERIC));
+          if (!numericBefore) {
+            throw new SpecException(
+                feature.key("fields"), field, "each a numeric feature listed before this one");
+          }
+        }
+      }
+      features.add(parsed);
     }
     return List.copyOf(features);
   }
@@ -530,6 +553,7 @@ public final class SpecLoader {
                 f.oneOf("scale", "standard", List.of("standard", "minmax", "robust", "none"))),
             null,
             null,
+            null,
             null);
       }
       case PipelineSpec.Feature.CATEGORICAL -> {
@@ -575,6 +599,7 @@ public final class SpecLoader {
                 (int) f.integer("vocabulary-size", 32, 1, 65_536),
                 f.integer("min-count", 1, 1, Long.MAX_VALUE),
                 (int) f.integer("hash-buckets", 32, 1, 1 << 20)),
+            null,
             null,
             null);
       }
@@ -635,7 +660,26 @@ public final class SpecLoader {
                 f.bool("cyclic", true),
                 zone,
                 List.copyOf(holidays)),
+            null,
             null);
+      }
+      case PipelineSpec.Feature.PCA -> {
+        f.allow("name", "type", "fields", "components");
+        List<String> fields = f.stringList("fields");
+        if (fields.size() < 2 || new HashSet<>(fields).size() != fields.size()) {
+          throw new SpecException(
+              f.key("fields"), fields, "two or more different numeric features listed before");
+        }
+        return new PipelineSpec.Feature(
+            name,
+            type,
+            new PipelineSpec.Missing("empty", Double.NaN, null, false),
+            null,
+            null,
+            null,
+            null,
+            new PipelineSpec.PcaRules(
+                List.copyOf(fields), (int) f.integer("components", 2, 1, fields.size())));
       }
       default -> {
         f.allow("name", "type", "fields", "hash-buckets", "missing");
@@ -652,7 +696,8 @@ public final class SpecLoader {
             new PipelineSpec.CategoricalRules(
                 "hash", 0, 1, (int) f.integer("hash-buckets", 64, 1, 1 << 20)),
             null,
-            List.copyOf(fields));
+            List.copyOf(fields),
+            null);
       }
     }
   }
