@@ -67,6 +67,27 @@ public interface ModelStore {
 
   Optional<Long> alias(String model, String alias) throws IOException;
 
+  /**
+   * A version number as written ({@code 7}), or the version an alias ({@code latest}) points at.
+   *
+   * @throws IllegalArgumentException when it is neither a valid version nor a valid alias name
+   * @throws java.nio.file.NoSuchFileException when the model has no such alias
+   */
+  default long resolve(String model, String versionOrAlias) throws IOException {
+    if (!versionOrAlias.isEmpty() && versionOrAlias.chars().allMatch(Character::isDigit)) {
+      if (versionOrAlias.length() > 18) {
+        throw new IllegalArgumentException("version '" + versionOrAlias + "' is too large");
+      }
+      return ModelNames.checkVersion(Long.parseLong(versionOrAlias));
+    }
+    String alias = ModelNames.checkAlias(versionOrAlias);
+    return alias(model, alias)
+        .orElseThrow(
+            () ->
+                new java.nio.file.NoSuchFileException(
+                    "model " + model + " has no alias '" + alias + "'"));
+  }
+
   /** Points an alias at a version, whatever it pointed at before. */
   void setAlias(String model, String alias, long version) throws IOException;
 

@@ -143,15 +143,7 @@ final class ModelsCommand implements Runnable {
         manifest = parent.client(null).manifest(model, version);
       } else {
         ModelStore local = parent.local();
-        long number =
-            version.chars().allMatch(Character::isDigit)
-                ? Long.parseLong(version)
-                : local
-                    .alias(model, version)
-                    .orElseThrow(
-                        () ->
-                            new IllegalArgumentException(
-                                "model " + model + " has no alias " + version));
+        long number = local.resolve(model, version);
         manifest =
             local
                 .manifest(model, number)

@@ -81,7 +81,11 @@ public final class ModelStoreServer implements AutoCloseable {
   private final AtomicInteger eventClientCount = new AtomicInteger();
 
   /** What the watcher last saw of a model, to tell new versions and alias moves. */
-  private record Snapshot(long latestVersion, Map<String, Long> aliases) {}
+  private record Snapshot(List<Long> versions, Map<String, Long> aliases) {
+    long latestVersion() {
+      return versions.isEmpty() ? 0 : versions.get(versions.size() - 1);
+    }
+  }
 
   private ModelStoreServer(ModelStore store, InetSocketAddress address, String token, int threads)
       throws IOException {
@@ -244,7 +248,7 @@ public final class ModelStoreServer implements AutoCloseable {
     }
     if (parts.size() == 6 && parts.get(4).equals("versions")) {
       requireGet(method);
-      long version = resolve(model, parts.get(5));
+      long version = store.resolve(model, parts.get(5));
       Manifest manifest = manifestOf(model, version);
       return send(
           exchange,
@@ -254,7 +258,7 @@ public final class ModelStoreServer implements AutoCloseable {
     }
     if (parts.size() == 8 && parts.get(4).equals("versions") && parts.get(6).equals("files")) {
       requireGet(method);
-      return download(exchange, model, resolve(model, parts.get(5)), parts.get(7));
+      return download(exchange, model, store.resolve(model, parts.get(5)), parts.get(7));
     }
     if (parts.size() == 6 && parts.get(4).equals("aliases")) {
       String alias = ModelNames.checkAlias(parts.get(5));
@@ -323,20 +327,6 @@ public final class ModelStoreServer implements AutoCloseable {
     }
     body.set("aliases", JSON.valueToTree(store.aliases(model)));
     return body;
-  }
-
-  /** A version number, or an alias's version. */
-  private long resolve(String model, String versionOrAlias) throws IOException {
-    if (!versionOrAlias.isEmpty() && versionOrAlias.chars().allMatch(Character::isDigit)) {
-      if (versionOrAlias.length() > 18) {
-        throw new BadRequest(400, "version '" + versionOrAlias + "' is too large");
-      }
-      return ModelNames.checkVersion(Long.parseLong(versionOrAlias));
-    }
-    String alias = ModelNames.checkAlias(versionOrAlias);
-    return store
-        .alias(model, alias)
-        .orElseThrow(() -> new BadRequest(404, "model " + model + " has no alias " + alias));
   }
 
   private Manifest manifestOf(String model, long version) throws IOException {
@@ -510,10 +500,10 @@ public final class ModelStoreServer implements AutoCloseable {
 
   private synchronized void checkForChanges(String model) throws IOException {
     Snapshot now = snapshot(model);
-    Snapshot before = seen.getOrDefault(model, new Snapshot(0, Map.of()));
+    Snapshot before = seen.getOrDefault(model, new Snapshot(List.of(), Map.of()));
     seen.put(model, now);
     if (now.latestVersion() > before.latestVersion()) {
-      for (long version : store.versions(model)) {
+      for (long version : now.versions()) {
         if (version > before.latestVersion()) {
           ObjectNode data = JSON.createObjectNode().put("model", model).put("version", version);
           store
@@ -536,9 +526,7 @@ public final class ModelStoreServer implements AutoCloseable {
   }
 
   private Snapshot snapshot(String model) throws IOException {
-    List<Long> versions = store.versions(model);
-    return new Snapshot(
-        versions.isEmpty() ? 0 : versions.get(versions.size() - 1), store.aliases(model));
+    return new Snapshot(store.versions(model), store.aliases(model));
   }
 
   private void broadcast(String model, String message) {

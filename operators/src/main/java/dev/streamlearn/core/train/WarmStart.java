@@ -3,7 +3,6 @@ package dev.streamlearn.core.train;
 import dev.streamlearn.core.features.Featurizer;
 import dev.streamlearn.core.model.NetworkShape;
 import dev.streamlearn.core.spec.PipelineSpec;
-import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ModelStore;
 import dev.streamlearn.store.ModelStores;
 import dev.streamlearn.store.Safetensors;
@@ -27,14 +26,17 @@ final class WarmStart {
     String uri = from.storeUri() != null ? from.storeUri() : spec.store().uri();
     ModelStore store = ModelStores.open(uri);
     try {
-      long version = resolve(store, from);
-      Manifest manifest =
-          store
-              .manifest(from.model(), version)
-              .orElseThrow(
-                  () ->
-                      new IllegalStateException(
-                          "warm start: model " + from.model() + " has no version " + version));
+      long version;
+      try {
+        version = store.resolve(from.model(), from.version());
+      } catch (java.nio.file.NoSuchFileException e) {
+        throw new IllegalStateException(
+            "warm start: " + e.getFile() + " in " + store.location(), e);
+      }
+      if (store.manifest(from.model(), version).isEmpty()) {
+        throw new IllegalStateException(
+            "warm start: model " + from.model() + " has no version " + version);
+      }
       try {
         state.featurizer =
             featurizer.stateFromJson(
@@ -76,24 +78,6 @@ final class WarmStart {
     } catch (IOException e) {
       throw new UncheckedIOException("warm start from " + uri + ": " + e.getMessage(), e);
     }
-  }
-
-  private static long resolve(ModelStore store, PipelineSpec.WarmStart from) throws IOException {
-    String version = from.version();
-    if (version.chars().allMatch(Character::isDigit)) {
-      return Long.parseLong(version);
-    }
-    return store
-        .alias(from.model(), version)
-        .orElseThrow(
-            () ->
-                new IllegalStateException(
-                    "warm start: model "
-                        + from.model()
-                        + " has no alias '"
-                        + version
-                        + "' in "
-                        + store.location()));
   }
 
   private WarmStart() {}
