@@ -36,8 +36,6 @@ import java.util.stream.LongStream;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.test.junit5.MiniClusterExtension;
@@ -59,23 +57,9 @@ import org.junit.jupiter.api.io.TempDir;
 class ExactlyOnceITCase {
 
   @RegisterExtension
-  static final MiniClusterExtension FLINK =
-      new MiniClusterExtension(
-          new MiniClusterResourceConfiguration.Builder()
-              .setNumberTaskManagers(1)
-              .setNumberSlotsPerTaskManager(1)
-              .setConfiguration(flinkConfiguration())
-              .build());
+  static final MiniClusterExtension FLINK = RestartingCluster.withAttempts(50, "50ms");
 
   @TempDir Path directory;
-
-  private static Configuration flinkConfiguration() {
-    Configuration conf = new Configuration();
-    conf.setString("restart-strategy.type", "fixed-delay");
-    conf.setString("restart-strategy.fixed-delay.attempts", "50");
-    conf.setString("restart-strategy.fixed-delay.delay", "50ms");
-    return conf;
-  }
 
   /** Where the store fails. */
   enum Point {

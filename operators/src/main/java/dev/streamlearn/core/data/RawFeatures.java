@@ -9,7 +9,6 @@ import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
 import java.time.format.DateTimeParseException;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -264,17 +263,6 @@ public final class RawFeatures implements Serializable {
               + abbreviate(text)
               + "' is not a time (epoch milliseconds or ISO-8601)");
     }
-  }
-
-  /** Names of the features, in the order of the example's numeric values. */
-  public List<String> numericNames() {
-    List<String> names = new ArrayList<>();
-    for (PipelineSpec.Feature feature : features) {
-      if (feature.readsNumber()) {
-        names.add(feature.name());
-      }
-    }
-    return names;
   }
 
   static String abbreviate(String text) {

@@ -106,13 +106,7 @@ public final class Featurizer implements Serializable {
   private static final int DATETIME = 2;
   private static final int CROSS = 3;
   private static final int PCA = 4;
-  private static final List<String> TYPES =
-      List.of(
-          PipelineSpec.Feature.NUMERIC,
-          PipelineSpec.Feature.CATEGORICAL,
-          PipelineSpec.Feature.DATETIME,
-          PipelineSpec.Feature.CROSS,
-          PipelineSpec.Feature.PCA);
+  // Codes are positions in PipelineSpec.Feature.TYPES.
   private static final List<String> MISSING =
       List.of("mean", "median", "zero", "constant", "most-frequent", "empty", "drop");
   private static final int MISSING_MEDIAN = 1;
@@ -175,7 +169,7 @@ public final class Featurizer implements Serializable {
       PipelineSpec.Feature spec = feature[f];
       slot[f] = !spec.readsRaw() ? -1 : spec.readsNumber() ? numeric++ : text++;
       offset[f] = at;
-      kind[f] = TYPES.indexOf(spec.type());
+      kind[f] = PipelineSpec.Feature.TYPES.indexOf(spec.type());
       missingPolicy[f] = MISSING.indexOf(spec.missing().policy());
       indicator[f] = spec.missing().indicator();
       if (kind[f] == NUMERIC) {

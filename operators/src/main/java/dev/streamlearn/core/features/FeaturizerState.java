@@ -1,6 +1,5 @@
 package dev.streamlearn.core.features;
 
-import java.util.Arrays;
 import java.util.HashMap;
 
 /**
@@ -69,37 +68,4 @@ public class FeaturizerState {
   transient HashMap<String, Integer>[] vocabularyIndex;
 
   public FeaturizerState() {}
-
-  public FeaturizerState copy() {
-    FeaturizerState copy = new FeaturizerState();
-    copy.count = count.clone();
-    copy.mean = mean.clone();
-    copy.m2 = m2.clone();
-    copy.min = min.clone();
-    copy.max = max.clone();
-    copy.quantiles = quantiles.clone();
-    copy.fill = fill.clone();
-    copy.low = low.clone();
-    copy.high = high.clone();
-    copy.center = center.clone();
-    copy.divisor = divisor.clone();
-    copy.quantileSketches =
-        Arrays.stream(quantileSketches).map(byte[]::clone).toArray(byte[][]::new);
-    copy.vocabulary = vocabulary.clone();
-    copy.vocabularyUsed = vocabularyUsed.clone();
-    copy.frequencySketches =
-        Arrays.stream(frequencySketches).map(byte[]::clone).toArray(byte[][]::new);
-    copy.mostFrequent = mostFrequent.clone();
-    copy.pendingNumeric = pendingNumeric.clone();
-    copy.pendingText = pendingText.clone();
-    copy.pendingRows = pendingRows;
-    copy.counters = counters.clone();
-    copy.pcaCount = pcaCount.clone();
-    copy.pcaMean = pcaMean.clone();
-    copy.pcaVectors = pcaVectors.clone();
-    copy.targetCount = targetCount;
-    copy.targetMean = targetMean;
-    copy.targetM2 = targetM2;
-    return copy;
-  }
 }

@@ -53,10 +53,6 @@ final class Sketches {
     return kll.toByteArray();
   }
 
-  static KllDoublesSketch quantiles(byte[] sketch) {
-    return KllDoublesSketch.heapify(Memory.wrap(sketch));
-  }
-
   static byte[] emptyFrequencies(int vocabularySize) {
     return new ItemsSketch<String>(frequencyMapSize(vocabularySize)).toByteArray(STRINGS);
   }

@@ -84,6 +84,7 @@ public record PipelineSpec(
     public static final String DATETIME = "datetime";
     public static final String CROSS = "cross";
     public static final String PCA = "pca";
+    public static final List<String> TYPES = List.of(NUMERIC, CATEGORICAL, DATETIME, CROSS, PCA);
 
     /** True for features that read a raw value of their own (every type but pca). */
     public boolean readsRaw() {

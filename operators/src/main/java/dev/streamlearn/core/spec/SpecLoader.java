@@ -40,13 +40,7 @@ public final class SpecLoader {
   private static final List<String> HOLDOUT_POLICIES = List.of("hash", "windows", "prequential");
   private static final List<String> LOSSES = List.of("auto", "bce", "ce", "mse", "huber");
   private static final List<String> OFFSETS = List.of("earliest", "latest", "committed");
-  private static final List<String> FEATURE_TYPES =
-      List.of(
-          PipelineSpec.Feature.NUMERIC,
-          PipelineSpec.Feature.CATEGORICAL,
-          PipelineSpec.Feature.DATETIME,
-          PipelineSpec.Feature.CROSS,
-          PipelineSpec.Feature.PCA);
+  private static final List<String> FEATURE_TYPES = PipelineSpec.Feature.TYPES;
   private static final List<String> DATE_PARTS =
       List.of("hour", "day-of-week", "day-of-month", "month", "weekend", "holiday");
   private static final Pattern HOLIDAY = Pattern.compile("(\\d{4}-)?\\d{2}-\\d{2}");
