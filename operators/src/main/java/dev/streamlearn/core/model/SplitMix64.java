@@ -23,6 +23,11 @@ public final class SplitMix64 {
     return z ^ (z >>> 31);
   }
 
+  /** Moves past {@code draws} draws at once, as a device does after drawing them in parallel. */
+  public void skip(long draws) {
+    state += draws * 0x9E3779B97F4A7C15L;
+  }
+
   /** Uniform in [0, 1). */
   public double nextDouble() {
     return (nextLong() >>> 11) * 0x1.0p-53;

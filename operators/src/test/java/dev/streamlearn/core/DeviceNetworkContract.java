@@ -1,0 +1,301 @@
+package dev.streamlearn.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamlearn.core.device.DeviceNetwork;
+import dev.streamlearn.core.device.DeviceOps;
+import dev.streamlearn.core.device.Precision;
+import dev.streamlearn.core.model.NetworkShape;
+import dev.streamlearn.core.model.ReferenceNetwork;
+import dev.streamlearn.core.model.SplitMix64;
+import dev.streamlearn.core.optim.Optimizer;
+import dev.streamlearn.core.optim.OptimizerSettings;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What every {@link DeviceOps} must do: matrix products, kernels and whole training steps equal to
+ * the float64 reference within a tolerance per precision. Run on the CPU emulation in every build
+ * and on a CUDA device where there is one.
+ */
+abstract class DeviceNetworkContract {
+
+  /** Largest error allowed, relative to the scale of the values compared. */
+  static double tolerance(Precision precision) {
+    return switch (precision) {
+      case FP32 -> 1e-4;
+      case TF32 -> 5e-2;
+      case BF16 -> 5e-2;
+    };
+  }
+
+  /**
+   * Largest error in parameters after three steps, relative to the largest move. Adaptive
+   * optimizers divide by the gradient's running size, so an entry summed with cancellation moves by
+   * a rounded ratio: their tolerance is wider.
+   */
+  static double parameterTolerance(Precision precision, boolean adaptive) {
+    return switch (precision) {
+      case FP32 -> adaptive ? 1e-4 : 1e-5;
+      case TF32 -> adaptive ? 1e-1 : 5e-3;
+      case BF16 -> adaptive ? 3e-1 : 5e-2;
+    };
+  }
+
+  /** Gradient entries this small, relative to the largest, may change sign by rounding. */
+  static double noiseFloor(Precision precision) {
+    return switch (precision) {
+      case FP32 -> 0;
+      case TF32 -> 0x1p-5;
+      case BF16 -> 0x1p-3;
+    };
+  }
+
+  abstract DeviceOps open(Precision precision);
+
+  static List<OptimizerSettings> optimizers() {
+    List<OptimizerSettings> all = new ArrayList<>();
+    all.add(new OptimizerSettings("sgd", 0, false, 0.9, 0.999, 1e-8, 0, 0, 0, 0));
+    all.add(new OptimizerSettings("sgd", 0.9, true, 0.9, 0.999, 1e-8, 0.01, 0.02, 0, 0.5));
+    all.add(new OptimizerSettings("adam", 0, false, 0.9, 0.999, 1e-8, 0, 0, 0.01, 0));
+    all.add(new OptimizerSettings("adamw", 0, false, 0.9, 0.99, 1e-8, 0, 0.01, 0.05, 1.0));
+    all.add(new OptimizerSettings("rmsprop", 0, false, 0.9, 0.9, 1e-8, 0, 0, 0.01, 0));
+    all.add(new OptimizerSettings("adagrad", 0, false, 0.9, 0.999, 1e-8, 0.001, 0, 0, 0));
+    return all;
+  }
+
+  @Test
+  void matrixProductsMatchFloat64WithTransposesAndOffsets() {
+    Random random = new Random(5);
+    for (Precision precision : Precision.values()) {
+      try (DeviceOps ops = open(precision)) {
+        for (boolean ta : new boolean[] {false, true}) {
+          for (boolean tb : new boolean[] {false, true}) {
+            int m = 37;
+            int n = 29;
+            int k = 53;
+            float[] a = values(random, 3 + m * k);
+            float[] b = values(random, 5 + k * n);
+            float[] c = values(random, 2 + m * n);
+            DeviceOps.Buffer da = ops.allocate(a.length);
+            DeviceOps.Buffer db = ops.allocate(b.length);
+            DeviceOps.Buffer dc = ops.allocate(c.length);
+            ops.upload(a, 0, da, 0, a.length);
+            ops.upload(b, 0, db, 0, b.length);
+            ops.upload(c, 0, dc, 0, c.length);
+            ops.gemm(ta, tb, m, n, k, da, 3, db, 5, 0.5f, dc, 2);
+            float[] actual = new float[c.length];
+            ops.download(dc, 0, actual, 0, c.length);
+            for (int i = 0; i < m; i++) {
+              for (int j = 0; j < n; j++) {
+                double sum = 0;
+                for (int p = 0; p < k; p++) {
+                  sum +=
+                      (double) a[3 + (ta ? p * m + i : i * k + p)]
+                          * b[5 + (tb ? j * k + p : p * n + j)];
+                }
+                double expected = sum + 0.5 * c[2 + i * n + j];
+                assertThat(Math.abs(actual[2 + i * n + j] - expected) / Math.sqrt(k))
+                    .as("%s gemm(%s, %s)[%d][%d]", precision, ta, tb, i, j)
+                    .isLessThan(tolerance(precision));
+              }
+            }
+            assertThat(actual[0]).isEqualTo(c[0]);
+            for (DeviceOps.Buffer buffer : new DeviceOps.Buffer[] {da, db, dc}) {
+              ops.free(buffer);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void reductionsOverManyBlocksMatchFloat64() {
+    Random random = new Random(6);
+    try (DeviceOps ops = open(Precision.FP32)) {
+      int n = 3_000_001;
+      float[] v = new float[n];
+      double sum = 0;
+      double squares = 0;
+      for (int i = 0; i < n; i++) {
+        v[i] = random.nextFloat() - 0.25f;
+        sum += v[i];
+        squares += (double) v[i] * v[i];
+      }
+      DeviceOps.Buffer dv = ops.allocate(n);
+      DeviceOps.Buffer result = ops.allocate(3);
+      ops.upload(v, 0, dv, 0, n);
+      ops.sum(dv, 0, n, false, result, 0);
+      ops.sum(dv, 0, n, true, result, 1);
+      float[] got = new float[2];
+      ops.download(result, 0, got, 0, 2);
+      assertThat(Math.abs(got[0] - sum) / Math.sqrt(squares)).isLessThan(1e-4);
+      assertThat(Math.abs(got[1] - squares) / squares).isLessThan(1e-4);
+
+      int rows = 5003;
+      int cols = 3;
+      ops.columnSums(dv, rows, cols, result, 0);
+      float[] columns = new float[3];
+      ops.download(result, 0, columns, 0, 3);
+      for (int c = 0; c < 3; c++) {
+        double expected = 0;
+        for (int r = 0; r < rows; r++) {
+          expected += v[r * cols + c];
+        }
+        assertThat(Math.abs(columns[c] - expected)).as("column %d", c).isLessThan(1e-2);
+      }
+      ops.free(dv);
+      ops.free(result);
+    }
+  }
+
+  /** The largest errors seen, printed after the step test: the margins under each tolerance. */
+  private static final java.util.Map<String, Double> LARGEST = new java.util.TreeMap<>();
+
+  @Test
+  void everyModelLossAndOptimizerStepMatchesFloat64Reference() {
+    for (Precision precision : Precision.values()) {
+      try (DeviceOps ops = open(precision)) {
+        Random random = new Random(3);
+        for (NetworkShape shape : NetworkCases.all(0.25)) {
+          for (OptimizerSettings settings : optimizers()) {
+            assertStepsAgree(ops, precision, shape, settings, random);
+          }
+        }
+      }
+    }
+    System.out.println(getClass().getSimpleName() + " largest relative errors: " + LARGEST);
+  }
+
+  private static void assertStepsAgree(
+      DeviceOps ops,
+      Precision precision,
+      NetworkShape shape,
+      OptimizerSettings settings,
+      Random random) {
+    int rows = 16;
+    float[] start = NetworkCases.randomParameters(shape, random);
+    int slots = settings.slots();
+    float[] params = start.clone();
+    float[] m1 = new float[slots >= 1 ? params.length : 0];
+    float[] m2 = new float[slots >= 2 ? params.length : 0];
+    float[] expected = start.clone();
+    float[][] expectedSlots = {m1.clone(), m2.clone()};
+    Optimizer optimizer = new Optimizer(settings, shape.weightMask());
+    ReferenceNetwork reference = new ReferenceNetwork(shape);
+    SplitMix64 deviceRandom = new SplitMix64(11);
+    SplitMix64 referenceRandom = new SplitMix64(11);
+    // Adaptive optimizers divide by the gradient's own size, so an entry whose gradient is within
+    // the precision's rounding of zero may move either way: those entries are left out (and
+    // counted), the rest compared.
+    boolean[] belowNoise = new boolean[start.length];
+    boolean adaptive = !settings.type().equals("sgd");
+    try (DeviceNetwork network = new DeviceNetwork(shape, settings, ops, rows)) {
+      network.upload(params, m1, m2);
+      for (int step = 1; step <= 3; step++) {
+        NetworkCases.Batch batch = NetworkCases.batch(shape, rows, random);
+        double loss =
+            network.step(batch.x(), batch.y(), batch.weight(), rows, deviceRandom, step, 0.05);
+        double[] p = new double[expected.length];
+        for (int i = 0; i < p.length; i++) {
+          p[i] = expected[i];
+        }
+        double[] gradient = new double[p.length];
+        double expectedLoss =
+            reference.lossAndGradient(
+                p,
+                batch.xRows(shape.inputs()),
+                batch.yDouble(),
+                batch.weightDouble(),
+                referenceRandom,
+                gradient);
+        float[] g = new float[gradient.length];
+        double largest = 0;
+        for (int i = 0; i < g.length; i++) {
+          g[i] = (float) gradient[i];
+          largest = Math.max(largest, Math.abs(gradient[i]));
+        }
+        for (int i = 0; i < g.length; i++) {
+          if (Math.abs(gradient[i]) <= noiseFloor(precision) * largest) {
+            belowNoise[i] = true;
+          }
+        }
+        optimizer.apply(expected, g, expectedSlots, step, 0.05);
+        double lossError = Math.abs(loss - expectedLoss) / Math.max(1, Math.abs(expectedLoss));
+        LARGEST.merge(precision + " loss", lossError, Math::max);
+        assertThat(lossError)
+            .as("%s %s %s loss at step %d", precision, shape, settings.type(), step)
+            .isLessThan(tolerance(precision));
+      }
+      assertThat(deviceRandom.state()).isEqualTo(referenceRandom.state());
+      network.download(params, m1, m2);
+    }
+    double moved = 1e-3;
+    for (int i = 0; i < start.length; i++) {
+      moved = Math.max(moved, Math.abs(expected[i] - start[i]));
+    }
+    int leftOut = 0;
+    for (int i = 0; i < params.length; i++) {
+      double error = Math.abs(params[i] - expected[i]) / moved;
+      if (error >= parameterTolerance(precision, adaptive)
+          && adaptive
+          && precision != Precision.FP32
+          && belowNoise[i]) {
+        leftOut++;
+        continue;
+      }
+      LARGEST.merge(
+          precision + (adaptive ? " adaptive" : " sgd") + " parameters", error, Math::max);
+      assertThat(error)
+          .as("%s %s %s parameter %d", precision, shape, settings.type(), i)
+          .isLessThan(parameterTolerance(precision, adaptive));
+    }
+    LARGEST.merge(precision + " share left out", (double) leftOut / params.length, Math::max);
+    assertThat(leftOut)
+        .as("%s %s %s entries left out", precision, shape, settings.type())
+        .isLessThanOrEqualTo(2 + params.length / 5);
+  }
+
+  @Test
+  void predictionsMatchFloat64Reference() {
+    Random random = new Random(8);
+    try (DeviceOps ops = open(Precision.FP32)) {
+      for (NetworkShape shape : NetworkCases.all(0.25)) {
+        OptimizerSettings settings = OptimizerSettings.sgd(0);
+        int rows = 9;
+        float[] params = NetworkCases.randomParameters(shape, random);
+        NetworkCases.Batch batch = NetworkCases.batch(shape, rows, random);
+        float[] predictions = new float[rows * shape.outputs()];
+        try (DeviceNetwork network = new DeviceNetwork(shape, settings, ops, rows)) {
+          network.upload(params, new float[0], new float[0]);
+          network.predict(batch.x(), rows, predictions);
+        }
+        double[] p = new double[params.length];
+        for (int i = 0; i < p.length; i++) {
+          p[i] = params[i];
+        }
+        double[][] x = batch.xRows(shape.inputs());
+        ReferenceNetwork reference = new ReferenceNetwork(shape);
+        for (int r = 0; r < rows; r++) {
+          double[] expected = reference.predict(p, x[r]);
+          for (int j = 0; j < expected.length; j++) {
+            assertThat(Math.abs(predictions[r * shape.outputs() + j] - expected[j]))
+                .as("%s row %d output %d", shape, r, j)
+                .isLessThan(1e-4 * Math.max(1, Math.abs(expected[j])));
+          }
+        }
+      }
+    }
+  }
+
+  private static float[] values(Random random, int length) {
+    float[] v = new float[length];
+    for (int i = 0; i < length; i++) {
+      v[i] = (float) random.nextGaussian();
+    }
+    return v;
+  }
+}
