@@ -3,12 +3,14 @@ package dev.streamlearn.operators;
 import dev.streamlearn.core.backend.Backend;
 import dev.streamlearn.core.backend.Backends;
 import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.device.DeviceOps;
 import dev.streamlearn.core.features.Featurizer;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.train.ModelSnapshot;
 import dev.streamlearn.core.train.ModelTrainer;
 import dev.streamlearn.core.train.TrainerState;
 import dev.streamlearn.core.train.WindowReport;
+import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -39,6 +41,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
 
   private final PipelineSpec spec;
   private transient Backend backend;
+  private transient DeviceOps device;
   private transient ModelTrainer trainer;
   private transient ValueState<TrainerState> state;
   private transient Counter trained;
@@ -58,7 +61,8 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   @Override
   public void open(OpenContext openContext) {
     backend = Backends.create(spec.backend());
-    trainer = new ModelTrainer(spec, backend);
+    device = Backends.openDevice(spec.backend(), deviceIndex(), spec.cuda().precision());
+    trainer = new ModelTrainer(spec, backend, device);
     Histogram latency =
         getRuntimeContext()
             .getMetricGroup()
@@ -176,8 +180,28 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     }
   }
 
+  /**
+   * The GPU this subtask trains on: the task manager's {@code gpu} external resource on a cluster
+   * that offers one, else {@code cuda.device} plus the subtask's index (one trainer per GPU).
+   */
+  private int deviceIndex() {
+    for (ExternalResourceInfo gpu : getRuntimeContext().getExternalResourceInfos("gpu")) {
+      java.util.Optional<String> index = gpu.getProperty("index");
+      if (index.isPresent()) {
+        return Integer.parseInt(index.get().trim());
+      }
+    }
+    return spec.cuda().device() + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+  }
+
   @Override
   public void close() {
+    if (trainer != null) {
+      trainer.closeDevice();
+    }
+    if (device != null) {
+      device.close();
+    }
     if (backend != null) {
       backend.close();
     }

@@ -2,6 +2,11 @@ package dev.streamlearn.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.streamlearn.core.backend.Backend;
+import dev.streamlearn.core.backend.JavaBackend;
+import dev.streamlearn.core.data.CsvEvents;
+import dev.streamlearn.core.data.CsvReader;
+import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.core.device.DeviceNetwork;
 import dev.streamlearn.core.device.DeviceOps;
 import dev.streamlearn.core.device.Precision;
@@ -10,9 +15,16 @@ import dev.streamlearn.core.model.ReferenceNetwork;
 import dev.streamlearn.core.model.SplitMix64;
 import dev.streamlearn.core.optim.Optimizer;
 import dev.streamlearn.core.optim.OptimizerSettings;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.train.ModelTrainer;
+import dev.streamlearn.core.train.TrainerState;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -288,6 +300,107 @@ abstract class DeviceNetworkContract {
           }
         }
       }
+    }
+  }
+
+  private static final String DIGITS_SPEC =
+      String.join(
+          "\n",
+          "label: {task: multiclass}",
+          "model: {type: mlp, hidden-layers: [64], activation: relu}",
+          "training: {batch-size: 32, learning-rate: 0.003, optimizer: {type: adam}}",
+          "validation: {window: 1d, max-window-events: 400}",
+          "");
+
+  /** Streams the rows through a trainer (on the device when set); held-out metrics at the end. */
+  private static Map<String, Double> trainDigits(
+      PipelineSpec spec, CsvEvents rows, DeviceOps device, int passes) throws Exception {
+    try (Backend cpu = new JavaBackend()) {
+      ModelTrainer trainer = new ModelTrainer(spec, cpu, device);
+      TrainerState state = trainer.newState();
+      offer(trainer, state, spec, rows, 0, rows.size() * passes);
+      trainer.closeBatch(state);
+      trainer.closeDevice();
+      return trainer.validate(state);
+    }
+  }
+
+  private static void offer(
+      ModelTrainer trainer, TrainerState state, PipelineSpec spec, CsvEvents rows, int from, int to)
+      throws Exception {
+    ExampleExtractor extractor = new ExampleExtractor(spec);
+    for (int i = from; i < to; i++) {
+      trainer.offer(
+          state, extractor.extract(rows.event(i % rows.size(), "row-", 0), 0, i), new Outputs());
+    }
+  }
+
+  @Test
+  void digitsTrainingReachesTheCpuAccuracy() throws Exception {
+    CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("digits.csv")), "digit");
+    PipelineSpec spec = ModelTrainerTest.specFor(rows, DIGITS_SPEC);
+    double cpu = trainDigits(spec, rows, null, 4).get("accuracy");
+    for (Precision precision : Precision.values()) {
+      try (DeviceOps ops = open(precision)) {
+        double accuracy = trainDigits(spec, rows, ops, 4).get("accuracy");
+        System.out.printf(
+            "digits, MLP 64-64-10, 4 passes: held-out accuracy %.4f on %s, %.4f on the CPU%n",
+            accuracy, ops.description(), cpu);
+        assertThat(accuracy).as("%s accuracy", precision).isGreaterThanOrEqualTo(cpu - 0.01);
+      }
+    }
+  }
+
+  @Test
+  void aStateHandedOverMidRunContinuesOnAnotherDeviceOrTheCpu() throws Exception {
+    CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("digits.csv")), "digit");
+    PipelineSpec spec = ModelTrainerTest.specFor(rows, DIGITS_SPEC);
+    TypeSerializer<TrainerState> serializer =
+        TypeInformation.of(TrainerState.class).createSerializer(new SerializerConfigImpl());
+    int half = rows.size();
+    try (Backend cpu = new JavaBackend();
+        DeviceOps first = open(Precision.FP32);
+        DeviceOps second = open(Precision.FP32)) {
+      ModelTrainer trainer = new ModelTrainer(spec, cpu, first);
+      TrainerState state = trainer.newState();
+      offer(trainer, state, spec, rows, 0, half);
+      // The host arrays, which checkpoints hold, follow the device: beside the same events
+      // trained on the CPU, not where they started.
+      ModelTrainer cpuOnly = new ModelTrainer(spec, cpu);
+      TrainerState cpuState = cpuOnly.newState();
+      offer(cpuOnly, cpuState, spec, rows, 0, half);
+      float[] initial = trainer.newState().params;
+      double moved = 0;
+      double apart = 0;
+      for (int i = 0; i < initial.length; i++) {
+        moved = Math.max(moved, Math.abs(cpuState.params[i] - initial[i]));
+        apart = Math.max(apart, Math.abs(cpuState.params[i] - state.params[i]));
+      }
+      assertThat(apart / moved).as("host parameters against the CPU's").isLessThan(1e-2);
+      // What a checkpoint holds: the state as the host sees it after the last event.
+      TrainerState onAnotherDevice = serializer.copy(state);
+      TrainerState onTheCpu = serializer.copy(state);
+      offer(trainer, state, spec, rows, half, 2 * half);
+
+      ModelTrainer restored = new ModelTrainer(spec, cpu, second);
+      offer(restored, onAnotherDevice, spec, rows, half, 2 * half);
+      double scale = 1e-3;
+      for (float p : state.params) {
+        scale = Math.max(scale, Math.abs(p));
+      }
+      for (int i = 0; i < state.params.length; i++) {
+        assertThat(Math.abs(onAnotherDevice.params[i] - state.params[i]) / scale)
+            .as("parameter %d after a restore onto another device", i)
+            .isLessThan(1e-3);
+      }
+
+      ModelTrainer onCpu = new ModelTrainer(spec, cpu);
+      offer(onCpu, onTheCpu, spec, rows, half, 2 * half);
+      assertThat(onCpu.validate(onTheCpu).get("accuracy"))
+          .as("accuracy after a restore onto the CPU")
+          .isGreaterThanOrEqualTo(trainer.validate(state).get("accuracy") - 0.02);
+      trainer.closeDevice();
+      restored.closeDevice();
     }
   }
 

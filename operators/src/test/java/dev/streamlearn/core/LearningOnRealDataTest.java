@@ -191,6 +191,7 @@ class LearningOnRealDataTest {
         spec.model(),
         spec.training(),
         backend,
+        spec.cuda(),
         spec.validation(),
         spec.control(),
         spec.publish(),

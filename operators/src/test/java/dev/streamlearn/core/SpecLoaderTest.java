@@ -59,7 +59,11 @@ class SpecLoaderTest {
   @Test
   void refusesBadEnumsAndTypes() {
     assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "backend: gpu\n"))
-        .hasMessage("spec key 'backend' = 'gpu': one of [auto, cpu, nd4j, java, reference]");
+        .hasMessage("spec key 'backend' = 'gpu': one of [auto, cpu, cuda, nd4j, java, reference]");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "cuda: {precision: fp16}\n"))
+        .hasMessage("spec key 'cuda.precision' = 'fp16': one of [fp32, tf32, bf16]");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "cuda: {devices: 2}\n"))
+        .hasMessageContaining("cuda.devices");
     assertThatThrownBy(() -> SpecLoader.parse("features:\n  - {name: x, type: text}\n"))
         .hasMessage(
             "spec key 'features[0].type' = 'text': one of [numeric, categorical, datetime, cross, pca]");

@@ -1,21 +1,29 @@
 package dev.streamlearn.core.backend;
 
+import dev.streamlearn.core.device.CudaDeviceOps;
+import dev.streamlearn.core.device.DeviceOps;
+import dev.streamlearn.core.device.Precision;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Chooses a backend by the spec's name for it. */
+/**
+ * Chooses the backends by the spec's name for them: the CPU backend that scores and validates
+ * (always), and the device that trains when the name is {@code cuda}, or {@code auto} on a machine
+ * where CUDA is usable.
+ */
 public final class Backends {
 
-  public static final List<String> NAMES = List.of("auto", "cpu", "nd4j", "java", "reference");
+  public static final List<String> NAMES =
+      List.of("auto", "cpu", "cuda", "nd4j", "java", "reference");
   private static final Logger LOG = LoggerFactory.getLogger(Backends.class);
 
+  /** The CPU backend for this name: nd4j for auto, cpu and cuda. */
   public static Backend create(String name) {
     switch (name) {
       case "auto":
-        LOG.info("backend auto: using nd4j on the CPU; this build has no CUDA backend yet");
-        return new Nd4jBackend();
       case "cpu":
+      case "cuda":
       case "nd4j":
         return new Nd4jBackend();
       case "java":
@@ -25,6 +33,27 @@ public final class Backends {
       default:
         throw new IllegalArgumentException("backend '" + name + "' is not one of " + NAMES);
     }
+  }
+
+  /**
+   * The GPU that trains, or null for training on the CPU. {@code cuda} fails with the reason when
+   * no CUDA device is usable; {@code auto} falls back to the CPU and logs one line that says why.
+   */
+  public static DeviceOps openDevice(String name, int deviceIndex, String precision) {
+    if (!name.equals("cuda") && !name.equals("auto")) {
+      return null;
+    }
+    String reason = CudaDeviceOps.unavailableReason(deviceIndex);
+    if (reason != null) {
+      if (name.equals("cuda")) {
+        throw new IllegalStateException("backend: cuda, but " + reason);
+      }
+      LOG.info("backend auto: training on the CPU (nd4j): {}", reason);
+      return null;
+    }
+    DeviceOps device = CudaDeviceOps.open(deviceIndex, Precision.of(precision));
+    LOG.info("backend {}: training on {}", name, device.description());
+    return device;
   }
 
   private Backends() {}

@@ -20,6 +20,7 @@ public record PipelineSpec(
     Model model,
     Training training,
     String backend,
+    Cuda cuda,
     Validation validation,
     Control control,
     Publish publish,
@@ -283,6 +284,15 @@ public record PipelineSpec(
 
   /** Flink checkpointing; {@code interval} zero turns it off. */
   public record Checkpoint(Duration interval) implements Serializable {}
+
+  /**
+   * The CUDA backend's settings.
+   *
+   * @param device the GPU's index when the task manager offers no {@code gpu} external resource;
+   *     trainer subtask {@code i} takes device {@code device + i}
+   * @param precision fp32, tf32 or bf16 matrix products (fp32 weights and accumulation in all)
+   */
+  public record Cuda(int device, String precision) implements Serializable {}
 
   /** Raw numeric values an example carries: one per numeric or datetime feature. */
   public int numericCount() {

@@ -103,6 +103,7 @@ public final class SpecLoader {
         "model",
         "training",
         "backend",
+        "cuda",
         "validation",
         "control",
         "publish",
@@ -222,6 +223,7 @@ public final class SpecLoader {
         model(spec.child("model"), task, name),
         training(spec.child("training")),
         spec.oneOf("backend", "auto", Backends.NAMES),
+        cuda(spec.child("cuda")),
         new PipelineSpec.Validation(
             validation.duration("window", "1m"),
             (int) validation.integer("max-window-events", 10_000, 1, 1_000_000),
@@ -339,6 +341,13 @@ public final class SpecLoader {
             "challenger",
             List.of("reset-optimizer", "raise-learning-rate", "challenger")),
         drift.number("raise-factor", 5.0, 1.0, 1000.0));
+  }
+
+  private static PipelineSpec.Cuda cuda(Node cuda) {
+    cuda.allow("device", "precision");
+    return new PipelineSpec.Cuda(
+        (int) cuda.integer("device", 0, 0, 1023),
+        cuda.oneOf("precision", "fp32", dev.streamlearn.core.device.Precision.NAMES));
   }
 
   private static PipelineSpec.Training training(Node training) {
@@ -722,6 +731,7 @@ public final class SpecLoader {
         s.model(),
         s.training(),
         s.backend(),
+        s.cuda(),
         s.validation(),
         s.control(),
         s.publish(),

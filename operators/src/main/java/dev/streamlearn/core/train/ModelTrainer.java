@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.streamlearn.core.backend.Backend;
 import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.device.DeviceOps;
+import dev.streamlearn.core.device.DeviceTrainingStep;
 import dev.streamlearn.core.drift.DriftDetector;
 import dev.streamlearn.core.drift.DriftState;
 import dev.streamlearn.core.features.Featurizer;
@@ -59,6 +61,9 @@ public final class ModelTrainer {
 
   private final PipelineSpec spec;
   private final Backend backend;
+  private final DeviceOps device;
+  private final DeviceTrainingStep deviceStep;
+  private final DeviceTrainingStep challengerDeviceStep;
   private final Featurizer featurizer;
   private final NetworkShape shape;
   private final Network network;
@@ -83,6 +88,14 @@ public final class ModelTrainer {
   private final Example scratch = new Example();
 
   public ModelTrainer(PipelineSpec spec, Backend backend) {
+    this(spec, backend, null);
+  }
+
+  /**
+   * A trainer whose steps run on {@code device} when it is set (see {@link DeviceTrainingStep});
+   * scoring and validation stay on the CPU backend.
+   */
+  public ModelTrainer(PipelineSpec spec, Backend backend, DeviceOps device) {
     this.spec = spec;
     this.backend = backend;
     this.featurizer = new Featurizer(spec.features());
@@ -115,6 +128,16 @@ public final class ModelTrainer {
     this.gradient = new float[shape.parameterCount()];
     this.labelDelayMillis = spec.holdout().labelDelay().toMillis();
     this.labelDelayCapacity = spec.holdout().maxPending();
+    this.device = device;
+    if (device != null) {
+      int rows = Math.max(1, batchSize);
+      this.deviceStep = new DeviceTrainingStep(shape, spec.training().optimizer(), device, rows);
+      this.challengerDeviceStep =
+          new DeviceTrainingStep(shape, spec.training().optimizer(), device, rows);
+    } else {
+      this.deviceStep = null;
+      this.challengerDeviceStep = null;
+    }
   }
 
   /** The network a spec asks for, on inputs of the featurizer's dimension. */
@@ -400,6 +423,9 @@ public final class ModelTrainer {
       case "reset-optimizer" -> {
         Arrays.fill(state.moment1, 0f);
         Arrays.fill(state.moment2, 0f);
+        if (deviceStep != null) {
+          deviceStep.hostChanged();
+        }
         state.optimizerSteps = 0;
       }
       case "raise-learning-rate" -> state.boostScale = spec.control().raiseFactor();
@@ -470,8 +496,8 @@ public final class ModelTrainer {
             featurizer.featureNames(state.featurizer),
             spec.specHash(),
             inputSchemaFingerprint(),
-            backend.name(),
-            backend.precision(),
+            device != null ? device.name() : backend.name(),
+            device != null ? device.precision().id() : backend.precision(),
             metrics,
             lineage(state, topic),
             null,
@@ -548,36 +574,26 @@ public final class ModelTrainer {
     // vocabularies, for the rows that come after.
     featurizer.refresh(state.featurizer);
     SplitMix64 random = new SplitMix64(state.randomState);
-    state.lastTrainingLoss =
-        network.lossAndGradient(
-            state.params,
-            state.batchX,
-            state.batchY,
-            state.batchWeight,
-            state.batchRows,
-            random,
-            gradient);
     state.steps++;
     double rate = spec.training().schedule().rate(state.steps);
-    optimizer.apply(
-        state.params,
-        gradient,
-        new float[][] {state.moment1, state.moment2},
-        ++state.optimizerSteps,
-        rate * state.plateauScale * state.boostScale);
+    state.lastTrainingLoss =
+        trainOn(
+            deviceStep,
+            state,
+            state.params,
+            state.moment1,
+            state.moment2,
+            random,
+            ++state.optimizerSteps,
+            rate * state.plateauScale * state.boostScale);
     if (state.challengerActive) {
-      network.lossAndGradient(
+      trainOn(
+          challengerDeviceStep,
+          state,
           state.challengerParams,
-          state.batchX,
-          state.batchY,
-          state.batchWeight,
-          state.batchRows,
+          state.challengerMoment1,
+          state.challengerMoment2,
           random,
-          gradient);
-      optimizer.apply(
-          state.challengerParams,
-          gradient,
-          new float[][] {state.challengerMoment1, state.challengerMoment2},
           ++state.challengerSteps,
           rate);
     }
@@ -591,6 +607,51 @@ public final class ModelTrainer {
       }
     }
     state.batchRows = 0;
+  }
+
+  /** One step of one set of parameters on the open batch, on the device or the CPU. */
+  private double trainOn(
+      DeviceTrainingStep onDevice,
+      TrainerState state,
+      float[] params,
+      float[] firstMoment,
+      float[] secondMoment,
+      SplitMix64 random,
+      long optimizerStep,
+      double rate) {
+    if (onDevice != null) {
+      return onDevice.step(
+          params,
+          firstMoment,
+          secondMoment,
+          state.batchX,
+          state.batchY,
+          state.batchWeight,
+          state.batchRows,
+          random,
+          optimizerStep,
+          rate);
+    }
+    double loss =
+        network.lossAndGradient(
+            params,
+            state.batchX,
+            state.batchY,
+            state.batchWeight,
+            state.batchRows,
+            random,
+            gradient);
+    optimizer.apply(
+        params, gradient, new float[][] {firstMoment, secondMoment}, optimizerStep, rate);
+    return loss;
+  }
+
+  /** Releases the device's memory, if the trainer has one. */
+  public void closeDevice() {
+    if (deviceStep != null) {
+      deviceStep.close();
+      challengerDeviceStep.close();
+    }
   }
 
   /** Receives, for every trained example, the milliseconds from its Kafka timestamp to its step. */
