@@ -57,6 +57,7 @@ import org.bytedeco.cuda.cudart.cudaDeviceProp;
 import org.bytedeco.cuda.nvrtc._nvrtcProgram;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
@@ -135,6 +136,10 @@ public final class CudaDeviceOps implements DeviceOps {
    * Null when CUDA is usable here, else why not (libraries not found, no device, too few devices).
    */
   public static String unavailableReason(int deviceIndex) {
+    String failure = libraryFailure();
+    if (failure != null) {
+      return failure;
+    }
     try {
       int[] count = new int[1];
       int status = cudaGetDeviceCount(count);
@@ -146,8 +151,30 @@ public final class CudaDeviceOps implements DeviceOps {
       }
       return null;
     } catch (Throwable e) {
-      return "the CUDA 13 libraries cannot be loaded (" + e + "); set LD_LIBRARY_PATH to them";
+      return "CUDA failed: " + e;
     }
+  }
+
+  private static String libraryFailure;
+  private static boolean probed;
+
+  /** Loads the bindings once per JVM; null when they load, else why not. */
+  private static synchronized String libraryFailure() {
+    if (!probed) {
+      probed = true;
+      try {
+        Loader.load(org.bytedeco.cuda.global.cudart.class);
+        Loader.load(org.bytedeco.cuda.global.cublas.class);
+        Loader.load(org.bytedeco.cuda.global.nvrtc.class);
+      } catch (Throwable e) {
+        libraryFailure =
+            "the CUDA 13 libraries (libcuda.so.1, libcudart.so.13, libcublas.so.13, libnvrtc.so.13)"
+                + " cannot be loaded: "
+                + e.getMessage()
+                + "; on a GPU machine, add their folder to LD_LIBRARY_PATH";
+      }
+    }
+    return libraryFailure;
   }
 
   public static CudaDeviceOps open(int deviceIndex, Precision precision) {
