@@ -25,13 +25,15 @@ import picocli.CommandLine.Option;
       "Benchmarks. `bench` or `bench pipeline`: the pipeline against its limits (see bench pipeline --help).",
       "`bench training`: examples/s of one training step (forward, backward, SGD update) per backend.",
       "`bench featurizer`: vectors/s of the featurizer for 20 numeric and 10 categorical fields.",
-      "`bench server`: downloads/s and latency of the model store server with 50 concurrent clients."
+      "`bench server`: downloads/s and latency of the model store server with 50 concurrent clients.",
+      "`bench gpu`: examples/s of the CUDA training step per model, batch and precision."
     },
     subcommands = {
       PipelineBenchmark.class,
       BenchCommand.Training.class,
       FeaturizerBenchmark.class,
-      ServerBenchmark.class
+      ServerBenchmark.class,
+      GpuBenchmark.class
     })
 final class BenchCommand implements Runnable {
 
