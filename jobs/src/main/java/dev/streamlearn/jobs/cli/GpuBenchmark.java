@@ -44,7 +44,8 @@ final class GpuBenchmark implements Callable<Integer> {
         return 2;
       }
     }
-    List<String> args = new ArrayList<>(List.of("--device", "" + device, "--seconds", "" + seconds));
+    List<String> args =
+        new ArrayList<>(List.of("--device", "" + device, "--seconds", "" + seconds));
     if (cpu != null) {
       args.add("--cpu");
       args.add(cpu);
