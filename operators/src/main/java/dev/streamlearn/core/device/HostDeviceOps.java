@@ -188,20 +188,11 @@ public final class HostDeviceOps implements DeviceOps {
         l = softplus - target * zr;
       } else if (loss == LOSS_CE) {
         int label = (int) target;
-        float max = Float.NEGATIVE_INFINITY;
+        float logSum = softmaxRow(z, o, base, outputs);
         for (int j = 0; j < outputs; j++) {
-          max = Math.max(max, z[base + j]);
+          d[base + j] = (o[base + j] - (j == label ? 1f : 0f)) * scale;
         }
-        float sum = 0f;
-        for (int j = 0; j < outputs; j++) {
-          sum += (float) Math.exp(z[base + j] - max);
-        }
-        for (int j = 0; j < outputs; j++) {
-          float p = (float) Math.exp(z[base + j] - max) / sum;
-          o[base + j] = p;
-          d[base + j] = (p - (j == label ? 1f : 0f)) * scale;
-        }
-        l = max + (float) Math.log(sum) - z[base + label];
+        l = logSum - z[base + label];
       } else {
         float value = z[base];
         o[base] = value;
@@ -221,6 +212,22 @@ public final class HostDeviceOps implements DeviceOps {
     }
   }
 
+  /** {@code softmax_row}: one row's softmax into {@code o}; returns log(sum(exp(z))). */
+  private static float softmaxRow(float[] z, float[] o, int base, int outputs) {
+    float max = Float.NEGATIVE_INFINITY;
+    for (int j = 0; j < outputs; j++) {
+      max = Math.max(max, z[base + j]);
+    }
+    float sum = 0f;
+    for (int j = 0; j < outputs; j++) {
+      sum += (float) Math.exp(z[base + j] - max);
+    }
+    for (int j = 0; j < outputs; j++) {
+      o[base + j] = (float) Math.exp(z[base + j] - max) / sum;
+    }
+    return max + (float) Math.log(sum);
+  }
+
   @Override
   public void outputOnly(Buffer logits, Buffer out, int rows, int outputs, int output) {
     float[] z = data(logits);
@@ -230,17 +237,7 @@ public final class HostDeviceOps implements DeviceOps {
       if (output == OUTPUT_SIGMOID) {
         o[base] = 1f / (1f + (float) Math.exp(-z[base]));
       } else if (output == OUTPUT_SOFTMAX) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < outputs; j++) {
-          max = Math.max(max, z[base + j]);
-        }
-        float sum = 0f;
-        for (int j = 0; j < outputs; j++) {
-          sum += (float) Math.exp(z[base + j] - max);
-        }
-        for (int j = 0; j < outputs; j++) {
-          o[base + j] = (float) Math.exp(z[base + j] - max) / sum;
-        }
+        softmaxRow(z, o, base, outputs);
       } else {
         System.arraycopy(z, base, o, base, outputs);
       }

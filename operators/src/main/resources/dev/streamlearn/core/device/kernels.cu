@@ -35,6 +35,16 @@ __device__ __forceinline__ float derivative_from_output(float a, int act) {
   }
 }
 
+// out = softmax(z) over one row; returns log(sum(exp(z))), computed from the row's maximum.
+__device__ float softmax_row(const float* z, float* out, int outputs) {
+  float max = -__int_as_float(0x7f800000);
+  for (int j = 0; j < outputs; j++) max = fmaxf(max, z[j]);
+  float sum = 0.f;
+  for (int j = 0; j < outputs; j++) sum += expf(z[j] - max);
+  for (int j = 0; j < outputs; j++) out[j] = expf(z[j] - max) / sum;
+  return max + logf(sum);
+}
+
 // SplitMix64's draw number (index + 1) after `state`: the same numbers, in the same order, as the
 // CPU network's generator, so dropout masks agree element for element.
 __device__ __forceinline__ double uniform_draw(unsigned long long state, unsigned long long index) {
@@ -81,16 +91,11 @@ extern "C" __global__ void output_loss(const float* logits, float* out, float* d
     l = softplus - target * z;
   } else if (loss == LOSS_CE) {
     int label = (int)target;
-    float max = -__int_as_float(0x7f800000);
-    for (int j = 0; j < outputs; j++) max = fmaxf(max, logits[base + j]);
-    float sum = 0.f;
-    for (int j = 0; j < outputs; j++) sum += expf(logits[base + j] - max);
+    float log_sum = softmax_row(logits + base, out + base, outputs);
     for (int j = 0; j < outputs; j++) {
-      float p = expf(logits[base + j] - max) / sum;
-      out[base + j] = p;
-      delta[base + j] = (p - (j == label ? 1.f : 0.f)) * scale;
+      delta[base + j] = (out[base + j] - (j == label ? 1.f : 0.f)) * scale;
     }
-    l = max + logf(sum) - logits[base + label];
+    l = log_sum - logits[base + label];
   } else {
     float value = logits[base];
     out[base] = value;
@@ -118,11 +123,7 @@ extern "C" __global__ void output_only(const float* logits, float* out, int rows
   if (output == 1) {
     out[base] = 1.f / (1.f + expf(-logits[base]));
   } else if (output == 2) {
-    float max = -__int_as_float(0x7f800000);
-    for (int j = 0; j < outputs; j++) max = fmaxf(max, logits[base + j]);
-    float sum = 0.f;
-    for (int j = 0; j < outputs; j++) sum += expf(logits[base + j] - max);
-    for (int j = 0; j < outputs; j++) out[base + j] = expf(logits[base + j] - max) / sum;
+    softmax_row(logits + base, out + base, outputs);
   } else {
     for (int j = 0; j < outputs; j++) out[base + j] = logits[base + j];
   }
