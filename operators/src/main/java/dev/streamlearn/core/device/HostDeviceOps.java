@@ -1,5 +1,7 @@
 package dev.streamlearn.core.device;
 
+import dev.streamlearn.core.model.SplitMix64;
+
 /**
  * {@link DeviceOps} in Java on the CPU: the kernels of {@code kernels.cu} in the same fp32
  * arithmetic, and matrix products whose operands are rounded as the device's precision rounds them.
@@ -123,15 +125,6 @@ public final class HostDeviceOps implements DeviceOps {
     };
   }
 
-  /** SplitMix64's draw number {@code index + 1} after {@code state}, as {@code uniform_draw}. */
-  static double uniformDraw(long state, long index) {
-    long z = state + (index + 1) * 0x9E3779B97F4A7C15L;
-    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-    z = z ^ (z >>> 31);
-    return (z >>> 11) * 0x1.0p-53;
-  }
-
   @Override
   public void biasActivation(
       Buffer z,
@@ -149,7 +142,7 @@ public final class HostDeviceOps implements DeviceOps {
     for (int i = 0; i < n; i++) {
       float v = activate(zv[i] + bv[(int) biasOffset + i % cols], activation);
       if (keep < 1.0) {
-        float m = uniformDraw(seed, i) < keep ? (float) (1.0 / keep) : 0f;
+        float m = SplitMix64.uniformAt(seed, i) < keep ? (float) (1.0 / keep) : 0f;
         data(mask)[i] = m;
         v *= m;
       }
