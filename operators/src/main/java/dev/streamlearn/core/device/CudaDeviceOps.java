@@ -327,14 +327,7 @@ public final class CudaDeviceOps implements DeviceOps {
     long bytes = 4L * count;
     if (pinnedUsed + bytes > pinnedBytes) {
       synchronize();
-      if (bytes > pinnedBytes) {
-        if (pinned != null) {
-          cudaFreeHost(pinned);
-        }
-        pinnedBytes = Math.max(bytes, 2 * pinnedBytes);
-        pinned = new BytePointer();
-        check(cudaMallocHost(pinned, pinnedBytes), "cudaMallocHost");
-      }
+      growPinned(bytes);
     }
     FloatPointer staging = new FloatPointer(new Address(pinned.address() + pinnedUsed));
     staging.put(source, sourceOffset, count);
@@ -354,14 +347,7 @@ public final class CudaDeviceOps implements DeviceOps {
       Buffer source, long sourceOffset, float[] target, int targetOffset, int count) {
     long bytes = 4L * count;
     synchronize();
-    if (bytes > pinnedBytes) {
-      if (pinned != null) {
-        cudaFreeHost(pinned);
-      }
-      pinnedBytes = Math.max(bytes, 2 * pinnedBytes);
-      pinned = new BytePointer();
-      check(cudaMallocHost(pinned, pinnedBytes), "cudaMallocHost");
-    }
+    growPinned(bytes);
     check(
         cudaMemcpyAsync(
             pinned,
@@ -372,6 +358,18 @@ public final class CudaDeviceOps implements DeviceOps {
         "download");
     synchronize();
     new FloatPointer(new Address(pinned.address())).get(target, targetOffset, count);
+  }
+
+  /** Makes the pinned staging hold at least {@code bytes}; call only after a wait. */
+  private void growPinned(long bytes) {
+    if (bytes > pinnedBytes) {
+      if (pinned != null) {
+        cudaFreeHost(pinned);
+      }
+      pinnedBytes = Math.max(bytes, 2 * pinnedBytes);
+      pinned = new BytePointer();
+      check(cudaMallocHost(pinned, pinnedBytes), "cudaMallocHost");
+    }
   }
 
   @Override

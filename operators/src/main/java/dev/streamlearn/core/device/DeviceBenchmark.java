@@ -46,6 +46,22 @@ public final class DeviceBenchmark {
 
   static final int[] BATCHES = {256, 1024, 4096, 16384};
 
+  private static final OptimizerSettings ADAM =
+      new OptimizerSettings("adam", 0, false, 0.9, 0.999, 1e-8, 0, 0, 0, 0);
+
+  /** How many runs fit in the measuring time (at least the minimum), and the seconds they took. */
+  record Timed(long runs, double seconds) {}
+
+  /** Calls {@code run} with 0, 1, 2, ... until {@code seconds} passed and {@code minimum} ran. */
+  static Timed repeat(double seconds, int minimum, java.util.function.LongConsumer run) {
+    long start = System.nanoTime();
+    long runs = 0;
+    while (System.nanoTime() - start < seconds * 1e9 || runs < minimum) {
+      run.accept(runs++);
+    }
+    return new Timed(runs, (System.nanoTime() - start) / 1e9);
+  }
+
   public static void main(String[] args) {
     int device = 0;
     double seconds = 2;
@@ -146,20 +162,17 @@ public final class DeviceBenchmark {
   static void benchmarkDevice(
       DeviceOps ops, Model model, int rows, double seconds, double ceiling) {
     NetworkShape shape = model.shape();
-    OptimizerSettings adam = new OptimizerSettings("adam", 0, false, 0.9, 0.999, 1e-8, 0, 0, 0, 0);
     Batch batch = batch(shape, rows);
-    try (DeviceNetwork network = new DeviceNetwork(shape, adam, ops, rows)) {
+    try (DeviceNetwork network = new DeviceNetwork(shape, ADAM, ops, rows)) {
       float[] params = shape.initialParameters(1);
       network.upload(params, new float[params.length], new float[params.length]);
       SplitMix64 random = new SplitMix64(1);
       network.step(batch.x, batch.y, batch.w, rows, random, 1, 1e-3);
-      long start = System.nanoTime();
-      long steps = 0;
-      while (System.nanoTime() - start < seconds * 1e9 || steps < 5) {
-        network.step(batch.x, batch.y, batch.w, rows, random, steps + 2, 1e-3);
-        steps++;
-      }
-      double elapsed = (System.nanoTime() - start) / 1e9;
+      Timed timed =
+          repeat(
+              seconds, 5, n -> network.step(batch.x, batch.y, batch.w, rows, random, n + 2, 1e-3));
+      long steps = timed.runs();
+      double elapsed = timed.seconds();
       double perSecond = steps * (double) rows / elapsed;
       double flops = stepFlops(shape, rows) * steps / elapsed;
       System.out.printf(
@@ -177,25 +190,28 @@ public final class DeviceBenchmark {
   }
 
   static void benchmarkCpu(String name, double seconds) {
-    OptimizerSettings adam = new OptimizerSettings("adam", 0, false, 0.9, 0.999, 1e-8, 0, 0, 0, 0);
     try (Backend backend = Backends.create(name)) {
       for (Model model : models()) {
         for (int rows : BATCHES) {
           NetworkShape shape = model.shape();
           Batch batch = batch(shape, rows);
           Network network = new Network(shape, backend, rows);
-          Optimizer optimizer = new Optimizer(adam, shape.weightMask());
+          Optimizer optimizer = new Optimizer(ADAM, shape.weightMask());
           float[] params = shape.initialParameters(1);
           float[] gradient = new float[params.length];
           float[][] slots = {new float[params.length], new float[params.length]};
           SplitMix64 random = new SplitMix64(1);
-          long start = System.nanoTime();
-          long steps = 0;
-          while (System.nanoTime() - start < seconds * 1e9 || steps < 1) {
-            network.lossAndGradient(params, batch.x, batch.y, batch.w, rows, random, gradient);
-            optimizer.apply(params, gradient, slots, ++steps, 1e-3);
-          }
-          double elapsed = (System.nanoTime() - start) / 1e9;
+          Timed timed =
+              repeat(
+                  seconds,
+                  1,
+                  n -> {
+                    network.lossAndGradient(
+                        params, batch.x, batch.y, batch.w, rows, random, gradient);
+                    optimizer.apply(params, gradient, slots, n + 1, 1e-3);
+                  });
+          long steps = timed.runs();
+          double elapsed = timed.seconds();
           System.out.printf(
               Locale.ROOT,
               "{\"model\": \"%s\", \"backend\": \"%s\", \"batch\": %d, \"examples_per_s\": %.0f,"
