@@ -39,7 +39,17 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
       new com.fasterxml.jackson.databind.ObjectMapper();
 
+  /**
+   * Opens the device a subtask trains on, or returns null for the CPU: given the spec's backend
+   * name, the device index and the precision. The default is {@link Backends#openDevice}.
+   */
+  @FunctionalInterface
+  public interface DeviceFactory extends java.io.Serializable {
+    DeviceOps open(String backend, int deviceIndex, String precision);
+  }
+
   private final PipelineSpec spec;
+  private final DeviceFactory deviceFactory;
   private transient Backend backend;
   private transient DeviceOps device;
   private transient ModelTrainer trainer;
@@ -55,13 +65,19 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   private transient volatile com.fasterxml.jackson.databind.JsonNode lastWindow;
 
   public TrainModel(PipelineSpec spec) {
+    this(spec, Backends::openDevice);
+  }
+
+  /** A trainer whose device comes from {@code deviceFactory} (e.g. another {@link DeviceOps}). */
+  public TrainModel(PipelineSpec spec, DeviceFactory deviceFactory) {
     this.spec = spec;
+    this.deviceFactory = deviceFactory;
   }
 
   @Override
   public void open(OpenContext openContext) {
-    backend = Backends.create(spec.backend());
-    device = Backends.openDevice(spec.backend(), deviceIndex(), spec.cuda().precision());
+    backend = Backends.create(spec.cpuBackend());
+    device = deviceFactory.open(spec.backend(), deviceIndex(), spec.cuda().precision());
     trainer = new ModelTrainer(spec, backend, device);
     Histogram latency =
         getRuntimeContext()

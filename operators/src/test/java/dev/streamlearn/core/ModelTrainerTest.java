@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-class ModelTrainerTest {
+public class ModelTrainerTest {
 
   @Test
   void onePassOverWdbcPublishesAVersionPerWindow() throws Exception {
@@ -86,6 +86,11 @@ class ModelTrainerTest {
   }
 
   static PipelineSpec specFor(CsvEvents rows, String extraYaml) {
+    return specFor(rows, extraYaml, "reference");
+  }
+
+  /** A spec with the file's inferred features and label classes, trained on {@code backend}. */
+  public static PipelineSpec specFor(CsvEvents rows, String extraYaml, String backend) {
     Map<String, Object> tree = SpecLoader.readTree(extraYaml, "test");
     List<Map<String, Object>> features = new ArrayList<>();
     for (PipelineSpec.Feature feature : rows.inferFeatures()) {
@@ -98,7 +103,7 @@ class ModelTrainerTest {
           "label.classes",
           rows.labelClasses().isEmpty() ? rows.labelValues() : rows.labelClasses());
     }
-    SpecLoader.override(tree, "backend", "reference");
+    SpecLoader.override(tree, "backend", backend);
     return SpecLoader.fromTree(tree);
   }
 }

@@ -3,15 +3,21 @@ package dev.streamlearn.core;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Finds {@code shared/data/} beside the repository, from any module's working directory. */
+/**
+ * Finds {@code shared/data/} beside the repository (or inside it, where a copy of the repository
+ * carries its own), from any module's working directory.
+ */
 public final class SharedData {
 
   public static Path file(String name) {
     Path directory = Path.of("").toAbsolutePath();
     while (directory != null) {
-      Path candidate = directory.resolveSibling("shared").resolve("data").resolve(name);
-      if (Files.exists(candidate)) {
-        return candidate;
+      for (Path shared :
+          new Path[] {directory.resolveSibling("shared"), directory.resolve("shared")}) {
+        Path candidate = shared.resolve("data").resolve(name);
+        if (Files.exists(candidate)) {
+          return candidate;
+        }
       }
       directory = directory.getParent();
     }

@@ -26,6 +26,17 @@ class SpecLoaderTest {
   }
 
   @Test
+  void theCpuBackendBesideTheGpuIsNd4jUnlessTheSpecSaysOtherwise() {
+    assertThat(SpecLoader.parse(MINIMAL).cpuBackend()).isEqualTo("nd4j");
+    PipelineSpec spec =
+        SpecLoader.parse(MINIMAL + "backend: cuda\ncuda: {precision: bf16, cpu-backend: java}\n");
+    assertThat(spec.cuda().precision()).isEqualTo("bf16");
+    assertThat(spec.cpuBackend()).isEqualTo("java");
+    assertThat(SpecLoader.parse(MINIMAL + "backend: reference\n").cpuBackend())
+        .isEqualTo("reference");
+  }
+
+  @Test
   void hashChangesWithContent() {
     assertThat(SpecLoader.parse(MINIMAL).specHash())
         .isEqualTo(SpecLoader.parse(MINIMAL).specHash())
@@ -64,6 +75,8 @@ class SpecLoaderTest {
         .hasMessage("spec key 'cuda.precision' = 'fp16': one of [fp32, tf32, bf16]");
     assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "cuda: {devices: 2}\n"))
         .hasMessageContaining("cuda.devices");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "cuda: {cpu-backend: cuda}\n"))
+        .hasMessage("spec key 'cuda.cpu-backend' = 'cuda': one of [nd4j, java, reference]");
     assertThatThrownBy(() -> SpecLoader.parse("features:\n  - {name: x, type: text}\n"))
         .hasMessage(
             "spec key 'features[0].type' = 'text': one of [numeric, categorical, datetime, cross, pca]");

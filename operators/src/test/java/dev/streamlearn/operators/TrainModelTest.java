@@ -179,8 +179,14 @@ class TrainModelTest {
 
   private static KeyedOneInputStreamOperatorTestHarness<String, Example, ModelSnapshot> harness(
       PipelineSpec spec) throws Exception {
+    return harness(new TrainModel(spec));
+  }
+
+  /** A harness around {@code trainer}, every example under one key. */
+  static KeyedOneInputStreamOperatorTestHarness<String, Example, ModelSnapshot> harness(
+      TrainModel trainer) throws Exception {
     return new KeyedOneInputStreamOperatorTestHarness<>(
-        new KeyedProcessOperator<>(new TrainModel(spec)), example -> "m", Types.STRING);
+        new KeyedProcessOperator<>(trainer), example -> "m", Types.STRING);
   }
 
   /**
@@ -211,7 +217,7 @@ class TrainModelTest {
     return examples;
   }
 
-  private static void feed(
+  static void feed(
       KeyedOneInputStreamOperatorTestHarness<String, Example, ModelSnapshot> harness,
       List<Example> examples)
       throws Exception {
@@ -220,7 +226,7 @@ class TrainModelTest {
     }
   }
 
-  private static List<ModelSnapshot> outputs(
+  static List<ModelSnapshot> outputs(
       KeyedOneInputStreamOperatorTestHarness<String, Example, ModelSnapshot> harness) {
     List<ModelSnapshot> snapshots = new ArrayList<>(harness.extractOutputValues());
     harness.getOutput().clear();

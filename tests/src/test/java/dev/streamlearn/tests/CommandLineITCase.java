@@ -105,7 +105,7 @@ class CommandLineITCase {
       EmbeddedKafka kafka, PipelineSpec spec, LocalModelStore store, Path csv) throws Exception {
     ModelTrainer trainer;
     TrainerState state;
-    try (Backend backend = Backends.create(spec.backend())) {
+    try (Backend backend = Backends.create(spec.cpuBackend())) {
       trainer = new ModelTrainer(spec, backend);
       state = trainer.newState();
       DirectEventDecoder decoder = new DirectEventDecoder(spec);

@@ -366,7 +366,7 @@ final class PipelineBenchmark implements Callable<Integer> {
       y[r] = random.nextBoolean() ? 1 : 0;
     }
     NetworkShape shape = ModelTrainer.shapeFor(spec, dimension);
-    try (Backend backend = Backends.create(spec.backend())) {
+    try (Backend backend = Backends.create(spec.cpuBackend())) {
       Network network = new Network(shape, backend, batch);
       Optimizer optimizer = new Optimizer(spec.training().optimizer(), shape.weightMask());
       float[] params = shape.initialParameters(1);

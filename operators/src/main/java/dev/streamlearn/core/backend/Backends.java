@@ -16,6 +16,10 @@ public final class Backends {
 
   public static final List<String> NAMES =
       List.of("auto", "cpu", "cuda", "nd4j", "java", "reference");
+
+  /** The backends that run on the CPU alone. */
+  public static final List<String> CPU_NAMES = List.of("nd4j", "java", "reference");
+
   private static final Logger LOG = LoggerFactory.getLogger(Backends.class);
 
   /** The CPU backend for this name: nd4j for auto, cpu and cuda. */

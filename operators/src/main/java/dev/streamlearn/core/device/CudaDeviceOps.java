@@ -109,6 +109,9 @@ public final class CudaDeviceOps implements DeviceOps {
   private CudaBuffer bf16A;
   private CudaBuffer bf16B;
 
+  /** The instance whose device each thread last made current. */
+  private static final ThreadLocal<CudaDeviceOps> CURRENT = new ThreadLocal<>();
+
   /** A buffer of device memory. */
   static final class CudaBuffer implements Buffer {
     final long address;
@@ -188,7 +191,7 @@ public final class CudaDeviceOps implements DeviceOps {
   private CudaDeviceOps(int device, Precision precision) {
     this.device = device;
     this.precision = precision;
-    check(cudaSetDevice(device), "cudaSetDevice");
+    onThisThread();
     check(cudaFree(null), "creating the CUDA context");
     cudaDeviceProp properties = new cudaDeviceProp();
     check(cudaGetDeviceProperties(properties, device), "cudaGetDeviceProperties");
@@ -231,6 +234,18 @@ public final class CudaDeviceOps implements DeviceOps {
         cublasSetMathMode(
             cublas, precision == Precision.TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
         "cublasSetMathMode");
+  }
+
+  /**
+   * Makes this device current on the calling thread. The CUDA runtime's current device is per
+   * thread; Flink may open an operator on one thread and close it on another, and one thread may
+   * drive two devices.
+   */
+  private void onThisThread() {
+    if (CURRENT.get() != this) {
+      check(cudaSetDevice(device), "cudaSetDevice " + device);
+      CURRENT.set(this);
+    }
   }
 
   /** The kernel source shipped in this jar. */
@@ -301,6 +316,7 @@ public final class CudaDeviceOps implements DeviceOps {
 
   @Override
   public Buffer allocate(long length) {
+    onThisThread();
     Pointer pointer = new Pointer();
     check(cudaMalloc(pointer, Math.max(1, length) * 4), "cudaMalloc of " + length + " floats");
     return new CudaBuffer(pointer.address(), length);
@@ -308,6 +324,7 @@ public final class CudaDeviceOps implements DeviceOps {
 
   @Override
   public void free(Buffer buffer) {
+    onThisThread();
     if (buffer != null) {
       cudaFree(new Address(((CudaBuffer) buffer).address));
     }
@@ -324,6 +341,7 @@ public final class CudaDeviceOps implements DeviceOps {
   @Override
   public void upload(
       float[] source, int sourceOffset, Buffer target, long targetOffset, int count) {
+    onThisThread();
     long bytes = 4L * count;
     if (pinnedUsed + bytes > pinnedBytes) {
       synchronize();
@@ -345,6 +363,7 @@ public final class CudaDeviceOps implements DeviceOps {
   @Override
   public void download(
       Buffer source, long sourceOffset, float[] target, int targetOffset, int count) {
+    onThisThread();
     long bytes = 4L * count;
     synchronize();
     growPinned(bytes);
@@ -374,6 +393,7 @@ public final class CudaDeviceOps implements DeviceOps {
 
   @Override
   public void zero(Buffer buffer, long offset, long count) {
+    onThisThread();
     check(cudaMemsetAsync(new Address(address(buffer, offset)), 0, 4 * count, stream), "memset");
   }
 
@@ -391,6 +411,7 @@ public final class CudaDeviceOps implements DeviceOps {
       float beta,
       Buffer c,
       long cOffset) {
+    onThisThread();
     // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands.
     int opB = transposeB ? CUBLAS_OP_T : CUBLAS_OP_N;
     int opA = transposeA ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -607,6 +628,7 @@ public final class CudaDeviceOps implements DeviceOps {
   }
 
   private void begin() {
+    onThisThread();
     argCount = 0;
   }
 
@@ -638,6 +660,7 @@ public final class CudaDeviceOps implements DeviceOps {
 
   @Override
   public void synchronize() {
+    onThisThread();
     check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
     pinnedUsed = 0;
   }
@@ -653,6 +676,7 @@ public final class CudaDeviceOps implements DeviceOps {
     cublasDestroy_v2(cublas);
     cudaStreamDestroy(stream);
     cuModuleUnload(module);
+    CURRENT.remove();
   }
 
   private static void check(int status, String what) {

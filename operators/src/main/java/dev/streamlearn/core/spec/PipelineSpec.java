@@ -291,8 +291,18 @@ public record PipelineSpec(
    * @param device the GPU's index when the task manager offers no {@code gpu} external resource;
    *     trainer subtask {@code i} takes device {@code device + i}
    * @param precision fp32, tf32 or bf16 matrix products (fp32 weights and accumulation in all)
+   * @param cpuBackend the CPU backend beside the GPU ({@code nd4j}, {@code java} or {@code
+   *     reference}): it scores the held-out windows, and trains where {@code auto} finds no GPU
    */
-  public record Cuda(int device, String precision) implements Serializable {}
+  public record Cuda(int device, String precision, String cpuBackend) implements Serializable {}
+
+  /**
+   * The CPU backend that scores and validates: the {@code backend} itself, or {@code
+   * cuda.cpu-backend} when the backend is {@code cuda} or {@code auto}.
+   */
+  public String cpuBackend() {
+    return backend.equals("cuda") || backend.equals("auto") ? cuda.cpuBackend() : backend;
+  }
 
   /** Raw numeric values an example carries: one per numeric or datetime feature. */
   public int numericCount() {

@@ -344,10 +344,11 @@ public final class SpecLoader {
   }
 
   private static PipelineSpec.Cuda cuda(Node cuda) {
-    cuda.allow("device", "precision");
+    cuda.allow("device", "precision", "cpu-backend");
     return new PipelineSpec.Cuda(
         (int) cuda.integer("device", 0, 0, 1023),
-        cuda.oneOf("precision", "fp32", dev.streamlearn.core.device.Precision.NAMES));
+        cuda.oneOf("precision", "fp32", dev.streamlearn.core.device.Precision.NAMES),
+        cuda.oneOf("cpu-backend", "nd4j", Backends.CPU_NAMES));
   }
 
   private static PipelineSpec.Training training(Node training) {

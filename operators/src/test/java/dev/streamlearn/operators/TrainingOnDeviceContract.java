@@ -1,0 +1,204 @@
+package dev.streamlearn.operators;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamlearn.core.ModelTrainerTest;
+import dev.streamlearn.core.SharedData;
+import dev.streamlearn.core.data.CsvEvents;
+import dev.streamlearn.core.data.CsvReader;
+import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.data.ExampleExtractor;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.train.ModelSnapshot;
+import dev.streamlearn.store.Manifest;
+import dev.streamlearn.store.ManifestJson;
+import dev.streamlearn.store.Safetensors;
+import dev.streamlearn.store.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The trainer operator with its steps on a device: a job on a Flink MiniCluster trains on
+ * digits.csv to the CPU's held-out accuracy, and a checkpoint taken mid-run restores onto the
+ * device and onto a task manager without one. Subclasses name the device.
+ */
+abstract class TrainingOnDeviceContract {
+
+  @RegisterExtension
+  static final MiniClusterExtension CLUSTER =
+      new MiniClusterExtension(
+          new MiniClusterResourceConfiguration.Builder()
+              .setNumberTaskManagers(1)
+              .setNumberSlotsPerTaskManager(1)
+              .build());
+
+  /** The MLP of the device contract's digits run; a version every 10 minutes of event time. */
+  private static final String DIGITS =
+      String.join(
+          "\n",
+          "name: digits",
+          "label: {task: multiclass}",
+          "model: {type: mlp, hidden-layers: [64], activation: relu}",
+          "training: {batch-size: 32, learning-rate: 0.003, optimizer: {type: adam}}",
+          "validation: {window: 10m, max-window-events: 400}",
+          "cuda: {cpu-backend: java}",
+          "");
+
+  private static final int PASSES = 4;
+
+  /** Opens the device the trainer under test steps on. */
+  abstract TrainModel.DeviceFactory devices();
+
+  /** What manifests record as the backend of versions trained on that device. */
+  abstract String deviceName();
+
+  @Test
+  void aJobOnAMiniClusterTrainsOnTheDeviceToTheCpuAccuracy() throws Exception {
+    CsvEvents rows = digits();
+    List<Example> examples = examples(rows, ModelTrainerTest.specFor(rows, DIGITS, "java"));
+
+    List<ModelSnapshot> onDevice =
+        runJob(examples, new TrainModel(ModelTrainerTest.specFor(rows, DIGITS, "cuda"), devices()));
+    List<ModelSnapshot> onCpu =
+        runJob(examples, new TrainModel(ModelTrainerTest.specFor(rows, DIGITS, "java")));
+
+    Manifest device = ManifestJson.read(onDevice.get(onDevice.size() - 1).manifestJson);
+    Manifest cpu = ManifestJson.read(onCpu.get(onCpu.size() - 1).manifestJson);
+    double deviceAccuracy = device.metrics().get("window").get("accuracy");
+    double cpuAccuracy = cpu.metrics().get("window").get("accuracy");
+    System.out.printf(
+        "digits job on a MiniCluster, %d versions: held-out accuracy %.4f on %s (%s), %.4f on the"
+            + " CPU%n",
+        onDevice.size(), deviceAccuracy, device.backend(), device.precision(), cpuAccuracy);
+    assertThat(device.backend()).isEqualTo(deviceName());
+    assertThat(cpu.backend()).isEqualTo("java");
+    assertThat(onDevice).hasSameSizeAs(onCpu).hasSizeGreaterThan(1);
+    // Every event is trained on or held out, on the device as on the CPU.
+    assertThat(device.lineage().eventsTrainedTotal() + device.lineage().eventsHeldOutTotal())
+        .isEqualTo(examples.size());
+    assertThat(device.lineage()).isEqualTo(cpu.lineage());
+    assertThat(deviceAccuracy).isGreaterThanOrEqualTo(cpuAccuracy - 0.01);
+  }
+
+  @Test
+  void aCheckpointTakenOnTheDeviceRestoresOntoTheDeviceAndOntoATaskManagerWithoutOne()
+      throws Exception {
+    CsvEvents rows = digits();
+    PipelineSpec spec = ModelTrainerTest.specFor(rows, DIGITS, "cuda");
+    List<Example> examples = examples(rows, spec);
+    int cut = examples.size() / 2 + 7;
+
+    List<ModelSnapshot> uninterrupted;
+    OperatorSubtaskState checkpoint;
+    try (var harness = TrainModelTest.harness(new TrainModel(spec, devices()))) {
+      harness.open();
+      TrainModelTest.feed(harness, examples.subList(0, cut));
+      checkpoint = harness.snapshot(1, 1);
+      TrainModelTest.feed(harness, examples.subList(cut, examples.size()));
+      harness.processWatermark(Long.MAX_VALUE);
+      uninterrupted = TrainModelTest.outputs(harness);
+    }
+    List<ModelSnapshot> onDevice =
+        resume(new TrainModel(spec, devices()), checkpoint, examples, cut);
+    List<ModelSnapshot> onCpu =
+        resume(
+            new TrainModel(spec, (backend, index, precision) -> null), checkpoint, examples, cut);
+
+    ModelSnapshot expected = uninterrupted.get(uninterrupted.size() - 1);
+    Manifest expectedManifest = ManifestJson.read(expected.manifestJson);
+    assertThat(expectedManifest.metrics().get("window").get("accuracy"))
+        .as("held-out accuracy of the uninterrupted run on the device")
+        .isGreaterThan(0.9);
+    for (List<ModelSnapshot> resumed : List.of(onDevice, onCpu)) {
+      ModelSnapshot last = resumed.get(resumed.size() - 1);
+      Manifest manifest = ManifestJson.read(last.manifestJson);
+      assertThat(last.version).isEqualTo(expected.version);
+      assertThat(manifest.lineage()).isEqualTo(expectedManifest.lineage());
+      assertThat(manifest.metrics().get("window").get("accuracy"))
+          .as("accuracy after a restore on %s", manifest.backend())
+          .isGreaterThanOrEqualTo(expectedManifest.metrics().get("window").get("accuracy") - 0.02);
+    }
+    assertThat(ManifestJson.read(onCpu.get(onCpu.size() - 1).manifestJson).backend())
+        .isEqualTo("java");
+    // On the device the run after the restore is the uninterrupted run: the checkpoint held the
+    // parameters and optimizer state of the last step, not of an earlier one.
+    float[] resumedParams = parameters(onDevice.get(onDevice.size() - 1));
+    float[] expectedParams = parameters(expected);
+    double scale = 1e-3;
+    for (float p : expectedParams) {
+      scale = Math.max(scale, Math.abs(p));
+    }
+    for (int i = 0; i < expectedParams.length; i++) {
+      assertThat(Math.abs(resumedParams[i] - expectedParams[i]) / scale)
+          .as("parameter %d after a restore onto the device", i)
+          .isLessThan(1e-3);
+    }
+  }
+
+  private static List<ModelSnapshot> resume(
+      TrainModel trainer, OperatorSubtaskState checkpoint, List<Example> examples, int cut)
+      throws Exception {
+    try (var harness = TrainModelTest.harness(trainer)) {
+      harness.initializeState(checkpoint);
+      harness.open();
+      TrainModelTest.feed(harness, examples.subList(cut, examples.size()));
+      harness.processWatermark(Long.MAX_VALUE);
+      return TrainModelTest.outputs(harness);
+    }
+  }
+
+  private static List<ModelSnapshot> runJob(List<Example> examples, TrainModel trainer)
+      throws Exception {
+    Configuration configuration = new Configuration();
+    configuration.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+    StreamExecutionEnvironment env =
+        StreamExecutionEnvironment.getExecutionEnvironment(configuration);
+    env.setParallelism(1);
+    List<ModelSnapshot> versions = new ArrayList<>();
+    try (var results =
+        env.fromData(examples, ExampleSerializer.TYPE)
+            .keyBy(example -> "m")
+            .process(trainer)
+            .executeAndCollect()) {
+      results.forEachRemaining(versions::add);
+    }
+    return versions;
+  }
+
+  private static float[] parameters(ModelSnapshot snapshot) throws java.io.IOException {
+    Map<String, Tensor> tensors = Safetensors.decode(snapshot.parameters);
+    float[] all = new float[tensors.values().stream().mapToInt(t -> t.data().length).sum()];
+    int at = 0;
+    for (Tensor tensor : tensors.values()) {
+      System.arraycopy(tensor.data(), 0, all, at, tensor.data().length);
+      at += tensor.data().length;
+    }
+    return all;
+  }
+
+  private static CsvEvents digits() throws Exception {
+    return new CsvEvents(CsvReader.read(SharedData.file("digits.csv")), "digit");
+  }
+
+  /** The rows {@link #PASSES} times over, through the spec's extractor, one second apart. */
+  private static List<Example> examples(CsvEvents rows, PipelineSpec spec) throws Exception {
+    ExampleExtractor extractor = new ExampleExtractor(spec);
+    List<Example> examples = new ArrayList<>();
+    for (int i = 0; i < rows.size() * PASSES; i++) {
+      int pass = i / rows.size();
+      long start = 1000L * rows.size() * pass;
+      examples.add(
+          extractor.extract(rows.event(i % rows.size(), "pass-" + pass + "-", start), 0, i));
+    }
+    return examples;
+  }
+}
