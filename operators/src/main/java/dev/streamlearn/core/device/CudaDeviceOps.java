@@ -58,7 +58,6 @@ import org.bytedeco.cuda.nvrtc._nvrtcProgram;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Loader;
-import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.javacpp.SizeTPointer;
@@ -92,10 +91,14 @@ public final class CudaDeviceOps implements DeviceOps {
   private final CUfunc_st optimizerUpdate = new CUfunc_st();
   private final CUfunc_st toBf16 = new CUfunc_st();
 
-  /** Kernel arguments: one 8-byte slot each, and the table of their addresses. */
+  /**
+   * Kernel arguments: one 8-byte slot each, and the table of their addresses that {@code
+   * cuLaunchKernel} reads (its {@code void**} as a PointerPointer: JavaCPP's {@code Pointer}
+   * overload of that parameter would pass the address of a pointer to the table instead).
+   */
   private final BytePointer args = new BytePointer(8L * MAX_ARGS);
 
-  private final LongPointer argAddresses = new LongPointer(MAX_ARGS);
+  private final PointerPointer<Pointer> kernelParams = new PointerPointer<>(MAX_ARGS);
   private int argCount;
 
   private final FloatPointer one = new FloatPointer(1f);
@@ -225,7 +228,7 @@ public final class CudaDeviceOps implements DeviceOps {
     function(optimizerUpdate, "optimizer_update");
     function(toBf16, "to_bf16");
     for (int i = 0; i < MAX_ARGS; i++) {
-      argAddresses.put(i, args.address() + 8L * i);
+      kernelParams.put(i, new Address(args.address() + 8L * i));
     }
     check(cudaStreamCreateWithFlags(stream, cudaStreamNonBlocking), "cudaStreamCreate");
     checkBlas(cublasCreate_v2(cublas), "cublasCreate");
@@ -654,7 +657,8 @@ public final class CudaDeviceOps implements DeviceOps {
 
   private void launch(CUfunc_st function, int gridX, int gridY, int block) {
     checkDriver(
-        cuLaunchKernel(function, gridX, gridY, 1, block, 1, 1, 0, stream, argAddresses, null),
+        cuLaunchKernel(
+            function, gridX, gridY, 1, block, 1, 1, 0, stream, kernelParams, (PointerPointer) null),
         "cuLaunchKernel");
   }
 
