@@ -27,19 +27,25 @@ class BackendAgreementTest {
     Random random = new Random(7);
     try (Backend nd4j = new Nd4jBackend()) {
       for (Backend backend : new Backend[] {nd4j, new JavaBackend()}) {
-        for (boolean transposeA : new boolean[] {false, true}) {
-          for (boolean transposeB : new boolean[] {false, true}) {
-            int m = 13;
-            int n = 9;
-            int k = 31;
-            float[] a = randomArray(random, 3 + m * k);
-            float[] b = randomArray(random, 5 + k * n);
-            float[] expected = randomArray(random, 2 + m * n);
-            float[] actual = expected.clone();
-            new ReferenceBackend()
-                .gemm(transposeA, transposeB, m, n, k, 0.5f, a, 3, b, 5, 0.25f, expected, 2);
-            backend.gemm(transposeA, transposeB, m, n, k, 0.5f, a, 3, b, 5, 0.25f, actual, 2);
-            assertClose(expected, actual);
+        // Small products run in Java loops; large ones in ND4J's native matrices, which it keeps
+        // between calls: the second round reuses them with other values and the other beta.
+        for (int[] size : new int[][] {{13, 9, 31}, {70, 40, 50}, {70, 40, 50}}) {
+          for (boolean transposeA : new boolean[] {false, true}) {
+            for (boolean transposeB : new boolean[] {false, true}) {
+              for (float beta : new float[] {0.25f, 0f}) {
+                int m = size[0];
+                int n = size[1];
+                int k = size[2];
+                float[] a = randomArray(random, 3 + m * k);
+                float[] b = randomArray(random, 5 + k * n);
+                float[] expected = randomArray(random, 2 + m * n);
+                float[] actual = expected.clone();
+                new ReferenceBackend()
+                    .gemm(transposeA, transposeB, m, n, k, 0.5f, a, 3, b, 5, beta, expected, 2);
+                backend.gemm(transposeA, transposeB, m, n, k, 0.5f, a, 3, b, 5, beta, actual, 2);
+                assertClose(expected, actual);
+              }
+            }
           }
         }
       }
