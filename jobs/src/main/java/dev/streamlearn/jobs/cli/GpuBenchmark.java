@@ -2,6 +2,7 @@ package dev.streamlearn.jobs.cli;
 
 import dev.streamlearn.core.device.CudaDeviceOps;
 import dev.streamlearn.core.device.DeviceBenchmark;
+import dev.streamlearn.core.device.DeviceCheck;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -35,8 +36,23 @@ final class GpuBenchmark implements Callable<Integer> {
       description = "Measure this CPU backend instead (nd4j, java) on the same models.")
   String cpu;
 
+  @Option(
+      names = "--check",
+      description =
+          "Check the GPU against the CPU emulation of its kernels instead (transfers, products,"
+              + " training steps and predictions, every precision); exit 1 when a check fails.")
+  boolean check;
+
   @Override
   public Integer call() {
+    if (check) {
+      String reason = CudaDeviceOps.unavailableReason(device);
+      if (reason != null) {
+        System.err.println("bench gpu: " + reason);
+        return 2;
+      }
+      return DeviceCheck.checkCuda(device, System.out) ? 0 : 1;
+    }
     if (cpu == null) {
       String reason = CudaDeviceOps.unavailableReason(device);
       if (reason != null) {

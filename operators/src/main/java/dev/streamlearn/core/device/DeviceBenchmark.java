@@ -21,9 +21,13 @@ import java.util.Random;
  *
  * <pre>
  * java ... dev.streamlearn.core.device.DeviceBenchmark [--device N] [--seconds S] [--cpu nd4j]
+ * java ... dev.streamlearn.core.device.DeviceBenchmark [--device N] --check
  * </pre>
  *
- * Prints one JSON object a line.
+ * {@code --check} runs {@link DeviceCheck} in every precision instead, and exits 1 when a check
+ * fails.
+ *
+ * <p>Prints one JSON object a line.
  */
 public final class DeviceBenchmark {
 
@@ -66,15 +70,25 @@ public final class DeviceBenchmark {
     int device = 0;
     double seconds = 2;
     String cpu = null;
+    boolean check = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--device" -> device = Integer.parseInt(args[++i]);
         case "--seconds" -> seconds = Double.parseDouble(args[++i]);
         case "--cpu" -> cpu = args[++i];
+        case "--check" -> check = true;
         default ->
             throw new IllegalArgumentException(
-                "unknown argument " + args[i] + "; use --device N, --seconds S, --cpu NAME");
+                "unknown argument "
+                    + args[i]
+                    + "; use --device N, --seconds S, --cpu NAME, --check");
       }
+    }
+    if (check) {
+      if (!DeviceCheck.checkCuda(device, System.out)) {
+        System.exit(1);
+      }
+      return;
     }
     if (cpu != null) {
       benchmarkCpu(cpu, seconds);
