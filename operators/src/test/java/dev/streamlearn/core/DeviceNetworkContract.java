@@ -7,6 +7,7 @@ import dev.streamlearn.core.backend.JavaBackend;
 import dev.streamlearn.core.data.CsvEvents;
 import dev.streamlearn.core.data.CsvReader;
 import dev.streamlearn.core.data.ExampleExtractor;
+import dev.streamlearn.core.device.DeviceCheck;
 import dev.streamlearn.core.device.DeviceNetwork;
 import dev.streamlearn.core.device.DeviceOps;
 import dev.streamlearn.core.device.Precision;
@@ -91,15 +92,7 @@ abstract class DeviceNetworkContract {
             float[] a = values(random, 3 + m * k);
             float[] b = values(random, 5 + k * n);
             float[] c = values(random, 2 + m * n);
-            DeviceOps.Buffer da = ops.allocate(a.length);
-            DeviceOps.Buffer db = ops.allocate(b.length);
-            DeviceOps.Buffer dc = ops.allocate(c.length);
-            ops.upload(a, 0, da, 0, a.length);
-            ops.upload(b, 0, db, 0, b.length);
-            ops.upload(c, 0, dc, 0, c.length);
-            ops.gemm(ta, tb, m, n, k, da, 3, db, 5, 0.5f, dc, 2);
-            float[] actual = new float[c.length];
-            ops.download(dc, 0, actual, 0, c.length);
+            float[] actual = DeviceCheck.product(ops, ta, tb, m, n, k, a, 3, b, 5, 0.5f, c, 2);
             for (int i = 0; i < m; i++) {
               for (int j = 0; j < n; j++) {
                 double sum = 0;
@@ -115,9 +108,6 @@ abstract class DeviceNetworkContract {
               }
             }
             assertThat(actual[0]).isEqualTo(c[0]);
-            for (DeviceOps.Buffer buffer : new DeviceOps.Buffer[] {da, db, dc}) {
-              ops.free(buffer);
-            }
           }
         }
       }

@@ -109,8 +109,8 @@ public final class DeviceCheck {
     float[] a = randomValues(random, 3 + m * k);
     float[] b = randomValues(random, 1 + k * n);
     float[] c = randomValues(random, 2 + m * n);
-    float[] onDevice = product(device, transposeA, transposeB, m, n, k, a, b, c);
-    float[] expected = product(reference, transposeA, transposeB, m, n, k, a, b, c);
+    float[] onDevice = product(device, transposeA, transposeB, m, n, k, a, 3, b, 1, 0.5f, c, 2);
+    float[] expected = product(reference, transposeA, transposeB, m, n, k, a, 3, b, 1, 0.5f, c, 2);
     report(
         String.format(
             Locale.ROOT,
@@ -124,7 +124,11 @@ public final class DeviceCheck {
         tolerance);
   }
 
-  private static float[] product(
+  /**
+   * {@link DeviceOps#gemm} on host arrays: copies {@code a}, {@code b} and {@code c} whole to the
+   * device, multiplies from the offsets, and returns the whole of {@code c} as the device left it.
+   */
+  public static float[] product(
       DeviceOps ops,
       boolean transposeA,
       boolean transposeB,
@@ -132,8 +136,12 @@ public final class DeviceCheck {
       int n,
       int k,
       float[] a,
+      int aOffset,
       float[] b,
-      float[] c) {
+      int bOffset,
+      float beta,
+      float[] c,
+      int cOffset) {
     DeviceOps.Buffer left = ops.allocate(a.length);
     DeviceOps.Buffer right = ops.allocate(b.length);
     DeviceOps.Buffer result = ops.allocate(c.length);
@@ -141,7 +149,8 @@ public final class DeviceCheck {
       ops.upload(a, 0, left, 0, a.length);
       ops.upload(b, 0, right, 0, b.length);
       ops.upload(c, 0, result, 0, c.length);
-      ops.gemm(transposeA, transposeB, m, n, k, left, 3, right, 1, 0.5f, result, 2);
+      ops.gemm(
+          transposeA, transposeB, m, n, k, left, aOffset, right, bOffset, beta, result, cOffset);
       float[] values = new float[c.length];
       ops.download(result, 0, values, 0, c.length);
       return values;
