@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.streamlearn.core.backend.Backend;
 import dev.streamlearn.core.backend.JavaBackend;
 import dev.streamlearn.core.data.CsvEvents;
-import dev.streamlearn.core.data.CsvReader;
 import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.core.device.DeviceCheck;
 import dev.streamlearn.core.device.DeviceNetwork;
@@ -294,13 +293,7 @@ abstract class DeviceNetworkContract {
   }
 
   private static final String DIGITS_SPEC =
-      String.join(
-          "\n",
-          "label: {task: multiclass}",
-          "model: {type: mlp, hidden-layers: [64], activation: relu}",
-          "training: {batch-size: 32, learning-rate: 0.003, optimizer: {type: adam}}",
-          "validation: {window: 1d, max-window-events: 400}",
-          "");
+      ModelTrainerTest.DIGITS_MLP + "validation: {window: 1d, max-window-events: 400}\n";
 
   /** Streams the rows through a trainer (on the device when set); held-out metrics at the end. */
   private static Map<String, Double> trainDigits(
@@ -327,7 +320,7 @@ abstract class DeviceNetworkContract {
 
   @Test
   void digitsTrainingReachesTheCpuAccuracy() throws Exception {
-    CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("digits.csv")), "digit");
+    CsvEvents rows = ModelTrainerTest.digits();
     PipelineSpec spec = ModelTrainerTest.specFor(rows, DIGITS_SPEC);
     double cpu = trainDigits(spec, rows, null, 4).get("accuracy");
     for (Precision precision : Precision.values()) {
@@ -343,7 +336,7 @@ abstract class DeviceNetworkContract {
 
   @Test
   void aStateHandedOverMidRunContinuesOnAnotherDeviceOrTheCpu() throws Exception {
-    CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("digits.csv")), "digit");
+    CsvEvents rows = ModelTrainerTest.digits();
     PipelineSpec spec = ModelTrainerTest.specFor(rows, DIGITS_SPEC);
     TypeSerializer<TrainerState> serializer =
         TypeInformation.of(TrainerState.class).createSerializer(new SerializerConfigImpl());

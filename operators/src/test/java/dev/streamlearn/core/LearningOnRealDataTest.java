@@ -41,17 +41,11 @@ class LearningOnRealDataTest {
 
   @Test
   void mlpOnDigitsInAFewPasses() throws Exception {
-    CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("digits.csv")), "digit");
+    CsvEvents rows = ModelTrainerTest.digits();
     PipelineSpec spec =
         ModelTrainerTest.specFor(
             rows,
-            String.join(
-                "\n",
-                "label: {task: multiclass}",
-                "model: {type: mlp, hidden-layers: [64], activation: relu}",
-                "training: {batch-size: 32, learning-rate: 0.003, optimizer: {type: adam}}",
-                "validation: {window: 1d, max-window-events: 400}",
-                ""));
+            ModelTrainerTest.DIGITS_MLP + "validation: {window: 1d, max-window-events: 400}\n");
     Map<String, Double> metrics = train(spec, rows, 8);
     double offline = offlineOptimum(spec, rows);
     System.out.printf(

@@ -85,6 +85,20 @@ public class ModelTrainerTest {
     return state.params;
   }
 
+  /** The digits MLP (64-64-10, Adam) that the learning and device tests train; add validation. */
+  public static final String DIGITS_MLP =
+      String.join(
+          "\n",
+          "label: {task: multiclass}",
+          "model: {type: mlp, hidden-layers: [64], activation: relu}",
+          "training: {batch-size: 32, learning-rate: 0.003, optimizer: {type: adam}}",
+          "");
+
+  /** digits.csv: 1,797 rows of 64 pixels, labelled by the column {@code digit}. */
+  public static CsvEvents digits() throws java.io.IOException {
+    return new CsvEvents(CsvReader.read(SharedData.file("digits.csv")), "digit");
+  }
+
   static PipelineSpec specFor(CsvEvents rows, String extraYaml) {
     return specFor(rows, extraYaml, "reference");
   }

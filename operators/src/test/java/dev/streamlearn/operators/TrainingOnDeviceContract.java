@@ -3,9 +3,7 @@ package dev.streamlearn.operators;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamlearn.core.ModelTrainerTest;
-import dev.streamlearn.core.SharedData;
 import dev.streamlearn.core.data.CsvEvents;
-import dev.streamlearn.core.data.CsvReader;
 import dev.streamlearn.core.data.Example;
 import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.core.spec.PipelineSpec;
@@ -43,15 +41,10 @@ abstract class TrainingOnDeviceContract {
 
   /** The MLP of the device contract's digits run; a version every 10 minutes of event time. */
   private static final String DIGITS =
-      String.join(
-          "\n",
-          "name: digits",
-          "label: {task: multiclass}",
-          "model: {type: mlp, hidden-layers: [64], activation: relu}",
-          "training: {batch-size: 32, learning-rate: 0.003, optimizer: {type: adam}}",
-          "validation: {window: 10m, max-window-events: 400}",
-          "cuda: {cpu-backend: java}",
-          "");
+      "name: digits\n"
+          + ModelTrainerTest.DIGITS_MLP
+          + "validation: {window: 10m, max-window-events: 400}\n"
+          + "cuda: {cpu-backend: java}\n";
 
   private static final int PASSES = 4;
 
@@ -63,7 +56,7 @@ abstract class TrainingOnDeviceContract {
 
   @Test
   void aJobOnAMiniClusterTrainsOnTheDeviceToTheCpuAccuracy() throws Exception {
-    CsvEvents rows = digits();
+    CsvEvents rows = ModelTrainerTest.digits();
     List<Example> examples = examples(rows, ModelTrainerTest.specFor(rows, DIGITS, "java"));
 
     List<ModelSnapshot> onDevice =
@@ -92,7 +85,7 @@ abstract class TrainingOnDeviceContract {
   @Test
   void aCheckpointTakenOnTheDeviceRestoresOntoTheDeviceAndOntoATaskManagerWithoutOne()
       throws Exception {
-    CsvEvents rows = digits();
+    CsvEvents rows = ModelTrainerTest.digits();
     PipelineSpec spec = ModelTrainerTest.specFor(rows, DIGITS, "cuda");
     List<Example> examples = examples(rows, spec);
     int cut = examples.size() / 2 + 7;
@@ -183,10 +176,6 @@ abstract class TrainingOnDeviceContract {
       at += tensor.data().length;
     }
     return all;
-  }
-
-  private static CsvEvents digits() throws Exception {
-    return new CsvEvents(CsvReader.read(SharedData.file("digits.csv")), "digit");
   }
 
   /** The rows {@link #PASSES} times over, through the spec's extractor, one second apart. */
