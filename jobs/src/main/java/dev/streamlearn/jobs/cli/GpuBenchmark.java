@@ -45,20 +45,15 @@ final class GpuBenchmark implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (check) {
+    if (check || cpu == null) {
       String reason = CudaDeviceOps.unavailableReason(device);
       if (reason != null) {
         System.err.println("bench gpu: " + reason);
         return 2;
       }
-      return DeviceCheck.checkCuda(device, System.out) ? 0 : 1;
     }
-    if (cpu == null) {
-      String reason = CudaDeviceOps.unavailableReason(device);
-      if (reason != null) {
-        System.err.println("bench gpu: " + reason);
-        return 2;
-      }
+    if (check) {
+      return DeviceCheck.checkCuda(device, System.out) ? 0 : 1;
     }
     List<String> args =
         new ArrayList<>(List.of("--device", "" + device, "--seconds", "" + seconds));
