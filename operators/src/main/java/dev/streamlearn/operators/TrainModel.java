@@ -20,7 +20,11 @@ import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MeterView;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.runtime.state.heap.AbstractHeapState;
 import org.apache.flink.streaming.api.TimeDomain;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -30,8 +34,14 @@ import org.apache.flink.util.OutputTag;
  * keyed state, and emits a {@link ModelSnapshot} whenever a version is due. A batch that is not
  * full closes after {@code training.max-batch-delay} (processing time) when that is set. At end of
  * input (the final watermark) it trains the open batch and emits the last version.
+ *
+ * <p>On a device the parameters and optimizer state run ahead of the state's host arrays between
+ * snapshots ({@link dev.streamlearn.core.device.DeviceTrainingStep}): they are copied back before
+ * every checkpoint, and after every update when the state backend serializes the state on update
+ * (anything but the heap backend).
  */
-public final class TrainModel extends KeyedProcessFunction<String, Example, ModelSnapshot> {
+public final class TrainModel extends KeyedProcessFunction<String, Example, ModelSnapshot>
+    implements CheckpointedFunction {
 
   /** One report per closed validation window, for the metrics topic. */
   public static final OutputTag<WindowReport> WINDOWS = new OutputTag<>("windows") {};
@@ -54,6 +64,13 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   private transient DeviceOps device;
   private transient ModelTrainer trainer;
   private transient ValueState<TrainerState> state;
+
+  /**
+   * The state backend keeps the state object itself until a snapshot (the heap backend), so the
+   * device may run ahead of its arrays until then; other backends copy it on every update.
+   */
+  private transient boolean stateHeldOnHeap;
+
   private transient Counter trained;
   private transient Counter heldOut;
   private transient volatile long currentVersion;
@@ -90,6 +107,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
         getRuntimeContext()
             .getState(
                 new ValueStateDescriptor<>("trainer", TypeInformation.of(TrainerState.class)));
+    stateHeldOnHeap = state instanceof AbstractHeapState;
     var metrics = getRuntimeContext().getMetricGroup();
     trained = PipelineCounters.counter(metrics, PipelineCounters.TRAINED);
     heldOut = PipelineCounters.counter(metrics, PipelineCounters.HELD_OUT);
@@ -100,6 +118,11 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     group.gauge("heldOutAuc", (Gauge<Double>) () -> windowMetric("auc"));
     group.gauge("heldOutMse", (Gauge<Double>) () -> windowMetric("mse"));
     group.meter("eventsPerSecond", new MeterView(trained, 10));
+    if (device != null) {
+      DeviceOps ops = device;
+      group.gauge("deviceBytesUploaded", (Gauge<Long>) ops::bytesUploaded);
+      group.gauge("deviceBytesDownloaded", (Gauge<Long>) ops::bytesDownloaded);
+    }
     featureCounters = new long[Featurizer.COUNTERS.size()];
     for (int i = 0; i < Featurizer.COUNTERS.size(); i++) {
       int index = i;
@@ -129,8 +152,24 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     }
     currentVersion = current.version;
     featureCounters = current.featurizer.counters;
+    update(current);
+  }
+
+  private void update(TrainerState current) throws java.io.IOException {
+    if (!stateHeldOnHeap) {
+      trainer.syncFromDevice();
+    }
     state.update(current);
   }
+
+  /** The state's host arrays are brought up to date with the device before Flink copies them. */
+  @Override
+  public void snapshotState(FunctionSnapshotContext context) {
+    trainer.syncFromDevice();
+  }
+
+  @Override
+  public void initializeState(FunctionInitializationContext context) {}
 
   private ModelTrainer.Output output(Context context, Collector<ModelSnapshot> out) {
     return new ModelTrainer.Output() {
@@ -162,13 +201,13 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     if (context.timeDomain() == TimeDomain.PROCESSING_TIME) {
       if (timestamp == current.batchDeadline && current.batchRows > 0) {
         trainer.closeBatch(current);
-        state.update(current);
+        update(current);
       }
       return;
     }
     trainer.finish(current, output(context, out));
     currentVersion = current.version;
-    state.update(current);
+    update(current);
   }
 
   private double windowMetric(String name) {

@@ -303,8 +303,9 @@ abstract class DeviceNetworkContract {
       TrainerState state = trainer.newState();
       offer(trainer, state, spec, rows, 0, rows.size() * passes);
       trainer.closeBatch(state);
+      Map<String, Double> metrics = trainer.validate(state);
       trainer.closeDevice();
-      return trainer.validate(state);
+      return metrics;
     }
   }
 
@@ -334,6 +335,75 @@ abstract class DeviceNetworkContract {
     }
   }
 
+  /**
+   * A step copies back only the batch's loss: parameters and optimizer state stay ahead on the
+   * device until the host needs them (here at each window's validation), and the versions are those
+   * of a trainer that copies everything back after every event.
+   */
+  @Test
+  void aStepCopiesBackOnlyItsLossUntilTheHostNeedsTheParameters() throws Exception {
+    CsvEvents rows = ModelTrainerTest.digits();
+    PipelineSpec spec =
+        ModelTrainerTest.specFor(
+            rows,
+            ModelTrainerTest.DIGITS_MLP
+                + "validation: {window: 10m, max-window-events: 600}\n"
+                + "holdout: {policy: windows, every: 3}\n");
+    ExampleExtractor extractor = new ExampleExtractor(spec);
+    try (Backend cpu = new JavaBackend();
+        DeviceOps lazy = open(Precision.FP32);
+        DeviceOps eager = open(Precision.FP32)) {
+      ModelTrainer lazyTrainer = new ModelTrainer(spec, cpu, lazy);
+      ModelTrainer eagerTrainer = new ModelTrainer(spec, cpu, eager);
+      TrainerState lazyState = lazyTrainer.newState();
+      TrainerState eagerState = eagerTrainer.newState();
+      Outputs lazyOut = new Outputs();
+      Outputs eagerOut = new Outputs();
+      for (int i = 0; i < 2 * rows.size(); i++) {
+        int pass = i / rows.size();
+        var event = rows.event(i % rows.size(), "pass-" + pass + "-", 1000L * rows.size() * pass);
+        lazyTrainer.offer(lazyState, extractor.extract(event, 0, i), lazyOut);
+        eagerTrainer.offer(eagerState, extractor.extract(event, 0, i), eagerOut);
+        eagerTrainer.syncFromDevice();
+      }
+      lazyTrainer.finish(lazyState, lazyOut);
+      eagerTrainer.finish(eagerState, eagerOut);
+
+      long stateBytes = 3L * Float.BYTES * lazyTrainer.shape().parameterCount();
+      long steps = lazyState.steps;
+      int windows = lazyOut.windows.size();
+      System.out.printf(
+          "%d steps, %d windows: %d bytes copied back with copies on demand, %d after every"
+              + " step (%s)%n",
+          steps, windows, lazy.bytesDownloaded(), eager.bytesDownloaded(), lazy.description());
+      assertThat(steps).isGreaterThan(10L * windows);
+      assertThat(lazy.bytesDownloaded())
+          .as("bytes copied back: a loss per step, the state once per window")
+          .isLessThanOrEqualTo(Float.BYTES * steps + windows * stateBytes);
+      assertThat(eager.bytesDownloaded()).isGreaterThanOrEqualTo(steps * stateBytes);
+
+      assertThat(lazyOut.versions).hasSameSizeAs(eagerOut.versions).hasSizeGreaterThan(1);
+      assertThat(lazyState.version).isEqualTo(eagerState.version);
+      assertCloseRelativeToLargest("parameter", lazyState.params, eagerState.params);
+      assertCloseRelativeToLargest("first moment", lazyState.moment1, eagerState.moment1);
+      assertCloseRelativeToLargest("second moment", lazyState.moment2, eagerState.moment2);
+      lazyTrainer.closeDevice();
+      eagerTrainer.closeDevice();
+    }
+  }
+
+  /** Each value within 1e-3 of the largest expected one. */
+  private static void assertCloseRelativeToLargest(String what, float[] actual, float[] expected) {
+    assertThat(actual).hasSameSizeAs(expected);
+    double scale = Float.MIN_NORMAL;
+    for (float value : expected) {
+      scale = Math.max(scale, Math.abs(value));
+    }
+    for (int i = 0; i < expected.length; i++) {
+      assertThat(Math.abs(actual[i] - expected[i]) / scale).as("%s %d", what, i).isLessThan(1e-3);
+    }
+  }
+
   @Test
   void aStateHandedOverMidRunContinuesOnAnotherDeviceOrTheCpu() throws Exception {
     CsvEvents rows = ModelTrainerTest.digits();
@@ -347,8 +417,9 @@ abstract class DeviceNetworkContract {
       ModelTrainer trainer = new ModelTrainer(spec, cpu, first);
       TrainerState state = trainer.newState();
       offer(trainer, state, spec, rows, 0, half);
-      // The host arrays, which checkpoints hold, follow the device: beside the same events
-      // trained on the CPU, not where they started.
+      // The host arrays, which checkpoints hold, follow the device once synced (as before a
+      // snapshot): beside the same events trained on the CPU, not where they started.
+      trainer.syncFromDevice();
       ModelTrainer cpuOnly = new ModelTrainer(spec, cpu);
       TrainerState cpuState = cpuOnly.newState();
       offer(cpuOnly, cpuState, spec, rows, 0, half);
@@ -360,22 +431,17 @@ abstract class DeviceNetworkContract {
         apart = Math.max(apart, Math.abs(cpuState.params[i] - state.params[i]));
       }
       assertThat(apart / moved).as("host parameters against the CPU's").isLessThan(1e-2);
-      // What a checkpoint holds: the state as the host sees it after the last event.
+      // What a checkpoint holds: the state as the host sees it, synced, after the last event.
       TrainerState onAnotherDevice = serializer.copy(state);
       TrainerState onTheCpu = serializer.copy(state);
       offer(trainer, state, spec, rows, half, 2 * half);
 
       ModelTrainer restored = new ModelTrainer(spec, cpu, second);
       offer(restored, onAnotherDevice, spec, rows, half, 2 * half);
-      double scale = 1e-3;
-      for (float p : state.params) {
-        scale = Math.max(scale, Math.abs(p));
-      }
-      for (int i = 0; i < state.params.length; i++) {
-        assertThat(Math.abs(onAnotherDevice.params[i] - state.params[i]) / scale)
-            .as("parameter %d after a restore onto another device", i)
-            .isLessThan(1e-3);
-      }
+      trainer.syncFromDevice();
+      restored.syncFromDevice();
+      assertCloseRelativeToLargest(
+          "after a restore onto another device, parameter", onAnotherDevice.params, state.params);
 
       ModelTrainer onCpu = new ModelTrainer(spec, cpu);
       offer(onCpu, onTheCpu, spec, rows, half, 2 * half);

@@ -109,6 +109,8 @@ public final class CudaDeviceOps implements DeviceOps {
 
   private long pinnedBytes;
   private long pinnedUsed;
+  private long uploaded;
+  private long downloaded;
   private CudaBuffer bf16A;
   private CudaBuffer bf16B;
 
@@ -361,6 +363,7 @@ public final class CudaDeviceOps implements DeviceOps {
             stream),
         "upload");
     pinnedUsed += (bytes + 255) & ~255L;
+    uploaded += bytes;
   }
 
   @Override
@@ -380,6 +383,17 @@ public final class CudaDeviceOps implements DeviceOps {
         "download");
     synchronize();
     new FloatPointer(new Address(pinned.address())).get(target, targetOffset, count);
+    downloaded += bytes;
+  }
+
+  @Override
+  public long bytesUploaded() {
+    return uploaded;
+  }
+
+  @Override
+  public long bytesDownloaded() {
+    return downloaded;
   }
 
   /** Makes the pinned staging hold at least {@code bytes}; call only after a wait. */

@@ -52,6 +52,12 @@ public interface DeviceOps extends AutoCloseable {
   /** Device to host, waiting for the work queued before it. */
   void download(Buffer source, long sourceOffset, float[] target, int targetOffset, int count);
 
+  /** Bytes copied from the host to the device since this was opened. */
+  long bytesUploaded();
+
+  /** Bytes copied from the device to the host since this was opened. */
+  long bytesDownloaded();
+
   void zero(Buffer buffer, long offset, long count);
 
   /**

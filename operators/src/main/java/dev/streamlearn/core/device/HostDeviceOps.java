@@ -11,6 +11,8 @@ import dev.streamlearn.core.model.SplitMix64;
 public final class HostDeviceOps implements DeviceOps {
 
   private final Precision precision;
+  private long uploaded;
+  private long downloaded;
 
   public HostDeviceOps(Precision precision) {
     this.precision = precision;
@@ -61,12 +63,24 @@ public final class HostDeviceOps implements DeviceOps {
   public void upload(
       float[] source, int sourceOffset, Buffer target, long targetOffset, int count) {
     System.arraycopy(source, sourceOffset, data(target), (int) targetOffset, count);
+    uploaded += 4L * count;
   }
 
   @Override
   public void download(
       Buffer source, long sourceOffset, float[] target, int targetOffset, int count) {
     System.arraycopy(data(source), (int) sourceOffset, target, targetOffset, count);
+    downloaded += 4L * count;
+  }
+
+  @Override
+  public long bytesUploaded() {
+    return uploaded;
+  }
+
+  @Override
+  public long bytesDownloaded() {
+    return downloaded;
   }
 
   @Override

@@ -312,6 +312,7 @@ public final class ModelTrainer {
    */
   void closeWindow(TrainerState state, Output out, boolean endOfInput) {
     closeBatch(state);
+    syncFromDevice();
     boolean prequential = holdoutPolicy.equals("prequential");
     int count = prequential ? state.arrivalCount : state.heldCount;
     boolean hasChampion = state.championParams.length > 0;
@@ -421,6 +422,9 @@ public final class ModelTrainer {
   private void react(TrainerState state) {
     switch (spec.control().driftReaction()) {
       case "reset-optimizer" -> {
+        if (deviceStep != null) {
+          deviceStep.sync();
+        }
         Arrays.fill(state.moment1, 0f);
         Arrays.fill(state.moment2, 0f);
         if (deviceStep != null) {
@@ -455,7 +459,6 @@ public final class ModelTrainer {
     }
   }
 
-  /** Validates the current parameters on the held-out window and describes them as a version. */
   /** Describes the current parameters as the next version, with the window's metrics. */
   private ModelSnapshot cutVersion(
       TrainerState state, Map<String, Double> window, Map<String, Double> champion) {
@@ -523,6 +526,7 @@ public final class ModelTrainer {
 
   /** Metrics of the current parameters on the held-out events of the window in progress. */
   public Map<String, Double> validate(TrainerState state) {
+    syncFromDevice();
     return evaluate(state, state.params);
   }
 
@@ -646,7 +650,23 @@ public final class ModelTrainer {
     return loss;
   }
 
-  /** Releases the device's memory, if the trainer has one. */
+  /**
+   * Brings the host arrays of the state the device trained last up to date: parameters and
+   * optimizer state. A step on a device leaves them behind (see {@link DeviceTrainingStep}); call
+   * this before the state is copied or written anywhere (a snapshot, a state backend that
+   * serializes on update). Does nothing on the CPU, or when the host is up to date.
+   */
+  public void syncFromDevice() {
+    if (deviceStep != null) {
+      deviceStep.sync();
+      challengerDeviceStep.sync();
+    }
+  }
+
+  /**
+   * Releases the device's memory, if the trainer has one. The host arrays keep what they were last
+   * brought up to date with: {@link #syncFromDevice} first to keep the device's last steps.
+   */
   public void closeDevice() {
     if (deviceStep != null) {
       deviceStep.close();
@@ -671,6 +691,10 @@ public final class ModelTrainer {
    * candidate, champion and challenger. Expects {@code one} to hold its input vector.
    */
   private void scoreOnArrival(TrainerState state, Example example) {
+    if (deviceStep != null) {
+      deviceStep.syncParameters();
+      challengerDeviceStep.syncParameters();
+    }
     network.predict(state.params, one, 1, score);
     double error;
     switch (task) {
