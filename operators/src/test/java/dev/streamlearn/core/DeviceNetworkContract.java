@@ -1,6 +1,7 @@
 package dev.streamlearn.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.streamlearn.core.backend.Backend;
 import dev.streamlearn.core.backend.JavaBackend;
@@ -336,9 +337,10 @@ abstract class DeviceNetworkContract {
   }
 
   /**
-   * A step copies back only the batch's loss: parameters and optimizer state stay ahead on the
-   * device until the host needs them (here at each window's validation), and the versions are those
-   * of a trainer that copies everything back after every event.
+   * A step copies back only the batch's loss, and held-out events are scored on the device:
+   * parameters and optimizer state stay ahead on the device until the host needs them (here at each
+   * window's validation), and the versions are those of a trainer that copies everything back after
+   * every event.
    */
   @Test
   void aStepCopiesBackOnlyItsLossUntilTheHostNeedsTheParameters() throws Exception {
@@ -346,9 +348,7 @@ abstract class DeviceNetworkContract {
     PipelineSpec spec =
         ModelTrainerTest.specFor(
             rows,
-            ModelTrainerTest.DIGITS_MLP
-                + "validation: {window: 10m, max-window-events: 600}\n"
-                + "holdout: {policy: windows, every: 3}\n");
+            ModelTrainerTest.DIGITS_MLP + "validation: {window: 10m, max-window-events: 600}\n");
     ExampleExtractor extractor = new ExampleExtractor(spec);
     try (Backend cpu = new JavaBackend();
         DeviceOps lazy = open(Precision.FP32);
@@ -372,24 +372,45 @@ abstract class DeviceNetworkContract {
       long stateBytes = 3L * Float.BYTES * lazyTrainer.shape().parameterCount();
       long steps = lazyState.steps;
       int windows = lazyOut.windows.size();
+      long predictionBytes =
+          (long) Float.BYTES * lazyTrainer.shape().outputs() * lazyState.heldOutTotal;
       System.out.printf(
-          "%d steps, %d windows: %d bytes copied back with copies on demand, %d after every"
-              + " step (%s)%n",
-          steps, windows, lazy.bytesDownloaded(), eager.bytesDownloaded(), lazy.description());
+          "%d steps, %d held out, %d windows: %d bytes copied back with copies on demand, %d"
+              + " after every step (%s)%n",
+          steps,
+          lazyState.heldOutTotal,
+          windows,
+          lazy.bytesDownloaded(),
+          eager.bytesDownloaded(),
+          lazy.description());
       assertThat(steps).isGreaterThan(10L * windows);
+      assertThat(lazyState.heldOutTotal).isGreaterThan(steps);
       assertThat(lazy.bytesDownloaded())
-          .as("bytes copied back: a loss per step, the state once per window")
-          .isLessThanOrEqualTo(Float.BYTES * steps + windows * stateBytes);
+          .as("bytes copied back: a loss per step, held-out predictions, the state once per window")
+          .isLessThanOrEqualTo(Float.BYTES * steps + predictionBytes + windows * stateBytes);
       assertThat(eager.bytesDownloaded()).isGreaterThanOrEqualTo(steps * stateBytes);
 
       assertThat(lazyOut.versions).hasSameSizeAs(eagerOut.versions).hasSizeGreaterThan(1);
       assertThat(lazyState.version).isEqualTo(eagerState.version);
+      // Held-out events were scored by the model of their arrival, wherever it was.
+      Map<String, Double> lazyScores = sinceStart(lazyOut);
+      Map<String, Double> eagerScores = sinceStart(eagerOut);
+      assertThat(lazyScores.keySet()).isEqualTo(eagerScores.keySet()).contains("logLoss");
+      lazyScores.forEach(
+          (name, value) ->
+              assertThat(value).as(name).isCloseTo(eagerScores.get(name), within(1e-6)));
       assertCloseRelativeToLargest("parameter", lazyState.params, eagerState.params);
       assertCloseRelativeToLargest("first moment", lazyState.moment1, eagerState.moment1);
       assertCloseRelativeToLargest("second moment", lazyState.moment2, eagerState.moment2);
       lazyTrainer.closeDevice();
       eagerTrainer.closeDevice();
     }
+  }
+
+  /** The since-start metrics (held-out events scored on arrival) of the last version. */
+  private static Map<String, Double> sinceStart(Outputs out) throws java.io.IOException {
+    String manifest = out.versions.get(out.versions.size() - 1).manifestJson;
+    return dev.streamlearn.store.ManifestJson.read(manifest).metrics().get("sinceStart");
   }
 
   /** Each value within 1e-3 of the largest expected one. */

@@ -103,17 +103,7 @@ public final class DeviceNetwork implements AutoCloseable {
 
   /** Copies parameters and the optimizer's state back into host arrays. */
   public void download(float[] parameters, float[] firstMoment, float[] secondMoment) {
-    downloadParameters(parameters);
-    downloadMoments(firstMoment, secondMoment);
-  }
-
-  /** Copies the parameters back into a host array. */
-  public void downloadParameters(float[] parameters) {
     ops.download(params, 0, parameters, 0, parameterCount);
-  }
-
-  /** Copies the optimizer's state back into host arrays (of length 0 when unused). */
-  public void downloadMoments(float[] firstMoment, float[] secondMoment) {
     if (firstMoment.length > 0) {
       ops.download(moment1, 0, firstMoment, 0, parameterCount);
     }

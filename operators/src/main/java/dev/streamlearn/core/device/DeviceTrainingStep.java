@@ -10,11 +10,10 @@ import dev.streamlearn.core.optim.OptimizerSettings;
  * arrays (a restored state, a promoted challenger, another key) are uploaded first, after the
  * arrays bound so far have been brought up to date.
  *
- * <p>A step does not copy the parameters back: the device runs ahead of the bound host arrays until
- * the host needs them. {@link #syncParameters} copies back the parameters (before the host scores
- * with them), {@link #sync} the parameters and the optimizer's state (before a snapshot, a
- * validation, or a change on the host). For the MLP of the GPU benchmark (25 M parameters, Adam)
- * that is 300 MB a step not copied.
+ * <p>A step copies back only its loss: the device runs ahead of the bound host arrays until {@link
+ * #sync} copies parameters and optimizer state back (before a validation, a snapshot, or a change
+ * on the host), and {@link #predictIfHolding} scores with the parameters where they are. For the
+ * MLP of the GPU benchmark (25 M parameters, Adam) that is 300 MB a step not copied.
  */
 public final class DeviceTrainingStep implements AutoCloseable {
 
@@ -23,11 +22,8 @@ public final class DeviceTrainingStep implements AutoCloseable {
   private float[] boundFirst;
   private float[] boundSecond;
 
-  /** The device holds newer parameters than the bound host array. */
-  private boolean parametersAhead;
-
-  /** The device holds a newer optimizer state than the bound host arrays. */
-  private boolean momentsAhead;
+  /** The device holds newer parameters and optimizer state than the bound host arrays. */
+  private boolean ahead;
 
   private boolean closed;
 
@@ -56,27 +52,29 @@ public final class DeviceTrainingStep implements AutoCloseable {
       boundSecond = secondMoment;
     }
     double loss = network.step(x, y, weight, rows, random, optimizerStep, learningRate);
-    parametersAhead = true;
-    momentsAhead = true;
+    ahead = true;
     return loss;
   }
 
-  /** Brings the bound parameter array up to date with the device, if the device is ahead. */
-  public void syncParameters() {
-    if (parametersAhead) {
-      checkOpen();
-      network.downloadParameters(boundParams);
-      parametersAhead = false;
+  /**
+   * Predictions for {@code rows} inputs (at most the step's batch) by the parameters on the device,
+   * when it holds {@code params} (is bound to them): returns true. Otherwise does nothing and
+   * returns false; the host arrays are then current.
+   */
+  public boolean predictIfHolding(float[] params, float[] x, int rows, float[] predictions) {
+    if (closed || params != boundParams) {
+      return false;
     }
+    network.predict(x, rows, predictions);
+    return true;
   }
 
   /** Brings the bound parameter and optimizer-state arrays up to date with the device. */
   public void sync() {
-    syncParameters();
-    if (momentsAhead) {
+    if (ahead) {
       checkOpen();
-      network.downloadMoments(boundFirst, boundSecond);
-      momentsAhead = false;
+      network.download(boundParams, boundFirst, boundSecond);
+      ahead = false;
     }
   }
 
@@ -85,7 +83,7 @@ public final class DeviceTrainingStep implements AutoCloseable {
    * {@link #sync synced} before the change, or the device's newer values would be lost.
    */
   public void hostChanged() {
-    if (parametersAhead || momentsAhead) {
+    if (ahead) {
       throw new IllegalStateException(
           "host arrays changed while the device was ahead of them: sync() before changing them");
     }

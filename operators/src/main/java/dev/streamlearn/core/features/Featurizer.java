@@ -802,7 +802,8 @@ public final class Featurizer implements Serializable {
     state.targetM2 += delta * (label - state.targetMean);
   }
 
-  private static double targetDeviation(FeaturizerState state) {
+  /** Regression: the label's running standard deviation (1 until it is known), its unit. */
+  public static double targetDeviation(FeaturizerState state) {
     if (state.targetCount < 2) {
       return 1.0;
     }

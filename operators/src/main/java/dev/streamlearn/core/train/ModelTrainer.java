@@ -82,6 +82,13 @@ public final class ModelTrainer {
   private final DriftDetector drift;
   private final float[] one;
   private final float[] score;
+
+  /** Queued events are scored together, at most this many at a time (the batch size). */
+  private final int scoreBatch;
+
+  private final float[] candidateScores;
+  private final float[] championScores;
+  private final float[] challengerScores;
   private final float[] gradient;
   private final long labelDelayMillis;
   private final int labelDelayCapacity;
@@ -125,6 +132,10 @@ public final class ModelTrainer {
     this.holdout = new HoldoutSplit(spec.holdout().fraction());
     this.one = new float[dimension];
     this.score = new float[outputs];
+    this.scoreBatch = Math.max(1, batchSize);
+    this.candidateScores = new float[scoreBatch * outputs];
+    this.championScores = new float[scoreBatch * outputs];
+    this.challengerScores = new float[scoreBatch * outputs];
     this.gradient = new float[shape.parameterCount()];
     this.labelDelayMillis = spec.holdout().labelDelay().toMillis();
     this.labelDelayCapacity = spec.holdout().maxPending();
@@ -220,7 +231,7 @@ public final class ModelTrainer {
     }
     if (isHeldOut(state, example)) {
       featurizer.transform(state.featurizer, example.numeric, example.categorical, one, 0, true);
-      scoreOnArrival(state, example);
+      queueForScoring(state, example);
       keepForValidation(state, example);
       state.heldOutTotal++;
       state.heldOutSinceVersion++;
@@ -229,7 +240,7 @@ public final class ModelTrainer {
     }
     if (holdoutPolicy.equals("prequential")) {
       featurizer.transform(state.featurizer, example.numeric, example.categorical, one, 0, true);
-      scoreOnArrival(state, example);
+      queueForScoring(state, example);
       if (labelDelayMillis > 0) {
         state.latestEventTime = Math.max(state.latestEventTime, example.timestamp);
         LabelDelayQueue.push(
@@ -311,6 +322,7 @@ public final class ModelTrainer {
    * the policy.
    */
   void closeWindow(TrainerState state, Output out, boolean endOfInput) {
+    scoreQueued(state);
     closeBatch(state);
     syncFromDevice();
     boolean prequential = holdoutPolicy.equals("prequential");
@@ -574,6 +586,7 @@ public final class ModelTrainer {
   }
 
   private void step(TrainerState state) {
+    scoreQueued(state);
     // The batch's rows are featurized already: its raw values now join the sketches and
     // vocabularies, for the rows that come after.
     featurizer.refresh(state.featurizer);
@@ -686,21 +699,89 @@ public final class ModelTrainer {
   }
 
   /**
-   * Scores an example with the model of the moment before anything learns from it: since-start
-   * metrics, the drift detector's error, and for prequential windows the arrival predictions of
-   * candidate, champion and challenger. Expects {@code one} to hold its input vector.
+   * Queues an example to be scored by the model of the moment, before anything learns from it.
+   * Expects {@code one} to hold its input vector. The model changes only at a step or a window's
+   * close, which score the queue first, so each queued example is scored by the model it arrived
+   * under; the queue is scored in one product for many rows, on the device that holds the model
+   * when there is one.
    */
-  private void scoreOnArrival(TrainerState state, Example example) {
-    if (deviceStep != null) {
-      deviceStep.syncParameters();
-      challengerDeviceStep.syncParameters();
+  private void queueForScoring(TrainerState state, Example example) {
+    int row = state.unscoredCount;
+    if (row >= state.unscoredLabel.length) {
+      int capacity = Math.max(scoreBatch, row + 1);
+      state.unscoredX = Arrays.copyOf(state.unscoredX, capacity * dimension);
+      state.unscoredLabel = Arrays.copyOf(state.unscoredLabel, capacity);
+      state.unscoredTargetMean = Arrays.copyOf(state.unscoredTargetMean, capacity);
+      state.unscoredTargetDeviation = Arrays.copyOf(state.unscoredTargetDeviation, capacity);
     }
-    network.predict(state.params, one, 1, score);
+    System.arraycopy(one, 0, state.unscoredX, row * dimension, dimension);
+    state.unscoredLabel[row] = example.label;
+    if (regression) {
+      state.unscoredTargetMean[row] = state.featurizer.targetMean;
+      state.unscoredTargetDeviation[row] = Featurizer.targetDeviation(state.featurizer);
+    }
+    state.unscoredCount++;
+    if (state.unscoredCount >= scoreBatch) {
+      scoreQueued(state);
+    }
+  }
+
+  /**
+   * Scores the queued examples in arrival order: since-start metrics, the drift detector's error
+   * (and its reaction), and for prequential windows the arrival predictions of candidate, champion
+   * and challenger.
+   */
+  private void scoreQueued(TrainerState state) {
+    int rows = state.unscoredCount;
+    if (rows == 0) {
+      return;
+    }
+    state.unscoredCount = 0;
+    float[] x = state.unscoredX;
+    predict(deviceStep, state.params, x, rows, candidateScores);
+    boolean prequential = holdoutPolicy.equals("prequential");
+    if (prequential && state.championParams.length > 0) {
+      network.predict(state.championParams, x, rows, championScores);
+    }
+    // A drift reaction may start a challenger part-way through the queue.
+    float[] challengerScored = null;
+    for (int r = 0; r < rows; r++) {
+      if (prequential
+          && state.challengerActive
+          && state.arrivalCount < windowCapacity
+          && state.challengerParams != challengerScored) {
+        predict(challengerDeviceStep, state.challengerParams, x, rows, challengerScores);
+        challengerScored = state.challengerParams;
+      }
+      System.arraycopy(candidateScores, r * outputs, score, 0, outputs);
+      recordScore(
+          state,
+          r,
+          state.unscoredLabel[r],
+          state.unscoredTargetMean[r],
+          state.unscoredTargetDeviation[r]);
+    }
+  }
+
+  /** Predictions of {@code params}: on the device when it holds them (nothing copied back). */
+  private void predict(
+      DeviceTrainingStep onDevice, float[] params, float[] x, int rows, float[] predictions) {
+    if (onDevice == null || !onDevice.predictIfHolding(params, x, rows, predictions)) {
+      network.predict(params, x, rows, predictions);
+    }
+  }
+
+  /**
+   * Counts one queued example's score ({@code score}, the candidate's): {@code targetMean} and
+   * {@code targetDeviation} are the regression target's scaling when it arrived.
+   */
+  private void recordScore(
+      TrainerState state, int row, double label, double targetMean, double targetDeviation) {
     double error;
     switch (task) {
       case "binary" -> {
         double p = Math.min(1 - 1e-7, Math.max(1e-7, score[0]));
-        boolean positive = example.label > 0.5;
+        boolean positive = label > 0.5;
         boolean predicted = score[0] >= 0.5f;
         if (predicted == positive) {
           state.heldOutCorrectTotal++;
@@ -711,7 +792,7 @@ public final class ModelTrainer {
         error = predicted == positive ? 0 : 1;
       }
       case "multiclass" -> {
-        int truth = (int) example.label;
+        int truth = (int) label;
         int best = argmax(score);
         if (best == truth) {
           state.heldOutCorrectTotal++;
@@ -721,12 +802,12 @@ public final class ModelTrainer {
         error = best == truth ? 0 : 1;
       }
       default -> {
-        double scaled = Featurizer.scaleTarget(state.featurizer, example.label);
-        double residual = Featurizer.unscaleTarget(state.featurizer, score[0]) - example.label;
+        double scaled = (label - targetMean) / targetDeviation;
+        double residual = score[0] * targetDeviation + targetMean - label;
         state.heldOutSquaredErrorTotal += residual * residual;
         state.heldOutAbsoluteErrorTotal += Math.abs(residual);
-        state.heldOutLabelSum += example.label;
-        state.heldOutLabelSquaredSum += example.label * example.label;
+        state.heldOutLabelSum += label;
+        state.heldOutLabelSquaredSum += label * label;
         error = (score[0] - scaled) * (score[0] - scaled);
       }
     }
@@ -734,22 +815,22 @@ public final class ModelTrainer {
       int slot = state.arrivalCount++;
       System.arraycopy(score, 0, state.arrivalCandidate, slot * outputs, outputs);
       if (state.championParams.length > 0) {
-        network.predict(state.championParams, one, 1, score);
-        System.arraycopy(score, 0, state.arrivalChampion, slot * outputs, outputs);
+        System.arraycopy(
+            championScores, row * outputs, state.arrivalChampion, slot * outputs, outputs);
       }
       if (state.challengerActive) {
-        network.predict(state.challengerParams, one, 1, score);
-        System.arraycopy(score, 0, state.arrivalChallenger, slot * outputs, outputs);
+        System.arraycopy(
+            challengerScores, row * outputs, state.arrivalChallenger, slot * outputs, outputs);
       }
       if (regression) {
         for (float[] predictions :
             new float[][] {
               state.arrivalCandidate, state.arrivalChampion, state.arrivalChallenger
             }) {
-          predictions[slot] = (float) Featurizer.unscaleTarget(state.featurizer, predictions[slot]);
+          predictions[slot] = (float) (predictions[slot] * targetDeviation + targetMean);
         }
       }
-      state.arrivalLabel[slot] = (float) example.label;
+      state.arrivalLabel[slot] = (float) label;
     }
     if (drift != null && drift.add(state.drift, error)) {
       react(state);

@@ -120,6 +120,18 @@ public class TrainerState {
   public int pendingSize;
   public long latestEventTime = Long.MIN_VALUE;
 
+  /**
+   * Held-out (and prequential) events waiting to be scored, all by the same model: their input
+   * vectors as made on arrival, labels, and the target's scaling then (regression). Scored together
+   * before the model next changes.
+   */
+  public float[] unscoredX = new float[0];
+
+  public double[] unscoredLabel = new double[0];
+  public double[] unscoredTargetMean = new double[0];
+  public double[] unscoredTargetDeviation = new double[0];
+  public int unscoredCount;
+
   /** Since the last published version. */
   public long trainedSinceVersion;
 
