@@ -337,13 +337,13 @@ abstract class DeviceNetworkContract {
   }
 
   /**
-   * A step copies back only the batch's loss, and held-out events are scored on the device:
-   * parameters and optimizer state stay ahead on the device until the host needs them (here at each
-   * window's validation), and the versions are those of a trainer that copies everything back after
-   * every event.
+   * Steps are not waited for and held-out events are scored on the device: losses, parameters and
+   * optimizer state stay ahead on the device until the host needs them (here at each window's
+   * validation), and the versions, their losses and the held-out scores are those of a trainer that
+   * copies everything back after every event.
    */
   @Test
-  void aStepCopiesBackOnlyItsLossUntilTheHostNeedsTheParameters() throws Exception {
+  void stepsRunAheadOfTheHostUntilItNeedsTheirResults() throws Exception {
     CsvEvents rows = ModelTrainerTest.digits();
     PipelineSpec spec =
         ModelTrainerTest.specFor(
@@ -386,12 +386,20 @@ abstract class DeviceNetworkContract {
       assertThat(steps).isGreaterThan(10L * windows);
       assertThat(lazyState.heldOutTotal).isGreaterThan(steps);
       assertThat(lazy.bytesDownloaded())
-          .as("bytes copied back: a loss per step, held-out predictions, the state once per window")
+          .as(
+              "bytes copied back: held-out predictions, at most a loss per step and the state once"
+                  + " per window")
           .isLessThanOrEqualTo(Float.BYTES * steps + predictionBytes + windows * stateBytes);
       assertThat(eager.bytesDownloaded()).isGreaterThanOrEqualTo(steps * stateBytes);
 
       assertThat(lazyOut.versions).hasSameSizeAs(eagerOut.versions).hasSizeGreaterThan(1);
       assertThat(lazyState.version).isEqualTo(eagerState.version);
+      for (int v = 0; v < lazyOut.versions.size(); v++) {
+        double lazyLoss = training(lazyOut.versions.get(v)).get("lastBatchLoss");
+        double eagerLoss = training(eagerOut.versions.get(v)).get("lastBatchLoss");
+        assertThat(lazyLoss).as("last batch loss of version %d", v + 1).isPositive();
+        assertThat(lazyLoss).isCloseTo(eagerLoss, within(1e-6 * eagerLoss));
+      }
       // Held-out events were scored by the model of their arrival, wherever it was.
       Map<String, Double> lazyScores = sinceStart(lazyOut);
       Map<String, Double> eagerScores = sinceStart(eagerOut);
@@ -411,6 +419,12 @@ abstract class DeviceNetworkContract {
   private static Map<String, Double> sinceStart(Outputs out) throws java.io.IOException {
     String manifest = out.versions.get(out.versions.size() - 1).manifestJson;
     return dev.streamlearn.store.ManifestJson.read(manifest).metrics().get("sinceStart");
+  }
+
+  /** A version's training metrics (last batch loss, steps, learning rate). */
+  private static Map<String, Double> training(dev.streamlearn.core.train.ModelSnapshot version)
+      throws java.io.IOException {
+    return dev.streamlearn.store.ManifestJson.read(version.manifestJson).metrics().get("training");
   }
 
   /** Each value within 1e-3 of the largest expected one. */

@@ -46,6 +46,9 @@ public final class DeviceNetwork implements AutoCloseable {
 
   private final float[] scalarsHost = new float[2];
 
+  /** Whether the last step's rows had any weight (else its loss is 0 and was not computed). */
+  private boolean lastStepWeighted;
+
   public DeviceNetwork(
       NetworkShape shape, OptimizerSettings settings, DeviceOps ops, int maxBatch) {
     this.shape = shape;
@@ -114,12 +117,29 @@ public final class DeviceNetwork implements AutoCloseable {
 
   /**
    * One mini-batch step on the device-resident parameters: the gradient of the weighted mean loss,
-   * then the optimizer's update with {@code learningRate}. Returns the batch's loss; {@code random}
-   * advances past the dropout draws, as on the CPU.
+   * then the optimizer's update with {@code learningRate}. Returns the batch's loss, once the step
+   * is done; {@code random} advances past the dropout draws, as on the CPU.
    *
    * @param optimizerStep the 1-based number of this update (Adam's bias correction)
    */
   public double step(
+      float[] batchX,
+      float[] batchY,
+      float[] batchWeight,
+      int rows,
+      SplitMix64 random,
+      long optimizerStep,
+      double learningRate) {
+    queueStep(batchX, batchY, batchWeight, rows, random, optimizerStep, learningRate);
+    return lastLoss();
+  }
+
+  /**
+   * {@link #step} without waiting for it: the batch is copied (the arrays may be reused once this
+   * returns) and the step queued on the device, where it runs while the host goes on. {@link
+   * #lastLoss} waits for it.
+   */
+  public void queueStep(
       float[] batchX,
       float[] batchY,
       float[] batchWeight,
@@ -132,7 +152,7 @@ public final class DeviceNetwork implements AutoCloseable {
     for (int r = 0; r < rows; r++) {
       weightSum += batchWeight[r];
     }
-    double loss = 0;
+    lastStepWeighted = weightSum > 0;
     if (weightSum > 0) {
       ops.upload(batchX, 0, x, 0, rows * shape.inputs());
       ops.upload(batchY, 0, y, 0, rows);
@@ -167,11 +187,17 @@ public final class DeviceNetwork implements AutoCloseable {
         optimizerStep(optimizerStep, learningRate),
         scalars,
         1);
-    ops.download(scalars, 0, scalarsHost, 0, 1);
-    if (weightSum > 0) {
-      loss = scalarsHost[0];
+  }
+
+  /**
+   * The loss of the last step (0 when its rows weighed nothing), waiting for the step to finish.
+   */
+  public double lastLoss() {
+    if (!lastStepWeighted) {
+      return 0;
     }
-    return loss;
+    ops.download(scalars, 0, scalarsHost, 0, 1);
+    return scalarsHost[0];
   }
 
   /** Predictions for {@code rows} inputs from the device-resident parameters (no dropout). */

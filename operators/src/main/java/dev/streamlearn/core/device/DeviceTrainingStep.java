@@ -3,6 +3,7 @@ package dev.streamlearn.core.device;
 import dev.streamlearn.core.model.NetworkShape;
 import dev.streamlearn.core.model.SplitMix64;
 import dev.streamlearn.core.optim.OptimizerSettings;
+import java.util.function.DoubleConsumer;
 
 /**
  * The trainer's step on a device. Parameters and optimizer state stay on the device from one step
@@ -10,10 +11,11 @@ import dev.streamlearn.core.optim.OptimizerSettings;
  * arrays (a restored state, a promoted challenger, another key) are uploaded first, after the
  * arrays bound so far have been brought up to date.
  *
- * <p>A step copies back only its loss: the device runs ahead of the bound host arrays until {@link
- * #sync} copies parameters and optimizer state back (before a validation, a snapshot, or a change
- * on the host), and {@link #predictIfHolding} scores with the parameters where they are. For the
- * MLP of the GPU benchmark (25 M parameters, Adam) that is 300 MB a step not copied.
+ * <p>A step is queued on the device and not waited for: the host prepares the next batch while it
+ * runs. Its loss and the parameters stay on the device, ahead of the bound host arrays, until
+ * {@link #sync} copies them back (before a validation, a snapshot, or a change on the host); {@link
+ * #predictIfHolding} scores with the parameters where they are. For the MLP of the GPU benchmark
+ * (25 M parameters, Adam) that is 300 MB a step not copied.
  */
 public final class DeviceTrainingStep implements AutoCloseable {
 
@@ -27,12 +29,19 @@ public final class DeviceTrainingStep implements AutoCloseable {
 
   private boolean closed;
 
+  /** Receives the loss of the last step, at the next {@link #sync}; null when none is due. */
+  private DoubleConsumer pendingLoss;
+
   public DeviceTrainingStep(
       NetworkShape shape, OptimizerSettings settings, DeviceOps ops, int maxBatch) {
     this.network = new DeviceNetwork(shape, settings, ops, maxBatch);
   }
 
-  public double step(
+  /**
+   * Queues one step of the parameters in {@code params} (and the optimizer state in the moments) on
+   * the batch; {@code loss} receives its loss at the next {@link #sync} (null: not wanted).
+   */
+  public void step(
       float[] params,
       float[] firstMoment,
       float[] secondMoment,
@@ -42,7 +51,8 @@ public final class DeviceTrainingStep implements AutoCloseable {
       int rows,
       SplitMix64 random,
       long optimizerStep,
-      double learningRate) {
+      double learningRate,
+      DoubleConsumer loss) {
     checkOpen();
     if (params != boundParams || firstMoment != boundFirst || secondMoment != boundSecond) {
       sync();
@@ -51,9 +61,9 @@ public final class DeviceTrainingStep implements AutoCloseable {
       boundFirst = firstMoment;
       boundSecond = secondMoment;
     }
-    double loss = network.step(x, y, weight, rows, random, optimizerStep, learningRate);
+    network.queueStep(x, y, weight, rows, random, optimizerStep, learningRate);
     ahead = true;
-    return loss;
+    pendingLoss = loss;
   }
 
   /**
@@ -69,8 +79,17 @@ public final class DeviceTrainingStep implements AutoCloseable {
     return true;
   }
 
-  /** Brings the bound parameter and optimizer-state arrays up to date with the device. */
+  /**
+   * Brings the bound parameter and optimizer-state arrays up to date with the device, and hands the
+   * last step's loss to its receiver.
+   */
   public void sync() {
+    if (pendingLoss != null) {
+      checkOpen();
+      DoubleConsumer receiver = pendingLoss;
+      pendingLoss = null;
+      receiver.accept(network.lastLoss());
+    }
     if (ahead) {
       checkOpen();
       network.download(boundParams, boundFirst, boundSecond);
@@ -83,7 +102,7 @@ public final class DeviceTrainingStep implements AutoCloseable {
    * {@link #sync synced} before the change, or the device's newer values would be lost.
    */
   public void hostChanged() {
-    if (ahead) {
+    if (ahead || pendingLoss != null) {
       throw new IllegalStateException(
           "host arrays changed while the device was ahead of them: sync() before changing them");
     }

@@ -32,6 +32,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.DoubleConsumer;
 import org.apache.avro.SchemaNormalization;
 
 /**
@@ -593,16 +594,16 @@ public final class ModelTrainer {
     SplitMix64 random = new SplitMix64(state.randomState);
     state.steps++;
     double rate = spec.training().schedule().rate(state.steps);
-    state.lastTrainingLoss =
-        trainOn(
-            deviceStep,
-            state,
-            state.params,
-            state.moment1,
-            state.moment2,
-            random,
-            ++state.optimizerSteps,
-            rate * state.plateauScale * state.boostScale);
+    trainOn(
+        deviceStep,
+        state,
+        state.params,
+        state.moment1,
+        state.moment2,
+        random,
+        ++state.optimizerSteps,
+        rate * state.plateauScale * state.boostScale,
+        loss -> state.lastTrainingLoss = loss);
     if (state.challengerActive) {
       trainOn(
           challengerDeviceStep,
@@ -612,7 +613,8 @@ public final class ModelTrainer {
           state.challengerMoment2,
           random,
           ++state.challengerSteps,
-          rate);
+          rate,
+          null);
     }
     state.randomState = random.state();
     if (latency != null) {
@@ -626,8 +628,11 @@ public final class ModelTrainer {
     state.batchRows = 0;
   }
 
-  /** One step of one set of parameters on the open batch, on the device or the CPU. */
-  private double trainOn(
+  /**
+   * One step of one set of parameters on the open batch, on the device or the CPU. {@code loss}
+   * (when set) receives the batch's loss: at once on the CPU, at the device's next sync there.
+   */
+  private void trainOn(
       DeviceTrainingStep onDevice,
       TrainerState state,
       float[] params,
@@ -635,9 +640,10 @@ public final class ModelTrainer {
       float[] secondMoment,
       SplitMix64 random,
       long optimizerStep,
-      double rate) {
+      double rate,
+      DoubleConsumer loss) {
     if (onDevice != null) {
-      return onDevice.step(
+      onDevice.step(
           params,
           firstMoment,
           secondMoment,
@@ -647,9 +653,11 @@ public final class ModelTrainer {
           state.batchRows,
           random,
           optimizerStep,
-          rate);
+          rate,
+          loss);
+      return;
     }
-    double loss =
+    double batchLoss =
         network.lossAndGradient(
             params,
             state.batchX,
@@ -660,14 +668,17 @@ public final class ModelTrainer {
             gradient);
     optimizer.apply(
         params, gradient, new float[][] {firstMoment, secondMoment}, optimizerStep, rate);
-    return loss;
+    if (loss != null) {
+      loss.accept(batchLoss);
+    }
   }
 
   /**
-   * Brings the host arrays of the state the device trained last up to date: parameters and
-   * optimizer state. A step on a device leaves them behind (see {@link DeviceTrainingStep}); call
-   * this before the state is copied or written anywhere (a snapshot, a state backend that
-   * serializes on update). Does nothing on the CPU, or when the host is up to date.
+   * Brings the host arrays of the state the device trained last up to date: parameters, optimizer
+   * state and the last batch's loss. A step on a device leaves them behind (see {@link
+   * DeviceTrainingStep}); call this before the state is copied or written anywhere (a snapshot, a
+   * state backend that serializes on update). Does nothing on the CPU, or when the host is up to
+   * date.
    */
   public void syncFromDevice() {
     if (deviceStep != null) {
