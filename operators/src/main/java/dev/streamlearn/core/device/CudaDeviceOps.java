@@ -104,8 +104,14 @@ public final class CudaDeviceOps implements DeviceOps {
   private final FloatPointer one = new FloatPointer(1f);
   private final FloatPointer betaValue = new FloatPointer(1);
 
-  /** Pinned staging for uploads, filled from the front until the next wait. */
+  /**
+   * Pinned staging for uploads, filled from the front until the next wait (a download, or the
+   * staging full); queued uploads do not wait for the device.
+   */
   private BytePointer pinned;
+
+  /** The staging grows to hold this many bytes of queued uploads, or one larger upload. */
+  private static final long STAGING_LIMIT = 64L << 20;
 
   private long pinnedBytes;
   private long pinnedUsed;
@@ -349,8 +355,11 @@ public final class CudaDeviceOps implements DeviceOps {
     onThisThread();
     long bytes = 4L * count;
     if (pinnedUsed + bytes > pinnedBytes) {
+      // Full: wait for the queued copies, and grow the staging towards what this run of uploads
+      // needed, so that the next runs (a few batches) queue without a wait.
+      long wanted = Math.max(bytes, Math.min(pinnedUsed + bytes, STAGING_LIMIT));
       synchronize();
-      growPinned(bytes);
+      growPinned(wanted);
     }
     FloatPointer staging = new FloatPointer(new Address(pinned.address() + pinnedUsed));
     staging.put(source, sourceOffset, count);
@@ -402,7 +411,7 @@ public final class CudaDeviceOps implements DeviceOps {
       if (pinned != null) {
         cudaFreeHost(pinned);
       }
-      pinnedBytes = Math.max(bytes, 2 * pinnedBytes);
+      pinnedBytes = Math.max(bytes, Math.min(2 * pinnedBytes, STAGING_LIMIT));
       pinned = new BytePointer();
       check(cudaMallocHost(pinned, pinnedBytes), "cudaMallocHost");
     }
