@@ -36,9 +36,10 @@ class BackendAgreementTest {
                 int m = size[0];
                 int n = size[1];
                 int k = size[2];
-                float[] a = randomArray(random, 3 + m * k);
-                float[] b = randomArray(random, 5 + k * n);
-                float[] expected = randomArray(random, 2 + m * n);
+                float[] a = dev.streamlearn.core.device.DeviceCheck.gaussians(random, 3 + m * k);
+                float[] b = dev.streamlearn.core.device.DeviceCheck.gaussians(random, 5 + k * n);
+                float[] expected =
+                    dev.streamlearn.core.device.DeviceCheck.gaussians(random, 2 + m * n);
                 float[] actual = expected.clone();
                 new ReferenceBackend()
                     .gemm(transposeA, transposeB, m, n, k, 0.5f, a, 3, b, 5, beta, expected, 2);
@@ -110,13 +111,5 @@ class BackendAgreementTest {
       double scale = Math.max(1.0, Math.abs(expected[i]));
       assertThat(Math.abs(expected[i] - actual[i]) / scale).as("entry %d", i).isLessThan(TOLERANCE);
     }
-  }
-
-  private static float[] randomArray(Random random, int length) {
-    float[] values = new float[length];
-    for (int i = 0; i < length; i++) {
-      values[i] = (float) random.nextGaussian();
-    }
-    return values;
   }
 }

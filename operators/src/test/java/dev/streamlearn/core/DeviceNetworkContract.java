@@ -89,9 +89,9 @@ abstract class DeviceNetworkContract {
             int m = 37;
             int n = 29;
             int k = 53;
-            float[] a = values(random, 3 + m * k);
-            float[] b = values(random, 5 + k * n);
-            float[] c = values(random, 2 + m * n);
+            float[] a = DeviceCheck.gaussians(random, 3 + m * k);
+            float[] b = DeviceCheck.gaussians(random, 5 + k * n);
+            float[] c = DeviceCheck.gaussians(random, 2 + m * n);
             float[] actual = DeviceCheck.product(ops, ta, tb, m, n, k, a, 3, b, 5, 0.5f, c, 2);
             for (int i = 0; i < m; i++) {
               for (int j = 0; j < n; j++) {
@@ -486,13 +486,5 @@ abstract class DeviceNetworkContract {
       trainer.closeDevice();
       restored.closeDevice();
     }
-  }
-
-  private static float[] values(Random random, int length) {
-    float[] v = new float[length];
-    for (int i = 0; i < length; i++) {
-      v[i] = (float) random.nextGaussian();
-    }
-    return v;
   }
 }

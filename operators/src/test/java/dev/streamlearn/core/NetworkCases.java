@@ -63,12 +63,9 @@ final class NetworkCases {
   }
 
   static Batch batch(NetworkShape shape, int rows, Random random) {
-    float[] x = new float[rows * shape.inputs()];
+    float[] x = dev.streamlearn.core.device.DeviceCheck.gaussians(random, rows * shape.inputs());
     float[] y = new float[rows];
     float[] weight = new float[rows];
-    for (int i = 0; i < x.length; i++) {
-      x[i] = (float) random.nextGaussian();
-    }
     for (int r = 0; r < rows; r++) {
       y[r] =
           switch (shape.loss()) {

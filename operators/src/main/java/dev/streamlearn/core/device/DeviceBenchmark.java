@@ -161,10 +161,7 @@ public final class DeviceBenchmark {
 
   private static Batch batch(NetworkShape shape, int rows) {
     Random random = new Random(7);
-    float[] x = new float[rows * shape.inputs()];
-    for (int i = 0; i < x.length; i++) {
-      x[i] = (float) random.nextGaussian();
-    }
+    float[] x = DeviceCheck.gaussians(random, rows * shape.inputs());
     float[] y = new float[rows];
     float[] w = new float[rows];
     for (int r = 0; r < rows; r++) {

@@ -90,7 +90,7 @@ public final class DeviceCheck {
   }
 
   private void checkTransfer(Random random) {
-    float[] values = randomValues(random, 100_003);
+    float[] values = gaussians(random, 100_003);
     DeviceOps.Buffer buffer = device.allocate(values.length + 5);
     try {
       device.upload(values, 0, buffer, 5, values.length);
@@ -106,9 +106,9 @@ public final class DeviceCheck {
     int m = 37;
     int n = 29;
     int k = 53;
-    float[] a = randomValues(random, 3 + m * k);
-    float[] b = randomValues(random, 1 + k * n);
-    float[] c = randomValues(random, 2 + m * n);
+    float[] a = gaussians(random, 3 + m * k);
+    float[] b = gaussians(random, 1 + k * n);
+    float[] c = gaussians(random, 2 + m * n);
     float[] onDevice = product(device, transposeA, transposeB, m, n, k, a, 3, b, 1, 0.5f, c, 2);
     float[] expected = product(reference, transposeA, transposeB, m, n, k, a, 3, b, 1, 0.5f, c, 2);
     report(
@@ -164,7 +164,7 @@ public final class DeviceCheck {
   /** Two steps and a prediction of the same network from the same state on both. */
   private void checkStep(Random random, NetworkShape shape, OptimizerSettings settings) {
     int rows = 50;
-    float[] x = randomValues(random, rows * shape.inputs());
+    float[] x = gaussians(random, rows * shape.inputs());
     float[] y = new float[rows];
     float[] weight = new float[rows];
     for (int r = 0; r < rows; r++) {
@@ -248,7 +248,8 @@ public final class DeviceCheck {
     return largest / scale;
   }
 
-  private static float[] randomValues(Random random, int length) {
+  /** {@code length} standard normal draws from {@code random}, as floats. */
+  public static float[] gaussians(Random random, int length) {
     float[] values = new float[length];
     for (int i = 0; i < length; i++) {
       values[i] = (float) random.nextGaussian();
