@@ -787,12 +787,22 @@ public final class Featurizer implements Serializable {
 
   /** Regression: the label in the units the network learns (standardized by running statistics). */
   public static double scaleTarget(FeaturizerState state, double label) {
-    return (label - state.targetMean) / targetDeviation(state);
+    return scaleTarget(label, state.targetMean, targetDeviation(state));
+  }
+
+  /** {@link #scaleTarget} by a scaling taken earlier: the mean and deviation of that moment. */
+  public static double scaleTarget(double label, double mean, double deviation) {
+    return (label - mean) / deviation;
   }
 
   /** Regression: a network output back in the label's units. */
   public static double unscaleTarget(FeaturizerState state, double output) {
-    return output * targetDeviation(state) + state.targetMean;
+    return unscaleTarget(output, state.targetMean, targetDeviation(state));
+  }
+
+  /** {@link #unscaleTarget} by a scaling taken earlier: the mean and deviation of that moment. */
+  public static double unscaleTarget(double output, double mean, double deviation) {
+    return output * deviation + mean;
   }
 
   public static void learnTarget(FeaturizerState state, double label) {

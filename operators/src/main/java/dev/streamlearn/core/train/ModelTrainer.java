@@ -813,8 +813,8 @@ public final class ModelTrainer {
         error = best == truth ? 0 : 1;
       }
       default -> {
-        double scaled = (label - targetMean) / targetDeviation;
-        double residual = score[0] * targetDeviation + targetMean - label;
+        double scaled = Featurizer.scaleTarget(label, targetMean, targetDeviation);
+        double residual = Featurizer.unscaleTarget(score[0], targetMean, targetDeviation) - label;
         state.heldOutSquaredErrorTotal += residual * residual;
         state.heldOutAbsoluteErrorTotal += Math.abs(residual);
         state.heldOutLabelSum += label;
@@ -838,7 +838,8 @@ public final class ModelTrainer {
             new float[][] {
               state.arrivalCandidate, state.arrivalChampion, state.arrivalChallenger
             }) {
-          predictions[slot] = (float) (predictions[slot] * targetDeviation + targetMean);
+          predictions[slot] =
+              (float) Featurizer.unscaleTarget(predictions[slot], targetMean, targetDeviation);
         }
       }
       state.arrivalLabel[slot] = (float) label;
