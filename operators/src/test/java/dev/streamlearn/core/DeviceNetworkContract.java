@@ -114,6 +114,52 @@ abstract class DeviceNetworkContract {
     }
   }
 
+  /**
+   * Uploads queue without waiting until their staging is full, then the device waits and the
+   * staging grows; a download waits for everything before it. Values must land where they were sent
+   * whatever the sizes: none, one, runs of small uploads past the staging's size, and one larger
+   * than all.
+   */
+  @Test
+  void transfersOfEverySizeLandWhereTheyWereSent() {
+    Random random = new Random(7);
+    try (DeviceOps ops = open(Precision.FP32)) {
+      int small = 1000;
+      int runs = 300;
+      int large = 20_000_003;
+      float[] values = DeviceCheck.gaussians(random, large);
+      DeviceOps.Buffer target = ops.allocate(large + 8);
+      float[] back = new float[large + 8];
+
+      ops.upload(values, 0, target, 0, 0);
+      ops.download(target, 0, back, 0, 0);
+      ops.upload(values, 5, target, 3, 1);
+      ops.download(target, 3, back, 0, 1);
+      assertThat(back[0]).isEqualTo(values[5]);
+
+      for (int run = 0; run < runs; run++) {
+        ops.upload(values, run * small, target, 8 + (long) run * small, small);
+      }
+      ops.download(target, 8, back, 0, runs * small);
+      for (int i = 0; i < runs * small; i++) {
+        assertThat(back[i]).as("entry %d of %d small uploads", i, runs).isEqualTo(values[i]);
+      }
+
+      ops.upload(values, 0, target, 8, large);
+      ops.upload(values, 0, target, 0, 8);
+      ops.download(target, 0, back, 0, large + 8);
+      for (int i = 0; i < large + 8; i++) {
+        float expected = i < 8 ? values[i] : values[i - 8];
+        if (back[i] != expected) {
+          assertThat(back[i]).as("entry %d after a large upload", i).isEqualTo(expected);
+        }
+      }
+      assertThat(ops.bytesUploaded()).isEqualTo(4L * (1 + runs * small + large + 8));
+      assertThat(ops.bytesDownloaded()).isEqualTo(4L * (1 + runs * small + large + 8));
+      ops.free(target);
+    }
+  }
+
   @Test
   void reductionsOverManyBlocksMatchFloat64() {
     Random random = new Random(6);

@@ -352,6 +352,9 @@ public final class CudaDeviceOps implements DeviceOps {
   @Override
   public void upload(
       float[] source, int sourceOffset, Buffer target, long targetOffset, int count) {
+    if (count == 0) {
+      return;
+    }
     onThisThread();
     long bytes = 4L * count;
     if (pinnedUsed + bytes > pinnedBytes) {
@@ -378,6 +381,9 @@ public final class CudaDeviceOps implements DeviceOps {
   @Override
   public void download(
       Buffer source, long sourceOffset, float[] target, int targetOffset, int count) {
+    if (count == 0) {
+      return;
+    }
     onThisThread();
     long bytes = 4L * count;
     synchronize();
