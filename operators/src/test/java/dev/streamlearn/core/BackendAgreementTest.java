@@ -29,7 +29,12 @@ class BackendAgreementTest {
       for (Backend backend : new Backend[] {nd4j, new JavaBackend()}) {
         // Small products run in Java loops; large ones in ND4J's native matrices, which it keeps
         // between calls: the second round reuses them with other values and the other beta.
-        for (int[] size : new int[][] {{13, 9, 31}, {70, 40, 50}, {70, 40, 50}}) {
+        // Matrix-vector products (n = 1: X w, and X^T r) and lengths that are not a multiple of the
+        // loops' unrolling run the Java loops' special cases.
+        for (int[] size :
+            new int[][] {
+              {13, 9, 31}, {70, 40, 50}, {70, 40, 50}, {37, 1, 29}, {3, 1, 7}, {9, 2, 19}
+            }) {
           for (boolean transposeA : new boolean[] {false, true}) {
             for (boolean transposeB : new boolean[] {false, true}) {
               for (float beta : new float[] {0.25f, 0f}) {
