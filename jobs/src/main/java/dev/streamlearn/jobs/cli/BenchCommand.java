@@ -51,6 +51,7 @@ final class BenchCommand implements Runnable {
       name = "training",
       mixinStandardHelpOptions = true,
       description = {
+        "Examples/s of one training step per backend.",
         "Examples/s of a full training step, in a tight loop over the same batch, for logistic",
         "regression (d = 32, 128, 1024) and an MLP (128-256-256-10, ReLU, softmax) at batch sizes",
         "32 to 4096, on ND4J and on plain Java float loops doing the same arithmetic."

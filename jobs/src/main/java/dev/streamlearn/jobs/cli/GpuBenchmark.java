@@ -14,6 +14,7 @@ import picocli.CommandLine.Option;
     name = "gpu",
     mixinStandardHelpOptions = true,
     description = {
+      "Examples/s of the CUDA training step per model, batch and precision.",
       "Examples/s of the CUDA training step (forward, backward, fused Adam update, parameters on the",
       "device) for logistic regression at d = 128 and 1024 and an MLP 1024-4096-4096-1000, batches",
       "256 to 16384, in fp32, tf32 and bf16, with the cuBLAS product ceiling (8192^3) measured in the",

@@ -23,8 +23,9 @@ import picocli.CommandLine.ParentCommand;
     name = "models",
     mixinStandardHelpOptions = true,
     description = {
-      "The model store: list models and versions, show a manifest, download a version (checked",
-      "against its sha256), promote or roll back an alias, or serve a store over HTTP.",
+      "The model store: list, show, download, promote, serve.",
+      "List models and versions, show a manifest, download a version (checked against its",
+      "sha256), promote or roll back an alias, or serve a store over HTTP.",
       "--store is a directory (or file:// URI) or a server URL (http://host:port/)."
     },
     subcommands = {

@@ -54,6 +54,7 @@ import picocli.CommandLine.Option;
     name = "pipeline",
     mixinStandardHelpOptions = true,
     description = {
+      "The pipeline end to end against its limits: throughput, latency, memory.",
       "Measures, on the embedded runtime: (1) raw consumption of the topic with Avro decoding,",
       "(2) the training step alone over the same vectors, (3) the pipeline end to end with",
       "checkpointing, in steady state, (4) latency from an event's Kafka timestamp to its training",

@@ -19,8 +19,8 @@ import picocli.CommandLine.Option;
     name = "score",
     mixinStandardHelpOptions = true,
     description = {
-      "Scores each row of a CSV file with a model version directory (<store>/<model>/<version>),",
-      "using exactly the features the model was trained with. Writes row, prediction, and one",
+      "Scores each row of a CSV file with a model version, from a store or a server.",
+      "Uses exactly the features the model was trained with. Writes row, prediction, and one",
       "probability per class (classification) or the value (regression)."
     })
 final class ScoreCommand implements Callable<Integer> {

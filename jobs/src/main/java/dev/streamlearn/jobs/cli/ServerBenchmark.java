@@ -31,6 +31,7 @@ import picocli.CommandLine.Option;
     name = "server",
     mixinStandardHelpOptions = true,
     description = {
+      "Load test of the model store server: downloads/s, MiB/s, latency.",
       "Load test of the model store server on loopback: --clients threads download a version's",
       "model.safetensors over and over until --requests downloads are done or --seconds pass;",
       "prints downloads/s, MiB/s and latency percentiles."

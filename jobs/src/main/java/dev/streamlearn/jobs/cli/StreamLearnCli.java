@@ -34,7 +34,10 @@ public final class StreamLearnCli implements Runnable {
 
   /** Runs the command line; usage errors and bad input are reported on {@code err}, exit code 2. */
   public static int execute(PrintWriter err, String... args) {
+    // Wide enough for the descriptions' own lines (up to 100 characters), which picocli would
+    // otherwise wrap again at 80.
     return new CommandLine(new StreamLearnCli())
+        .setUsageHelpWidth(120)
         .setErr(err)
         .setExecutionExceptionHandler(
             (exception, commandLine, parseResult) -> {
