@@ -24,15 +24,20 @@ import dev.streamlearn.store.LocalModelStore;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.http.ModelStoreClient;
 import dev.streamlearn.store.http.ModelStoreServer;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -93,6 +98,87 @@ class CommandLineITCase {
 
       assertServedModelScoresLikeTheTrainer(
           kafka, SpecLoader.load(spec), store, repositoryFile("../shared/data/credit-g.csv"));
+    }
+  }
+
+  /**
+   * {@code run} refuses a topic that does not exist (the job would read nothing), and names the way
+   * out; {@code produce} creates it, then sends every row.
+   */
+  @Test
+  void runRefusesAMissingTopicAndProduceCreatesIt() throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
+      Path spec = directory.resolve("credit-g.yaml");
+      String example = Files.readString(repositoryFile("examples/credit-g.yaml"));
+      Files.writeString(
+          spec,
+          example
+              .replace(
+                  "bootstrap-servers: kafka:9092", "bootstrap-servers: " + kafka.bootstrapServers())
+              .replace("topic: credit-events", "topic: not-yet-events")
+              .replace("uri: /models", "uri: " + directory.resolve("store")));
+
+      StringWriter err = new StringWriter();
+      int ran =
+          StreamLearnCli.execute(new PrintWriter(err, true), "run", "--spec", spec.toString());
+      assertThat(ran).isEqualTo(2);
+      assertThat(err.toString())
+          .contains(
+              "topic 'not-yet-events' (source.topic) does not exist at "
+                  + kafka.bootstrapServers()
+                  + ": create it, or send events with ./streamlearn produce, which creates it");
+      assertThat(kafka.admin().listTopics().names().get()).doesNotContain("not-yet-events");
+
+      PrintStream console = System.out;
+      ByteArrayOutputStream printed = new ByteArrayOutputStream();
+      int produced;
+      try {
+        System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+        produced =
+            StreamLearnCli.execute(
+                new PrintWriter(err, true),
+                "produce",
+                "--spec",
+                spec.toString(),
+                "--input",
+                repositoryFile("../shared/data/credit-g.csv").toString(),
+                "--label",
+                "class");
+      } finally {
+        System.setOut(console);
+      }
+      assertThat(produced).as(err.toString()).isZero();
+      assertThat(printed.toString(StandardCharsets.UTF_8))
+          .contains("Created topic not-yet-events at " + kafka.bootstrapServers())
+          .contains("Sent 1,000 events to not-yet-events");
+      assertThat(readTopic(kafka, "not-yet-events")).hasSize(1000);
+
+      // Sends the broker refuses (records over the topic's size limit) are counted and reported.
+      kafka
+          .admin()
+          .createTopics(
+              List.of(
+                  new NewTopic("tiny-events", 1, (short) 1)
+                      .configs(Map.of("max.message.bytes", "64"))))
+          .all()
+          .get();
+      StringWriter refused = new StringWriter();
+      int tiny =
+          StreamLearnCli.execute(
+              new PrintWriter(refused, true),
+              "produce",
+              "--spec",
+              spec.toString(),
+              "--input",
+              repositoryFile("../shared/data/credit-g.csv").toString(),
+              "--label",
+              "class",
+              "--topic",
+              "tiny-events");
+      assertThat(tiny).isEqualTo(1);
+      assertThat(refused.toString())
+          .contains("1,000 of 1,000 events were not sent to tiny-events")
+          .contains("RecordTooLargeException");
     }
   }
 

@@ -13,15 +13,22 @@ import java.io.BufferedReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code streamlearn produce}: rows of a CSV or JSON-lines file to a topic as Avro events. */
 @Command(
@@ -52,15 +59,39 @@ final class ProduceCommand implements Callable<Integer> {
   @Option(names = "--bootstrap-servers", description = "Overrides source.bootstrap-servers.")
   String bootstrapServers;
 
+  @Option(names = "--topic", description = "Overrides source.topic.")
+  String topicOverride;
+
+  @Spec CommandSpec command;
+
+  @Option(
+      names = "--kafka-timeout",
+      defaultValue = KafkaCheck.DEFAULT_TIMEOUT,
+      description =
+          "How long to wait for a Kafka broker to answer before giving up (default ${DEFAULT-VALUE}).")
+  String kafkaTimeout;
+
   @Override
   public Integer call() throws Exception {
     Map<String, Object> tree = SpecLoader.readTree(specFile);
     if (bootstrapServers != null) {
       SpecLoader.override(tree, "source.bootstrap-servers", bootstrapServers);
     }
+    if (topicOverride != null) {
+      SpecLoader.override(tree, "source.topic", topicOverride);
+    }
     PipelineSpec spec = SpecLoader.fromTree(tree);
     AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
     String topic = spec.source().topic();
+    Duration timeout = SpecLoader.parseDuration("--kafka-timeout", kafkaTimeout);
+    try (KafkaCheck kafka = new KafkaCheck(spec.source().bootstrapServers(), timeout)) {
+      if (kafka.createTopic(topic)) {
+        System.out.printf(
+            "Created topic %s at %s (the broker's default partitions and replication).%n",
+            topic, spec.source().bootstrapServers());
+      }
+    }
+    SendFailures failures = new SendFailures();
     String prefix = input.getFileName().toString() + "-";
     long sent = 0;
     long start = System.nanoTime();
@@ -76,7 +107,8 @@ final class ProduceCommand implements Callable<Integer> {
             LabeledEvent event = fromJson(JSON.readTree(line), prefix + sent);
             producer.send(
                 new ProducerRecord<>(
-                    topic, event.getId().getBytes(StandardCharsets.UTF_8), codec.encode(event)));
+                    topic, event.getId().getBytes(StandardCharsets.UTF_8), codec.encode(event)),
+                failures);
             sent = progress(++sent, start);
           }
         }
@@ -89,15 +121,40 @@ final class ProduceCommand implements Callable<Integer> {
           LabeledEvent event = rows.event(i, prefix, startMillis);
           producer.send(
               new ProducerRecord<>(
-                  topic, event.getId().getBytes(StandardCharsets.UTF_8), codec.encode(event)));
+                  topic, event.getId().getBytes(StandardCharsets.UTF_8), codec.encode(event)),
+              failures);
           sent = progress(++sent, start);
         }
       }
       producer.flush();
     }
+    long failed = failures.count.get();
+    if (failed > 0) {
+      command
+          .commandLine()
+          .getErr()
+          .printf(
+              "streamlearn: %,d of %,d events were not sent to %s at %s; the first error: %s%n",
+              failed, sent, topic, spec.source().bootstrapServers(), failures.first.get());
+      return 1;
+    }
     System.out.printf(
         "Sent %,d events to %s at %s.%n", sent, topic, spec.source().bootstrapServers());
     return 0;
+  }
+
+  /** Counts the sends the broker did not acknowledge, and keeps the first error. */
+  static final class SendFailures implements Callback {
+    final AtomicLong count = new AtomicLong();
+    final AtomicReference<String> first = new AtomicReference<>();
+
+    @Override
+    public void onCompletion(RecordMetadata metadata, Exception exception) {
+      if (exception != null) {
+        count.incrementAndGet();
+        first.compareAndSet(null, exception.toString());
+      }
+    }
   }
 
   private static long progress(long sent, long startNanos) {

@@ -27,6 +27,9 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--bootstrap-servers", description = "Overrides source.bootstrap-servers.")
   String bootstrapServers;
 
+  @Option(names = "--topic", description = "Overrides source.topic.")
+  String topic;
+
   @Option(names = "--store", description = "Overrides store.uri.")
   String store;
 
@@ -36,16 +39,37 @@ final class RunCommand implements Callable<Integer> {
       description = "Flink parallelism (default ${DEFAULT-VALUE}).")
   int parallelism;
 
+  @Option(
+      names = "--kafka-timeout",
+      defaultValue = KafkaCheck.DEFAULT_TIMEOUT,
+      description =
+          "How long to wait for a Kafka broker to answer before giving up (default ${DEFAULT-VALUE}).")
+  String kafkaTimeout;
+
   @Override
   public Integer call() throws Exception {
     Map<String, Object> tree = SpecLoader.readTree(specFile);
     if (bootstrapServers != null) {
       SpecLoader.override(tree, "source.bootstrap-servers", bootstrapServers);
     }
+    if (topic != null) {
+      SpecLoader.override(tree, "source.topic", topic);
+    }
     if (store != null) {
       SpecLoader.override(tree, "store.uri", store);
     }
     PipelineSpec spec = SpecLoader.fromTree(tree);
+    Duration timeout = SpecLoader.parseDuration("--kafka-timeout", kafkaTimeout);
+    try (KafkaCheck kafka = new KafkaCheck(spec.source().bootstrapServers(), timeout)) {
+      if (!kafka.topicExists(spec.source().topic())) {
+        throw new IllegalArgumentException(
+            "topic '"
+                + spec.source().topic()
+                + "' (source.topic) does not exist at "
+                + spec.source().bootstrapServers()
+                + ": create it, or send events with ./streamlearn produce, which creates it");
+      }
+    }
     ModelStore models = ModelStores.open(spec.store().uri());
     System.out.printf(
         "Running '%s': %s topic %s -> store %s (Ctrl-C stops cleanly)%n",

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -65,6 +66,69 @@ class StreamLearnCliTest {
     assertThat(result.code).isEqualTo(2);
     assertThat(result.err)
         .contains("spec key '--duration' = 'forever': a duration such as 500ms, 10s");
+  }
+
+  /**
+   * A wrong address fails at once with the address and the key, instead of a job that reads nothing
+   * forever or a producer that waits for metadata.
+   */
+  @Test
+  void refusesToRunOrProduceWhenNoBrokerAnswers() throws Exception {
+    int closedPort;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      closedPort = socket.getLocalPort();
+    }
+    String servers = "localhost:" + closedPort;
+    Path spec = directory.resolve("spec.yaml");
+    Files.writeString(spec, "features: [{name: x, type: numeric}]\n");
+    Path csv = directory.resolve("rows.csv");
+    Files.writeString(csv, "x,label\n1,0\n2,1\n");
+    String expected =
+        "no Kafka broker answered at "
+            + servers
+            + " (source.bootstrap-servers, or --bootstrap-servers) within 2 s";
+
+    Result run =
+        run(
+            "run",
+            "--spec",
+            spec.toString(),
+            "--bootstrap-servers",
+            servers,
+            "--kafka-timeout",
+            "2s");
+    assertThat(run.code).isEqualTo(2);
+    assertThat(run.err).contains(expected);
+
+    Result produce =
+        run(
+            "produce",
+            "--spec",
+            spec.toString(),
+            "--input",
+            csv.toString(),
+            "--bootstrap-servers",
+            servers,
+            "--kafka-timeout",
+            "2s");
+    assertThat(produce.code).isEqualTo(2);
+    assertThat(produce.err).contains(expected);
+
+    Result unresolvable =
+        run(
+            "produce",
+            "--spec",
+            spec.toString(),
+            "--input",
+            csv.toString(),
+            "--bootstrap-servers",
+            "no-such-host.invalid:9092",
+            "--kafka-timeout",
+            "2s");
+    assertThat(unresolvable.code).isEqualTo(2);
+    assertThat(unresolvable.err)
+        .contains("no Kafka broker answered at no-such-host.invalid:9092")
+        .contains("No resolvable bootstrap urls");
   }
 
   private record Result(int code, String err) {}

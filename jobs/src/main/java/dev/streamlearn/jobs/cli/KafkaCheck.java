@@ -1,0 +1,134 @@
+package dev.streamlearn.jobs.cli;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+/**
+ * What {@code run} and {@code produce} ask Kafka before they start: does a broker answer at the
+ * bootstrap servers, and does the topic exist. Without it, a wrong address looks like an idle
+ * stream (the job reads nothing, forever) or a hang (the producer waits for metadata).
+ */
+final class KafkaCheck implements AutoCloseable {
+
+  static final String DEFAULT_TIMEOUT = "30s";
+
+  private final String bootstrapServers;
+  private final Duration timeout;
+  private final Admin admin;
+
+  /**
+   * Connects and waits for a broker to answer.
+   *
+   * @throws IllegalArgumentException when none answers within {@code timeout}, naming the servers
+   *     and the spec key they came from
+   */
+  KafkaCheck(String bootstrapServers, Duration timeout) {
+    this.bootstrapServers = bootstrapServers;
+    this.timeout = timeout;
+    Properties properties = new Properties();
+    properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    int millis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis()));
+    properties.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, millis);
+    properties.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, millis);
+    try {
+      admin = Admin.create(properties);
+    } catch (KafkaException e) {
+      throw unreachable(e);
+    }
+    try {
+      admin.describeCluster().nodes().get(waitMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      admin.close(Duration.ZERO);
+      throw unreachable(e);
+    } catch (InterruptedException e) {
+      admin.close(Duration.ZERO);
+      Thread.currentThread().interrupt();
+      throw unreachable(e);
+    }
+  }
+
+  boolean topicExists(String topic) {
+    try {
+      return admin.listTopics().names().get(waitMillis(), TimeUnit.MILLISECONDS).contains(topic);
+    } catch (ExecutionException | TimeoutException e) {
+      throw unreachable(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw unreachable(e);
+    }
+  }
+
+  /**
+   * Creates {@code topic} with the broker's default partitions and replication; true when this call
+   * created it, false when it existed already.
+   */
+  boolean createTopic(String topic) {
+    try {
+      admin
+          .createTopics(List.of(new NewTopic(topic, Optional.empty(), Optional.empty())))
+          .all()
+          .get(waitMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof TopicExistsException) {
+        return false;
+      }
+      throw new IllegalArgumentException(
+          "could not create topic '" + topic + "' at " + bootstrapServers + ": " + reason(e), e);
+    } catch (TimeoutException e) {
+      throw unreachable(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw unreachable(e);
+    }
+  }
+
+  /** A second past the client's own timeout: its error, which says why, comes first. */
+  private long waitMillis() {
+    return timeout.toMillis() + 1000;
+  }
+
+  private IllegalArgumentException unreachable(Exception e) {
+    return new IllegalArgumentException(
+        "no Kafka broker answered at "
+            + bootstrapServers
+            + " (source.bootstrap-servers, or --bootstrap-servers) within "
+            + seconds(timeout)
+            + ": "
+            + reason(e),
+        e);
+  }
+
+  private static String seconds(Duration duration) {
+    return duration.toMillis() % 1000 == 0
+        ? duration.toSeconds() + " s"
+        : duration.toMillis() + " ms";
+  }
+
+  /** The innermost cause that says something, e.g. "No resolvable bootstrap urls given ...". */
+  private static String reason(Exception e) {
+    Throwable said = e;
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t.getMessage() != null && !(t instanceof ExecutionException)) {
+        said = t;
+      }
+    }
+    String message = said.getMessage();
+    return said.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+  }
+
+  @Override
+  public void close() {
+    admin.close(Duration.ofSeconds(5));
+  }
+}
