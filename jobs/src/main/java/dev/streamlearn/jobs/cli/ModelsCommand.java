@@ -8,6 +8,8 @@ import dev.streamlearn.store.http.ModelStoreClient;
 import dev.streamlearn.store.http.ModelStoreServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -58,7 +60,21 @@ final class ModelsCommand implements Runnable {
     return new ModelStoreClient(store, token);
   }
 
+  /**
+   * The store named by {@code --store}; a directory must exist (a typo would otherwise read as an
+   * empty store).
+   */
   ModelStore local() {
+    if (!store.contains("://") || store.startsWith("file:")) {
+      Path directory = store.startsWith("file:") ? Path.of(URI.create(store)) : Path.of(store);
+      if (!Files.isDirectory(directory)) {
+        throw new IllegalArgumentException(
+            "no model store at "
+                + directory.toAbsolutePath()
+                + " (no such directory); --store names a store directory, a file:// or s3:// URI,"
+                + " or a server URL");
+      }
+    }
     return ModelStores.open(store);
   }
 
@@ -81,6 +97,20 @@ final class ModelsCommand implements Runnable {
           System.out.println(name);
         }
         return 0;
+      }
+      List<String> models =
+          parent.remote() ? parent.client(null).models() : parent.local().models();
+      if (!models.contains(model)) {
+        throw new IllegalArgumentException(
+            "no model '"
+                + model
+                + "' in "
+                + parent.store
+                + (models.isEmpty()
+                    ? ", which holds none"
+                    : "; the models there: "
+                        + String.join(", ", models.subList(0, Math.min(10, models.size())))
+                        + (models.size() > 10 ? " (" + models.size() + " in all)" : "")));
       }
       System.out.printf("%8s  %-30s  %s%n", "version", "created", "held-out window metrics");
       if (parent.remote()) {

@@ -1,6 +1,7 @@
 package dev.streamlearn.jobs.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -44,6 +45,11 @@ public final class StreamLearnCli implements Runnable {
               if (exception instanceof IllegalArgumentException) {
                 commandLine.getErr().println("streamlearn: " + exception.getMessage());
                 return 2;
+              }
+              if (exception instanceof NoSuchFileException) {
+                // A file, or in the model store a model, version or alias, that is not there.
+                commandLine.getErr().println("streamlearn: not found: " + exception.getMessage());
+                return 1;
               }
               throw exception;
             })

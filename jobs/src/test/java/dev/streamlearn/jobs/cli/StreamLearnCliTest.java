@@ -131,6 +131,25 @@ class StreamLearnCliTest {
         .contains("No resolvable bootstrap urls");
   }
 
+  /** A mistyped store or model says so, instead of listing nothing or printing a stack trace. */
+  @Test
+  void namesAMissingStoreModelOrVersion() throws Exception {
+    Path missing = directory.resolve("no-such-store");
+    Result list = run("models", "--store", missing.toString(), "list");
+    assertThat(list.code).isEqualTo(2);
+    assertThat(list.err).contains("no model store at " + missing + " (no such directory)");
+
+    Path store = Files.createDirectories(directory.resolve("store"));
+    Result versions = run("models", "--store", store.toString(), "list", "--model", "churn");
+    assertThat(versions.code).isEqualTo(2);
+    assertThat(versions.err).contains("no model 'churn' in " + store + ", which holds none");
+
+    Result show = run("models", "--store", store.toString(), "show", "--model", "churn");
+    assertThat(show.code).isEqualTo(1);
+    assertThat(show.err).contains("streamlearn: not found: model churn has no alias 'latest'");
+    assertThat(show.err).doesNotContain("\tat ");
+  }
+
   private record Result(int code, String err) {}
 
   private static Result run(String... args) {
