@@ -57,27 +57,10 @@ class CommandLineITCase {
   void producesCsvAndRunsBoundedSpecToTheEnd() throws Exception {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
       kafka.createTopic("credit-events", 1);
-      Path spec = directory.resolve("credit-g.yaml");
-      String example = Files.readString(repositoryFile("examples/credit-g.yaml"));
-      Files.writeString(
-          spec,
-          example
-              .replace(
-                  "bootstrap-servers: kafka:9092",
-                  "bootstrap-servers: " + kafka.bootstrapServers() + "\n  bounded: true")
-              .replace("uri: /models", "uri: " + directory.resolve("store")));
+      Path spec = creditSpec(kafka, "credit-events", true);
 
       StringWriter err = new StringWriter();
-      int produced =
-          StreamLearnCli.execute(
-              new PrintWriter(err, true),
-              "produce",
-              "--spec",
-              spec.toString(),
-              "--input",
-              repositoryFile("../shared/data/credit-g.csv").toString(),
-              "--label",
-              "class");
+      int produced = produceCredit(err, spec);
       assertThat(produced).as(err.toString()).isZero();
 
       int ran =
@@ -108,15 +91,7 @@ class CommandLineITCase {
   @Test
   void runRefusesAMissingTopicAndProduceCreatesIt() throws Exception {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
-      Path spec = directory.resolve("credit-g.yaml");
-      String example = Files.readString(repositoryFile("examples/credit-g.yaml"));
-      Files.writeString(
-          spec,
-          example
-              .replace(
-                  "bootstrap-servers: kafka:9092", "bootstrap-servers: " + kafka.bootstrapServers())
-              .replace("topic: credit-events", "topic: not-yet-events")
-              .replace("uri: /models", "uri: " + directory.resolve("store")));
+      Path spec = creditSpec(kafka, "not-yet-events", false);
 
       StringWriter err = new StringWriter();
       int ran =
@@ -134,16 +109,7 @@ class CommandLineITCase {
       int produced;
       try {
         System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
-        produced =
-            StreamLearnCli.execute(
-                new PrintWriter(err, true),
-                "produce",
-                "--spec",
-                spec.toString(),
-                "--input",
-                repositoryFile("../shared/data/credit-g.csv").toString(),
-                "--label",
-                "class");
+        produced = produceCredit(err, spec);
       } finally {
         System.setOut(console);
       }
@@ -163,23 +129,47 @@ class CommandLineITCase {
           .all()
           .get();
       StringWriter refused = new StringWriter();
-      int tiny =
-          StreamLearnCli.execute(
-              new PrintWriter(refused, true),
-              "produce",
-              "--spec",
-              spec.toString(),
-              "--input",
-              repositoryFile("../shared/data/credit-g.csv").toString(),
-              "--label",
-              "class",
-              "--topic",
-              "tiny-events");
+      int tiny = produceCredit(refused, spec, "--topic", "tiny-events");
       assertThat(tiny).isEqualTo(1);
       assertThat(refused.toString())
           .contains("1,000 of 1,000 events were not sent to tiny-events")
           .contains("RecordTooLargeException");
     }
+  }
+
+  /**
+   * examples/credit-g.yaml on {@code kafka}'s {@code topic}, with a store in the test's directory.
+   */
+  private Path creditSpec(EmbeddedKafka kafka, String topic, boolean bounded) throws Exception {
+    Path spec = directory.resolve("credit-g.yaml");
+    String example = Files.readString(repositoryFile("examples/credit-g.yaml"));
+    Files.writeString(
+        spec,
+        example
+            .replace(
+                "bootstrap-servers: kafka:9092",
+                "bootstrap-servers: "
+                    + kafka.bootstrapServers()
+                    + (bounded ? "\n  bounded: true" : ""))
+            .replace("topic: credit-events", "topic: " + topic)
+            .replace("uri: /models", "uri: " + directory.resolve("store")));
+    return spec;
+  }
+
+  /** {@code streamlearn produce} of credit-g.csv with {@code spec}, errors into {@code err}. */
+  private static int produceCredit(StringWriter err, Path spec, String... more) throws Exception {
+    List<String> args = new ArrayList<>();
+    args.addAll(
+        List.of(
+            "produce",
+            "--spec",
+            spec.toString(),
+            "--input",
+            repositoryFile("../shared/data/credit-g.csv").toString(),
+            "--label",
+            "class"));
+    args.addAll(List.of(more));
+    return StreamLearnCli.execute(new PrintWriter(err, true), args.toArray(String[]::new));
   }
 
   /**

@@ -26,6 +26,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -56,34 +57,18 @@ final class ProduceCommand implements Callable<Integer> {
   @Option(names = "--label", description = "The label column or field.")
   String label;
 
-  @Option(names = "--bootstrap-servers", description = "Overrides source.bootstrap-servers.")
-  String bootstrapServers;
-
-  @Option(names = "--topic", description = "Overrides source.topic.")
-  String topicOverride;
+  @Mixin KafkaOptions kafkaOptions;
 
   @Spec CommandSpec command;
-
-  @Option(
-      names = "--kafka-timeout",
-      defaultValue = KafkaCheck.DEFAULT_TIMEOUT,
-      description =
-          "How long to wait for a Kafka broker to answer before giving up (default ${DEFAULT-VALUE}).")
-  String kafkaTimeout;
 
   @Override
   public Integer call() throws Exception {
     Map<String, Object> tree = SpecLoader.readTree(specFile);
-    if (bootstrapServers != null) {
-      SpecLoader.override(tree, "source.bootstrap-servers", bootstrapServers);
-    }
-    if (topicOverride != null) {
-      SpecLoader.override(tree, "source.topic", topicOverride);
-    }
+    kafkaOptions.override(tree);
     PipelineSpec spec = SpecLoader.fromTree(tree);
     AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
     String topic = spec.source().topic();
-    Duration timeout = SpecLoader.parseDuration("--kafka-timeout", kafkaTimeout);
+    Duration timeout = kafkaOptions.timeout();
     try (KafkaCheck kafka = new KafkaCheck(spec.source().bootstrapServers(), timeout)) {
       if (kafka.createTopic(topic)) {
         System.out.printf(

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code streamlearn run}: the job against an existing Kafka cluster, on a local MiniCluster. */
@@ -24,11 +25,7 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--spec", required = true, description = "The pipeline spec (YAML).")
   Path specFile;
 
-  @Option(names = "--bootstrap-servers", description = "Overrides source.bootstrap-servers.")
-  String bootstrapServers;
-
-  @Option(names = "--topic", description = "Overrides source.topic.")
-  String topic;
+  @Mixin KafkaOptions kafkaOptions;
 
   @Option(names = "--store", description = "Overrides store.uri.")
   String store;
@@ -39,27 +36,15 @@ final class RunCommand implements Callable<Integer> {
       description = "Flink parallelism (default ${DEFAULT-VALUE}).")
   int parallelism;
 
-  @Option(
-      names = "--kafka-timeout",
-      defaultValue = KafkaCheck.DEFAULT_TIMEOUT,
-      description =
-          "How long to wait for a Kafka broker to answer before giving up (default ${DEFAULT-VALUE}).")
-  String kafkaTimeout;
-
   @Override
   public Integer call() throws Exception {
     Map<String, Object> tree = SpecLoader.readTree(specFile);
-    if (bootstrapServers != null) {
-      SpecLoader.override(tree, "source.bootstrap-servers", bootstrapServers);
-    }
-    if (topic != null) {
-      SpecLoader.override(tree, "source.topic", topic);
-    }
+    kafkaOptions.override(tree);
     if (store != null) {
       SpecLoader.override(tree, "store.uri", store);
     }
     PipelineSpec spec = SpecLoader.fromTree(tree);
-    Duration timeout = SpecLoader.parseDuration("--kafka-timeout", kafkaTimeout);
+    Duration timeout = kafkaOptions.timeout();
     try (KafkaCheck kafka = new KafkaCheck(spec.source().bootstrapServers(), timeout)) {
       if (!kafka.topicExists(spec.source().topic())) {
         throw new IllegalArgumentException(

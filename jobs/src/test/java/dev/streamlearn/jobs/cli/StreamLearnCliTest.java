@@ -100,35 +100,30 @@ class StreamLearnCliTest {
     assertThat(run.code).isEqualTo(2);
     assertThat(run.err).contains(expected);
 
-    Result produce =
-        run(
-            "produce",
-            "--spec",
-            spec.toString(),
-            "--input",
-            csv.toString(),
-            "--bootstrap-servers",
-            servers,
-            "--kafka-timeout",
-            "2s");
-    assertThat(produce.code).isEqualTo(2);
-    assertThat(produce.err).contains(expected);
+    String[] produce = {"produce", "--spec", spec.toString(), "--input", csv.toString()};
+    Result toClosedPort =
+        run(with(produce, "--bootstrap-servers", servers, "--kafka-timeout", "2s"));
+    assertThat(toClosedPort.code).isEqualTo(2);
+    assertThat(toClosedPort.err).contains(expected);
 
     Result unresolvable =
         run(
-            "produce",
-            "--spec",
-            spec.toString(),
-            "--input",
-            csv.toString(),
-            "--bootstrap-servers",
-            "no-such-host.invalid:9092",
-            "--kafka-timeout",
-            "2s");
+            with(
+                produce,
+                "--bootstrap-servers",
+                "no-such-host.invalid:9092",
+                "--kafka-timeout",
+                "2s"));
     assertThat(unresolvable.code).isEqualTo(2);
     assertThat(unresolvable.err)
         .contains("no Kafka broker answered at no-such-host.invalid:9092")
         .contains("No resolvable bootstrap urls");
+  }
+
+  private static String[] with(String[] args, String... more) {
+    String[] all = java.util.Arrays.copyOf(args, args.length + more.length);
+    System.arraycopy(more, 0, all, args.length, more.length);
+    return all;
   }
 
   /** A mistyped store or model says so, instead of listing nothing or printing a stack trace. */
