@@ -1,5 +1,6 @@
 package dev.streamlearn.jobs.cli;
 
+import dev.streamlearn.store.http.ModelStoreClient;
 import java.io.PrintWriter;
 import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
@@ -45,6 +46,11 @@ public final class StreamLearnCli implements Runnable {
               if (exception instanceof IllegalArgumentException) {
                 commandLine.getErr().println("streamlearn: " + exception.getMessage());
                 return 2;
+              }
+              if (exception instanceof ModelStoreClient.UnreachableException
+                  || exception instanceof ModelStoreClient.ServerException) {
+                commandLine.getErr().println("streamlearn: " + exception.getMessage());
+                return 1;
               }
               if (exception instanceof NoSuchFileException) {
                 // A file, or in the model store a model, version or alias, that is not there.

@@ -2,8 +2,11 @@ package dev.streamlearn.jobs.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.streamlearn.store.LocalModelStore;
+import dev.streamlearn.store.http.ModelStoreServer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -118,6 +121,42 @@ class StreamLearnCliTest {
     assertThat(unresolvable.err)
         .contains("no Kafka broker answered at no-such-host.invalid:9092")
         .contains("No resolvable bootstrap urls");
+  }
+
+  /** A server that is not there, or that answers 404, is one line, not a stack trace. */
+  @Test
+  void namesAServerThatDoesNotAnswerOrHasNoSuchModel() throws Exception {
+    int closedPort;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      closedPort = socket.getLocalPort();
+    }
+    String nobody = "http://127.0.0.1:" + closedPort + "/";
+    Result unreachable = run("models", "--store", nobody, "list");
+    assertThat(unreachable.code).isEqualTo(1);
+    assertThat(unreachable.err)
+        .contains("streamlearn: cannot reach the model store server at " + nobody)
+        .doesNotContain("\tat ");
+
+    Path store = Files.createDirectories(directory.resolve("served"));
+    Files.writeString(directory.resolve("rows.csv"), "x\n1\n");
+    try (ModelStoreServer server =
+        ModelStoreServer.start(
+            new LocalModelStore(store), new InetSocketAddress("127.0.0.1", 0), null)) {
+      Result missing =
+          run(
+              "score",
+              "--model",
+              server.url() + "api/v1/models/churn/versions/latest",
+              "--input",
+              directory.resolve("rows.csv").toString(),
+              "--output",
+              directory.resolve("scores.csv").toString());
+      assertThat(missing.code).isEqualTo(1);
+      assertThat(missing.err)
+          .contains("streamlearn: GET ")
+          .contains(": 404")
+          .doesNotContain("\tat ");
+    }
   }
 
   private static String[] with(String[] args, String... more) {

@@ -12,9 +12,11 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -59,6 +61,20 @@ public final class ModelStoreClient {
       long version, String created, Map<String, Map<String, Double>> metrics) {}
 
   /** The server answered with an error status. */
+  /** No connection to the server: it is not running there, or the address is wrong. */
+  public static class UnreachableException extends IOException {
+    UnreachableException(URI server, IOException cause) {
+      super(
+          "cannot reach the model store server at "
+              + server
+              + " ("
+              + cause.getClass().getSimpleName()
+              + (cause.getMessage() == null ? "" : ": " + cause.getMessage())
+              + ")",
+          cause);
+    }
+  }
+
   public static class ServerException extends IOException {
     private final int status;
 
@@ -315,6 +331,8 @@ public final class ModelStoreClient {
   private HttpResponse<byte[]> send(HttpRequest request) throws IOException {
     try {
       return http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+    } catch (ConnectException | HttpConnectTimeoutException e) {
+      throw new UnreachableException(base, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted", e);
