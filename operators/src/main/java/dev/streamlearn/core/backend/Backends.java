@@ -4,6 +4,7 @@ import dev.streamlearn.core.device.CudaDeviceOps;
 import dev.streamlearn.core.device.DeviceOps;
 import dev.streamlearn.core.device.Precision;
 import java.util.List;
+import java.util.function.IntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,21 +42,54 @@ public final class Backends {
 
   /**
    * The GPU that trains, or null for training on the CPU. {@code cuda} fails with the reason when
-   * no CUDA device is usable; {@code auto} falls back to the CPU and logs one line that says why.
+   * no CUDA device is usable; {@code auto} falls back to the CPU and logs one line that says why,
+   * also when the device is present but cannot be opened (its kernels do not compile for it, its
+   * memory is taken, it is held by another process).
    */
   public static DeviceOps openDevice(String name, int deviceIndex, String precision) {
+    return openDevice(
+        name,
+        deviceIndex,
+        precision,
+        CudaDeviceOps::unavailableReason,
+        (index, chosen) -> CudaDeviceOps.open(index, Precision.of(chosen)));
+  }
+
+  /** How a device is opened: the index and the precision's name. */
+  interface DeviceOpener {
+    DeviceOps open(int deviceIndex, String precision);
+  }
+
+  static DeviceOps openDevice(
+      String name,
+      int deviceIndex,
+      String precision,
+      IntFunction<String> unavailableReason,
+      DeviceOpener opener) {
     if (!name.equals("cuda") && !name.equals("auto")) {
       return null;
     }
-    String reason = CudaDeviceOps.unavailableReason(deviceIndex);
+    String reason = unavailableReason.apply(deviceIndex);
     if (reason != null) {
       if (name.equals("cuda")) {
         throw new IllegalStateException("backend: cuda, but " + reason);
       }
-      LOG.info("backend auto: training on the CPU (nd4j): {}", reason);
+      LOG.info("backend auto: training on the CPU: {}", reason);
       return null;
     }
-    DeviceOps device = CudaDeviceOps.open(deviceIndex, Precision.of(precision));
+    DeviceOps device;
+    try {
+      device = opener.open(deviceIndex, precision);
+    } catch (RuntimeException e) {
+      if (name.equals("cuda")) {
+        throw e;
+      }
+      LOG.warn(
+          "backend auto: training on the CPU: CUDA device {} did not open: {}",
+          deviceIndex,
+          e.toString());
+      return null;
+    }
     LOG.info("backend {}: training on {}", name, device.description());
     return device;
   }
