@@ -28,6 +28,8 @@ import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Trains one model per key with a {@link ModelTrainer}, keeping its whole {@link TrainerState} in
@@ -59,6 +61,8 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   }
 
   private final PipelineSpec spec;
+  private static final Logger LOG = LoggerFactory.getLogger(TrainModel.class);
+
   private final DeviceFactory deviceFactory;
   private transient Backend backend;
   private transient DeviceOps device;
@@ -91,11 +95,32 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     this.deviceFactory = deviceFactory;
   }
 
+  /**
+   * The trainer on the device opened; with {@code backend: auto}, on the CPU when the model does
+   * not fit on the device (its memory is too small or taken), with a warning that says so.
+   */
+  private ModelTrainer trainerOnDeviceOrCpu() {
+    try {
+      return new ModelTrainer(spec, backend, device);
+    } catch (RuntimeException e) {
+      if (device == null || !spec.backend().equals("auto")) {
+        throw e;
+      }
+      LOG.warn(
+          "backend auto: training on the CPU: the model does not fit on {}: {}",
+          device.description(),
+          e.toString());
+      device.close();
+      device = null;
+      return new ModelTrainer(spec, backend, null);
+    }
+  }
+
   @Override
   public void open(OpenContext openContext) {
     backend = Backends.create(spec.cpuBackend());
     device = deviceFactory.open(spec.backend(), deviceIndex(), spec.cuda().precision());
-    trainer = new ModelTrainer(spec, backend, device);
+    trainer = trainerOnDeviceOrCpu();
     Histogram latency =
         getRuntimeContext()
             .getMetricGroup()

@@ -1,6 +1,7 @@
 package dev.streamlearn.operators;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.streamlearn.core.ModelTrainerTest;
 import dev.streamlearn.core.data.CsvEvents;
@@ -9,7 +10,10 @@ import dev.streamlearn.core.device.HostDeviceOps;
 import dev.streamlearn.core.device.Precision;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.train.ModelSnapshot;
+import dev.streamlearn.store.Manifest;
+import dev.streamlearn.store.ManifestJson;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.junit.jupiter.api.Test;
 
@@ -45,6 +49,63 @@ class TrainModelOnHostDeviceTest extends TrainingOnDeviceContract {
       assertThat(parameters(inRocksDb.get(v)))
           .as("parameters of version %d", onHeap.get(v).version)
           .containsExactly(parameters(onHeap.get(v)));
+    }
+  }
+
+  /** The devices that {@link #tooSmall} opened, to see what they hold after the trainer gave up. */
+  private static final List<HostDeviceOps> SMALL_DEVICES = new CopyOnWriteArrayList<>();
+
+  /** How many floats {@link #tooSmall} devices have room for. */
+  private static volatile long smallMemory;
+
+  private static HostDeviceOps tooSmall(String backend, int index, String precision) {
+    HostDeviceOps device = new HostDeviceOps(Precision.of(precision), smallMemory);
+    SMALL_DEVICES.add(device);
+    return device;
+  }
+
+  /**
+   * A model that does not fit on the device: {@code auto} trains it on the CPU backend, every event
+   * accounted for, and gives the device back what it took; {@code cuda} fails with the device's
+   * error. The digits MLP has 4,874 parameters; the trainer's two networks (the model and its
+   * challenger) take about 33,000 floats each with Adam at batch 32: a device of 1,000 floats holds
+   * nothing, one of 12,000 the parameters and gradient of the first, one of 50,000 the first
+   * network and part of the second.
+   */
+  @Test
+  void autoTrainsOnTheCpuAModelThatDoesNotFitOnTheDevice() throws Exception {
+    CsvEvents rows = ModelTrainerTest.digits();
+    PipelineSpec auto = ModelTrainerTest.specFor(rows, DIGITS, "auto");
+    List<Example> examples = examples(rows, auto).subList(0, rows.size());
+
+    for (long memory : new long[] {1_000, 12_000, 50_000}) {
+      SMALL_DEVICES.clear();
+      smallMemory = memory;
+      List<ModelSnapshot> versions;
+      try (var harness =
+          TrainModelTest.harness(new TrainModel(auto, TrainModelOnHostDeviceTest::tooSmall))) {
+        harness.open();
+        TrainModelTest.feed(harness, examples);
+        harness.processWatermark(Long.MAX_VALUE);
+        versions = TrainModelTest.outputs(harness);
+      }
+      assertThat(versions).hasSizeGreaterThan(1);
+      Manifest last = ManifestJson.read(versions.get(versions.size() - 1).manifestJson);
+      assertThat(last.backend()).isEqualTo("java");
+      assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
+          .isEqualTo(examples.size());
+      assertThat(SMALL_DEVICES).hasSize(1);
+      assertThat(SMALL_DEVICES.get(0).allocatedFloats())
+          .as("floats left allocated on a device of %d", memory)
+          .isZero();
+
+      PipelineSpec cuda = ModelTrainerTest.specFor(rows, DIGITS, "cuda");
+      try (var harness =
+          TrainModelTest.harness(new TrainModel(cuda, TrainModelOnHostDeviceTest::tooSmall))) {
+        assertThatThrownBy(harness::open)
+            .isInstanceOf(IllegalStateException.class)
+            .hasMessageContaining("out of memory");
+      }
     }
   }
 

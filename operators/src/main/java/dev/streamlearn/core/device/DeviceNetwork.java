@@ -5,6 +5,8 @@ import dev.streamlearn.core.device.DeviceOps.OptimizerStep;
 import dev.streamlearn.core.model.NetworkShape;
 import dev.streamlearn.core.model.SplitMix64;
 import dev.streamlearn.core.optim.OptimizerSettings;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The training step of {@link dev.streamlearn.core.model.Network} and {@link
@@ -46,6 +48,9 @@ public final class DeviceNetwork implements AutoCloseable {
 
   private final float[] scalarsHost = new float[2];
 
+  /** Every buffer this network allocated, freed by {@link #close}. */
+  private final List<Buffer> owned = new ArrayList<>();
+
   /** Whether the last step's rows had any weight (else its loss is 0 and was not computed). */
   private boolean lastStepWeighted;
 
@@ -56,33 +61,46 @@ public final class DeviceNetwork implements AutoCloseable {
     this.ops = ops;
     this.maxBatch = maxBatch;
     this.parameterCount = shape.parameterCount();
-    int layers = shape.layers();
-    params = ops.allocate(parameterCount);
-    gradient = ops.allocate(parameterCount);
-    moment1 = ops.allocate(Math.max(1, settings.slots() >= 1 ? parameterCount : 0));
-    moment2 = ops.allocate(Math.max(1, settings.slots() >= 2 ? parameterCount : 0));
-    isWeight = ops.allocate(parameterCount);
-    boolean[] mask = shape.weightMask();
-    float[] maskValues = new float[parameterCount];
-    for (int i = 0; i < parameterCount; i++) {
-      maskValues[i] = mask[i] ? 1f : 0f;
+    try {
+      int layers = shape.layers();
+      params = own(parameterCount);
+      gradient = own(parameterCount);
+      moment1 = own(Math.max(1, settings.slots() >= 1 ? parameterCount : 0));
+      moment2 = own(Math.max(1, settings.slots() >= 2 ? parameterCount : 0));
+      isWeight = own(parameterCount);
+      boolean[] mask = shape.weightMask();
+      float[] maskValues = new float[parameterCount];
+      for (int i = 0; i < parameterCount; i++) {
+        maskValues[i] = mask[i] ? 1f : 0f;
+      }
+      ops.upload(maskValues, 0, isWeight, 0, parameterCount);
+      x = own((long) maxBatch * shape.inputs());
+      y = own(maxBatch);
+      weight = own(maxBatch);
+      activations = new Buffer[layers];
+      masks = new Buffer[layers];
+      for (int i = 1; i < layers; i++) {
+        activations[i] = own((long) maxBatch * shape.width(i));
+        masks[i] = shape.dropout() > 0 ? own((long) maxBatch * shape.width(i)) : null;
+      }
+      logits = own((long) maxBatch * shape.outputs());
+      out = own((long) maxBatch * shape.outputs());
+      delta = own((long) maxBatch * shape.maxWidth());
+      previousDelta = own((long) maxBatch * shape.maxWidth());
+      rowLoss = own(maxBatch);
+      scalars = own(2);
+    } catch (RuntimeException e) {
+      // A device without room for the network (or another failure half way): give back what was
+      // taken, so that the caller can go on without it.
+      close();
+      throw e;
     }
-    ops.upload(maskValues, 0, isWeight, 0, parameterCount);
-    x = ops.allocate((long) maxBatch * shape.inputs());
-    y = ops.allocate(maxBatch);
-    weight = ops.allocate(maxBatch);
-    activations = new Buffer[layers];
-    masks = new Buffer[layers];
-    for (int i = 1; i < layers; i++) {
-      activations[i] = ops.allocate((long) maxBatch * shape.width(i));
-      masks[i] = shape.dropout() > 0 ? ops.allocate((long) maxBatch * shape.width(i)) : null;
-    }
-    logits = ops.allocate((long) maxBatch * shape.outputs());
-    out = ops.allocate((long) maxBatch * shape.outputs());
-    delta = ops.allocate((long) maxBatch * shape.maxWidth());
-    previousDelta = ops.allocate((long) maxBatch * shape.maxWidth());
-    rowLoss = ops.allocate(maxBatch);
-    scalars = ops.allocate(2);
+  }
+
+  private Buffer own(long length) {
+    Buffer buffer = ops.allocate(length);
+    owned.add(buffer);
+    return buffer;
   }
 
   public NetworkShape shape() {
@@ -334,30 +352,9 @@ public final class DeviceNetwork implements AutoCloseable {
 
   @Override
   public void close() {
-    for (Buffer buffer :
-        new Buffer[] {
-          params,
-          gradient,
-          moment1,
-          moment2,
-          isWeight,
-          x,
-          y,
-          weight,
-          logits,
-          out,
-          delta,
-          previousDelta,
-          rowLoss,
-          scalars
-        }) {
+    for (Buffer buffer : owned) {
       ops.free(buffer);
     }
-    for (int i = 1; i < activations.length; i++) {
-      ops.free(activations[i]);
-      if (masks[i] != null) {
-        ops.free(masks[i]);
-      }
-    }
+    owned.clear();
   }
 }

@@ -11,11 +11,27 @@ import dev.streamlearn.core.model.SplitMix64;
 public final class HostDeviceOps implements DeviceOps {
 
   private final Precision precision;
+  private final long memoryFloats;
+  private long allocatedFloats;
   private long uploaded;
   private long downloaded;
 
   public HostDeviceOps(Precision precision) {
+    this(precision, Long.MAX_VALUE);
+  }
+
+  /**
+   * A device with room for {@code memoryFloats} floats: allocations beyond it fail, as {@code
+   * cudaMalloc} does on a GPU whose memory is full.
+   */
+  public HostDeviceOps(Precision precision, long memoryFloats) {
     this.precision = precision;
+    this.memoryFloats = memoryFloats;
+  }
+
+  /** Floats allocated and not yet freed. */
+  public long allocatedFloats() {
+    return allocatedFloats;
   }
 
   /** A buffer in host memory. */
@@ -53,11 +69,27 @@ public final class HostDeviceOps implements DeviceOps {
 
   @Override
   public Buffer allocate(long length) {
+    long floats = Math.max(1, length);
+    if (floats > memoryFloats - allocatedFloats) {
+      throw new IllegalStateException(
+          "allocation of "
+              + length
+              + " floats: out of memory ("
+              + allocatedFloats
+              + " of "
+              + memoryFloats
+              + " floats in use)");
+    }
+    allocatedFloats += floats;
     return new HostBuffer(Math.toIntExact(length));
   }
 
   @Override
-  public void free(Buffer buffer) {}
+  public void free(Buffer buffer) {
+    if (buffer != null) {
+      allocatedFloats -= Math.max(1, buffer.length());
+    }
+  }
 
   @Override
   public void upload(

@@ -144,8 +144,13 @@ public final class ModelTrainer {
     if (device != null) {
       int rows = Math.max(1, batchSize);
       this.deviceStep = new DeviceTrainingStep(shape, spec.training().optimizer(), device, rows);
-      this.challengerDeviceStep =
-          new DeviceTrainingStep(shape, spec.training().optimizer(), device, rows);
+      try {
+        this.challengerDeviceStep =
+            new DeviceTrainingStep(shape, spec.training().optimizer(), device, rows);
+      } catch (RuntimeException e) {
+        deviceStep.close();
+        throw e;
+      }
     } else {
       this.deviceStep = null;
       this.challengerDeviceStep = null;
