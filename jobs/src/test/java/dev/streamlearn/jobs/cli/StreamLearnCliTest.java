@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamlearn.store.LocalModelStore;
 import dev.streamlearn.store.http.ModelStoreServer;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
@@ -77,10 +78,7 @@ class StreamLearnCliTest {
    */
   @Test
   void refusesToRunOrProduceWhenNoBrokerAnswers() throws Exception {
-    int closedPort;
-    try (ServerSocket socket = new ServerSocket(0)) {
-      closedPort = socket.getLocalPort();
-    }
+    int closedPort = closedPort();
     String servers = "localhost:" + closedPort;
     Path spec = directory.resolve("spec.yaml");
     Files.writeString(spec, "features: [{name: x, type: numeric}]\n");
@@ -126,10 +124,7 @@ class StreamLearnCliTest {
   /** A server that is not there, or that answers 404, is one line, not a stack trace. */
   @Test
   void namesAServerThatDoesNotAnswerOrHasNoSuchModel() throws Exception {
-    int closedPort;
-    try (ServerSocket socket = new ServerSocket(0)) {
-      closedPort = socket.getLocalPort();
-    }
+    int closedPort = closedPort();
     String nobody = "http://127.0.0.1:" + closedPort + "/";
     Result unreachable = run("models", "--store", nobody, "list");
     assertThat(unreachable.code).isEqualTo(1);
@@ -156,6 +151,13 @@ class StreamLearnCliTest {
           .contains("streamlearn: GET ")
           .contains(": 404")
           .doesNotContain("\tat ");
+    }
+  }
+
+  /** A port nothing listens on (it was free a moment ago). */
+  private static int closedPort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
     }
   }
 
