@@ -203,48 +203,71 @@ public final class CudaDeviceOps implements DeviceOps {
     this.device = device;
     this.precision = precision;
     onThisThread();
-    check(cudaFree(null), "creating the CUDA context");
-    cudaDeviceProp properties = new cudaDeviceProp();
-    check(cudaGetDeviceProperties(properties, device), "cudaGetDeviceProperties");
-    int major = properties.major();
-    int minor = properties.minor();
-    multiprocessors = properties.multiProcessorCount();
-    int[] runtime = new int[1];
-    cudaRuntimeGetVersion(runtime);
-    description =
-        String.format(
-            "%s, %.0f GiB, sm_%d%d, %d multiprocessors, CUDA runtime %d.%d, %s",
-            properties.name().getString(),
-            properties.totalGlobalMem() / (double) (1L << 30),
-            major,
-            minor,
-            multiprocessors,
-            runtime[0] / 1000,
-            runtime[0] % 1000 / 10,
-            precision.id());
-    byte[] cubin = compileKernels(kernelSource(), "sm_" + major + minor);
-    BytePointer image = new BytePointer(cubin.length);
-    image.put(cubin);
-    checkDriver(cuModuleLoadData(module, image), "cuModuleLoadData");
-    image.close();
-    function(biasActivation, "bias_activation");
-    function(outputLoss, "output_loss");
-    function(outputOnly, "output_only");
-    function(sumReduce, "sum_reduce");
-    function(columnSums, "column_sums");
-    function(activationBackward, "activation_backward");
-    function(optimizerUpdate, "optimizer_update");
-    function(toBf16, "to_bf16");
-    for (int i = 0; i < MAX_ARGS; i++) {
-      kernelParams.put(i, new Address(args.address() + 8L * i));
+    // What was created before a failure is released, so that a caller that goes on without this
+    // device (backend: auto) leaves nothing behind on it.
+    boolean moduleLoaded = false;
+    boolean streamCreated = false;
+    boolean blasCreated = false;
+    try {
+      check(cudaFree(null), "creating the CUDA context");
+      cudaDeviceProp properties = new cudaDeviceProp();
+      check(cudaGetDeviceProperties(properties, device), "cudaGetDeviceProperties");
+      int major = properties.major();
+      int minor = properties.minor();
+      multiprocessors = properties.multiProcessorCount();
+      int[] runtime = new int[1];
+      cudaRuntimeGetVersion(runtime);
+      description =
+          String.format(
+              "%s, %.0f GiB, sm_%d%d, %d multiprocessors, CUDA runtime %d.%d, %s",
+              properties.name().getString(),
+              properties.totalGlobalMem() / (double) (1L << 30),
+              major,
+              minor,
+              multiprocessors,
+              runtime[0] / 1000,
+              runtime[0] % 1000 / 10,
+              precision.id());
+      byte[] cubin = compileKernels(kernelSource(), "sm_" + major + minor);
+      BytePointer image = new BytePointer(cubin.length);
+      image.put(cubin);
+      checkDriver(cuModuleLoadData(module, image), "cuModuleLoadData");
+      image.close();
+      moduleLoaded = true;
+      function(biasActivation, "bias_activation");
+      function(outputLoss, "output_loss");
+      function(outputOnly, "output_only");
+      function(sumReduce, "sum_reduce");
+      function(columnSums, "column_sums");
+      function(activationBackward, "activation_backward");
+      function(optimizerUpdate, "optimizer_update");
+      function(toBf16, "to_bf16");
+      for (int i = 0; i < MAX_ARGS; i++) {
+        kernelParams.put(i, new Address(args.address() + 8L * i));
+      }
+      check(cudaStreamCreateWithFlags(stream, cudaStreamNonBlocking), "cudaStreamCreate");
+      streamCreated = true;
+      checkBlas(cublasCreate_v2(cublas), "cublasCreate");
+      blasCreated = true;
+      checkBlas(cublasSetStream_v2(cublas, stream), "cublasSetStream");
+      checkBlas(
+          cublasSetMathMode(
+              cublas,
+              precision == Precision.TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+          "cublasSetMathMode");
+    } catch (RuntimeException e) {
+      if (blasCreated) {
+        cublasDestroy_v2(cublas);
+      }
+      if (streamCreated) {
+        cudaStreamDestroy(stream);
+      }
+      if (moduleLoaded) {
+        cuModuleUnload(module);
+      }
+      CURRENT.remove();
+      throw e;
     }
-    check(cudaStreamCreateWithFlags(stream, cudaStreamNonBlocking), "cudaStreamCreate");
-    checkBlas(cublasCreate_v2(cublas), "cublasCreate");
-    checkBlas(cublasSetStream_v2(cublas, stream), "cublasSetStream");
-    checkBlas(
-        cublasSetMathMode(
-            cublas, precision == Precision.TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
-        "cublasSetMathMode");
   }
 
   /**
