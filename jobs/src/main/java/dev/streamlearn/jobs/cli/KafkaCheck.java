@@ -11,6 +11,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
@@ -46,24 +47,20 @@ final class KafkaCheck implements AutoCloseable {
       throw unreachable(e);
     }
     try {
-      admin.describeCluster().nodes().get(waitMillis(), TimeUnit.MILLISECONDS);
-    } catch (ExecutionException | TimeoutException e) {
+      await(admin.describeCluster().nodes());
+    } catch (ExecutionException e) {
       admin.close(Duration.ZERO);
       throw unreachable(e);
-    } catch (InterruptedException e) {
+    } catch (IllegalArgumentException noAnswer) {
       admin.close(Duration.ZERO);
-      Thread.currentThread().interrupt();
-      throw unreachable(e);
+      throw noAnswer;
     }
   }
 
   boolean topicExists(String topic) {
     try {
-      return admin.listTopics().names().get(waitMillis(), TimeUnit.MILLISECONDS).contains(topic);
-    } catch (ExecutionException | TimeoutException e) {
-      throw unreachable(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+      return await(admin.listTopics().names()).contains(topic);
+    } catch (ExecutionException e) {
       throw unreachable(e);
     }
   }
@@ -74,10 +71,10 @@ final class KafkaCheck implements AutoCloseable {
    */
   boolean createTopic(String topic) {
     try {
-      admin
-          .createTopics(List.of(new NewTopic(topic, Optional.empty(), Optional.empty())))
-          .all()
-          .get(waitMillis(), TimeUnit.MILLISECONDS);
+      await(
+          admin
+              .createTopics(List.of(new NewTopic(topic, Optional.empty(), Optional.empty())))
+              .all());
       return true;
     } catch (ExecutionException e) {
       if (e.getCause() instanceof TopicExistsException) {
@@ -85,17 +82,22 @@ final class KafkaCheck implements AutoCloseable {
       }
       throw new IllegalArgumentException(
           "could not create topic '" + topic + "' at " + bootstrapServers + ": " + reason(e), e);
+    }
+  }
+
+  /**
+   * The answer of {@code future}, waited for a second past the client's own timeout (its error,
+   * which says why, comes first); no answer is a broker that does not answer.
+   */
+  private <T> T await(KafkaFuture<T> future) throws ExecutionException {
+    try {
+      return future.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       throw unreachable(e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw unreachable(e);
     }
-  }
-
-  /** A second past the client's own timeout: its error, which says why, comes first. */
-  private long waitMillis() {
-    return timeout.toMillis() + 1000;
   }
 
   private IllegalArgumentException unreachable(Exception e) {

@@ -1,5 +1,6 @@
 package dev.streamlearn.jobs.cli;
 
+import dev.streamlearn.store.LocalModelStore;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ManifestJson;
 import dev.streamlearn.store.ModelStore;
@@ -8,7 +9,6 @@ import dev.streamlearn.store.http.ModelStoreClient;
 import dev.streamlearn.store.http.ModelStoreServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -65,17 +65,15 @@ final class ModelsCommand implements Runnable {
    * empty store).
    */
   ModelStore local() {
-    if (!store.contains("://") || store.startsWith("file:")) {
-      Path directory = store.startsWith("file:") ? Path.of(URI.create(store)) : Path.of(store);
-      if (!Files.isDirectory(directory)) {
-        throw new IllegalArgumentException(
-            "no model store at "
-                + directory.toAbsolutePath()
-                + " (no such directory); --store names a store directory, a file:// or s3:// URI,"
-                + " or a server URL");
-      }
+    ModelStore opened = ModelStores.open(store);
+    if (opened instanceof LocalModelStore directory && !Files.isDirectory(directory.root())) {
+      throw new IllegalArgumentException(
+          "no model store at "
+              + directory.root()
+              + " (no such directory); --store names a store directory, a file:// or s3:// URI,"
+              + " or a server URL");
     }
-    return ModelStores.open(store);
+    return opened;
   }
 
   @Command(
@@ -90,16 +88,14 @@ final class ModelsCommand implements Runnable {
 
     @Override
     public Integer call() throws IOException {
+      List<String> models =
+          parent.remote() ? parent.client(null).models() : parent.local().models();
       if (model == null) {
-        List<String> models =
-            parent.remote() ? parent.client(null).models() : parent.local().models();
         for (String name : models) {
           System.out.println(name);
         }
         return 0;
       }
-      List<String> models =
-          parent.remote() ? parent.client(null).models() : parent.local().models();
       if (!models.contains(model)) {
         throw new IllegalArgumentException(
             "no model '"
