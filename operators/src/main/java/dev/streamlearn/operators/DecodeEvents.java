@@ -3,6 +3,7 @@ package dev.streamlearn.operators;
 import dev.streamlearn.core.data.DirectEventDecoder;
 import dev.streamlearn.core.data.Example;
 import dev.streamlearn.core.data.ExampleExtractor;
+import dev.streamlearn.core.data.RecordEventDecoder;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.codec.AvroCodec;
@@ -16,9 +17,10 @@ import org.apache.flink.util.OutputTag;
 /**
  * Decodes Avro {@link LabeledEvent}s and cleans them into {@link Example}s: records of this build's
  * schema straight into the example ({@link DirectEventDecoder}), others through Avro's schema
- * resolution and the {@link ExampleExtractor}. Oversized, malformed or foreign-schema bytes, and
- * events the spec cannot learn from (no label, a label of the wrong type, NaN or infinite values),
- * go to {@link #REFUSED} with their reason; the stream goes on.
+ * resolution and the {@link ExampleExtractor}; or, where the spec names the producers' own record
+ * schema, those records ({@link RecordEventDecoder}). Oversized, malformed or foreign-schema bytes,
+ * and events the spec cannot learn from (no label, a label of the wrong type, NaN or infinite
+ * values), go to {@link #REFUSED} with their reason; the stream goes on.
  */
 public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
 
@@ -30,6 +32,7 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
   private transient AvroCodec<LabeledEvent> codec;
   private transient ExampleExtractor extractor;
   private transient DirectEventDecoder direct;
+  private transient RecordEventDecoder records;
   private transient Counter read;
   private transient Counter deadLettered;
 
@@ -42,6 +45,7 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
     codec = Topics.labeledEvents();
     extractor = new ExampleExtractor(spec);
     direct = new DirectEventDecoder(spec);
+    records = spec.source().recordSchema() == null ? null : new RecordEventDecoder(spec);
     read = PipelineCounters.counter(getRuntimeContext().getMetricGroup(), PipelineCounters.READ);
     deadLettered =
         PipelineCounters.counter(
@@ -62,6 +66,19 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
               + " bytes exceeds source.max-record-bytes = "
               + maxBytes,
           null);
+      return;
+    }
+    if (records != null) {
+      try {
+        Example example =
+            records.decode(record.value, record.partition, record.offset, record.timestamp);
+        example.ingestTime = record.timestamp;
+        out.collect(example);
+      } catch (AvroCodec.DecodeException e) {
+        refuse(context, record, STAGE_DECODE, e.getMessage(), null);
+      } catch (ExampleExtractor.RefusedException e) {
+        refuse(context, record, STAGE_CLEAN, e.getMessage(), records.lastId());
+      }
       return;
     }
     if (DirectEventDecoder.canRead(record.value)) {

@@ -140,8 +140,8 @@ public final class ExampleExtractor implements Serializable {
       return Double.NaN;
     }
     double number;
-    if (value instanceof Double d) {
-      number = d;
+    if (value instanceof Number n) {
+      number = n.doubleValue();
     } else if (value instanceof Boolean b) {
       number = b ? 1.0 : 0.0;
     } else {

@@ -224,7 +224,11 @@ public final class RawFeatures implements Serializable {
     }
   }
 
-  /** A time as epoch milliseconds: a number as it is, text as ISO-8601; NaN when missing. */
+  /**
+   * A time as epoch milliseconds: a number as it is, text as ISO-8601; NaN when missing.
+   *
+   * @param feature the feature that reads it, for messages; null for the event's own time
+   */
   static double epochMillis(String feature, String field, Object value, ZoneId zone)
       throws RefusedException {
     if (value == null) {
@@ -234,7 +238,7 @@ public final class RawFeatures implements Serializable {
       double millis = number.doubleValue();
       if (!Double.isFinite(millis) || Math.abs(millis) > 1e16) {
         throw new RefusedException(
-            "feature " + feature + ": field " + field + " = " + millis + " is not a time");
+            what(feature) + ": field " + field + " = " + millis + " is not a time");
       }
       return Math.floor(millis);
     }
@@ -255,14 +259,17 @@ public final class RawFeatures implements Serializable {
       return LocalDateTime.parse(text).atZone(zone).toInstant().toEpochMilli();
     } catch (DateTimeParseException e) {
       throw new RefusedException(
-          "feature "
-              + feature
+          what(feature)
               + ": field "
               + field
               + " = '"
               + abbreviate(text)
               + "' is not a time (epoch milliseconds or ISO-8601)");
     }
+  }
+
+  private static String what(String feature) {
+    return feature == null ? "the event time" : "feature " + feature;
   }
 
   static String abbreviate(String text) {

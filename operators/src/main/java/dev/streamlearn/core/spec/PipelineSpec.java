@@ -35,6 +35,8 @@ public record PipelineSpec(
    * @param startingOffsets earliest, latest or committed (committed falls back to earliest)
    * @param bounded read up to the offsets at start, then finish (files, backfills)
    * @param unknownFields ignore or refuse: events carrying fields no feature reads
+   * @param recordSchema the producers' own Avro record schema and where the event's parts are in
+   *     it; null when the topic carries {@code LabeledEvent}s
    */
   public record Source(
       String bootstrapServers,
@@ -46,8 +48,34 @@ public record PipelineSpec(
       String metricsTopic,
       Duration maxOutOfOrderness,
       int maxRecordBytes,
-      String unknownFields)
+      String unknownFields,
+      RecordSchema recordSchema)
       implements Serializable {}
+
+  /**
+   * A topic of the producers' own Avro records: each feature reads the field its name (or {@code
+   * field}, {@code fields}) names, a dotted path into nested records.
+   *
+   * @param avroSchema the writer schema, Avro JSON (read from the spec's file when the spec is
+   *     loaded, so a cluster needs no copy of the file)
+   * @param framing how a record's bytes are framed: {@code single-object} (Avro's single-object
+   *     encoding, the fingerprint checked), {@code confluent} (a zero byte and a 4-byte schema id
+   *     before the body) or {@code raw} (the body alone)
+   * @param idField the event id's field; null: the record's Kafka partition and offset
+   * @param timestampField the event time's field; null: the Kafka record's timestamp
+   * @param labelField the label's field
+   * @param weightField the example weight's field; null: every example weighs 1
+   */
+  public record RecordSchema(
+      String avroSchema,
+      String framing,
+      String idField,
+      String timestampField,
+      String labelField,
+      String weightField)
+      implements Serializable {
+    public static final List<String> FRAMINGS = List.of("single-object", "confluent", "raw");
+  }
 
   /**
    * The label and the learning task.

@@ -1,6 +1,7 @@
 package dev.streamlearn.core.spec;
 
 import dev.streamlearn.core.backend.Backends;
+import dev.streamlearn.core.data.RecordField;
 import dev.streamlearn.core.optim.LearningRateSchedule;
 import dev.streamlearn.core.optim.OptimizerSettings;
 import java.io.IOException;
@@ -20,6 +21,8 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaParseException;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -55,7 +58,21 @@ public final class SpecLoader {
 
   /** The YAML file as nested maps and lists, to adjust with {@link #override} before validating. */
   public static Map<String, Object> readTree(Path file) throws IOException {
-    return readTree(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+    Map<String, Object> tree =
+        readTree(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+    resolveSchemaFile(tree, file.toAbsolutePath().getParent());
+    return tree;
+  }
+
+  /** A relative {@code source.schema.file} is relative to the spec file's folder. */
+  @SuppressWarnings("unchecked")
+  private static void resolveSchemaFile(Map<String, Object> tree, Path folder) {
+    if (tree.get("source") instanceof Map<?, ?> source
+        && source.get("schema") instanceof Map<?, ?> schema
+        && schema.get("file") instanceof String file
+        && !Path.of(file).isAbsolute()) {
+      ((Map<String, Object>) schema).put("file", folder.resolve(file).normalize().toString());
+    }
   }
 
   public static Map<String, Object> readTree(String yaml, String origin) {
@@ -128,8 +145,18 @@ public final class SpecLoader {
         "metrics-topic",
         "max-out-of-orderness",
         "max-record-bytes",
-        "unknown-fields");
+        "unknown-fields",
+        "schema");
     String topic = source.string("topic", "events");
+    String unknownFields = source.oneOf("unknown-fields", "ignore", List.of("ignore", "refuse"));
+    PipelineSpec.RecordSchema recordSchema =
+        source.has("schema") ? recordSchema(source.child("schema")) : null;
+    if (recordSchema != null && unknownFields.equals("refuse")) {
+      throw new SpecException(
+          source.key("unknown-fields"),
+          unknownFields,
+          "ignore: with source.schema the fields are those of the record schema");
+    }
     PipelineSpec.Source sourceSpec =
         new PipelineSpec.Source(
             source.string("bootstrap-servers", "localhost:9092"),
@@ -141,7 +168,8 @@ public final class SpecLoader {
             source.string("metrics-topic", topic + ".metrics"),
             source.duration("max-out-of-orderness", "5s"),
             (int) source.integer("max-record-bytes", 1 << 20, 64, 64L << 20),
-            source.oneOf("unknown-fields", "ignore", List.of("ignore", "refuse")));
+            unknownFields,
+            recordSchema);
 
     Node label = spec.child("label");
     label.allow("task", "classes");
@@ -173,6 +201,9 @@ public final class SpecLoader {
     }
 
     List<PipelineSpec.Feature> features = features(spec, "features");
+    if (recordSchema != null) {
+      checkRecordFields(recordSchema, spec.list("features"), features);
+    }
 
     Node dedup = spec.child("dedup");
     dedup.allow("enabled", "ttl");
@@ -237,6 +268,90 @@ public final class SpecLoader {
             store.string("uri", "models"), (int) store.integer("keep", 0, 0, 1_000_000)),
         new PipelineSpec.Checkpoint(checkpoint.duration("interval", "10s")),
         null);
+  }
+
+  /**
+   * {@code source.schema}: the producers' own Avro record schema and where an event's parts are.
+   */
+  private static PipelineSpec.RecordSchema recordSchema(Node node) {
+    node.allow("file", "avro", "framing", "id", "timestamp", "label", "weight");
+    String file = node.string("file", null);
+    String inline = node.string("avro", null);
+    if ((file == null) == (inline == null)) {
+      throw new SpecException(
+          node.key(file == null ? "file" : "avro"),
+          file == null ? null : inline,
+          "either file (an Avro schema file, .avsc) or avro (the schema's JSON), one of them");
+    }
+    String key = node.key(file != null ? "file" : "avro");
+    String json = inline;
+    if (file != null) {
+      try {
+        json = Files.readString(Path.of(file), StandardCharsets.UTF_8);
+      } catch (IOException | RuntimeException e) {
+        throw new SpecException(
+            key, file, "a readable Avro schema file (.avsc); reading it failed: " + e);
+      }
+    }
+    Schema schema;
+    try {
+      schema = new Schema.Parser().parse(json);
+    } catch (SchemaParseException | NullPointerException e) {
+      throw new SpecException(
+          key, file != null ? file : inline, "an Avro schema (JSON): " + e.getMessage());
+    }
+    if (schema.getType() != Schema.Type.RECORD) {
+      throw new SpecException(
+          key,
+          file != null ? file : inline,
+          "an Avro record schema; this one is a " + schema.getType().getName());
+    }
+    String[] paths = new String[4];
+    String[] keys = {"id", "timestamp", "label", "weight"};
+    for (int i = 0; i < keys.length; i++) {
+      paths[i] = node.string(keys[i], keys[i].equals("label") ? "label" : null);
+      if (paths[i] != null) {
+        checkRecordField(schema, node.key(keys[i]), paths[i]);
+      }
+    }
+    return new PipelineSpec.RecordSchema(
+        schema.toString(),
+        node.oneOf("framing", "single-object", PipelineSpec.RecordSchema.FRAMINGS),
+        paths[0],
+        paths[1],
+        paths[2],
+        paths[3]);
+  }
+
+  /** Every field a feature reads is in the record schema and holds something it can read. */
+  private static void checkRecordFields(
+      PipelineSpec.RecordSchema recordSchema,
+      List<Node> nodes,
+      List<PipelineSpec.Feature> features) {
+    Schema schema = new Schema.Parser().parse(recordSchema.avroSchema());
+    for (int i = 0; i < features.size(); i++) {
+      PipelineSpec.Feature feature = features.get(i);
+      String key =
+          nodes
+              .get(i)
+              .key(
+                  switch (feature.type()) {
+                    case PipelineSpec.Feature.DATETIME -> "field";
+                    case PipelineSpec.Feature.CROSS -> "fields";
+                    default -> "name";
+                  });
+      for (String field : feature.rawFields()) {
+        checkRecordField(schema, key, field);
+      }
+    }
+  }
+
+  private static void checkRecordField(Schema schema, String key, String path) {
+    try {
+      RecordField.resolve(schema, path);
+    } catch (IllegalArgumentException e) {
+      throw new SpecException(key, path, e.getMessage());
+    }
   }
 
   private static PipelineSpec.Model model(Node model, String task, String name) {

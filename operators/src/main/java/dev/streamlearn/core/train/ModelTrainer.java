@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.streamlearn.core.backend.Backend;
 import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.data.RecordEventDecoder;
 import dev.streamlearn.core.device.DeviceOps;
 import dev.streamlearn.core.device.DeviceTrainingStep;
 import dev.streamlearn.core.drift.DriftDetector;
@@ -33,7 +34,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.DoubleConsumer;
-import org.apache.avro.SchemaNormalization;
 
 /**
  * Learns one model from a stream of examples, Flink-free: held-out examples are scored and kept for
@@ -516,7 +516,7 @@ public final class ModelTrainer {
             classNames(),
             featurizer.featureNames(state.featurizer),
             spec.specHash(),
-            inputSchemaFingerprint(),
+            inputSchemaFingerprint(spec),
             device != null ? device.name() : backend.name(),
             device != null ? device.precision().id() : backend.precision(),
             metrics,
@@ -976,8 +976,12 @@ public final class ModelTrainer {
     return Safetensors.encode(tensors, metadata);
   }
 
-  static String inputSchemaFingerprint() {
-    return String.format(
-        "%016x", SchemaNormalization.parsingFingerprint64(LabeledEvent.getClassSchema()));
+  /** The fingerprint of what producers write: the spec's own record schema, or LabeledEvent. */
+  static String inputSchemaFingerprint(PipelineSpec spec) {
+    PipelineSpec.RecordSchema recordSchema = spec.source().recordSchema();
+    return RecordEventDecoder.fingerprint(
+        recordSchema == null
+            ? LabeledEvent.getClassSchema()
+            : RecordEventDecoder.parse(recordSchema));
   }
 }

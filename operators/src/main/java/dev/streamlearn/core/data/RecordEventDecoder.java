@@ -1,0 +1,227 @@
+package dev.streamlearn.core.data;
+
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.schemas.codec.AvroCodec;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.DecoderFactory;
+
+/**
+ * Reads the producers' own Avro records ({@code source.schema}) into {@link Example}s: the id,
+ * event time, label and weight from the fields the spec maps them to, each feature's raw value from
+ * the field its name gives, then the same cleaning rules as every other event. Bytes that are not a
+ * whole record of the schema, in the spec's framing, are refused as malformed.
+ */
+public final class RecordEventDecoder {
+
+  private static final byte[] SINGLE_OBJECT_HEADER = {(byte) 0xC3, (byte) 0x01};
+
+  private final Schema schema;
+  private final String framing;
+  private final byte[] fingerprint;
+  private final GenericDatumReader<GenericRecord> reader;
+  private final ExampleExtractor extractor;
+  private final RawFeatures rules;
+  private final RecordField id;
+  private final RecordField time;
+  private final RecordField label;
+  private final RecordField weight;
+  private final RecordField[] fields;
+  private final boolean booleanLabelsAreNumbers;
+  private final Object[] raw;
+  private BinaryDecoder decoder;
+  private GenericRecord reuse;
+  private String lastId;
+
+  public RecordEventDecoder(PipelineSpec spec) {
+    PipelineSpec.RecordSchema mapping = spec.source().recordSchema();
+    if (mapping == null) {
+      throw new IllegalArgumentException("the spec has no source.schema");
+    }
+    schema = parse(mapping);
+    framing = mapping.framing();
+    fingerprint =
+        ByteBuffer.allocate(8)
+            .order(ByteOrder.LITTLE_ENDIAN)
+            .putLong(SchemaNormalization.parsingFingerprint64(schema))
+            .array();
+    reader = new GenericDatumReader<>(schema);
+    extractor = new ExampleExtractor(spec);
+    rules = extractor.rules();
+    id = optional(mapping.idField());
+    time = optional(mapping.timestampField());
+    label = RecordField.resolve(schema, mapping.labelField());
+    weight = optional(mapping.weightField());
+    List<String> names = rules.fieldNames();
+    fields = new RecordField[names.size()];
+    for (int i = 0; i < fields.length; i++) {
+      fields[i] = RecordField.resolve(schema, names.get(i));
+    }
+    raw = new Object[fields.length];
+    booleanLabelsAreNumbers = spec.label().classes().isEmpty();
+  }
+
+  /** The record schema a spec maps; the spec loader has checked that it parses. */
+  public static Schema parse(PipelineSpec.RecordSchema mapping) {
+    return new Schema.Parser().parse(mapping.avroSchema());
+  }
+
+  /** Avro's 64-bit parsing fingerprint of a schema, in hex, as manifests record it. */
+  public static String fingerprint(Schema schema) {
+    return String.format("%016x", SchemaNormalization.parsingFingerprint64(schema));
+  }
+
+  /** The id of the record decoded last, once it was read; null before. */
+  public String lastId() {
+    return lastId;
+  }
+
+  /**
+   * @param recordTimestamp the Kafka record's timestamp: the event time when the spec maps none
+   * @throws AvroCodec.DecodeException when the bytes are not a whole record of the schema
+   * @throws ExampleExtractor.RefusedException when a value breaks the rules
+   */
+  public Example decode(byte[] bytes, int partition, long offset, long recordTimestamp)
+      throws AvroCodec.DecodeException, ExampleExtractor.RefusedException {
+    lastId = null;
+    int start = bodyStart(bytes);
+    GenericRecord record;
+    try {
+      decoder = DecoderFactory.get().binaryDecoder(bytes, start, bytes.length - start, decoder);
+      record = reader.read(reuse, decoder);
+      if (!decoder.isEnd()) {
+        throw new IOException("bytes are left over after the record");
+      }
+    } catch (IOException | RuntimeException e) {
+      reuse = null;
+      throw new AvroCodec.DecodeException(
+          "malformed "
+              + schema.getFullName()
+              + " ("
+              + bytes.length
+              + " bytes, "
+              + framing
+              + " framing): "
+              + e.getClass().getSimpleName()
+              + (e.getMessage() == null ? "" : ": " + e.getMessage()));
+    }
+    reuse = record;
+    Example example = new Example();
+    example.partition = partition;
+    example.offset = offset;
+    example.id = id == null ? partition + "-" + offset : idOf(id.read(record));
+    lastId = example.id;
+    example.timestamp = time == null ? recordTimestamp : timeOf(time.read(record));
+    example.label = extractor.labelIndex(labelOf(label.read(record)));
+    example.weight = ExampleExtractor.weight(weight == null ? null : weightOf(weight.read(record)));
+    example.numeric = new double[rules.numericCount()];
+    example.categorical = new String[rules.categoricalCount()];
+    for (int i = 0; i < fields.length; i++) {
+      raw[i] = fields[i].read(record);
+    }
+    rules.fill(raw, example.timestamp, example.numeric, example.categorical);
+    Arrays.fill(raw, null);
+    return example;
+  }
+
+  private int bodyStart(byte[] bytes) throws AvroCodec.DecodeException {
+    if (bytes == null) {
+      throw new AvroCodec.DecodeException("record has no value");
+    }
+    switch (framing) {
+      case "single-object" -> {
+        if (bytes.length < 10
+            || bytes[0] != SINGLE_OBJECT_HEADER[0]
+            || bytes[1] != SINGLE_OBJECT_HEADER[1]) {
+          throw new AvroCodec.DecodeException(
+              "not Avro single-object encoded (source.schema.framing is single-object): "
+                  + header(bytes));
+        }
+        if (!Arrays.equals(bytes, 2, 10, fingerprint, 0, 8)) {
+          throw new AvroCodec.DecodeException(
+              "written with a schema this pipeline does not know (fingerprint "
+                  + HexFormat.of().formatHex(bytes, 2, 10)
+                  + "; source.schema "
+                  + schema.getFullName()
+                  + " has "
+                  + HexFormat.of().formatHex(fingerprint)
+                  + ", both little-endian)");
+        }
+        return 10;
+      }
+      case "confluent" -> {
+        if (bytes.length < 5 || bytes[0] != 0) {
+          throw new AvroCodec.DecodeException(
+              "not in the Confluent wire format, a zero byte and a 4-byte schema id (source.schema"
+                  + ".framing is confluent): "
+                  + header(bytes));
+        }
+        return 5;
+      }
+      default -> {
+        return 0;
+      }
+    }
+  }
+
+  private static String header(byte[] bytes) {
+    return bytes.length
+        + " bytes starting "
+        + HexFormat.ofDelimiter(" ").formatHex(bytes, 0, Math.min(bytes.length, 5));
+  }
+
+  private static String idOf(Object value) throws ExampleExtractor.RefusedException {
+    String text = value == null ? "" : value.toString();
+    if (text.isBlank()) {
+      throw new ExampleExtractor.RefusedException("event has an empty id");
+    }
+    return text;
+  }
+
+  private long timeOf(Object value) throws ExampleExtractor.RefusedException {
+    if (value == null) {
+      throw new ExampleExtractor.RefusedException(
+          "event has no time: field " + time.path() + " is null");
+    }
+    if (value instanceof Boolean) {
+      throw new ExampleExtractor.RefusedException(
+          "field " + time.path() + " = " + value + " is not a time");
+    }
+    return (long) RawFeatures.epochMillis(null, time.path(), value, ZoneOffset.UTC);
+  }
+
+  private Object labelOf(Object value) {
+    if (value instanceof Long n) {
+      return n.doubleValue();
+    }
+    if (value instanceof Boolean b) {
+      return booleanLabelsAreNumbers ? (b ? 1.0 : 0.0) : b.toString();
+    }
+    return value;
+  }
+
+  private Double weightOf(Object value) throws ExampleExtractor.RefusedException {
+    if (value == null) {
+      return null;
+    }
+    if (!(value instanceof Number number)) {
+      throw new ExampleExtractor.RefusedException(
+          "weight '" + value + "' (field " + weight.path() + ") is not a number");
+    }
+    return number.doubleValue();
+  }
+
+  private RecordField optional(String path) {
+    return path == null ? null : RecordField.resolve(schema, path);
+  }
+}
