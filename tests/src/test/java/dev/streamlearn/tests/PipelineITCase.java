@@ -2,6 +2,7 @@ package dev.streamlearn.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.streamlearn.core.serve.ModelScorer;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.jobs.StreamLearnJob;
@@ -27,6 +28,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericDatumWriter;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.EncoderFactory;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -264,6 +272,157 @@ class PipelineITCase {
         .containsExactlyElementsOf(versions);
     assertThat(reports.stream().mapToLong(WindowMetrics::getHeldOut).sum()).isEqualTo(heldOut);
     assertThat(reports.stream().mapToLong(WindowMetrics::getTrained).sum()).isEqualTo(trained);
+  }
+
+  /**
+   * A topic of the producers' own Avro records in the Confluent wire format: learned from through
+   * the spec's field mapping, with the same accounting, and the published model scores those
+   * records through the Flink-free scorer.
+   */
+  @Test
+  void learnsFromTheProducersOwnAvroRecords() throws Exception {
+    Schema reading =
+        new Schema.Parser()
+            .parse(
+                """
+                {"type": "record", "name": "Reading", "namespace": "com.example.plant",
+                 "fields": [
+                   {"name": "sensor", "type": "string"},
+                   {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+                   {"name": "temperature", "type": "double"},
+                   {"name": "pressure", "type": ["null", "float"], "default": null},
+                   {"name": "site", "type": {"type": "record", "name": "Site", "fields": [
+                     {"name": "region", "type": {"type": "enum", "name": "Region",
+                                                 "symbols": ["NORTH", "SOUTH"]}},
+                     {"name": "altitude", "type": "int"}]}},
+                   {"name": "alarm", "type": ["null", "boolean"], "default": null}
+                 ]}
+                """);
+    Path store = temporary.resolve("record-store");
+    Map<String, Object> tree =
+        SpecLoader.readTree(
+            String.join(
+                "\n",
+                "name: plant",
+                "source: {bootstrap-servers: '" + kafka.bootstrapServers() + "', topic: readings,",
+                "         bounded: true}",
+                "features:",
+                "  - {name: temperature, type: numeric}",
+                "  - {name: pressure, type: numeric}",
+                "  - {name: site.region, type: categorical}",
+                "  - {name: site.altitude, type: numeric}",
+                "holdout: {fraction: 0.25}",
+                "training: {batch-size: 32, learning-rate: 0.2}",
+                "validation: {window: 500s}",
+                "checkpoint: {interval: 1s}",
+                "store: {uri: '" + store + "'}",
+                ""),
+            "test");
+    SpecLoader.override(tree, "source.schema.avro", reading.toString());
+    SpecLoader.override(tree, "source.schema.framing", "confluent");
+    SpecLoader.override(tree, "source.schema.id", "sensor");
+    SpecLoader.override(tree, "source.schema.timestamp", "at");
+    SpecLoader.override(tree, "source.schema.label", "alarm");
+    PipelineSpec spec = SpecLoader.fromTree(tree);
+    kafka.createTopic("readings", 2);
+    kafka.createTopic("readings.dead-letter", 1);
+    kafka.createTopic("readings.metrics", 1);
+
+    Random random = new Random(5);
+    Schema site = reading.getField("site").schema();
+    List<GenericRecord> good = new ArrayList<>();
+    int goodCount = 2000;
+    for (int i = 0; i < goodCount; i++) {
+      boolean north = random.nextBoolean();
+      double temperature = 20 + 10 * random.nextGaussian();
+      GenericRecord where = new GenericData.Record(site);
+      where.put(
+          "region",
+          new GenericData.EnumSymbol(site.getField("region").schema(), north ? "NORTH" : "SOUTH"));
+      where.put("altitude", 100 + random.nextInt(50));
+      GenericRecord record = new GenericData.Record(reading);
+      record.put("sensor", "s-" + i);
+      record.put("at", 1_700_000_000_000L + 1000L * i);
+      record.put("temperature", temperature);
+      record.put("pressure", i % 40 == 0 ? null : (float) random.nextGaussian());
+      record.put("site", where);
+      record.put("alarm", temperature > (north ? 15 : 25));
+      good.add(record);
+    }
+    GenericRecord unlabeled = new GenericData.Record(reading);
+    good.get(0)
+        .getSchema()
+        .getFields()
+        .forEach(f -> unlabeled.put(f.pos(), good.get(0).get(f.pos())));
+    unlabeled.put("sensor", "unlabeled");
+    unlabeled.put("alarm", null);
+    byte[] truncated = confluent(good.get(1));
+    List<byte[]> bad =
+        List.of(
+            Topics.labeledEvents().encode(event("labeled-event", 1.0, Map.of("temperature", 1.0))),
+            Arrays.copyOf(truncated, truncated.length - 3),
+            confluent(unlabeled));
+    int repeats = 5;
+    try (KafkaProducer<byte[], byte[]> producer = producer()) {
+      for (int i = 0; i < goodCount; i++) {
+        producer.send(new ProducerRecord<>("readings", confluent(good.get(i))));
+        if (i % 400 == 7) {
+          producer.send(new ProducerRecord<>("readings", confluent(good.get(i))));
+          producer.send(new ProducerRecord<>("readings", bad.get(i / 400 % bad.size())));
+        }
+      }
+    }
+    int badCount = repeats;
+
+    ProgressMetrics.reset();
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setParallelism(2);
+    StreamLearnJob job = StreamLearnJob.fromSpec(spec);
+    job.addTo(env);
+    env.execute(job.jobName());
+
+    long trained = ProgressMetrics.count(PipelineCounters.TRAINED);
+    long heldOut = ProgressMetrics.count(PipelineCounters.HELD_OUT);
+    assertThat(ProgressMetrics.count(PipelineCounters.READ))
+        .isEqualTo(goodCount + repeats + badCount);
+    assertThat(ProgressMetrics.count(PipelineCounters.DEDUPLICATED)).isEqualTo(repeats);
+    assertThat(ProgressMetrics.count(PipelineCounters.DEAD_LETTERED)).isEqualTo(badCount);
+    assertThat(trained + heldOut).isEqualTo(goodCount);
+    List<String> reasons =
+        deadLetters("readings.dead-letter", badCount).stream().map(DeadLetter::getReason).toList();
+    assertThat(reasons).hasSize(badCount);
+    assertThat(reasons).anyMatch(r -> r.startsWith("not in the Confluent wire format"));
+    assertThat(reasons).anyMatch(r -> r.startsWith("malformed com.example.plant.Reading"));
+    assertThat(reasons).anyMatch(r -> r.equals("event has no label"));
+
+    LocalModelStore models = new LocalModelStore(store);
+    List<Long> versions = models.versions("plant");
+    assertThat(versions).isNotEmpty();
+    Manifest last = models.manifest("plant", versions.get(versions.size() - 1)).orElseThrow();
+    assertThat(last.inputSchemaFingerprint())
+        .isEqualTo(String.format("%016x", SchemaNormalization.parsingFingerprint64(reading)));
+    assertThat(last.lineage().eventsTrainedTotal()).isEqualTo(trained);
+    assertThat(last.metrics().get("window").get("accuracy")).isGreaterThan(0.9);
+
+    // The published model scores the same records, read through the same field paths.
+    ModelScorer scorer =
+        ModelScorer.load(store.resolve("plant").resolve(Long.toString(last.version())));
+    int agree = 0;
+    for (GenericRecord record : good.subList(0, 500)) {
+      boolean alarm = scorer.score(record, (long) record.get("at"))[0] > 0.5f;
+      agree += alarm == (Boolean) record.get("alarm") ? 1 : 0;
+    }
+    assertThat(agree).isGreaterThan(450);
+  }
+
+  /** The Confluent wire format: a zero byte, a 4-byte schema id, the Avro body. */
+  private static byte[] confluent(GenericRecord record) throws java.io.IOException {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    out.write(new byte[] {0, 0, 0, 0, 7});
+    BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(out, null);
+    new GenericDatumWriter<GenericRecord>(record.getSchema()).write(record, encoder);
+    encoder.flush();
+    return out.toByteArray();
   }
 
   private static LabeledEvent event(String id, Double label, Map<String, Object> features) {

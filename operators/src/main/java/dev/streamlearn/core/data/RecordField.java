@@ -4,7 +4,9 @@ import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.avro.LogicalType;
 import org.apache.avro.LogicalTypes;
 import org.apache.avro.Schema;
@@ -81,6 +83,19 @@ public final class RecordField {
       }
     }
     return new RecordField(path, positions, leaf);
+  }
+
+  /**
+   * The values at these paths in a record, by path, each resolved against the record's own schema.
+   *
+   * @throws IllegalArgumentException when a path is not in the record's schema
+   */
+  public static Map<String, Object> values(GenericRecord record, List<String> paths) {
+    Map<String, Object> values = new HashMap<>();
+    for (String path : paths) {
+      values.put(path, resolve(record.getSchema(), path).read(record));
+    }
+    return values;
   }
 
   public String path() {

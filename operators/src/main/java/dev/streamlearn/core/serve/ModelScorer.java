@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.streamlearn.core.backend.JavaBackend;
 import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.core.data.RawFeatures;
+import dev.streamlearn.core.data.RecordField;
 import dev.streamlearn.core.features.Featurizer;
 import dev.streamlearn.core.features.FeaturizerState;
 import dev.streamlearn.core.model.Activation;
@@ -22,6 +23,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.avro.generic.GenericRecord;
 
 /**
  * Scores raw events with a downloaded model version, Flink-free: the featurizer rebuilt from {@code
@@ -135,6 +137,18 @@ public final class ModelScorer {
       result[0] = (float) Featurizer.unscaleTarget(statistics, result[0]);
     }
     return result;
+  }
+
+  /**
+   * The model's output for one of the producers' own Avro records (a pipeline with {@code
+   * source.schema}): each feature reads the field at its dotted path, as training did.
+   *
+   * @param timestamp the event time, for datetime features that read the event's timestamp
+   * @throws IllegalArgumentException when a field a feature reads is not in the record's schema
+   */
+  public float[] score(GenericRecord record, long timestamp)
+      throws ExampleExtractor.RefusedException {
+    return score(RecordField.values(record, rules.fieldNames()), timestamp);
   }
 
   /** The input vector of one event, as training computed it with this version's featurizer. */
