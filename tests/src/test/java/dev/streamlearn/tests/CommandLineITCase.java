@@ -138,6 +138,73 @@ class CommandLineITCase {
   }
 
   /**
+   * examples/credit-g-records.yaml: {@code produce} writes the CSV rows as the lending system's own
+   * Avro records (counting the rows that do not fit the schema, and not sending them), and {@code
+   * run} learns from those records.
+   */
+  @Test
+  void producesAndLearnsFromTheProducersOwnRecords() throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
+      Path spec = directory.resolve("credit-g-records.yaml");
+      Files.copy(
+          repositoryFile("examples/credit-application.avsc"),
+          directory.resolve("credit-application.avsc"));
+      Files.writeString(
+          spec,
+          Files.readString(repositoryFile("examples/credit-g-records.yaml"))
+              .replace(
+                  "bootstrap-servers: localhost:9092",
+                  "bootstrap-servers: " + kafka.bootstrapServers() + "\n  bounded: true")
+              .replace("uri: models", "uri: " + directory.resolve("store")));
+      List<String> lines =
+          new ArrayList<>(Files.readAllLines(repositoryFile("../shared/data/credit-g.csv")));
+      lines.set(5, lines.get(5).replaceFirst(",\\d+,", ",six,"));
+      lines.set(9, lines.get(9).replaceFirst(",yes,(good|bad)$", ",maybe,$1"));
+      Path csv = directory.resolve("credit-g.csv");
+      Files.write(csv, lines);
+
+      StringWriter err = new StringWriter();
+      int produced =
+          StreamLearnCli.execute(
+              new PrintWriter(err, true),
+              "produce",
+              "--spec",
+              spec.toString(),
+              "--input",
+              csv.toString());
+      assertThat(produced).isEqualTo(1);
+      assertThat(err.toString())
+          .contains(
+              "2 of 1,000 rows do not fit com.example.lending.CreditApplication and were not"
+                  + " sent; the first: row 5: field duration = 'six' does not fit its type");
+      List<ConsumerRecord<byte[], byte[]>> records = readTopic(kafka, "credit-applications");
+      assertThat(records).hasSize(998);
+      assertThat(records.get(0).value()[0]).isZero();
+      assertThat(new String(records.get(0).key(), StandardCharsets.UTF_8))
+          .isEqualTo("credit-g.csv-0");
+
+      int ran =
+          StreamLearnCli.execute(new PrintWriter(err, true), "run", "--spec", spec.toString());
+      assertThat(ran).as(err.toString()).isZero();
+      LocalModelStore store = new LocalModelStore(directory.resolve("store"));
+      List<Long> versions = store.versions("credit-g-records");
+      assertThat(versions).hasSizeGreaterThanOrEqualTo(3);
+      Manifest last =
+          store.manifest("credit-g-records", versions.get(versions.size() - 1)).orElseThrow();
+      assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
+          .isEqualTo(998);
+      assertThat(last.inputSchemaFingerprint())
+          .isEqualTo(
+              String.format(
+                  "%016x",
+                  org.apache.avro.SchemaNormalization.parsingFingerprint64(
+                      new org.apache.avro.Schema.Parser()
+                          .parse(repositoryFile("examples/credit-application.avsc").toFile()))));
+      assertThat(last.metrics().get("sinceStart").get("accuracy")).isGreaterThan(0.65);
+    }
+  }
+
+  /**
    * examples/credit-g.yaml on {@code kafka}'s {@code topic}, with a store in the test's directory.
    */
   private Path creditSpec(EmbeddedKafka kafka, String topic, boolean bounded) throws Exception {

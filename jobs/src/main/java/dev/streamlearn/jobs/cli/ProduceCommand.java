@@ -4,19 +4,23 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.streamlearn.core.data.CsvEvents;
 import dev.streamlearn.core.data.CsvReader;
+import dev.streamlearn.core.data.RecordEncoder;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
@@ -36,7 +40,9 @@ import picocli.CommandLine.Spec;
     name = "produce",
     mixinStandardHelpOptions = true,
     description = {
-      "Sends the rows of a file to the spec's topic as Avro LabeledEvents.",
+      "Sends the rows of a CSV or JSON-lines file to the spec's topic as Avro events.",
+      "They are LabeledEvents, or records of the spec's source.schema (columns and fields by",
+      "dotted path, the label to the schema's label field).",
       "CSV: a header row; --label names the label column (default: the last column).",
       "JSON lines: one object per line, either {id, timestamp, label, features: {...}} or flat",
       "with --label naming the label field."
@@ -82,6 +88,9 @@ final class ProduceCommand implements Callable<Integer> {
     long start = System.nanoTime();
     try (KafkaProducer<byte[], byte[]> producer =
         DemoCommand.producer(spec.source().bootstrapServers())) {
+      if (spec.source().recordSchema() != null) {
+        return produceRecords(spec, producer, failures);
+      }
       if (input.toString().endsWith(".jsonl") || input.toString().endsWith(".json")) {
         try (BufferedReader reader = Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
           String line;
@@ -113,6 +122,11 @@ final class ProduceCommand implements Callable<Integer> {
       }
       producer.flush();
     }
+    return report(spec, sent, failures);
+  }
+
+  private int report(PipelineSpec spec, long sent, SendFailures failures) {
+    String topic = spec.source().topic();
     long failed = failures.count.get();
     if (failed > 0) {
       command
@@ -126,6 +140,102 @@ final class ProduceCommand implements Callable<Integer> {
     System.out.printf(
         "Sent %,d events to %s at %s.%n", sent, topic, spec.source().bootstrapServers());
     return 0;
+  }
+
+  /**
+   * The rows as the producers' own records of the spec's {@code source.schema}: CSV columns and
+   * JSON fields by dotted path (nested JSON objects give the path), the label column or field
+   * written to the schema's label field; without an id or time value, the row gets {@code
+   * <file>-<row>} and a time one second after the previous row's. Rows that do not fit the schema
+   * are counted and not sent (exit 1).
+   */
+  private int produceRecords(
+      PipelineSpec spec, KafkaProducer<byte[], byte[]> producer, SendFailures failures)
+      throws IOException {
+    PipelineSpec.RecordSchema mapping = spec.source().recordSchema();
+    RecordEncoder encoder = new RecordEncoder(mapping);
+    String topic = spec.source().topic();
+    String prefix = input.getFileName().toString() + "-";
+    List<Map<String, Object>> rows = new ArrayList<>();
+    String labelName;
+    if (input.toString().endsWith(".jsonl") || input.toString().endsWith(".json")) {
+      labelName = label != null ? label : mapping.labelField();
+      for (String line : Files.readAllLines(input, StandardCharsets.UTF_8)) {
+        if (!line.isBlank()) {
+          JsonNode node = JSON.readTree(line);
+          if (!node.isObject()) {
+            throw new IllegalArgumentException(
+                "each line must be a JSON object; got " + node.getNodeType());
+          }
+          Map<String, Object> values = new HashMap<>();
+          flatten(node, "", values);
+          rows.add(values);
+        }
+      }
+    } else {
+      CsvReader.Table table = CsvReader.read(input);
+      labelName = label != null ? label : table.header().get(table.header().size() - 1);
+      for (List<String> row : table.rows()) {
+        Map<String, Object> values = new HashMap<>();
+        for (int c = 0; c < row.size(); c++) {
+          values.put(table.header().get(c), row.get(c));
+        }
+        rows.add(values);
+      }
+    }
+    long startMillis = System.currentTimeMillis();
+    long start = System.nanoTime();
+    long sent = 0;
+    long unfit = 0;
+    String firstUnfit = null;
+    for (int i = 0; i < rows.size(); i++) {
+      Map<String, Object> values = rows.get(i);
+      values.put(mapping.labelField(), values.get(labelName));
+      if (mapping.idField() != null && values.get(mapping.idField()) == null) {
+        values.put(mapping.idField(), prefix + i);
+      }
+      if (mapping.timestampField() != null && values.get(mapping.timestampField()) == null) {
+        values.put(
+            mapping.timestampField(), Instant.ofEpochMilli(startMillis + i * 1000L).toString());
+      }
+      byte[] bytes;
+      try {
+        bytes = encoder.encode(encoder.record(values));
+      } catch (IllegalArgumentException e) {
+        unfit++;
+        firstUnfit = firstUnfit != null ? firstUnfit : "row " + (i + 1) + ": " + e.getMessage();
+        continue;
+      }
+      Object id = mapping.idField() == null ? null : values.get(mapping.idField());
+      producer.send(
+          new ProducerRecord<>(
+              topic, id == null ? null : id.toString().getBytes(StandardCharsets.UTF_8), bytes),
+          failures);
+      sent = progress(++sent, start);
+    }
+    producer.flush();
+    if (unfit > 0) {
+      command
+          .commandLine()
+          .getErr()
+          .printf(
+              "streamlearn: %,d of %,d rows do not fit %s and were not sent; the first: %s%n",
+              unfit, rows.size(), encoder.schema().getFullName(), firstUnfit);
+    }
+    return Math.max(report(spec, sent, failures), unfit > 0 ? 1 : 0);
+  }
+
+  /** A JSON object's scalar values by dotted path. */
+  private static void flatten(JsonNode node, String prefix, Map<String, Object> values) {
+    Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
+    while (fields.hasNext()) {
+      Map.Entry<String, JsonNode> field = fields.next();
+      if (field.getValue().isObject()) {
+        flatten(field.getValue(), prefix + field.getKey() + ".", values);
+      } else {
+        values.put(prefix + field.getKey(), value(field.getValue()));
+      }
+    }
   }
 
   /** Counts the sends the broker did not acknowledge, and keeps the first error. */

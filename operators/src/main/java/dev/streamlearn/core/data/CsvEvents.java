@@ -125,6 +125,13 @@ public final class CsvEvents {
     return List.copyOf(values);
   }
 
+  /**
+   * True for the texts a CSV cell uses for a missing value ({@code ""}, {@code ?}, {@code NA}...).
+   */
+  public static boolean isMissing(String text) {
+    return MISSING.contains(text.trim());
+  }
+
   public int size() {
     return table.rows().size();
   }
