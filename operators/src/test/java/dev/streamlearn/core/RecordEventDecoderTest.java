@@ -320,7 +320,7 @@ class RecordEventDecoderTest {
         .hasMessageContaining(reason);
   }
 
-  private static PipelineSpec spec(String framing, Map<String, String> mapping) {
+  static PipelineSpec spec(String framing, Map<String, String> mapping) {
     return spec(framing, mapping, FEATURES);
   }
 
