@@ -17,9 +17,11 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.avro.Conversions;
 import org.apache.avro.LogicalTypes;
 import org.apache.avro.Schema;
@@ -249,6 +251,98 @@ class RecordEventDecoderTest {
     SpecLoader.override(tree, "source.unknown-fields", "refuse");
     assertThatThrownBy(() -> SpecLoader.fromTree(tree))
         .hasMessageStartingWith("spec key 'source.unknown-fields' = 'refuse'");
+  }
+
+  /**
+   * Records written with an earlier version of the schema (no weight, no tags, a field since
+   * dropped) are read as the current one, told apart by fingerprint or Confluent schema id.
+   */
+  @Test
+  void recordsOfAnEarlierSchemaAreReadAsTheCurrentOne() throws Exception {
+    Schema earlier = earlierPayment(Set.of("tags", "weight"));
+    GenericRecord current = payment("p-10", 9_000_000L, "45.60", "EUR", true);
+    current.put("weight", null);
+    GenericRecord old = new GenericData.Record(earlier);
+    for (Schema.Field field : earlier.getFields()) {
+      old.put(field.name(), field.name().equals("channel") ? "web" : current.get(field.name()));
+    }
+    byte[] oldBody = body(old);
+
+    Map<String, Object> tree = tree("confluent", Map.of(), FEATURES);
+    SpecLoader.override(
+        tree, "source.schema.writers", List.of(Map.of("avro", earlier.toString(), "id", 7)));
+    RecordEventDecoder confluent = new RecordEventDecoder(SpecLoader.fromTree(tree));
+    Example expected = confluent.decode(confluent(current), 0, 0, 0L);
+    byte[] framed =
+        ByteBuffer.allocate(5 + oldBody.length).put((byte) 0).putInt(7).put(oldBody).array();
+    assertSameExample(confluent.decode(framed, 0, 0, 0L), expected);
+
+    tree = tree("single-object", Map.of(), FEATURES);
+    SpecLoader.override(tree, "source.schema.writers", List.of(Map.of("avro", earlier.toString())));
+    RecordEventDecoder single = new RecordEventDecoder(SpecLoader.fromTree(tree));
+    byte[] oldSingle =
+        new BinaryMessageEncoder<GenericRecord>(GenericData.get(), earlier).encode(old).array();
+    assertSameExample(single.decode(oldSingle, 0, 0, 0L), expected);
+    byte[] unknown = oldSingle.clone();
+    unknown[3] ^= 1;
+    assertRefusedAsMalformed(single, unknown, "source.schema.writers lists 1");
+  }
+
+  @Test
+  void writerSchemasAreCheckedBeforeAnythingStarts() {
+    Schema noInstallments = earlierPayment(Set.of("installments"));
+    Map<String, Object> tree = tree("confluent", Map.of(), FEATURES);
+    SpecLoader.override(
+        tree, "source.schema.writers", List.of(Map.of("avro", noInstallments.toString(), "id", 7)));
+    assertThatThrownBy(() -> SpecLoader.fromTree(tree))
+        .hasMessageStartingWith("spec key 'source.schema.writers[0].avro'")
+        .hasMessageContaining("can be read as com.example.payments.Payment; they cannot:")
+        .hasMessageContaining("installments");
+
+    Schema earlier = earlierPayment(Set.of("tags"));
+    SpecLoader.override(tree, "source.schema.writers", List.of(Map.of("avro", earlier.toString())));
+    assertThatThrownBy(() -> SpecLoader.fromTree(tree))
+        .hasMessage(
+            "spec key 'source.schema.writers[0].id' = (missing): the Confluent schema id its"
+                + " records carry");
+    SpecLoader.override(
+        tree,
+        "source.schema.writers",
+        List.of(
+            Map.of("avro", earlier.toString(), "id", 7),
+            Map.of("avro", PAYMENT.toString(), "id", 7)));
+    assertThatThrownBy(() -> SpecLoader.fromTree(tree))
+        .hasMessage("spec key 'source.schema.writers[1].id' = 7: each writer's id once");
+    SpecLoader.override(tree, "source.schema.framing", "single-object");
+    assertThatThrownBy(() -> SpecLoader.fromTree(tree))
+        .hasMessageStartingWith("spec key 'source.schema.writers[0].id' = '7': no id with single");
+    SpecLoader.override(tree, "source.schema.writers", List.of(Map.of("avro", PAYMENT.toString())));
+    assertThatThrownBy(() -> SpecLoader.fromTree(tree))
+        .hasMessageEndingWith("a schema listed once and other than source.schema's own");
+    SpecLoader.override(tree, "source.schema.framing", "raw");
+    assertThatThrownBy(() -> SpecLoader.fromTree(tree))
+        .hasMessageStartingWith("spec key 'source.schema.writers' = '1 schemas': none with raw");
+  }
+
+  /** The payment schema without some fields, and with a {@code channel} field it no longer has. */
+  private static Schema earlierPayment(Set<String> without) {
+    List<Schema.Field> fields = new ArrayList<>();
+    for (Schema.Field field : PAYMENT.getFields()) {
+      if (!without.contains(field.name())) {
+        fields.add(new Schema.Field(field, field.schema()));
+      }
+    }
+    fields.add(new Schema.Field("channel", Schema.create(Schema.Type.STRING)));
+    return Schema.createRecord(PAYMENT.getName(), null, PAYMENT.getNamespace(), false, fields);
+  }
+
+  private static void assertSameExample(Example actual, Example expected) {
+    assertThat(actual.id).isEqualTo(expected.id);
+    assertThat(actual.timestamp).isEqualTo(expected.timestamp);
+    assertThat(actual.label).isEqualTo(expected.label);
+    assertThat(actual.weight).isEqualTo(expected.weight);
+    assertThat(actual.numeric).containsExactly(expected.numeric);
+    assertThat(actual.categorical).containsExactly(expected.categorical);
   }
 
   @Test

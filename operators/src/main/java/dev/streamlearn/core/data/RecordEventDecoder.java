@@ -7,8 +7,10 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.ZoneOffset;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
 import org.apache.avro.generic.GenericDatumReader;
@@ -28,8 +30,12 @@ public final class RecordEventDecoder {
 
   private final Schema schema;
   private final String framing;
-  private final byte[] fingerprint;
+  private final long fingerprint;
   private final GenericDatumReader<GenericRecord> reader;
+
+  /** Readers of the earlier schemas, by fingerprint (single-object) or Confluent schema id. */
+  private final Map<Long, GenericDatumReader<GenericRecord>> writers = new HashMap<>();
+
   private final ExampleExtractor extractor;
   private final RawFeatures rules;
   private final RecordField id;
@@ -50,12 +56,16 @@ public final class RecordEventDecoder {
     }
     schema = parse(mapping);
     framing = mapping.framing();
-    fingerprint =
-        ByteBuffer.allocate(8)
-            .order(ByteOrder.LITTLE_ENDIAN)
-            .putLong(SchemaNormalization.parsingFingerprint64(schema))
-            .array();
+    fingerprint = SchemaNormalization.parsingFingerprint64(schema);
     reader = new GenericDatumReader<>(schema);
+    for (PipelineSpec.WriterSchema writer : mapping.writers()) {
+      Schema written = new Schema.Parser().parse(writer.avroSchema());
+      writers.put(
+          writer.confluentId() != null
+              ? (long) writer.confluentId()
+              : SchemaNormalization.parsingFingerprint64(written),
+          new GenericDatumReader<>(written, schema));
+    }
     extractor = new ExampleExtractor(spec);
     rules = extractor.rules();
     id = optional(mapping.idField());
@@ -95,10 +105,11 @@ public final class RecordEventDecoder {
       throws AvroCodec.DecodeException, ExampleExtractor.RefusedException {
     lastId = null;
     int start = bodyStart(bytes);
+    GenericDatumReader<GenericRecord> readerOfBytes = readerOf(bytes);
     GenericRecord record;
     try {
       decoder = DecoderFactory.get().binaryDecoder(bytes, start, bytes.length - start, decoder);
-      record = reader.read(reuse, decoder);
+      record = readerOfBytes.read(reuse, decoder);
       if (!decoder.isEnd()) {
         throw new IOException("bytes are left over after the record");
       }
@@ -147,15 +158,16 @@ public final class RecordEventDecoder {
               "not Avro single-object encoded (source.schema.framing is single-object): "
                   + header(bytes));
         }
-        if (!Arrays.equals(bytes, 2, 10, fingerprint, 0, 8)) {
+        long written = singleObjectFingerprint(bytes);
+        if (written != fingerprint && !writers.containsKey(written)) {
           throw new AvroCodec.DecodeException(
-              "written with a schema this pipeline does not know (fingerprint "
-                  + HexFormat.of().formatHex(bytes, 2, 10)
-                  + "; source.schema "
-                  + schema.getFullName()
-                  + " has "
-                  + HexFormat.of().formatHex(fingerprint)
-                  + ", both little-endian)");
+              String.format(
+                  "written with a schema this pipeline does not know (fingerprint %016x; "
+                      + "source.schema %s has %016x%s)",
+                  written,
+                  schema.getFullName(),
+                  fingerprint,
+                  writers.isEmpty() ? "" : ", and source.schema.writers lists " + writers.size()));
         }
         return 10;
       }
@@ -172,6 +184,22 @@ public final class RecordEventDecoder {
         return 0;
       }
     }
+  }
+
+  /** The reader for the schema the bytes say they were written with; the framing is checked. */
+  private GenericDatumReader<GenericRecord> readerOf(byte[] bytes) {
+    if (writers.isEmpty()) {
+      return reader;
+    }
+    long key =
+        framing.equals("confluent")
+            ? ByteBuffer.wrap(bytes, 1, 4).getInt()
+            : singleObjectFingerprint(bytes);
+    return writers.getOrDefault(key, reader);
+  }
+
+  private static long singleObjectFingerprint(byte[] bytes) {
+    return ByteBuffer.wrap(bytes, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
   }
 
   private static String header(byte[] bytes) {

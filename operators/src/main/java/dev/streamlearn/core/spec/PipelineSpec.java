@@ -65,6 +65,8 @@ public record PipelineSpec(
    * @param timestampField the event time's field; null: the Kafka record's timestamp
    * @param labelField the label's field
    * @param weightField the example weight's field; null: every example weighs 1
+   * @param writers earlier versions of the schema that records on the topic may still be written
+   *     with; they are read as {@code avroSchema} by Avro's schema resolution
    */
   public record RecordSchema(
       String avroSchema,
@@ -72,10 +74,20 @@ public record PipelineSpec(
       String idField,
       String timestampField,
       String labelField,
-      String weightField)
+      String weightField,
+      List<WriterSchema> writers)
       implements Serializable {
     public static final List<String> FRAMINGS = List.of("single-object", "confluent", "raw");
   }
+
+  /**
+   * A schema some records were written with.
+   *
+   * @param avroSchema Avro JSON
+   * @param confluentId the schema id such records carry in the Confluent framing; null in the
+   *     single-object framing, where the fingerprint tells the schema
+   */
+  public record WriterSchema(String avroSchema, Integer confluentId) implements Serializable {}
 
   /**
    * The label and the learning task.

@@ -22,6 +22,8 @@ import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaCompatibility;
+import org.apache.avro.SchemaNormalization;
 import org.apache.avro.SchemaParseException;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -64,14 +66,25 @@ public final class SpecLoader {
     return tree;
   }
 
-  /** A relative {@code source.schema.file} is relative to the spec file's folder. */
-  @SuppressWarnings("unchecked")
+  /** A relative {@code source.schema.file} (and writer's) is relative to the spec file's folder. */
   private static void resolveSchemaFile(Map<String, Object> tree, Path folder) {
     if (tree.get("source") instanceof Map<?, ?> source
-        && source.get("schema") instanceof Map<?, ?> schema
-        && schema.get("file") instanceof String file
-        && !Path.of(file).isAbsolute()) {
-      ((Map<String, Object>) schema).put("file", folder.resolve(file).normalize().toString());
+        && source.get("schema") instanceof Map<?, ?> schema) {
+      resolveFile(schema, folder);
+      if (schema.get("writers") instanceof List<?> writers) {
+        for (Object writer : writers) {
+          if (writer instanceof Map<?, ?> map) {
+            resolveFile(map, folder);
+          }
+        }
+      }
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void resolveFile(Map<?, ?> node, Path folder) {
+    if (node.get("file") instanceof String file && !Path.of(file).isAbsolute()) {
+      ((Map<String, Object>) node).put("file", folder.resolve(file).normalize().toString());
     }
   }
 
@@ -274,38 +287,15 @@ public final class SpecLoader {
    * {@code source.schema}: the producers' own Avro record schema and where an event's parts are.
    */
   private static PipelineSpec.RecordSchema recordSchema(Node node) {
-    node.allow("file", "avro", "framing", "id", "timestamp", "label", "weight");
-    String file = node.string("file", null);
-    String inline = node.string("avro", null);
-    if ((file == null) == (inline == null)) {
-      throw new SpecException(
-          node.key(file == null ? "file" : "avro"),
-          file == null ? null : inline,
-          "either file (an Avro schema file, .avsc) or avro (the schema's JSON), one of them");
-    }
-    String key = node.key(file != null ? "file" : "avro");
-    String json = inline;
-    if (file != null) {
-      try {
-        json = Files.readString(Path.of(file), StandardCharsets.UTF_8);
-      } catch (IOException | RuntimeException e) {
-        throw new SpecException(
-            key, file, "a readable Avro schema file (.avsc); reading it failed: " + e);
-      }
-    }
-    Schema schema;
-    try {
-      schema = new Schema.Parser().parse(json);
-    } catch (SchemaParseException | NullPointerException e) {
-      throw new SpecException(
-          key, file != null ? file : inline, "an Avro schema (JSON): " + e.getMessage());
-    }
+    node.allow("file", "avro", "framing", "id", "timestamp", "label", "weight", "writers");
+    Schema schema = avroSchema(node);
     if (schema.getType() != Schema.Type.RECORD) {
       throw new SpecException(
-          key,
-          file != null ? file : inline,
+          schemaKey(node),
+          schemaValue(node),
           "an Avro record schema; this one is a " + schema.getType().getName());
     }
+    String framing = node.oneOf("framing", "single-object", PipelineSpec.RecordSchema.FRAMINGS);
     String[] paths = new String[4];
     String[] keys = {"id", "timestamp", "label", "weight"};
     for (int i = 0; i < keys.length; i++) {
@@ -316,11 +306,108 @@ public final class SpecLoader {
     }
     return new PipelineSpec.RecordSchema(
         schema.toString(),
-        node.oneOf("framing", "single-object", PipelineSpec.RecordSchema.FRAMINGS),
+        framing,
         paths[0],
         paths[1],
         paths[2],
-        paths[3]);
+        paths[3],
+        writers(node, schema, framing));
+  }
+
+  /**
+   * {@code source.schema.writers}: earlier schemas still on the topic, each readable as the schema,
+   * told apart by fingerprint (single-object) or by their Confluent schema id.
+   */
+  private static List<PipelineSpec.WriterSchema> writers(Node node, Schema reader, String framing) {
+    List<Node> nodes = node.list("writers");
+    if (!nodes.isEmpty() && framing.equals("raw")) {
+      throw new SpecException(
+          node.key("writers"),
+          nodes.size() + " schemas",
+          "none with raw framing, where nothing tells the schemas apart; use single-object or"
+              + " confluent");
+    }
+    List<PipelineSpec.WriterSchema> writers = new ArrayList<>();
+    Set<Object> seen = new HashSet<>();
+    seen.add(SchemaNormalization.parsingFingerprint64(reader));
+    for (Node writer : nodes) {
+      writer.allow("file", "avro", "id");
+      Schema schema = avroSchema(writer);
+      SchemaCompatibility.SchemaPairCompatibility compatibility =
+          SchemaCompatibility.checkReaderWriterCompatibility(reader, schema);
+      if (compatibility.getType() != SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
+        throw new SpecException(
+            schemaKey(writer),
+            schemaValue(writer),
+            "a schema whose records can be read as "
+                + reader.getFullName()
+                + "; they cannot: "
+                + String.join(
+                    "; ",
+                    compatibility.getResult().getIncompatibilities().stream()
+                        .map(i -> i.getMessage() + " (at " + i.getLocation() + ")")
+                        .toList()));
+      }
+      Integer id = null;
+      if (framing.equals("confluent")) {
+        id = (int) writer.integer("id", -1, 0, Integer.MAX_VALUE);
+        if (id < 0) {
+          throw new SpecException(
+              writer.key("id"), null, "the Confluent schema id its records carry");
+        }
+        if (!seen.add(id)) {
+          throw new SpecException(writer.key("id"), id, "each writer's id once");
+        }
+      } else if (writer.has("id")) {
+        throw new SpecException(
+            writer.key("id"),
+            writer.string("id", null),
+            "no id with single-object framing: the fingerprint tells the schema");
+      } else if (!seen.add(SchemaNormalization.parsingFingerprint64(schema))) {
+        throw new SpecException(
+            schemaKey(writer),
+            schemaValue(writer),
+            "a schema listed once and other than source.schema's own");
+      }
+      writers.add(new PipelineSpec.WriterSchema(schema.toString(), id));
+    }
+    return List.copyOf(writers);
+  }
+
+  /** The key a schema is given by: {@code file} or {@code avro}. */
+  private static String schemaKey(Node node) {
+    return node.key(node.has("file") ? "file" : "avro");
+  }
+
+  private static String schemaValue(Node node) {
+    return node.string(node.has("file") ? "file" : "avro", null);
+  }
+
+  /** An Avro schema from {@code file} (an .avsc) or {@code avro} (its JSON), exactly one. */
+  private static Schema avroSchema(Node node) {
+    String file = node.string("file", null);
+    String inline = node.string("avro", null);
+    if ((file == null) == (inline == null)) {
+      throw new SpecException(
+          node.key(file == null ? "file" : "avro"),
+          file == null ? null : inline,
+          "either file (an Avro schema file, .avsc) or avro (the schema's JSON), one of them");
+    }
+    String json = inline;
+    if (file != null) {
+      try {
+        json = Files.readString(Path.of(file), StandardCharsets.UTF_8);
+      } catch (IOException | RuntimeException e) {
+        throw new SpecException(
+            schemaKey(node), file, "a readable Avro schema file (.avsc); reading it failed: " + e);
+      }
+    }
+    try {
+      return new Schema.Parser().parse(json);
+    } catch (SchemaParseException | NullPointerException e) {
+      throw new SpecException(
+          schemaKey(node), schemaValue(node), "an Avro schema (JSON): " + e.getMessage());
+    }
   }
 
   /** Every field a feature reads is in the record schema and holds something it can read. */
