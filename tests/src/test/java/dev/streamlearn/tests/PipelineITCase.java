@@ -201,12 +201,7 @@ class PipelineITCase {
     }
     int total = goodCount + bad.size() + repeats;
 
-    ProgressMetrics.reset();
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-    env.setParallelism(2);
-    StreamLearnJob job = StreamLearnJob.fromSpec(spec);
-    job.addTo(env);
-    env.execute(job.jobName());
+    runToTheEnd(spec);
 
     // Verify: the counts add up exactly.
     long read = ProgressMetrics.count(PipelineCounters.READ);
@@ -374,12 +369,7 @@ class PipelineITCase {
     }
     int badCount = repeats;
 
-    ProgressMetrics.reset();
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-    env.setParallelism(2);
-    StreamLearnJob job = StreamLearnJob.fromSpec(spec);
-    job.addTo(env);
-    env.execute(job.jobName());
+    runToTheEnd(spec);
 
     long trained = ProgressMetrics.count(PipelineCounters.TRAINED);
     long heldOut = ProgressMetrics.count(PipelineCounters.HELD_OUT);
@@ -413,6 +403,16 @@ class PipelineITCase {
       agree += alarm == (Boolean) record.get("alarm") ? 1 : 0;
     }
     assertThat(agree).isGreaterThan(450);
+  }
+
+  /** Runs the spec's job at parallelism 2 until its bounded source ends, counters reset first. */
+  private static void runToTheEnd(PipelineSpec spec) throws Exception {
+    ProgressMetrics.reset();
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setParallelism(2);
+    StreamLearnJob job = StreamLearnJob.fromSpec(spec);
+    job.addTo(env);
+    env.execute(job.jobName());
   }
 
   /** The Confluent wire format: a zero byte, a 4-byte schema id, the Avro body. */

@@ -22,7 +22,8 @@ import org.apache.avro.io.DecoderFactory;
  * Reads the producers' own Avro records ({@code source.schema}) into {@link Example}s: the id,
  * event time, label and weight from the fields the spec maps them to, each feature's raw value from
  * the field its name gives, then the same cleaning rules as every other event. Bytes that are not a
- * whole record of the schema, in the spec's framing, are refused as malformed.
+ * whole record of the schema, in the spec's framing, are refused as malformed. Records written with
+ * an earlier schema the spec lists ({@code source.schema.writers}) are read as the current one.
  */
 public final class RecordEventDecoder {
 
