@@ -15,6 +15,9 @@ public interface ModelStore {
   String PARAMETERS = "model.safetensors";
   String FEATURIZER = "featurizer.json";
 
+  /** The producers' own Avro record schema the version reads, when its pipeline has one. */
+  String INPUT_SCHEMA = "input-schema.avsc";
+
   /**
    * Writes a version: every file, then the manifest with each file's sha256 and size.
    *

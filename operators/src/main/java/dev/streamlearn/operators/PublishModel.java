@@ -138,6 +138,9 @@ public final class PublishModel
       Map<String, byte[]> files = new LinkedHashMap<>();
       files.put(ModelStore.PARAMETERS, snapshot.parameters);
       files.put(ModelStore.FEATURIZER, snapshot.featurizerJson.getBytes(StandardCharsets.UTF_8));
+      if (snapshot.inputSchema != null) {
+        files.put(ModelStore.INPUT_SCHEMA, snapshot.inputSchema.getBytes(StandardCharsets.UTF_8));
+      }
       ModelStore.Staged staged = store.stage(ManifestJson.read(snapshot.manifestJson), files);
       return new StagedVersion(staged, snapshot.champion, snapshot.lastIngestTime);
     }

@@ -201,6 +201,35 @@ class CommandLineITCase {
                       new org.apache.avro.Schema.Parser()
                           .parse(repositoryFile("examples/credit-application.avsc").toFile()))));
       assertThat(last.metrics().get("sinceStart").get("accuracy")).isGreaterThan(0.65);
+
+      // score reads the CSV through the version's input-schema.avsc, as produce wrote it: the two
+      // rows that do not fit the schema are refused, not scored with features training never saw.
+      Path versionDirectory =
+          directory.resolve("store").resolve("credit-g-records").resolve(last.version() + "");
+      assertThat(versionDirectory.resolve("input-schema.avsc")).exists();
+      PrintStream console = System.out;
+      ByteArrayOutputStream printed = new ByteArrayOutputStream();
+      int scored;
+      try {
+        System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+        scored =
+            StreamLearnCli.execute(
+                new PrintWriter(err, true),
+                "score",
+                "--model",
+                versionDirectory.toString(),
+                "--input",
+                csv.toString(),
+                "--output",
+                directory.resolve("scores.csv").toString());
+      } finally {
+        System.setOut(console);
+      }
+      assertThat(scored).as(err.toString()).isZero();
+      assertThat(printed.toString(StandardCharsets.UTF_8)).contains("(2 refused)");
+      List<String> scores = Files.readAllLines(directory.resolve("scores.csv"));
+      assertThat(scores).hasSize(1001);
+      assertThat(scores.get(5)).startsWith("4,refused: field duration = 'six' does not fit");
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.streamlearn.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.streamlearn.core.serve.ModelScorer;
 import dev.streamlearn.core.spec.PipelineSpec;
@@ -403,6 +404,20 @@ class PipelineITCase {
       agree += alarm == (Boolean) record.get("alarm") ? 1 : 0;
     }
     assertThat(agree).isGreaterThan(450);
+
+    // The version carries the schema, so fields given as text score as the record itself does.
+    assertThat(scorer.inputSchema()).contains(reading);
+    GenericRecord first = good.get(0);
+    GenericRecord firstSite = (GenericRecord) first.get("site");
+    Map<String, Object> text = new HashMap<>();
+    text.put("temperature", first.get("temperature").toString());
+    text.put("pressure", first.get("pressure") == null ? "" : first.get("pressure").toString());
+    text.put("site.region", firstSite.get("region").toString());
+    text.put("site.altitude", firstSite.get("altitude").toString());
+    assertThat(scorer.score(text, 0L)).containsExactly(scorer.score(first, 0L));
+    text.put("site.region", "EAST");
+    assertThatThrownBy(() -> scorer.score(text, 0L))
+        .hasMessageStartingWith("field site.region = 'EAST' does not fit its type");
   }
 
   /** Runs the spec's job at parallelism 2 until its bounded source ends, counters reset first. */

@@ -58,7 +58,15 @@ public final class RecordEncoder {
    * @throws IllegalArgumentException naming the field and the value that does not fit its type
    */
   public GenericRecord record(Map<String, ?> values) {
-    return record(schema, "", values);
+    return record(schema, "", values, false);
+  }
+
+  /**
+   * Like {@link #record(Map)}, for reading rather than writing: a field with no value is null even
+   * where its type has no null (a row to score needs no id, time or label).
+   */
+  public static GenericRecord recordToRead(Schema schema, Map<String, ?> values) {
+    return record(schema, "", values, true);
   }
 
   /** The record's bytes in the spec's framing (the Confluent schema id written as 0). */
@@ -80,17 +88,18 @@ public final class RecordEncoder {
     }
   }
 
-  private static GenericRecord record(Schema recordSchema, String prefix, Map<String, ?> values) {
+  private static GenericRecord record(
+      Schema recordSchema, String prefix, Map<String, ?> values, boolean toRead) {
     GenericRecord record = new GenericData.Record(recordSchema);
     for (Schema.Field field : recordSchema.getFields()) {
       String path = prefix + field.name();
       Object value = values.get(path);
       Schema nested = nestedRecord(field.schema());
       if (nested != null && hasValuesUnder(values, path + ".")) {
-        record.put(field.pos(), record(nested, path + ".", values));
+        record.put(field.pos(), record(nested, path + ".", values, toRead));
       } else if (!missing(value)) {
         record.put(field.pos(), convert(value, field.schema(), path));
-      } else if (allowsNull(field.schema())) {
+      } else if (toRead || allowsNull(field.schema())) {
         record.put(field.pos(), null);
       } else if (field.hasDefaultValue()) {
         record.put(field.pos(), GenericData.get().getDefaultValue(field));

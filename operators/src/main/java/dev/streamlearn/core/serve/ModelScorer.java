@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.streamlearn.core.backend.JavaBackend;
 import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.core.data.RawFeatures;
+import dev.streamlearn.core.data.RecordEncoder;
 import dev.streamlearn.core.data.RecordField;
 import dev.streamlearn.core.features.Featurizer;
 import dev.streamlearn.core.features.FeaturizerState;
@@ -23,6 +24,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
 
 /**
@@ -42,6 +45,9 @@ public final class ModelScorer {
   private final float[] params;
   private final float[] vector;
   private final float[] output;
+
+  /** The producers' record schema the model reads (a pipeline with source.schema); else null. */
+  private final Schema inputSchema;
 
   private ModelScorer(Path directory) throws IOException {
     manifest =
@@ -101,6 +107,11 @@ public final class ModelScorer {
       System.arraycopy(tensors.get(slot.name()).data(), 0, params, slot.offset(), slot.size());
     }
     network = new Network(shape, new JavaBackend(), 1);
+    Path schemaFile = directory.resolve(ModelStore.INPUT_SCHEMA);
+    inputSchema =
+        Files.exists(schemaFile)
+            ? new Schema.Parser().parse(Files.readString(schemaFile, StandardCharsets.UTF_8))
+            : null;
     vector = new float[featurizer.dimension()];
     output = new float[shape.outputs()];
   }
@@ -112,6 +123,11 @@ public final class ModelScorer {
 
   public Manifest manifest() {
     return manifest;
+  }
+
+  /** The record schema of a model trained on the producers' own Avro records. */
+  public Optional<Schema> inputSchema() {
+    return Optional.ofNullable(inputSchema);
   }
 
   /**
@@ -126,9 +142,27 @@ public final class ModelScorer {
   }
 
   /**
+   * @param fields by name; for a model of the producers' own records ({@link #inputSchema()}), by
+   *     dotted field path, and each value is first converted to its field's type, as the producer's
+   *     record would have it (so {@code "yes"} for a boolean field is {@code true}); a value that
+   *     does not fit its field is refused
    * @param timestamp the event time, for datetime features that read the event's timestamp
    */
   public float[] score(Map<String, ?> fields, long timestamp)
+      throws ExampleExtractor.RefusedException {
+    if (inputSchema != null) {
+      GenericRecord record;
+      try {
+        record = RecordEncoder.recordToRead(inputSchema, fields);
+      } catch (IllegalArgumentException e) {
+        throw new ExampleExtractor.RefusedException(e.getMessage());
+      }
+      return score(record, timestamp);
+    }
+    return scoreFields(fields, timestamp);
+  }
+
+  private float[] scoreFields(Map<String, ?> fields, long timestamp)
       throws ExampleExtractor.RefusedException {
     vectorOf(fields, timestamp, vector);
     network.predict(params, vector, 1, output);
@@ -148,7 +182,7 @@ public final class ModelScorer {
    */
   public float[] score(GenericRecord record, long timestamp)
       throws ExampleExtractor.RefusedException {
-    return score(RecordField.values(record, rules.fieldNames()), timestamp);
+    return scoreFields(RecordField.values(record, rules.fieldNames()), timestamp);
   }
 
   /** The input vector of one event, as training computed it with this version's featurizer. */

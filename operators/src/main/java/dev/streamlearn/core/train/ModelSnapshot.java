@@ -15,6 +15,11 @@ public class ModelSnapshot {
   /** {@code featurizer.json}. */
   public String featurizerJson;
 
+  /**
+   * {@code input-schema.avsc}: the record schema of a pipeline with {@code source.schema}; null.
+   */
+  public String inputSchema;
+
   /** The version becomes the champion: the store moves the {@code champion} alias to it. */
   public boolean champion;
 

@@ -529,6 +529,10 @@ public final class ModelTrainer {
     snapshot.manifestJson = ManifestJson.write(manifest);
     snapshot.parameters = parameters(state.params);
     snapshot.featurizerJson = featurizer.toJson(state.featurizer);
+    snapshot.inputSchema =
+        spec.source().recordSchema() == null
+            ? null
+            : RecordEventDecoder.parse(spec.source().recordSchema()).toString(true);
     snapshot.lastIngestTime = state.lastIngestSinceVersion;
     state.lastIngestSinceVersion = 0;
 
