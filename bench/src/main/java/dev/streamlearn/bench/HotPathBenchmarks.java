@@ -4,6 +4,8 @@ import dev.streamlearn.core.backend.Backend;
 import dev.streamlearn.core.backend.Backends;
 import dev.streamlearn.core.data.DirectEventDecoder;
 import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.data.RecordEncoder;
+import dev.streamlearn.core.data.RecordEventDecoder;
 import dev.streamlearn.core.features.Featurizer;
 import dev.streamlearn.core.features.FeaturizerState;
 import dev.streamlearn.core.model.Network;
@@ -21,6 +23,9 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import org.apache.avro.LogicalTypes;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaBuilder;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -58,6 +63,8 @@ public class HotPathBenchmarks {
   private byte[][] encoded;
   private AvroCodec<LabeledEvent> codec;
   private DirectEventDecoder decoder;
+  private byte[][] ownRecords;
+  private RecordEventDecoder recordDecoder;
   private Featurizer featurizer;
   private FeaturizerState stats;
   private Example[] examples;
@@ -105,6 +112,7 @@ public class HotPathBenchmarks {
                   .build());
       examples[e] = decoder.decode(encoded[e], 0, e);
     }
+    ownRecords(yaml.toString(), random);
     featurizer = new Featurizer(spec.features());
     stats = featurizer.newState();
     vector = new float[featurizer.dimension()];
@@ -131,6 +139,50 @@ public class HotPathBenchmarks {
     }
   }
 
+  /**
+   * The same features as the producers' own flat record (doubles and strings, an id, a
+   * timestamp-millis and a boolean label) in the Confluent framing.
+   */
+  private void ownRecords(String yaml, Random random) {
+    SchemaBuilder.FieldAssembler<Schema> fields =
+        SchemaBuilder.record("Reading")
+            .namespace("com.example")
+            .fields()
+            .requiredString("id")
+            .name("at")
+            .type(LogicalTypes.timestampMillis().addToSchema(Schema.create(Schema.Type.LONG)))
+            .noDefault()
+            .requiredBoolean("label");
+    for (int i = 0; i < 32; i++) {
+      fields = fields.requiredDouble("n" + i);
+    }
+    for (int i = 0; i < 8; i++) {
+      fields = fields.requiredString("c" + i);
+    }
+    Map<String, Object> tree = SpecLoader.readTree(yaml, "benchmark");
+    SpecLoader.override(tree, "source.schema.avro", fields.endRecord().toString());
+    SpecLoader.override(tree, "source.schema.framing", "confluent");
+    SpecLoader.override(tree, "source.schema.id", "id");
+    SpecLoader.override(tree, "source.schema.timestamp", "at");
+    PipelineSpec spec = SpecLoader.fromTree(tree);
+    RecordEncoder encoder = new RecordEncoder(spec.source().recordSchema());
+    recordDecoder = new RecordEventDecoder(spec);
+    ownRecords = new byte[EVENTS][];
+    for (int e = 0; e < EVENTS; e++) {
+      Map<String, Object> values = new HashMap<>();
+      values.put("id", "e" + e);
+      values.put("at", (double) e);
+      values.put("label", random.nextBoolean());
+      for (int i = 0; i < 32; i++) {
+        values.put("n" + i, random.nextGaussian());
+      }
+      for (int i = 0; i < 8; i++) {
+        values.put("c" + i, "v" + random.nextInt(20));
+      }
+      ownRecords[e] = encoder.encode(encoder.record(values));
+    }
+  }
+
   @TearDown(Level.Trial)
   public void tearDown() {
     tensors.close();
@@ -141,6 +193,13 @@ public class HotPathBenchmarks {
   public Example decodeDirect() throws Exception {
     int e = next++ & (EVENTS - 1);
     return decoder.decode(encoded[e], 0, e);
+  }
+
+  /** Records/s of the producers' own schema (source.schema) into examples. */
+  @Benchmark
+  public Example decodeOwnRecord() throws Exception {
+    int e = next++ & (EVENTS - 1);
+    return recordDecoder.decode(ownRecords[e], 0, e, 0L);
   }
 
   /** Events/s through Avro's generic single-object reader into LabeledEvent objects. */
