@@ -4,8 +4,6 @@ import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -24,10 +22,8 @@ import org.apache.avro.util.Utf8;
  */
 public final class DirectEventDecoder {
 
-  private static final byte[] HEADER = {(byte) 0xC3, (byte) 0x01};
   private static final long FINGERPRINT =
       SchemaNormalization.parsingFingerprint64(LabeledEvent.getClassSchema());
-  private static final int HEADER_LENGTH = 10;
 
   private final ExampleExtractor extractor;
   private final RawFeatures rules;
@@ -61,11 +57,8 @@ public final class DirectEventDecoder {
 
   /** True when the bytes carry this build's LabeledEvent schema fingerprint. */
   public static boolean canRead(byte[] bytes) {
-    return bytes != null
-        && bytes.length >= HEADER_LENGTH
-        && bytes[0] == HEADER[0]
-        && bytes[1] == HEADER[1]
-        && ByteBuffer.wrap(bytes, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong() == FINGERPRINT;
+    return SingleObjectHeader.present(bytes)
+        && SingleObjectHeader.fingerprint(bytes) == FINGERPRINT;
   }
 
   /** The id of the event read last, once it was read; null before. */
@@ -82,7 +75,11 @@ public final class DirectEventDecoder {
     lastId = null;
     decoder =
         DecoderFactory.get()
-            .binaryDecoder(bytes, HEADER_LENGTH, bytes.length - HEADER_LENGTH, decoder);
+            .binaryDecoder(
+                bytes,
+                SingleObjectHeader.LENGTH,
+                bytes.length - SingleObjectHeader.LENGTH,
+                decoder);
     Example example = new Example();
     example.partition = partition;
     example.offset = offset;

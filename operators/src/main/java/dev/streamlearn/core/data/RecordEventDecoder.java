@@ -4,7 +4,6 @@ import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.time.ZoneOffset;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -26,8 +25,6 @@ import org.apache.avro.io.DecoderFactory;
  * an earlier schema the spec lists ({@code source.schema.writers}) are read as the current one.
  */
 public final class RecordEventDecoder {
-
-  private static final byte[] SINGLE_OBJECT_HEADER = {(byte) 0xC3, (byte) 0x01};
 
   private final Schema schema;
   private final String framing;
@@ -152,14 +149,12 @@ public final class RecordEventDecoder {
     }
     switch (framing) {
       case "single-object" -> {
-        if (bytes.length < 10
-            || bytes[0] != SINGLE_OBJECT_HEADER[0]
-            || bytes[1] != SINGLE_OBJECT_HEADER[1]) {
+        if (!SingleObjectHeader.present(bytes)) {
           throw new AvroCodec.DecodeException(
               "not Avro single-object encoded (source.schema.framing is single-object): "
                   + header(bytes));
         }
-        long written = singleObjectFingerprint(bytes);
+        long written = SingleObjectHeader.fingerprint(bytes);
         if (written != fingerprint && !writers.containsKey(written)) {
           throw new AvroCodec.DecodeException(
               String.format(
@@ -170,7 +165,7 @@ public final class RecordEventDecoder {
                   fingerprint,
                   writers.isEmpty() ? "" : ", and source.schema.writers lists " + writers.size()));
         }
-        return 10;
+        return SingleObjectHeader.LENGTH;
       }
       case "confluent" -> {
         if (bytes.length < 5 || bytes[0] != 0) {
@@ -195,12 +190,8 @@ public final class RecordEventDecoder {
     long key =
         framing.equals("confluent")
             ? ByteBuffer.wrap(bytes, 1, 4).getInt()
-            : singleObjectFingerprint(bytes);
+            : SingleObjectHeader.fingerprint(bytes);
     return writers.getOrDefault(key, reader);
-  }
-
-  private static long singleObjectFingerprint(byte[] bytes) {
-    return ByteBuffer.wrap(bytes, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
   }
 
   private static String header(byte[] bytes) {
