@@ -5,10 +5,8 @@ import dev.streamlearn.schemas.codec.AvroCodec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.ZoneOffset;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
@@ -70,11 +68,7 @@ public final class RecordEventDecoder {
     time = optional(mapping.timestampField());
     label = RecordField.resolve(schema, mapping.labelField());
     weight = optional(mapping.weightField());
-    List<String> names = rules.fieldNames();
-    fields = new RecordField[names.size()];
-    for (int i = 0; i < fields.length; i++) {
-      fields[i] = RecordField.resolve(schema, names.get(i));
-    }
+    fields = RecordField.resolveAll(schema, rules.fieldNames());
     raw = new Object[fields.length];
     booleanLabelsAreNumbers = spec.label().classes().isEmpty();
   }
@@ -135,11 +129,8 @@ public final class RecordEventDecoder {
     example.weight = ExampleExtractor.weight(weight == null ? null : weightOf(weight.read(record)));
     example.numeric = new double[rules.numericCount()];
     example.categorical = new String[rules.categoricalCount()];
-    for (int i = 0; i < fields.length; i++) {
-      raw[i] = fields[i].read(record);
-    }
+    RecordField.readAll(fields, record, raw);
     rules.fill(raw, example.timestamp, example.numeric, example.categorical);
-    Arrays.fill(raw, null);
     return example;
   }
 

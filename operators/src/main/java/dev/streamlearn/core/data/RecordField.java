@@ -4,9 +4,7 @@ import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.apache.avro.LogicalType;
 import org.apache.avro.LogicalTypes;
 import org.apache.avro.Schema;
@@ -86,16 +84,23 @@ public final class RecordField {
   }
 
   /**
-   * The values at these paths in a record, by path, each resolved against the record's own schema.
+   * Every path resolved in a record schema, in order.
    *
-   * @throws IllegalArgumentException when a path is not in the record's schema
+   * @throws IllegalArgumentException as {@link #resolve} does, for the first path that fails
    */
-  public static Map<String, Object> values(GenericRecord record, List<String> paths) {
-    Map<String, Object> values = new HashMap<>();
-    for (String path : paths) {
-      values.put(path, resolve(record.getSchema(), path).read(record));
+  public static RecordField[] resolveAll(Schema record, List<String> paths) {
+    RecordField[] fields = new RecordField[paths.size()];
+    for (int i = 0; i < fields.length; i++) {
+      fields[i] = resolve(record, paths.get(i));
     }
-    return values;
+    return fields;
+  }
+
+  /** Each field's value in a record into {@code raw} at the field's index. */
+  public static void readAll(RecordField[] fields, GenericRecord record, Object[] raw) {
+    for (int i = 0; i < fields.length; i++) {
+      raw[i] = fields[i].read(record);
+    }
   }
 
   public String path() {

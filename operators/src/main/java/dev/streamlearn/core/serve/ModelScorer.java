@@ -49,6 +49,11 @@ public final class ModelScorer {
   /** The producers' record schema the model reads (a pipeline with source.schema); else null. */
   private final Schema inputSchema;
 
+  /** The fields the features read, resolved in the schema of the record scored last. */
+  private Schema resolvedSchema;
+
+  private RecordField[] recordFields;
+
   private ModelScorer(Path directory) throws IOException {
     manifest =
         ManifestJson.read(
@@ -165,6 +170,11 @@ public final class ModelScorer {
   private float[] scoreFields(Map<String, ?> fields, long timestamp)
       throws ExampleExtractor.RefusedException {
     vectorOf(fields, timestamp, vector);
+    return predict();
+  }
+
+  /** The network's output for {@link #vector}, a regression value back in the label's units. */
+  private float[] predict() {
     network.predict(params, vector, 1, output);
     float[] result = output.clone();
     if ("regression".equals(manifest.task())) {
@@ -182,7 +192,17 @@ public final class ModelScorer {
    */
   public float[] score(GenericRecord record, long timestamp)
       throws ExampleExtractor.RefusedException {
-    return scoreFields(RecordField.values(record, rules.fieldNames()), timestamp);
+    if (record.getSchema() != resolvedSchema) {
+      recordFields = RecordField.resolveAll(record.getSchema(), rules.fieldNames());
+      resolvedSchema = record.getSchema();
+    }
+    Object[] raw = new Object[recordFields.length];
+    RecordField.readAll(recordFields, record, raw);
+    double[] numeric = new double[rules.numericCount()];
+    String[] text = new String[rules.categoricalCount()];
+    rules.fill(raw, timestamp, numeric, text);
+    featurizer.transform(statistics, numeric, text, vector, 0, false);
+    return predict();
   }
 
   /** The input vector of one event, as training computed it with this version's featurizer. */
