@@ -1,6 +1,7 @@
 package dev.streamlearn.core.spec;
 
 import dev.streamlearn.core.backend.Backends;
+import dev.streamlearn.core.data.RecordEventDecoder;
 import dev.streamlearn.core.data.RecordField;
 import dev.streamlearn.core.optim.LearningRateSchedule;
 import dev.streamlearn.core.optim.OptimizerSettings;
@@ -415,7 +416,7 @@ public final class SpecLoader {
       PipelineSpec.RecordSchema recordSchema,
       List<Node> nodes,
       List<PipelineSpec.Feature> features) {
-    Schema schema = new Schema.Parser().parse(recordSchema.avroSchema());
+    Schema schema = RecordEventDecoder.parse(recordSchema);
     for (int i = 0; i < features.size(); i++) {
       PipelineSpec.Feature feature = features.get(i);
       String key =

@@ -34,6 +34,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.DoubleConsumer;
+import org.apache.avro.Schema;
 
 /**
  * Learns one model from a stream of examples, Flink-free: held-out examples are scored and kept for
@@ -61,6 +62,13 @@ public final class ModelTrainer {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final PipelineSpec spec;
+
+  /** {@code input-schema.avsc} of every version: the spec's own record schema; null without. */
+  private final String inputSchema;
+
+  /** The fingerprint of what producers write: the spec's own record schema, or LabeledEvent. */
+  private final String inputSchemaFingerprint;
+
   private final Backend backend;
   private final DeviceOps device;
   private final DeviceTrainingStep deviceStep;
@@ -105,6 +113,14 @@ public final class ModelTrainer {
    */
   public ModelTrainer(PipelineSpec spec, Backend backend, DeviceOps device) {
     this.spec = spec;
+    Schema recordSchema =
+        spec.source().recordSchema() == null
+            ? null
+            : RecordEventDecoder.parse(spec.source().recordSchema());
+    this.inputSchema = recordSchema == null ? null : recordSchema.toString(true);
+    this.inputSchemaFingerprint =
+        RecordEventDecoder.fingerprint(
+            recordSchema == null ? LabeledEvent.getClassSchema() : recordSchema);
     this.backend = backend;
     this.featurizer = new Featurizer(spec.features());
     this.task = spec.label().task();
@@ -516,7 +532,7 @@ public final class ModelTrainer {
             classNames(),
             featurizer.featureNames(state.featurizer),
             spec.specHash(),
-            inputSchemaFingerprint(spec),
+            inputSchemaFingerprint,
             device != null ? device.name() : backend.name(),
             device != null ? device.precision().id() : backend.precision(),
             metrics,
@@ -529,10 +545,7 @@ public final class ModelTrainer {
     snapshot.manifestJson = ManifestJson.write(manifest);
     snapshot.parameters = parameters(state.params);
     snapshot.featurizerJson = featurizer.toJson(state.featurizer);
-    snapshot.inputSchema =
-        spec.source().recordSchema() == null
-            ? null
-            : RecordEventDecoder.parse(spec.source().recordSchema()).toString(true);
+    snapshot.inputSchema = inputSchema;
     snapshot.lastIngestTime = state.lastIngestSinceVersion;
     state.lastIngestSinceVersion = 0;
 
@@ -978,14 +991,5 @@ public final class ModelTrainer {
     metadata.put("loss", spec.model().loss());
     metadata.put("layout", "layers.<l>.weight is [in, out]: y = x W + b");
     return Safetensors.encode(tensors, metadata);
-  }
-
-  /** The fingerprint of what producers write: the spec's own record schema, or LabeledEvent. */
-  static String inputSchemaFingerprint(PipelineSpec spec) {
-    PipelineSpec.RecordSchema recordSchema = spec.source().recordSchema();
-    return RecordEventDecoder.fingerprint(
-        recordSchema == null
-            ? LabeledEvent.getClassSchema()
-            : RecordEventDecoder.parse(recordSchema));
   }
 }
