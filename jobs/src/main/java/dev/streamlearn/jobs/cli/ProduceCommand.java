@@ -91,14 +91,14 @@ final class ProduceCommand implements Callable<Integer> {
       if (spec.source().recordSchema() != null) {
         return produceRecords(spec, producer, failures);
       }
-      if (input.toString().endsWith(".jsonl") || input.toString().endsWith(".json")) {
+      if (isJsonLines()) {
         try (BufferedReader reader = Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
           String line;
           while ((line = reader.readLine()) != null) {
             if (line.isBlank()) {
               continue;
             }
-            LabeledEvent event = fromJson(JSON.readTree(line), prefix + sent);
+            LabeledEvent event = fromJson(jsonObject(line), prefix + sent);
             producer.send(
                 new ProducerRecord<>(
                     topic, event.getId().getBytes(StandardCharsets.UTF_8), codec.encode(event)),
@@ -158,17 +158,12 @@ final class ProduceCommand implements Callable<Integer> {
     String prefix = input.getFileName().toString() + "-";
     List<Map<String, Object>> rows = new ArrayList<>();
     String labelName;
-    if (input.toString().endsWith(".jsonl") || input.toString().endsWith(".json")) {
+    if (isJsonLines()) {
       labelName = label != null ? label : mapping.labelField();
       for (String line : Files.readAllLines(input, StandardCharsets.UTF_8)) {
         if (!line.isBlank()) {
-          JsonNode node = JSON.readTree(line);
-          if (!node.isObject()) {
-            throw new IllegalArgumentException(
-                "each line must be a JSON object; got " + node.getNodeType());
-          }
           Map<String, Object> values = new HashMap<>();
-          flatten(node, "", values);
+          flatten(jsonObject(line), "", values);
           rows.add(values);
         }
       }
@@ -260,11 +255,20 @@ final class ProduceCommand implements Callable<Integer> {
     return sent;
   }
 
-  private LabeledEvent fromJson(JsonNode node, String fallbackId) {
+  private boolean isJsonLines() {
+    return input.toString().endsWith(".jsonl") || input.toString().endsWith(".json");
+  }
+
+  private static JsonNode jsonObject(String line) throws IOException {
+    JsonNode node = JSON.readTree(line);
     if (!node.isObject()) {
       throw new IllegalArgumentException(
           "each line must be a JSON object; got " + node.getNodeType());
     }
+    return node;
+  }
+
+  private LabeledEvent fromJson(JsonNode node, String fallbackId) {
     Map<String, Object> features = new HashMap<>();
     JsonNode nested = node.get("features");
     Iterator<Map.Entry<String, JsonNode>> fields =
