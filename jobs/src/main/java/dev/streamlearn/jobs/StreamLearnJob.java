@@ -1,6 +1,7 @@
 package dev.streamlearn.jobs;
 
 import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.data.SegmentRouter;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.core.train.ModelSnapshot;
@@ -109,11 +110,12 @@ public final class StreamLearnJob {
               .uid("deduplicate-events");
     }
 
-    String model = spec.name();
+    // One model, or one per segment: each key is a model, trained by one subtask.
+    SegmentRouter router = new SegmentRouter(spec);
     SingleOutputStreamOperator<ModelSnapshot> versions =
         (single
-                ? DataStreamUtils.reinterpretAsKeyedStream(unique, example -> model, Types.STRING)
-                : unique.keyBy(example -> model))
+                ? DataStreamUtils.reinterpretAsKeyedStream(unique, router::modelOf, Types.STRING)
+                : unique.keyBy(router::modelOf))
             .process(new TrainModel(spec))
             .name("train-model")
             .uid("train-model");

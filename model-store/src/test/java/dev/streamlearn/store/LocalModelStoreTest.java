@@ -21,6 +21,7 @@ class LocalModelStoreTest {
     return new Manifest(
         Manifest.FORMAT_VERSION,
         name,
+        null,
         version,
         version > 1 ? version - 1 : null,
         "2026-01-01T00:00:00Z",

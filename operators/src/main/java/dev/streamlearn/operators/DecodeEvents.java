@@ -4,6 +4,7 @@ import dev.streamlearn.core.data.DirectEventDecoder;
 import dev.streamlearn.core.data.Example;
 import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.core.data.RecordEventDecoder;
+import dev.streamlearn.core.data.SegmentRouter;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.codec.AvroCodec;
@@ -20,7 +21,8 @@ import org.apache.flink.util.OutputTag;
  * resolution and the {@link ExampleExtractor}; or, where the spec names the producers' own record
  * schema, those records ({@link RecordEventDecoder}). Oversized, malformed or foreign-schema bytes,
  * and events the spec cannot learn from (no label, a label of the wrong type, NaN or infinite
- * values), go to {@link #REFUSED} with their reason; the stream goes on.
+ * values, no segment where the spec trains one model per segment), go to {@link #REFUSED} with
+ * their reason; the stream goes on.
  */
 public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
 
@@ -33,6 +35,7 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
   private transient ExampleExtractor extractor;
   private transient DirectEventDecoder direct;
   private transient RecordEventDecoder records;
+  private transient SegmentRouter segments;
   private transient Counter read;
   private transient Counter deadLettered;
 
@@ -46,6 +49,7 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
     extractor = new ExampleExtractor(spec);
     direct = new DirectEventDecoder(spec);
     records = spec.source().recordSchema() == null ? null : new RecordEventDecoder(spec);
+    segments = new SegmentRouter(spec);
     read = PipelineCounters.counter(getRuntimeContext().getMetricGroup(), PipelineCounters.READ);
     deadLettered =
         PipelineCounters.counter(
@@ -72,8 +76,7 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
       try {
         Example example =
             records.decode(record.value, record.partition, record.offset, record.timestamp);
-        example.ingestTime = record.timestamp;
-        out.collect(example);
+        route(example, record, context, out);
       } catch (AvroCodec.DecodeException e) {
         refuse(context, record, STAGE_DECODE, e.getMessage(), null);
       } catch (ExampleExtractor.RefusedException e) {
@@ -84,8 +87,7 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
     if (DirectEventDecoder.canRead(record.value)) {
       try {
         Example example = direct.decode(record.value, record.partition, record.offset);
-        example.ingestTime = record.timestamp;
-        out.collect(example);
+        route(example, record, context, out);
       } catch (AvroCodec.DecodeException e) {
         refuse(context, record, STAGE_DECODE, e.getMessage(), null);
       } catch (ExampleExtractor.RefusedException e) {
@@ -102,11 +104,23 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
     }
     try {
       Example example = extractor.extract(event, record.partition, record.offset);
-      example.ingestTime = record.timestamp;
-      out.collect(example);
+      route(example, record, context, out);
     } catch (ExampleExtractor.RefusedException e) {
       refuse(context, record, STAGE_CLEAN, e.getMessage(), event.getId());
     }
+  }
+
+  /** Passes a clean example on, unless it belongs to no segment of the spec's. */
+  private void route(
+      Example example, SourceRecord record, Context context, Collector<Example> out) {
+    try {
+      segments.check(example);
+    } catch (ExampleExtractor.RefusedException e) {
+      refuse(context, record, STAGE_CLEAN, e.getMessage(), example.id);
+      return;
+    }
+    example.ingestTime = record.timestamp;
+    out.collect(example);
   }
 
   private void refuse(

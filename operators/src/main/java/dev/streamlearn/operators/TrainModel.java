@@ -32,10 +32,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Trains one model per key with a {@link ModelTrainer}, keeping its whole {@link TrainerState} in
- * keyed state, and emits a {@link ModelSnapshot} whenever a version is due. A batch that is not
- * full closes after {@code training.max-batch-delay} (processing time) when that is set. At end of
- * input (the final watermark) it trains the open batch and emits the last version.
+ * Trains one model per key (the pipeline's model, or each segment's: see {@link
+ * dev.streamlearn.core.data.SegmentRouter}) with a {@link ModelTrainer}, keeping its whole {@link
+ * TrainerState} in keyed state, and emits a {@link ModelSnapshot} whenever a version is due. A
+ * batch that is not full closes after {@code training.max-batch-delay} (processing time) when that
+ * is set. At end of input (the final watermark) it trains the open batch and emits the last
+ * version.
  *
  * <p>On a device the parameters and optimizer state run ahead of the state's host arrays between
  * snapshots ({@link dev.streamlearn.core.device.DeviceTrainingStep}): they are copied back before
@@ -162,7 +164,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
       throws Exception {
     TrainerState current = state.value();
     if (current == null) {
-      current = trainer.newState();
+      current = trainer.newState(example);
       context.timerService().registerEventTimeTimer(Long.MAX_VALUE);
     }
     if (trainer.offer(current, example, output(context, out)) == ModelTrainer.Outcome.TRAINED) {

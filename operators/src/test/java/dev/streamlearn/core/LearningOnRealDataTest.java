@@ -191,6 +191,7 @@ class LearningOnRealDataTest {
         spec.publish(),
         spec.store(),
         spec.checkpoint(),
+        spec.segments(),
         spec.specHash());
   }
 }

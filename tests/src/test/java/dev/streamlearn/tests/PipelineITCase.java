@@ -429,6 +429,98 @@ class PipelineITCase {
         .hasMessageStartingWith("field site.region = 'EAST' does not fit its type");
   }
 
+  /**
+   * One model per region at parallelism 2: each region's events train their own model, which learns
+   * a concept the other region's is the opposite of; events of no listed region are dead-lettered
+   * with the reason; the counts still add up.
+   */
+  @Test
+  void trainsAModelPerSegment() throws Exception {
+    Path store = temporary.resolve("segment-store");
+    PipelineSpec spec =
+        SpecLoader.parse(
+            String.join(
+                "\n",
+                "name: shops",
+                "source: {bootstrap-servers: '" + kafka.bootstrapServers() + "', topic: sales,",
+                "         bounded: true}",
+                "features:",
+                "  - {name: x, type: numeric}",
+                "  - {name: y, type: numeric}",
+                "  - {name: region, type: categorical}",
+                "segments: {by: region, values: [north, south]}",
+                "holdout: {fraction: 0.25}",
+                "training: {batch-size: 32, learning-rate: 0.2}",
+                "validation: {window: 500s}",
+                "checkpoint: {interval: 1s}",
+                "store: {uri: '" + store + "'}",
+                ""));
+    kafka.createTopic("sales", 2);
+    kafka.createTopic("sales.dead-letter", 1);
+    kafka.createTopic("sales.metrics", 1);
+
+    AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
+    Random random = new Random(11);
+    int goodCount = 3000;
+    int unrouted = 0;
+    try (KafkaProducer<byte[], byte[]> producer = producer()) {
+      for (int i = 0; i < goodCount + 40; i++) {
+        double x = random.nextGaussian();
+        double y = random.nextGaussian();
+        boolean north = random.nextBoolean();
+        Map<String, Object> features = new HashMap<>();
+        features.put("x", x);
+        features.put("y", y);
+        if (i < goodCount) {
+          features.put("region", north ? "north" : "south");
+        } else {
+          // Belongs to no segment: another region, or none.
+          features.put("region", i % 2 == 0 ? "east" : null);
+          unrouted++;
+        }
+        double side = x - y / 2;
+        double label = (north ? side > 0 : side < 0) ? 1.0 : 0.0;
+        producer.send(
+            new ProducerRecord<>("sales", codec.encode(event("s-" + i, label, features))));
+      }
+    }
+
+    runToTheEnd(spec);
+
+    long trained = ProgressMetrics.count(PipelineCounters.TRAINED);
+    long heldOut = ProgressMetrics.count(PipelineCounters.HELD_OUT);
+    assertThat(ProgressMetrics.count(PipelineCounters.READ)).isEqualTo(goodCount + unrouted);
+    assertThat(ProgressMetrics.count(PipelineCounters.DEAD_LETTERED)).isEqualTo(unrouted);
+    assertThat(trained + heldOut).isEqualTo(goodCount);
+    List<String> reasons =
+        deadLetters("sales.dead-letter", unrouted).stream().map(DeadLetter::getReason).toList();
+    assertThat(reasons)
+        .hasSize(unrouted)
+        .contains(
+            "segment feature region = 'east' is not one of segments.values [north, south] and"
+                + " segments.others is not set",
+            "segment feature region is missing and segments.others is not set");
+
+    LocalModelStore models = new LocalModelStore(store);
+    assertThat(models.models()).containsExactlyInAnyOrder("shops.north", "shops.south");
+    long learned = 0;
+    for (String region : List.of("north", "south")) {
+      String model = "shops." + region;
+      List<Long> versions = models.versions(model);
+      Manifest last = models.manifest(model, versions.get(versions.size() - 1)).orElseThrow();
+      assertThat(last.segment()).isEqualTo(new Manifest.Segment("region", region, false));
+      assertThat(models.alias(model, "latest")).contains(last.version());
+      assertThat(last.metrics().get("window").get("accuracy")).as(model).isGreaterThan(0.9);
+      learned += last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal();
+    }
+    assertThat(learned).isEqualTo(goodCount);
+    // Every closed window of both models is reported on the metrics topic.
+    long versions = models.versions("shops.north").size() + models.versions("shops.south").size();
+    List<WindowMetrics> reports = windowMetrics("sales.metrics", (int) versions);
+    assertThat(reports.stream().map(r -> r.getModel().toString()).distinct())
+        .containsExactlyInAnyOrder("shops.north", "shops.south");
+  }
+
   /** Runs the spec's job at parallelism 2 until its bounded source ends, counters reset first. */
   private static void runToTheEnd(PipelineSpec spec) throws Exception {
     ProgressMetrics.reset();

@@ -14,6 +14,7 @@ import java.util.Optional;
 final class ProgressPrinter {
 
   private final String model;
+  private final boolean segmented;
   private final ModelStore store;
   private final PrintStream out;
   private final long startNanos = System.nanoTime();
@@ -21,7 +22,15 @@ final class ProgressPrinter {
   private long lastNanos = startNanos;
 
   ProgressPrinter(String model, ModelStore store, PrintStream out) {
+    this(model, false, store, out);
+  }
+
+  /**
+   * @param segmented the pipeline trains a model per segment, named {@code <model>.<segment>}
+   */
+  ProgressPrinter(String model, boolean segmented, ModelStore store, PrintStream out) {
     this.model = model;
+    this.segmented = segmented;
     this.store = store;
     this.out = out;
   }
@@ -90,6 +99,43 @@ final class ProgressPrinter {
   }
 
   String latestVersion() {
+    return segmented ? segmentVersions() : latestVersion(model);
+  }
+
+  /** How many segment models there are, their versions, and the first few's latest metric. */
+  private String segmentVersions() {
+    try {
+      List<String> segments =
+          store.models().stream().filter(name -> name.startsWith(model + ".")).sorted().toList();
+      if (segments.isEmpty()) {
+        return "no version yet";
+      }
+      long versions = 0;
+      StringBuilder latest = new StringBuilder();
+      for (String segment : segments) {
+        List<Long> numbers = store.versions(segment);
+        versions += numbers.size();
+        if (numbers.isEmpty() || latest.length() > 120) {
+          continue;
+        }
+        long last = numbers.get(numbers.size() - 1);
+        Map<String, Double> window =
+            store.manifest(segment, last).map(m -> m.metrics().get("window")).orElse(null);
+        latest.append(latest.length() == 0 ? " | " : ", ");
+        latest.append(segment.substring(model.length() + 1)).append(" v").append(last);
+        if (window != null && window.containsKey("accuracy")) {
+          latest.append(String.format(" accuracy %.3f", window.get("accuracy")));
+        } else if (window != null && window.containsKey("rmse")) {
+          latest.append(String.format(" RMSE %.4g", window.get("rmse")));
+        }
+      }
+      return String.format("segment models %d, versions %d%s", segments.size(), versions, latest);
+    } catch (IOException e) {
+      return "store unreadable: " + e.getMessage();
+    }
+  }
+
+  private String latestVersion(String model) {
     try {
       List<Long> versions = store.versions(model);
       if (versions.isEmpty()) {

@@ -73,6 +73,7 @@ final class ServerBenchmark implements Callable<Integer> {
           new Manifest(
               Manifest.FORMAT_VERSION,
               "bench",
+              null,
               v,
               v > 1 ? v - 1 : null,
               Instant.now().toString(),

@@ -41,6 +41,7 @@ class ModelStoreServerTest {
     return new Manifest(
         Manifest.FORMAT_VERSION,
         name,
+        null,
         version,
         version > 1 ? version - 1 : null,
         "2026-01-01T00:00:0" + (version % 10) + "Z",

@@ -102,6 +102,17 @@ public final class RawFeatures implements Serializable {
     return index == null ? -1 : index;
   }
 
+  /** Where a categorical feature's value is in an example's categorical array; -1 if not one. */
+  public int categoricalSlot(String feature) {
+    for (int f = 0; f < features.length; f++) {
+      if (features[f].name().equals(feature)
+          && features[f].type().equals(PipelineSpec.Feature.CATEGORICAL)) {
+        return slot[f];
+      }
+    }
+    return -1;
+  }
+
   public int numericCount() {
     return numericCount;
   }

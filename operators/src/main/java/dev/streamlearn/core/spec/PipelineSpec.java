@@ -26,8 +26,28 @@ public record PipelineSpec(
     Publish publish,
     Store store,
     Checkpoint checkpoint,
+    Segments segments,
     String specHash)
     implements Serializable {
+
+  /**
+   * One model per value of a categorical feature: the events of each segment train their own model
+   * ({@code <name>.<segment>}) with its own featurizer, parameters, validation windows, versions
+   * and aliases; trainers of different segments run in parallel subtasks.
+   *
+   * @param feature the categorical feature whose cleaned value picks the segment; null: one model
+   * @param values the segments there are; empty: every value met is a segment of its own
+   * @param others the segment of events whose value is missing or not in {@code values}; null: such
+   *     events are refused (dead-lettered with the reason)
+   */
+  public record Segments(String feature, List<String> values, String others)
+      implements Serializable {
+    public static final Segments NONE = new Segments(null, List.of(), null);
+
+    public boolean enabled() {
+      return feature != null;
+    }
+  }
 
   /**
    * Where events come from.

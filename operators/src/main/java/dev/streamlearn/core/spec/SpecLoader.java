@@ -3,6 +3,7 @@ package dev.streamlearn.core.spec;
 import dev.streamlearn.core.backend.Backends;
 import dev.streamlearn.core.data.RecordEventDecoder;
 import dev.streamlearn.core.data.RecordField;
+import dev.streamlearn.core.data.SegmentRouter;
 import dev.streamlearn.core.optim.LearningRateSchedule;
 import dev.streamlearn.core.optim.OptimizerSettings;
 import java.io.IOException;
@@ -139,7 +140,8 @@ public final class SpecLoader {
         "control",
         "publish",
         "store",
-        "checkpoint");
+        "checkpoint",
+        "segments");
     String name = spec.string("name", "model");
     if (!NAME.matcher(name).matches()) {
       throw new SpecException(
@@ -281,7 +283,59 @@ public final class SpecLoader {
         new PipelineSpec.Store(
             store.string("uri", "models"), (int) store.integer("keep", 0, 0, 1_000_000)),
         new PipelineSpec.Checkpoint(checkpoint.duration("interval", "10s")),
+        segments(spec, name, features),
         null);
+  }
+
+  /** {@code segments}: one model per value of a categorical feature. */
+  private static PipelineSpec.Segments segments(
+      Node spec, String name, List<PipelineSpec.Feature> features) {
+    if (!spec.has("segments")) {
+      return PipelineSpec.Segments.NONE;
+    }
+    Node segments = spec.child("segments");
+    segments.allow("by", "values", "others");
+    String by = segments.requiredString("by");
+    List<String> categorical =
+        features.stream()
+            .filter(f -> f.type().equals(PipelineSpec.Feature.CATEGORICAL))
+            .map(PipelineSpec.Feature::name)
+            .toList();
+    if (!categorical.contains(by)) {
+      throw new SpecException(
+          segments.key("by"),
+          by,
+          categorical.isEmpty()
+              ? "the name of a categorical feature, and the spec has none"
+              : "the name of a categorical feature: one of " + categorical);
+    }
+    if (name.length() > SegmentRouter.MAX_BASE_LENGTH) {
+      throw new SpecException(
+          "name",
+          name,
+          "at most "
+              + SegmentRouter.MAX_BASE_LENGTH
+              + " characters with segments, so that every segment's model name fits");
+    }
+    List<String> values = segments.stringList("values");
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < values.size(); i++) {
+      String value = values.get(i);
+      if (value.isBlank() || !seen.add(value)) {
+        throw new SpecException(
+            segments.key("values") + "[" + i + "]",
+            value,
+            value.isBlank() ? "a non-empty value" : "each value once");
+      }
+    }
+    String others = segments.string("others", null);
+    if (others != null && seen.contains(others)) {
+      throw new SpecException(
+          segments.key("others"),
+          others,
+          "a segment name that is not one of segments.values, for the events of none of them");
+    }
+    return new PipelineSpec.Segments(by, values, others);
   }
 
   /**
@@ -941,6 +995,7 @@ public final class SpecLoader {
         s.publish(),
         s.store(),
         s.checkpoint(),
+        s.segments(),
         hash);
   }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.streamlearn.core.backend.Backend;
 import dev.streamlearn.core.data.Example;
 import dev.streamlearn.core.data.RecordEventDecoder;
+import dev.streamlearn.core.data.SegmentRouter;
 import dev.streamlearn.core.device.DeviceOps;
 import dev.streamlearn.core.device.DeviceTrainingStep;
 import dev.streamlearn.core.drift.DriftDetector;
@@ -69,6 +70,7 @@ public final class ModelTrainer {
   /** The fingerprint of what producers write: the spec's own record schema, or LabeledEvent. */
   private final String inputSchemaFingerprint;
 
+  private final SegmentRouter router;
   private final Backend backend;
   private final DeviceOps device;
   private final DeviceTrainingStep deviceStep;
@@ -121,6 +123,7 @@ public final class ModelTrainer {
     this.inputSchemaFingerprint =
         RecordEventDecoder.fingerprint(
             recordSchema == null ? LabeledEvent.getClassSchema() : recordSchema);
+    this.router = new SegmentRouter(spec);
     this.backend = backend;
     this.featurizer = new Featurizer(spec.features());
     this.task = spec.label().task();
@@ -202,8 +205,24 @@ public final class ModelTrainer {
     return shape;
   }
 
+  /** The state of the pipeline's one model (a spec without segments). */
   public TrainerState newState() {
+    return newState(spec.name(), null);
+  }
+
+  /** The state of the model that {@code first}, the first example of its model, trains. */
+  public TrainerState newState(Example first) {
+    return newState(router.modelOf(first), router.describe(first));
+  }
+
+  private TrainerState newState(String model, Manifest.Segment segment) {
     TrainerState state = new TrainerState();
+    state.model = model;
+    if (segment != null) {
+      state.segmentFeature = segment.feature();
+      state.segmentValue = segment.value();
+      state.otherSegment = segment.others();
+    }
     state.params = shape.initialParameters(spec.training().seed());
     int slots = spec.training().optimizer().slots();
     state.moment1 = new float[slots >= 1 ? shape.parameterCount() : 0];
@@ -401,7 +420,7 @@ public final class ModelTrainer {
       moveChampion = publishIt && count > 0 && enough && beatsChampion;
     }
     WindowReport report = new WindowReport();
-    report.model = spec.name();
+    report.model = modelName(state);
     report.windowStart = state.windowIndex * windowMillis;
     report.windowEnd = report.windowStart + windowMillis;
     report.trained = state.windowTrained;
@@ -524,7 +543,11 @@ public final class ModelTrainer {
     Manifest manifest =
         new Manifest(
             Manifest.FORMAT_VERSION,
-            spec.name(),
+            modelName(state),
+            state.segmentFeature == null
+                ? null
+                : new Manifest.Segment(
+                    state.segmentFeature, state.segmentValue, state.otherSegment),
             version,
             state.version == 0 ? null : state.version,
             Instant.now().toString(),
@@ -540,7 +563,7 @@ public final class ModelTrainer {
             null,
             null);
     ModelSnapshot snapshot = new ModelSnapshot();
-    snapshot.model = spec.name();
+    snapshot.model = modelName(state);
     snapshot.version = version;
     snapshot.manifestJson = ManifestJson.write(manifest);
     snapshot.parameters = parameters(state.params);
@@ -557,6 +580,11 @@ public final class ModelTrainer {
     state.eventTimeFrom = Long.MAX_VALUE;
     state.eventTimeTo = Long.MIN_VALUE;
     return snapshot;
+  }
+
+  /** The model a state trains (a state restored from before segments has none: the spec's). */
+  private String modelName(TrainerState state) {
+    return state.model == null ? spec.name() : state.model;
   }
 
   /** Metrics of the current parameters on the held-out events of the window in progress. */

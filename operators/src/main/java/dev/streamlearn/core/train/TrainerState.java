@@ -8,6 +8,15 @@ import dev.streamlearn.core.features.FeaturizerState;
  * window, counters, lineage and the version counter. Public fields so Flink treats it as a POJO.
  */
 public class TrainerState {
+  /** The model this state trains: the pipeline's name, or its segment's model name. */
+  public String model;
+
+  /** What the model's manifests say of its segment; null without segments. */
+  public String segmentFeature;
+
+  public String segmentValue;
+  public boolean otherSegment;
+
   /** The last published version; 0 before the first. */
   public long version;
 

@@ -72,7 +72,7 @@ final class WarmStart {
         }
         System.arraycopy(tensor.data(), 0, state.params, slot.offset(), slot.size());
       }
-      if (from.model().equals(spec.name())) {
+      if (from.model().equals(state.model)) {
         state.version = version;
       }
     } catch (IOException e) {

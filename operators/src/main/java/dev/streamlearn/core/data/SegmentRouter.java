@@ -1,0 +1,142 @@
+package dev.streamlearn.core.data;
+
+import dev.streamlearn.core.data.ExampleExtractor.RefusedException;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.store.Manifest;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Picks the model an example trains: the pipeline's one model, or, with {@code segments}, the model
+ * of the example's segment, named {@code <name>.<segment>} ({@link #modelName}). The job keys its
+ * trainers by {@link #modelOf}; decoding refuses the events that belong to no segment ({@link
+ * #check}), so that every key is a model.
+ */
+public final class SegmentRouter implements Serializable {
+
+  /** The longest pipeline name that segments allow: a segment's part takes at most 32 more. */
+  public static final int MAX_BASE_LENGTH = 96;
+
+  /** A segment that names its model as it is: letters, digits, '_' and '-', not too long. */
+  private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9_-]{1,31}");
+
+  /** Model names are remembered for this many segments before the memory starts over. */
+  private static final int NAME_CACHE = 10_000;
+
+  private final String name;
+  private final String feature;
+  private final int slot;
+  private final Set<String> values;
+  private final String others;
+  private transient Map<String, String> names;
+
+  public SegmentRouter(PipelineSpec spec) {
+    PipelineSpec.Segments segments = spec.segments();
+    this.name = spec.name();
+    this.feature = segments.feature();
+    this.slot = feature == null ? -1 : new RawFeatures(spec).categoricalSlot(feature);
+    this.values = new LinkedHashSet<>(segments.values());
+    this.others = segments.others();
+  }
+
+  /** True when the spec trains one model per segment. */
+  public boolean segmented() {
+    return feature != null;
+  }
+
+  /**
+   * The segment of an example: its value of the segment feature, or the {@code others} segment when
+   * that value is missing or not listed; null when it belongs to none (and is refused).
+   */
+  public String segmentOf(Example example) {
+    if (feature == null) {
+      return null;
+    }
+    String value = example.categorical[slot];
+    if (value != null && !value.isBlank() && (values.isEmpty() || values.contains(value))) {
+      return value;
+    }
+    return others;
+  }
+
+  /** Refuses an example that belongs to no segment. */
+  public void check(Example example) throws RefusedException {
+    if (feature == null || segmentOf(example) != null) {
+      return;
+    }
+    String value = example.categorical[slot];
+    throw new RefusedException(
+        value == null || value.isBlank()
+            ? "segment feature " + feature + " is missing and segments.others is not set"
+            : "segment feature "
+                + feature
+                + " = '"
+                + RawFeatures.abbreviate(value)
+                + "' is not one of segments.values "
+                + List.copyOf(values)
+                + " and segments.others is not set");
+  }
+
+  /** The model an example trains: the pipeline's name, or its segment's model. */
+  public String modelOf(Example example) {
+    if (feature == null) {
+      return name;
+    }
+    String segment = segmentOf(example);
+    if (segment == null) {
+      throw new IllegalStateException(
+          "event " + example.id + " belongs to no segment; decoding should have refused it");
+    }
+    if (names == null || names.size() >= NAME_CACHE) {
+      names = new HashMap<>();
+    }
+    return names.computeIfAbsent(segment, s -> modelName(name, s));
+  }
+
+  /** What the manifest of an example's model says of its segment; null without segments. */
+  public Manifest.Segment describe(Example example) {
+    if (feature == null) {
+      return null;
+    }
+    String segment = segmentOf(example);
+    boolean isOthers = others != null && segment.equals(others) && !isListed(example);
+    return new Manifest.Segment(feature, segment, isOthers);
+  }
+
+  private boolean isListed(Example example) {
+    String value = example.categorical[slot];
+    return value != null && !value.isBlank() && (values.isEmpty() || values.contains(value));
+  }
+
+  /**
+   * The model name of a segment: {@code <base>.<segment>} when the segment is plain (letters,
+   * digits, '_' and '-', at most 31 of them); otherwise its characters outside those become '_', it
+   * is cut to 18, and a '.' and 12 hex digits of its SHA-256 follow, so that different segments
+   * never share a name and every name is one the store accepts.
+   */
+  public static String modelName(String base, String segment) {
+    if (PLAIN.matcher(segment).matches()) {
+      return base + "." + segment;
+    }
+    String cleaned = segment.replaceAll("[^A-Za-z0-9_-]", "_");
+    if (cleaned.length() > 18) {
+      cleaned = cleaned.substring(0, 18);
+    }
+    try {
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256").digest(segment.getBytes(StandardCharsets.UTF_8));
+      return base + "." + cleaned + "." + HexFormat.of().formatHex(digest, 0, 6);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

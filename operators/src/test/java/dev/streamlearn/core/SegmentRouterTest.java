@@ -1,0 +1,158 @@
+package dev.streamlearn.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.data.ExampleExtractor.RefusedException;
+import dev.streamlearn.core.data.SegmentRouter;
+import dev.streamlearn.core.spec.SpecException;
+import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.store.Manifest;
+import dev.streamlearn.store.ModelNames;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class SegmentRouterTest {
+
+  private static final String FEATURES =
+      String.join(
+          "\n",
+          "name: fraud",
+          "features:",
+          "  - {name: amount, type: numeric}",
+          "  - {name: merchant, type: categorical, encoding: hash, hash-buckets: 64}",
+          "  - {name: country, type: categorical}",
+          "");
+
+  @Test
+  void withoutSegmentsEveryExampleTrainsThePipelinesModel() throws Exception {
+    SegmentRouter router = new SegmentRouter(SpecLoader.parse(FEATURES));
+    Example example = example(null);
+    router.check(example);
+    assertThat(router.segmented()).isFalse();
+    assertThat(router.modelOf(example)).isEqualTo("fraud");
+    assertThat(router.describe(example)).isNull();
+  }
+
+  @Test
+  void everyValueIsASegmentWhenNoneAreListed() throws Exception {
+    SegmentRouter router =
+        new SegmentRouter(SpecLoader.parse(FEATURES + "segments: {by: country}\n"));
+    assertThat(router.modelOf(example("DE"))).isEqualTo("fraud.DE");
+    assertThat(router.modelOf(example("FR"))).isEqualTo("fraud.FR");
+    assertThat(router.describe(example("DE")))
+        .isEqualTo(new Manifest.Segment("country", "DE", false));
+    for (String missing : new String[] {null, " "}) {
+      assertThatThrownBy(() -> router.check(example(missing)))
+          .isInstanceOf(RefusedException.class)
+          .hasMessage("segment feature country is missing and segments.others is not set");
+    }
+  }
+
+  @Test
+  void unlistedAndMissingValuesGoToTheOthersSegmentOrAreRefused() throws Exception {
+    SegmentRouter others =
+        new SegmentRouter(
+            SpecLoader.parse(
+                FEATURES + "segments: {by: country, values: [DE, FR], others: rest}\n"));
+    others.check(example("IT"));
+    others.check(example(null));
+    assertThat(others.modelOf(example("FR"))).isEqualTo("fraud.FR");
+    assertThat(others.modelOf(example("IT"))).isEqualTo("fraud.rest");
+    assertThat(others.modelOf(example(null))).isEqualTo("fraud.rest");
+    assertThat(others.describe(example("IT")))
+        .isEqualTo(new Manifest.Segment("country", "rest", true));
+    // A value that happens to be the others segment's name is not listed, so it is one of them.
+    assertThat(others.describe(example("rest")))
+        .isEqualTo(new Manifest.Segment("country", "rest", true));
+
+    SegmentRouter listed =
+        new SegmentRouter(
+            SpecLoader.parse(FEATURES + "segments: {by: country, values: [DE, FR]}\n"));
+    assertThatThrownBy(() -> listed.check(example("IT")))
+        .isInstanceOf(RefusedException.class)
+        .hasMessage(
+            "segment feature country = 'IT' is not one of segments.values [DE, FR] and"
+                + " segments.others is not set");
+    assertThatThrownBy(() -> listed.modelOf(example("IT")))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("belongs to no segment");
+  }
+
+  @Test
+  void segmentModelNamesAreValidDistinctAndReadableWherePossible() {
+    String base = "m".repeat(SegmentRouter.MAX_BASE_LENGTH);
+    List<String> segments =
+        List.of(
+            "north",
+            "Zürich",
+            "Zurich",
+            "a b",
+            "a_b",
+            "a/b",
+            "../..",
+            ".",
+            "x".repeat(31),
+            "x".repeat(32),
+            "x".repeat(1000),
+            "x".repeat(999) + "y",
+            "日本");
+    Set<String> names = new HashSet<>();
+    for (String segment : segments) {
+      String name = SegmentRouter.modelName(base, segment);
+      assertThat(ModelNames.checkModelName(name)).as(segment).isEqualTo(name);
+      assertThat(name).startsWith(base + ".");
+      names.add(name);
+    }
+    assertThat(names).hasSameSizeAs(segments);
+    assertThat(SegmentRouter.modelName("fraud", "north")).isEqualTo("fraud.north");
+    assertThat(SegmentRouter.modelName("fraud", "x".repeat(31)))
+        .isEqualTo("fraud." + "x".repeat(31));
+    assertThat(SegmentRouter.modelName("fraud", "a b")).matches("fraud\\.a_b\\.[0-9a-f]{12}");
+    assertThat(SegmentRouter.modelName("fraud", "a b"))
+        .isEqualTo(SegmentRouter.modelName("fraud", "a b"));
+  }
+
+  @Test
+  void refusesSegmentsThatCannotWork() {
+    assertRefused(
+        FEATURES + "segments: {values: [DE]}\n", "spec key 'segments.by' = (missing): required");
+    assertRefused(
+        FEATURES + "segments: {by: amount}\n",
+        "spec key 'segments.by' = 'amount': the name of a categorical feature: one of [merchant,"
+            + " country]");
+    assertRefused(
+        FEATURES + "segments: {by: country, values: [DE, FR, DE]}\n",
+        "spec key 'segments.values[2]' = 'DE': each value once");
+    assertRefused(
+        FEATURES + "segments: {by: country, values: [DE, FR], others: FR}\n",
+        "spec key 'segments.others' = 'FR': a segment name that is not one of segments.values, for"
+            + " the events of none of them");
+    assertRefused(
+        FEATURES + "segments: {by: country, value: [DE]}\n",
+        "spec key 'segments.value' = [DE]: unknown key; allowed here: [by, others, values]");
+    assertRefused(
+        FEATURES.replace("name: fraud", "name: " + "f".repeat(97)) + "segments: {by: country}\n",
+        "spec key 'name' = '"
+            + "f".repeat(97)
+            + "': at most 96 characters with segments, so that every segment's model name fits");
+  }
+
+  private static void assertRefused(String yaml, String message) {
+    assertThatThrownBy(() -> SpecLoader.parse(yaml))
+        .isInstanceOf(SpecException.class)
+        .hasMessage(message);
+  }
+
+  /** An example of the spec above: amount, then the two categorical features. */
+  private static Example example(String country) {
+    Example example = new Example();
+    example.id = "e";
+    example.numeric = new double[] {1.0};
+    example.categorical = new String[] {"shop", country};
+    return example;
+  }
+}
