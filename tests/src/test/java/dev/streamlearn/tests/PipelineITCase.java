@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.streamlearn.core.serve.ModelScorer;
+import dev.streamlearn.core.serve.SegmentedScorer;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.jobs.StreamLearnJob;
@@ -519,6 +520,54 @@ class PipelineITCase {
     List<WindowMetrics> reports = windowMetrics("sales.metrics", (int) versions);
     assertThat(reports.stream().map(r -> r.getModel().toString()).distinct())
         .containsExactlyInAnyOrder("shops.north", "shops.south");
+
+    // Serving: each row is scored by its region's model, from the CLI as from the library.
+    Path rows = temporary.resolve("sales.csv");
+    Path scores = temporary.resolve("sales-scores.csv");
+    StringBuilder csv = new StringBuilder("x,y,region,label\n");
+    List<Boolean> expected = new ArrayList<>();
+    for (int i = 0; i < 400; i++) {
+      double x = random.nextGaussian();
+      double y = random.nextGaussian();
+      String region = i % 2 == 0 ? "north" : "south";
+      csv.append(x).append(',').append(y).append(',').append(region).append(",?\n");
+      expected.add(region.equals("north") ? x - y / 2 > 0 : x - y / 2 < 0);
+    }
+    csv.append("1.0,2.0,east,?\n");
+    java.nio.file.Files.writeString(rows, csv);
+    assertThat(
+            dev.streamlearn.jobs.cli.StreamLearnCli.execute(
+                "score",
+                "--segments",
+                store.resolve("shops").toString(),
+                "--input",
+                rows.toString(),
+                "--output",
+                scores.toString()))
+        .isZero();
+    List<String> lines = java.nio.file.Files.readAllLines(scores);
+    assertThat(lines.get(0)).isEqualTo("row,model,prediction,p_0,p_1");
+    int right = 0;
+    for (int i = 0; i < expected.size(); i++) {
+      String[] cells = lines.get(i + 1).split(",");
+      assertThat(cells[1]).isEqualTo(i % 2 == 0 ? "shops.north" : "shops.south");
+      right += cells[2].equals(expected.get(i) ? "1" : "0") ? 1 : 0;
+    }
+    assertThat(right).isGreaterThan(360);
+    assertThat(lines.get(lines.size() - 1))
+        .isEqualTo("400,refused: no model for region = 'east': the models are for [north; south]");
+
+    List<ModelScorer> latest = new ArrayList<>();
+    for (String region : List.of("north", "south")) {
+      long version = models.alias("shops." + region, "latest").orElseThrow();
+      latest.add(
+          ModelScorer.load(store.resolve("shops." + region).resolve(Long.toString(version))));
+    }
+    SegmentedScorer bySegment = SegmentedScorer.of(latest);
+    Map<String, Object> north = Map.of("x", 1.0, "y", 0.0, "region", "north");
+    Map<String, Object> south = Map.of("x", 1.0, "y", 0.0, "region", "south");
+    assertThat(bySegment.score(north, 0L)[0]).isGreaterThan(0.5f);
+    assertThat(bySegment.score(south, 0L)[0]).isLessThan(0.5f);
   }
 
   /** Runs the spec's job at parallelism 2 until its bounded source ends, counters reset first. */

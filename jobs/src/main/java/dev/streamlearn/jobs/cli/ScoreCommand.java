@@ -3,10 +3,16 @@ package dev.streamlearn.jobs.cli;
 import dev.streamlearn.core.data.CsvReader;
 import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.core.serve.ModelScorer;
+import dev.streamlearn.core.serve.SegmentedScorer;
+import dev.streamlearn.store.LocalModelStore;
+import dev.streamlearn.store.ModelStore;
+import dev.streamlearn.store.http.ModelStoreClient;
 import java.io.BufferedWriter;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +25,8 @@ import picocli.CommandLine.Option;
     name = "score",
     mixinStandardHelpOptions = true,
     description = {
-      "Scores each row of a CSV file with a model version, from a store or a server.",
+      "Scores each row of a CSV file with a model version, from a store or a server; or, with",
+      "--segments, each row with the model of its segment.",
       "Uses exactly the features the model was trained with. Writes row, prediction, and one",
       "probability per class (classification) or the value (regression)."
     })
@@ -27,12 +34,26 @@ final class ScoreCommand implements Callable<Integer> {
 
   @Option(
       names = "--model",
-      required = true,
       description = {
         "A version directory (<store>/<model>/<version>), or a version on a server:",
         "http://host:port/api/v1/models/<model>/versions/<version or alias>."
       })
   String model;
+
+  @Option(
+      names = "--segments",
+      description = {
+        "Instead of --model, for a pipeline with segments: each row is scored by the model of its",
+        "segment. <store>/<pipeline> (the models <pipeline>.<segment> in a store directory), or",
+        "http://host:port/api/v1/models/<pipeline> on a server."
+      })
+  String segments;
+
+  @Option(
+      names = "--version",
+      defaultValue = "latest",
+      description = "With --segments: the version of each segment's model, an alias or a number.")
+  String version;
 
   @Option(names = "--input", required = true, description = "CSV file with a header row.")
   Path input;
@@ -66,15 +87,78 @@ final class ScoreCommand implements Callable<Integer> {
     return directory;
   }
 
+  /**
+   * The version {@code version} of every segment model of a pipeline: {@code <store>/<pipeline>} or
+   * {@code http://host:port/api/v1/models/<pipeline>}.
+   */
+  static SegmentedScorer segmentModels(String segments, String version) throws IOException {
+    List<ModelScorer> models = new ArrayList<>();
+    java.util.regex.Matcher url =
+        java.util.regex.Pattern.compile("(https?://[^/]+/)api/v1/models/([^/]+)/?")
+            .matcher(segments);
+    String pipeline;
+    String where;
+    if (url.matches()) {
+      pipeline = url.group(2);
+      where = url.group(1);
+      ModelStoreClient client = new ModelStoreClient(url.group(1), null);
+      Path downloads = Files.createTempDirectory("streamlearn-segments-");
+      for (String name : client.models()) {
+        if (name.startsWith(pipeline + ".")) {
+          models.add(ModelScorer.load(segmentVersion(client, name, version, downloads)));
+        }
+      }
+    } else if (segments.startsWith("http://") || segments.startsWith("https://")) {
+      throw new IllegalArgumentException(
+          "--segments " + segments + " is not http://host:port/api/v1/models/<pipeline>");
+    } else {
+      Path path = Path.of(segments);
+      Path root = path.getParent() == null ? Path.of(".") : path.getParent();
+      pipeline = path.getFileName().toString();
+      where = root.toString();
+      if (!Files.isDirectory(root)) {
+        throw new IllegalArgumentException(
+            "--segments " + segments + ": no store directory " + root);
+      }
+      ModelStore store = new LocalModelStore(root);
+      for (String name : store.models()) {
+        if (name.startsWith(pipeline + ".")) {
+          Path directory = root.resolve(name).resolve(Long.toString(store.resolve(name, version)));
+          models.add(ModelScorer.load(directory));
+        }
+      }
+    }
+    models.removeIf(m -> m.manifest().segment() == null);
+    if (models.isEmpty()) {
+      throw new IllegalArgumentException(
+          "--segments " + segments + ": no segment models " + pipeline + ".<segment> in " + where);
+    }
+    return SegmentedScorer.of(models);
+  }
+
+  private static Path segmentVersion(
+      ModelStoreClient client, String name, String version, Path downloads) throws IOException {
+    Path directory = downloads.resolve(name);
+    client.download(name, version, directory);
+    return directory;
+  }
+
   @Override
   public Integer call() throws Exception {
-    ModelScorer scorer = ModelScorer.load(versionDirectory(model));
+    if ((model == null) == (segments == null)) {
+      throw new IllegalArgumentException(
+          "give one of --model (a version) and --segments (a pipeline's segment models)");
+    }
+    SegmentedScorer bySegment = segments == null ? null : segmentModels(segments, version);
+    ModelScorer scorer =
+        bySegment == null ? ModelScorer.load(versionDirectory(model)) : bySegment.anyModel();
     List<String> classes = scorer.manifest().classes();
     boolean regression = "regression".equals(scorer.manifest().task());
     CsvReader.Table table = CsvReader.read(input);
     long refused = 0;
     try (BufferedWriter out = Files.newBufferedWriter(output, StandardCharsets.UTF_8)) {
-      StringBuilder header = new StringBuilder("row,prediction");
+      StringBuilder header =
+          new StringBuilder(bySegment == null ? "row,prediction" : "row,model,prediction");
       if (!regression) {
         for (String name : classes) {
           header.append(",p_").append(name.replace(",", "_"));
@@ -89,7 +173,12 @@ final class ScoreCommand implements Callable<Integer> {
         }
         StringBuilder line = new StringBuilder().append(r);
         try {
-          float[] scores = scorer.score(fields);
+          long now = System.currentTimeMillis();
+          ModelScorer rowModel = bySegment == null ? scorer : bySegment.modelFor(fields, now);
+          if (bySegment != null) {
+            line.append(',').append(rowModel.manifest().name());
+          }
+          float[] scores = rowModel.score(fields, now);
           if (regression) {
             line.append(',').append(scores[0]);
           } else if (scores.length == 1) {
@@ -112,14 +201,15 @@ final class ScoreCommand implements Callable<Integer> {
         out.write(line.append('\n').toString());
       }
     }
+    String with =
+        bySegment == null
+            ? String.format("%s version %d", scorer.manifest().name(), scorer.manifest().version())
+            : String.format(
+                "the %s version of %d segment models by %s",
+                version, bySegment.models().size(), bySegment.feature());
     System.out.printf(
-        "Scored %,d rows of %s with %s version %d into %s (%,d refused).%n",
-        table.rows().size(),
-        input,
-        scorer.manifest().name(),
-        scorer.manifest().version(),
-        output,
-        refused);
+        "Scored %,d rows of %s with %s into %s (%,d refused).%n",
+        table.rows().size(), input, with, output, refused);
     return 0;
   }
 }

@@ -155,26 +155,63 @@ public final class ModelScorer {
    */
   public float[] score(Map<String, ?> fields, long timestamp)
       throws ExampleExtractor.RefusedException {
-    if (inputSchema != null) {
-      GenericRecord record;
-      try {
-        record = RecordEncoder.recordToRead(inputSchema, fields);
-      } catch (IllegalArgumentException e) {
-        throw new ExampleExtractor.RefusedException(e.getMessage());
-      }
-      return score(record, timestamp);
-    }
-    return scoreFields(fields, timestamp);
+    double[] numeric = new double[rules.numericCount()];
+    String[] text = new String[rules.categoricalCount()];
+    clean(fields, timestamp, numeric, text);
+    return score(numeric, text);
   }
 
-  private float[] scoreFields(Map<String, ?> fields, long timestamp)
+  /**
+   * The cleaned value of one categorical feature of an event, as training read it: null when
+   * missing. A segmented pipeline's events pick their model by it.
+   *
+   * @throws IllegalArgumentException when the model has no categorical feature of that name
+   */
+  public String categoricalValue(Map<String, ?> fields, long timestamp, String feature)
       throws ExampleExtractor.RefusedException {
-    vectorOf(fields, timestamp, vector);
-    return predict();
+    int slot = rules.categoricalSlot(feature);
+    if (slot < 0) {
+      throw new IllegalArgumentException(
+          manifest.name() + " has no categorical feature " + feature);
+    }
+    double[] numeric = new double[rules.numericCount()];
+    String[] text = new String[rules.categoricalCount()];
+    clean(fields, timestamp, numeric, text);
+    return text[slot];
   }
 
-  /** The network's output for {@link #vector}, a regression value back in the label's units. */
-  private float[] predict() {
+  /**
+   * Reads an event's fields by the training rules (through the record schema where there is one).
+   */
+  private void clean(Map<String, ?> fields, long timestamp, double[] numeric, String[] text)
+      throws ExampleExtractor.RefusedException {
+    if (inputSchema == null) {
+      rules.read(fields, timestamp, numeric, text);
+      return;
+    }
+    GenericRecord record;
+    try {
+      record = RecordEncoder.recordToRead(inputSchema, fields);
+    } catch (IllegalArgumentException e) {
+      throw new ExampleExtractor.RefusedException(e.getMessage());
+    }
+    clean(record, timestamp, numeric, text);
+  }
+
+  private void clean(GenericRecord record, long timestamp, double[] numeric, String[] text)
+      throws ExampleExtractor.RefusedException {
+    if (record.getSchema() != resolvedSchema) {
+      recordFields = RecordField.resolveAll(record.getSchema(), rules.fieldNames());
+      resolvedSchema = record.getSchema();
+    }
+    Object[] raw = new Object[recordFields.length];
+    RecordField.readAll(recordFields, record, raw);
+    rules.fill(raw, timestamp, numeric, text);
+  }
+
+  /** The model's output for an event's cleaned values; a regression value in the label's units. */
+  private float[] score(double[] numeric, String[] text) {
+    featurizer.transform(statistics, numeric, text, vector, 0, false);
     network.predict(params, vector, 1, output);
     float[] result = output.clone();
     if ("regression".equals(manifest.task())) {
@@ -192,17 +229,10 @@ public final class ModelScorer {
    */
   public float[] score(GenericRecord record, long timestamp)
       throws ExampleExtractor.RefusedException {
-    if (record.getSchema() != resolvedSchema) {
-      recordFields = RecordField.resolveAll(record.getSchema(), rules.fieldNames());
-      resolvedSchema = record.getSchema();
-    }
-    Object[] raw = new Object[recordFields.length];
-    RecordField.readAll(recordFields, record, raw);
     double[] numeric = new double[rules.numericCount()];
     String[] text = new String[rules.categoricalCount()];
-    rules.fill(raw, timestamp, numeric, text);
-    featurizer.transform(statistics, numeric, text, vector, 0, false);
-    return predict();
+    clean(record, timestamp, numeric, text);
+    return score(numeric, text);
   }
 
   /** The input vector of one event, as training computed it with this version's featurizer. */
