@@ -77,6 +77,11 @@ final class DemoCommand implements Callable<Integer> {
   String label;
 
   @Option(
+      names = "--segment-by",
+      description = "With --input: one model per value of this categorical column (segments.by).")
+  String segmentBy;
+
+  @Option(
       names = "--task",
       description =
           "With --input: binary, multiclass or regression (default: the spec's, else inferred from the label column).")
@@ -303,6 +308,9 @@ final class DemoCommand implements Callable<Integer> {
     SpecLoader.override(tree, "source.bootstrap-servers", kafka.bootstrapServers());
     SpecLoader.override(tree, "source.bounded", true);
     SpecLoader.override(tree, "store.uri", store.toAbsolutePath().toString());
+    if (segmentBy != null) {
+      SpecLoader.override(tree, "segments.by", segmentBy);
+    }
     PipelineSpec spec = SpecLoader.fromTree(tree);
 
     kafka.createTopic(spec.source().topic(), 1);
@@ -336,13 +344,14 @@ final class DemoCommand implements Callable<Integer> {
       producer.flush();
     }
     ModelStore models = ModelStores.open(spec.store().uri());
-    long versionsBefore = models.versions(spec.name()).size();
+    long versionsBefore = versionCount(models, spec);
     LocalJobRun run =
         LocalJobRun.start(StreamLearnJob.fromSpec(spec), parallelism, work.resolve("flink"));
     out.printf(
         "Running job '%s' on a local Flink MiniCluster until it has read every row...%n",
         spec.name());
-    ProgressPrinter progress = new ProgressPrinter(spec.name(), models, out);
+    ProgressPrinter progress =
+        new ProgressPrinter(spec.name(), spec.segments().enabled(), models, out);
     try {
       boolean ended = run.runUntil(progress, Duration.ofSeconds(5), Long.MAX_VALUE);
       if (!ended) {
@@ -355,11 +364,14 @@ final class DemoCommand implements Callable<Integer> {
       if (!ProgressPrinter.Counts.features().isEmpty()) {
         out.println(ProgressPrinter.Counts.features());
       }
-      List<Long> versions = models.versions(spec.name());
-      if (versions.size() <= versionsBefore) {
+      if (versionCount(models, spec) <= versionsBefore) {
         out.println("No version was published.");
         return 1;
       }
+      if (spec.segments().enabled()) {
+        return summarizeSegments(spec, models, counts.addsUp() ? 0 : 1);
+      }
+      List<Long> versions = models.versions(spec.name());
       Manifest last = models.manifest(spec.name(), versions.get(versions.size() - 1)).orElseThrow();
       out.println(
           "Final held-out metrics (v"
@@ -380,6 +392,49 @@ final class DemoCommand implements Callable<Integer> {
     } finally {
       run.done();
     }
+  }
+
+  /** The models the spec trains that are in the store: its own, or its segments'. */
+  private static List<String> modelsOf(PipelineSpec spec, ModelStore models) throws IOException {
+    if (!spec.segments().enabled()) {
+      return List.of(spec.name());
+    }
+    return models.models().stream().filter(m -> m.startsWith(spec.name() + ".")).sorted().toList();
+  }
+
+  private static long versionCount(ModelStore models, PipelineSpec spec) throws IOException {
+    long count = 0;
+    for (String model : modelsOf(spec, models)) {
+      count += models.versions(model).size();
+    }
+    return count;
+  }
+
+  /** Each segment's model: its versions, last held-out window and since-start accuracy. */
+  private int summarizeSegments(PipelineSpec spec, ModelStore models, int exitCode)
+      throws IOException {
+    List<String> segments = modelsOf(spec, models);
+    out.printf(
+        "%d segment models by %s in %s:%n",
+        segments.size(), spec.segments().feature(), models.location());
+    for (String model : segments) {
+      List<Long> versions = models.versions(model);
+      if (versions.isEmpty()) {
+        continue;
+      }
+      Manifest last = models.manifest(model, versions.get(versions.size() - 1)).orElseThrow();
+      out.printf(
+          "  %s: %d versions, v%d held-out %s%n",
+          model,
+          versions.size(),
+          last.version(),
+          ProgressPrinter.describeMetrics(java.util.Optional.of(last)));
+    }
+    out.printf(
+        "Score a CSV by segment: ./streamlearn score --segments %s/%s --input FILE.csv --output"
+            + " scores.csv%n",
+        models.location(), spec.name());
+    return exitCode;
   }
 
   private int summarize(PipelineSpec spec, ModelStore models, int exitCode) throws IOException {

@@ -54,6 +54,50 @@ class StreamLearnCliTest {
   }
 
   @Test
+  void refusesSegmentsByAColumnThatIsNotCategorical() {
+    Result result =
+        run(
+            "demo",
+            "--input",
+            sharedData("wdbc.csv"),
+            "--label",
+            "diagnosis",
+            "--segment-by",
+            "mean_radius",
+            "--store",
+            directory.toString());
+    assertThat(result.code).isEqualTo(2);
+    assertThat(result.err)
+        .contains(
+            "spec key 'segments.by' = 'mean_radius': the name of a categorical feature, and the"
+                + " spec has none");
+  }
+
+  @Test
+  void scoresWithAVersionOrBySegmentAndSaysWhichIsMissing() throws Exception {
+    Path rows = directory.resolve("rows.csv");
+    Files.writeString(rows, "x\n1\n");
+    Result neither =
+        run("score", "--input", rows.toString(), "--output", directory.resolve("o").toString());
+    assertThat(neither.code).isEqualTo(2);
+    assertThat(neither.err)
+        .contains("give one of --model (a version) and --segments (a pipeline's segment models)");
+    Result none =
+        run(
+            "score",
+            "--segments",
+            directory.resolve("shops").toString(),
+            "--input",
+            rows.toString(),
+            "--output",
+            directory.resolve("o").toString());
+    assertThat(none.code).isEqualTo(2);
+    assertThat(none.err)
+        .contains(
+            "--segments " + directory.resolve("shops") + ": no segment models shops.<segment>");
+  }
+
+  @Test
   void refusesBadSpecBeforeStarting() throws Exception {
     Path spec = directory.resolve("bad.yaml");
     Files.writeString(
