@@ -65,9 +65,16 @@ class SegmentRouterTest {
     assertThat(others.modelOf(example(null))).isEqualTo("fraud.rest");
     assertThat(others.describe(example("IT")))
         .isEqualTo(new Manifest.Segment("country", "rest", true));
-    // A value that happens to be the others segment's name is not listed, so it is one of them.
+    // A value spelt like the others segment is one of its events, listed values or not.
     assertThat(others.describe(example("rest")))
         .isEqualTo(new Manifest.Segment("country", "rest", true));
+    SegmentRouter open =
+        new SegmentRouter(SpecLoader.parse(FEATURES + "segments: {by: country, others: rest}\n"));
+    assertThat(open.describe(example("rest")))
+        .isEqualTo(open.describe(example(null)))
+        .isEqualTo(new Manifest.Segment("country", "rest", true));
+    assertThat(open.describe(example("DE")))
+        .isEqualTo(new Manifest.Segment("country", "DE", false));
 
     SegmentRouter listed =
         new SegmentRouter(

@@ -107,14 +107,9 @@ public final class SegmentRouter implements Serializable {
     if (feature == null) {
       return null;
     }
+    // A value spelt like the others segment trains the others model, and is one of its events.
     String segment = segmentOf(example);
-    boolean isOthers = others != null && segment.equals(others) && !isListed(example);
-    return new Manifest.Segment(feature, segment, isOthers);
-  }
-
-  private boolean isListed(Example example) {
-    String value = example.categorical[slot];
-    return value != null && !value.isBlank() && (values.isEmpty() || values.contains(value));
+    return new Manifest.Segment(feature, segment, segment.equals(others));
   }
 
   /**
