@@ -2,6 +2,7 @@ package dev.streamlearn.jobs.cli;
 
 import dev.streamlearn.core.data.CsvEvents;
 import dev.streamlearn.core.data.CsvReader;
+import dev.streamlearn.core.data.SegmentRouter;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.jobs.StreamLearnJob;
@@ -399,7 +400,7 @@ final class DemoCommand implements Callable<Integer> {
     if (!spec.segments().enabled()) {
       return List.of(spec.name());
     }
-    return models.models().stream().filter(m -> m.startsWith(spec.name() + ".")).sorted().toList();
+    return SegmentRouter.segmentModels(spec.name(), models.models());
   }
 
   private static long versionCount(ModelStore models, PipelineSpec spec) throws IOException {

@@ -1,5 +1,6 @@
 package dev.streamlearn.jobs.cli;
 
+import dev.streamlearn.core.data.SegmentRouter;
 import dev.streamlearn.jobs.runtime.ProgressMetrics;
 import dev.streamlearn.operators.PipelineCounters;
 import dev.streamlearn.store.Manifest;
@@ -105,8 +106,7 @@ final class ProgressPrinter {
   /** How many segment models there are, their versions, and the first few's latest metric. */
   private String segmentVersions() {
     try {
-      List<String> segments =
-          store.models().stream().filter(name -> name.startsWith(model + ".")).sorted().toList();
+      List<String> segments = SegmentRouter.segmentModels(model, store.models());
       if (segments.isEmpty()) {
         return "no version yet";
       }

@@ -2,6 +2,7 @@ package dev.streamlearn.jobs.cli;
 
 import dev.streamlearn.core.data.CsvReader;
 import dev.streamlearn.core.data.ExampleExtractor;
+import dev.streamlearn.core.data.SegmentRouter;
 import dev.streamlearn.core.serve.ModelScorer;
 import dev.streamlearn.core.serve.SegmentedScorer;
 import dev.streamlearn.store.LocalModelStore;
@@ -103,10 +104,8 @@ final class ScoreCommand implements Callable<Integer> {
       where = url.group(1);
       ModelStoreClient client = new ModelStoreClient(url.group(1), null);
       Path downloads = Files.createTempDirectory("streamlearn-segments-");
-      for (String name : client.models()) {
-        if (name.startsWith(pipeline + ".")) {
-          models.add(ModelScorer.load(segmentVersion(client, name, version, downloads)));
-        }
+      for (String name : SegmentRouter.segmentModels(pipeline, client.models())) {
+        models.add(ModelScorer.load(segmentVersion(client, name, version, downloads)));
       }
     } else if (segments.startsWith("http://") || segments.startsWith("https://")) {
       throw new IllegalArgumentException(
@@ -121,11 +120,9 @@ final class ScoreCommand implements Callable<Integer> {
             "--segments " + segments + ": no store directory " + root);
       }
       ModelStore store = new LocalModelStore(root);
-      for (String name : store.models()) {
-        if (name.startsWith(pipeline + ".")) {
-          Path directory = root.resolve(name).resolve(Long.toString(store.resolve(name, version)));
-          models.add(ModelScorer.load(directory));
-        }
+      for (String name : SegmentRouter.segmentModels(pipeline, store.models())) {
+        Path directory = root.resolve(name).resolve(Long.toString(store.resolve(name, version)));
+        models.add(ModelScorer.load(directory));
       }
     }
     models.removeIf(m -> m.manifest().segment() == null);

@@ -112,6 +112,11 @@ public final class SegmentRouter implements Serializable {
     return new Manifest.Segment(feature, segment, segment.equals(others));
   }
 
+  /** The segment models of pipeline {@code pipeline} among {@code models}, in name order. */
+  public static List<String> segmentModels(String pipeline, java.util.Collection<String> models) {
+    return models.stream().filter(model -> model.startsWith(pipeline + ".")).sorted().toList();
+  }
+
   /**
    * The model name of a segment: {@code <base>.<segment>} when the segment is plain (letters,
    * digits, '_' and '-', at most 31 of them); otherwise its characters outside those become '_', it
