@@ -170,12 +170,15 @@ final class ScoreCommand implements Callable<Integer> {
         }
         StringBuilder line = new StringBuilder().append(r);
         try {
-          long now = System.currentTimeMillis();
-          ModelScorer rowModel = bySegment == null ? scorer : bySegment.modelFor(fields, now);
-          if (bySegment != null) {
-            line.append(',').append(rowModel.manifest().name());
+          float[] scores;
+          if (bySegment == null) {
+            scores = scorer.score(fields);
+          } else {
+            SegmentedScorer.Scored scored =
+                bySegment.scoreWithModel(fields, System.currentTimeMillis());
+            line.append(',').append(scored.model().manifest().name());
+            scores = scored.scores();
           }
-          float[] scores = rowModel.score(fields, now);
           if (regression) {
             line.append(',').append(scores[0]);
           } else if (scores.length == 1) {

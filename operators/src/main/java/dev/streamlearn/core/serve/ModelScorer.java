@@ -155,29 +155,38 @@ public final class ModelScorer {
    */
   public float[] score(Map<String, ?> fields, long timestamp)
       throws ExampleExtractor.RefusedException {
+    return score(clean(fields, timestamp));
+  }
+
+  /** An event's values read by the training rules, as the featurizer takes them. */
+  record Cleaned(double[] numeric, String[] text) {}
+
+  /** Reads an event's fields by the training rules (see {@link #score(Map, long)}). */
+  Cleaned clean(Map<String, ?> fields, long timestamp) throws ExampleExtractor.RefusedException {
     double[] numeric = new double[rules.numericCount()];
     String[] text = new String[rules.categoricalCount()];
     clean(fields, timestamp, numeric, text);
-    return score(numeric, text);
+    return new Cleaned(numeric, text);
   }
 
   /**
-   * The cleaned value of one categorical feature of an event, as training read it: null when
-   * missing. A segmented pipeline's events pick their model by it.
-   *
-   * @throws IllegalArgumentException when the model has no categorical feature of that name
+   * The model's output for an event already read by rules like this model's ({@link #readsLike}).
    */
-  public String categoricalValue(Map<String, ?> fields, long timestamp, String feature)
-      throws ExampleExtractor.RefusedException {
-    int slot = rules.categoricalSlot(feature);
-    if (slot < 0) {
-      throw new IllegalArgumentException(
-          manifest.name() + " has no categorical feature " + feature);
-    }
-    double[] numeric = new double[rules.numericCount()];
-    String[] text = new String[rules.categoricalCount()];
-    clean(fields, timestamp, numeric, text);
-    return text[slot];
+  float[] score(Cleaned cleaned) {
+    return score(cleaned.numeric(), cleaned.text());
+  }
+
+  /** Where a categorical feature's cleaned value is in {@link Cleaned#text}; -1 if not one. */
+  int categoricalSlot(String feature) {
+    return rules.categoricalSlot(feature);
+  }
+
+  /**
+   * True when {@code other} reads events exactly as this model does: same features, same schema.
+   */
+  boolean readsLike(ModelScorer other) {
+    return featurizer.features().equals(other.featurizer.features())
+        && java.util.Objects.equals(inputSchema, other.inputSchema);
   }
 
   /**

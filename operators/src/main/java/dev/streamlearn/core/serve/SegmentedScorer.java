@@ -2,8 +2,13 @@ package dev.streamlearn.core.serve;
 
 import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.store.Manifest;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -13,9 +18,21 @@ import java.util.TreeMap;
  */
 public final class SegmentedScorer {
 
+  /** What scored an event, and its output. */
+  public record Scored(ModelScorer model, float[] scores) {}
+
   private final String feature;
   private final Map<String, ModelScorer> bySegment = new TreeMap<>();
   private ModelScorer others;
+
+  /** The model whose rules read each event once, for routing and, where they agree, scoring. */
+  private ModelScorer reader;
+
+  private int slot;
+
+  /** The models that read events as {@link #reader} does: they score its cleaned values. */
+  private final Set<ModelScorer> readLikeReader =
+      Collections.newSetFromMap(new IdentityHashMap<>());
 
   private SegmentedScorer(String feature) {
     this.feature = feature;
@@ -41,8 +58,8 @@ public final class SegmentedScorer {
       Manifest.Segment segment = manifest.segment();
       if (segment == null
           || !segment.feature().equals(scorer.feature)
-          || !java.util.Objects.equals(manifest.task(), first.task())
-          || !java.util.Objects.equals(manifest.classes(), first.classes())) {
+          || !Objects.equals(manifest.task(), first.task())
+          || !Objects.equals(manifest.classes(), first.classes())) {
         throw new IllegalArgumentException(
             manifest.name()
                 + " is not a segment by "
@@ -58,12 +75,23 @@ public final class SegmentedScorer {
         scorer.bySegment.put(segment.value(), model);
       }
     }
+    scorer.reader = scorer.anyModel();
+    scorer.slot = scorer.reader.categoricalSlot(scorer.feature);
+    if (scorer.slot < 0) {
+      throw new IllegalArgumentException(
+          scorer.reader.manifest().name() + " has no categorical feature " + scorer.feature);
+    }
+    for (ModelScorer model : models) {
+      if (model.readsLike(scorer.reader)) {
+        scorer.readLikeReader.add(model);
+      }
+    }
     return scorer;
   }
 
   /** Every segment's model, the {@code others} segment's last. */
   public List<ModelScorer> models() {
-    List<ModelScorer> all = new java.util.ArrayList<>(bySegment.values());
+    List<ModelScorer> all = new ArrayList<>(bySegment.values());
     if (others != null) {
       all.add(others);
     }
@@ -80,10 +108,14 @@ public final class SegmentedScorer {
     return feature;
   }
 
-  /** The model an event's segment is scored with. */
-  public ModelScorer modelFor(Map<String, ?> fields, long timestamp)
+  /**
+   * The event's segment's model and its output: the event is read by the training rules once, to
+   * find its segment and to score it (read again only by a model whose rules differ).
+   */
+  public Scored scoreWithModel(Map<String, ?> fields, long timestamp)
       throws ExampleExtractor.RefusedException {
-    String value = anyModel().categoricalValue(fields, timestamp, feature);
+    ModelScorer.Cleaned cleaned = reader.clean(fields, timestamp);
+    String value = cleaned.text()[slot];
     ModelScorer model = value == null || value.isBlank() ? null : bySegment.get(value);
     if (model == null) {
       model = others;
@@ -96,12 +128,14 @@ public final class SegmentedScorer {
               + ": the models are for "
               + bySegment.keySet());
     }
-    return model;
+    float[] scores =
+        readLikeReader.contains(model) ? model.score(cleaned) : model.score(fields, timestamp);
+    return new Scored(model, scores);
   }
 
   /** The output of the event's segment's model (see {@link ModelScorer#score(Map, long)}). */
   public float[] score(Map<String, ?> fields, long timestamp)
       throws ExampleExtractor.RefusedException {
-    return modelFor(fields, timestamp).score(fields, timestamp);
+    return scoreWithModel(fields, timestamp).scores();
   }
 }
