@@ -1,11 +1,12 @@
 package dev.streamlearn.jobs;
 
 import dev.streamlearn.core.data.Example;
-import dev.streamlearn.core.data.SegmentRouter;
+import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.core.train.ModelSnapshot;
 import dev.streamlearn.core.train.WindowReport;
+import dev.streamlearn.operators.CopyForCandidates;
 import dev.streamlearn.operators.DecodeEvents;
 import dev.streamlearn.operators.DeduplicateEvents;
 import dev.streamlearn.operators.ExampleSerializer;
@@ -110,12 +111,21 @@ public final class StreamLearnJob {
               .uid("deduplicate-events");
     }
 
-    // One model, or one per segment: each key is a model, trained by one subtask.
-    SegmentRouter router = new SegmentRouter(spec);
+    // One model, one per segment, or one per hyper-parameter candidate (every event copied to
+    // each): each key is a model, trained by one subtask.
+    ModelRouter router = new ModelRouter(spec);
+    DataStream<Example> routed = unique;
+    if (spec.hasCandidates()) {
+      routed =
+          unique
+              .flatMap(new CopyForCandidates(router.copiesPerEvent()), ExampleSerializer.TYPE)
+              .name("copy-for-candidates")
+              .uid("copy-for-candidates");
+    }
     SingleOutputStreamOperator<ModelSnapshot> versions =
         (single
-                ? DataStreamUtils.reinterpretAsKeyedStream(unique, router::modelOf, Types.STRING)
-                : unique.keyBy(router::modelOf))
+                ? DataStreamUtils.reinterpretAsKeyedStream(routed, router::modelOf, Types.STRING)
+                : routed.keyBy(router::modelOf))
             .process(new TrainModel(spec))
             .name("train-model")
             .uid("train-model");

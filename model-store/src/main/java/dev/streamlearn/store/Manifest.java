@@ -12,8 +12,12 @@ import java.util.Map;
  *
  * @param segment the segment of the pipeline's events this model learns from; null when one model
  *     learns from all of them
+ * @param candidate the hyper-parameter candidate this model is, among those its pipeline trains
+ *     side by side on the same events; null when the pipeline trains one
  * @param metrics metric name to value, under {@code window} (the held-out window this version was
  *     validated on) and {@code sinceStart}
+ * @param validationWindow the event-time window whose held-out events gave the {@code window}
+ *     metrics; null in manifests written before it was recorded
  * @param files file name to checksum and size; filled in by the store when it writes the version
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -22,6 +26,7 @@ public record Manifest(
     int formatVersion,
     String name,
     Segment segment,
+    Candidate candidate,
     long version,
     Long parentVersion,
     String created,
@@ -33,6 +38,7 @@ public record Manifest(
     String backend,
     String precision,
     Map<String, Map<String, Double>> metrics,
+    ValidationWindow validationWindow,
     Lineage lineage,
     Long checkpointId,
     Map<String, FileEntry> files) {
@@ -44,6 +50,7 @@ public record Manifest(
         formatVersion,
         name,
         segment,
+        candidate,
         version,
         parentVersion,
         created,
@@ -55,6 +62,7 @@ public record Manifest(
         backend,
         precision,
         metrics,
+        validationWindow,
         lineage,
         checkpointId,
         newFiles);
@@ -84,6 +92,16 @@ public record Manifest(
    */
   @JsonInclude(JsonInclude.Include.NON_DEFAULT)
   public record Segment(String feature, String value, boolean others) {}
+
+  /**
+   * One of a pipeline's hyper-parameter candidates: {@code name}, the settings it changes (dotted
+   * spec keys to their values as written), and {@code metric}, the validation metric candidates are
+   * compared by.
+   */
+  public record Candidate(String name, Map<String, String> settings, String metric) {}
+
+  /** An event-time window, epoch milliseconds: from {@code start} (inclusive) to {@code end}. */
+  public record ValidationWindow(long start, long end) {}
 
   public record OffsetRange(int partition, long from, long to) {}
 

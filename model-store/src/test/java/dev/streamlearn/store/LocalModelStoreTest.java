@@ -22,6 +22,7 @@ class LocalModelStoreTest {
         Manifest.FORMAT_VERSION,
         name,
         null,
+        null,
         version,
         version > 1 ? version - 1 : null,
         "2026-01-01T00:00:00Z",
@@ -33,6 +34,7 @@ class LocalModelStoreTest {
         "nd4j",
         "fp32",
         Map.of("window", Map.of("accuracy", 0.9)),
+        null,
         new Manifest.Lineage(
             "events", List.of(new Manifest.OffsetRange(0, 0, 9)), 1L, 2L, 8, 2, 8, 2),
         null,

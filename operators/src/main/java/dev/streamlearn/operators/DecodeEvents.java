@@ -3,8 +3,8 @@ package dev.streamlearn.operators;
 import dev.streamlearn.core.data.DirectEventDecoder;
 import dev.streamlearn.core.data.Example;
 import dev.streamlearn.core.data.ExampleExtractor;
+import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.data.RecordEventDecoder;
-import dev.streamlearn.core.data.SegmentRouter;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.codec.AvroCodec;
@@ -35,7 +35,7 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
   private transient ExampleExtractor extractor;
   private transient DirectEventDecoder direct;
   private transient RecordEventDecoder records;
-  private transient SegmentRouter segments;
+  private transient ModelRouter segments;
   private transient Counter read;
   private transient Counter deadLettered;
 
@@ -49,7 +49,7 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
     extractor = new ExampleExtractor(spec);
     direct = new DirectEventDecoder(spec);
     records = spec.source().recordSchema() == null ? null : new RecordEventDecoder(spec);
-    segments = new SegmentRouter(spec);
+    segments = new ModelRouter(spec);
     read = PipelineCounters.counter(getRuntimeContext().getMetricGroup(), PipelineCounters.READ);
     deadLettered =
         PipelineCounters.counter(

@@ -49,6 +49,7 @@ public final class ExampleSerializer extends TypeSerializer<Example> {
     to.partition = from.partition;
     to.offset = from.offset;
     to.ingestTime = from.ingestTime;
+    to.candidate = from.candidate;
     return to;
   }
 
@@ -79,6 +80,7 @@ public final class ExampleSerializer extends TypeSerializer<Example> {
     target.writeInt(record.partition);
     target.writeLong(record.offset);
     target.writeLong(record.ingestTime);
+    target.writeInt(record.candidate);
   }
 
   @Override
@@ -99,6 +101,7 @@ public final class ExampleSerializer extends TypeSerializer<Example> {
     record.partition = source.readInt();
     record.offset = source.readLong();
     record.ingestTime = source.readLong();
+    record.candidate = source.readInt();
     return record;
   }
 

@@ -3,6 +3,7 @@ package dev.streamlearn.operators;
 import dev.streamlearn.core.backend.Backend;
 import dev.streamlearn.core.backend.Backends;
 import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.device.DeviceOps;
 import dev.streamlearn.core.features.Featurizer;
 import dev.streamlearn.core.spec.PipelineSpec;
@@ -32,8 +33,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Trains one model per key (the pipeline's model, or each segment's: see {@link
- * dev.streamlearn.core.data.SegmentRouter}) with a {@link ModelTrainer}, keeping its whole {@link
+ * Trains one model per key (the pipeline's model, or each segment's or candidate's: see {@link
+ * ModelRouter}) with a {@link ModelTrainer} (one per candidate), keeping its whole {@link
  * TrainerState} in keyed state, and emits a {@link ModelSnapshot} whenever a version is due. A
  * batch that is not full closes after {@code training.max-batch-delay} (processing time) when that
  * is set. At end of input (the final watermark) it trains the open batch and emits the last
@@ -68,7 +69,11 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   private final DeviceFactory deviceFactory;
   private transient Backend backend;
   private transient DeviceOps device;
-  private transient ModelTrainer trainer;
+
+  /** One trainer per hyper-parameter candidate (one without candidates), by candidate index. */
+  private transient ModelTrainer[] trainers;
+
+  private transient java.util.Map<String, Integer> candidateIndex;
   private transient ValueState<TrainerState> state;
 
   /**
@@ -98,12 +103,18 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   }
 
   /**
-   * The trainer on the device opened; with {@code backend: auto}, on the CPU when the model does
-   * not fit on the device (its memory is too small or taken), with a warning that says so.
+   * The trainers (one per candidate) on the device opened; with {@code backend: auto}, on the CPU
+   * when the models do not fit on the device (its memory is too small or taken), with a warning
+   * that says so.
    */
-  private ModelTrainer trainerOnDeviceOrCpu() {
+  private ModelTrainer[] trainersOnDeviceOrCpu() {
+    int count = Math.max(1, spec.candidates().size());
+    ModelTrainer[] made = new ModelTrainer[count];
     try {
-      return new ModelTrainer(spec, backend, device);
+      for (int i = 0; i < count; i++) {
+        made[i] = new ModelTrainer(candidateSpec(i), backend, device);
+      }
+      return made;
     } catch (RuntimeException e) {
       if (device == null || !spec.backend().equals("auto")) {
         throw e;
@@ -112,24 +123,47 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
           "backend auto: training on the CPU: the model does not fit on {}: {}",
           device.description(),
           e.toString());
+      for (ModelTrainer trainer : made) {
+        if (trainer != null) {
+          trainer.closeDevice();
+        }
+      }
       device.close();
       device = null;
-      return new ModelTrainer(spec, backend, null);
+      for (int i = 0; i < count; i++) {
+        made[i] = new ModelTrainer(candidateSpec(i), backend, null);
+      }
+      return made;
     }
+  }
+
+  private PipelineSpec candidateSpec(int index) {
+    return spec.hasCandidates() ? spec.forCandidate(index) : spec;
+  }
+
+  /** The trainer of a state's model: its candidate's. */
+  private ModelTrainer trainerOf(TrainerState state) {
+    return state.candidate == null ? trainers[0] : trainers[candidateIndex.get(state.candidate)];
   }
 
   @Override
   public void open(OpenContext openContext) {
     backend = Backends.create(spec.cpuBackend());
     device = deviceFactory.open(spec.backend(), deviceIndex(), spec.cuda().precision());
-    trainer = trainerOnDeviceOrCpu();
+    trainers = trainersOnDeviceOrCpu();
+    candidateIndex = new java.util.HashMap<>();
+    for (int i = 0; i < spec.candidates().size(); i++) {
+      candidateIndex.put(spec.candidates().get(i).name(), i);
+    }
     Histogram latency =
         getRuntimeContext()
             .getMetricGroup()
             .addGroup(PipelineCounters.GROUP)
             .histogram(
                 PipelineCounters.TRAINING_LATENCY, new DescriptiveStatisticsHistogram(100_000));
-    trainer.recordLatency(latency::update);
+    for (ModelTrainer trainer : trainers) {
+      trainer.recordLatency(latency::update);
+    }
     state =
         getRuntimeContext()
             .getState(
@@ -163,18 +197,23 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   public void processElement(Example example, Context context, Collector<ModelSnapshot> out)
       throws Exception {
     TrainerState current = state.value();
+    ModelTrainer trainer = trainers[example.candidate];
     if (current == null) {
       current = trainer.newState(example);
       context.timerService().registerEventTimeTimer(Long.MAX_VALUE);
     }
+    // Every candidate sees the same events; one copy of each counts it.
+    boolean counts = ModelRouter.countsEvent(example);
     if (trainer.offer(current, example, output(context, out)) == ModelTrainer.Outcome.TRAINED) {
-      trained.inc();
+      if (counts) {
+        trained.inc();
+      }
       long delay = spec.training().maxBatchDelay().toMillis();
       if (delay > 0 && current.batchRows == 1) {
         current.batchDeadline = context.timerService().currentProcessingTime() + delay;
         context.timerService().registerProcessingTimeTimer(current.batchDeadline);
       }
-    } else {
+    } else if (counts) {
       heldOut.inc();
     }
     currentVersion = current.version;
@@ -184,7 +223,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
 
   private void update(TrainerState current) throws java.io.IOException {
     if (!stateHeldOnHeap) {
-      trainer.syncFromDevice();
+      trainerOf(current).syncFromDevice();
     }
     state.update(current);
   }
@@ -192,7 +231,9 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   /** The state's host arrays are brought up to date with the device before Flink copies them. */
   @Override
   public void snapshotState(FunctionSnapshotContext context) {
-    trainer.syncFromDevice();
+    for (ModelTrainer trainer : trainers) {
+      trainer.syncFromDevice();
+    }
   }
 
   @Override
@@ -227,12 +268,12 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     }
     if (context.timeDomain() == TimeDomain.PROCESSING_TIME) {
       if (timestamp == current.batchDeadline && current.batchRows > 0) {
-        trainer.closeBatch(current);
+        trainerOf(current).closeBatch(current);
         update(current);
       }
       return;
     }
-    trainer.finish(current, output(context, out));
+    trainerOf(current).finish(current, output(context, out));
     currentVersion = current.version;
     update(current);
   }
@@ -278,8 +319,10 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
 
   @Override
   public void close() {
-    if (trainer != null) {
-      trainer.closeDevice();
+    if (trainers != null) {
+      for (ModelTrainer trainer : trainers) {
+        trainer.closeDevice();
+      }
     }
     if (device != null) {
       device.close();

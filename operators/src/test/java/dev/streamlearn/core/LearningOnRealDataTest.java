@@ -192,6 +192,7 @@ class LearningOnRealDataTest {
         spec.store(),
         spec.checkpoint(),
         spec.segments(),
+        spec.candidates(),
         spec.specHash());
   }
 }

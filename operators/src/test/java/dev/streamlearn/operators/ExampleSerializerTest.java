@@ -21,6 +21,7 @@ class ExampleSerializerTest {
     example.partition = 7;
     example.offset = 1L << 40;
     example.ingestTime = 42;
+    example.candidate = 2;
 
     DataOutputSerializer out = new DataOutputSerializer(64);
     ExampleSerializer.INSTANCE.serialize(example, out);
@@ -48,5 +49,6 @@ class ExampleSerializerTest {
     assertThat(actual.partition).isEqualTo(expected.partition);
     assertThat(actual.offset).isEqualTo(expected.offset);
     assertThat(actual.ingestTime).isEqualTo(expected.ingestTime);
+    assertThat(actual.candidate).isEqualTo(expected.candidate);
   }
 }

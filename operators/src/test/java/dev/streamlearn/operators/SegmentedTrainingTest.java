@@ -3,8 +3,8 @@ package dev.streamlearn.operators;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.data.RawFeatures;
-import dev.streamlearn.core.data.SegmentRouter;
 import dev.streamlearn.core.device.HostDeviceOps;
 import dev.streamlearn.core.device.Precision;
 import dev.streamlearn.core.spec.PipelineSpec;
@@ -110,7 +110,7 @@ class SegmentedTrainingTest {
     TrainModel.DeviceFactory host =
         (backend, index, precision) -> new HostDeviceOps(Precision.FP32);
     List<Example> input = examples(spec, 3000);
-    SegmentRouter router = new SegmentRouter(spec);
+    ModelRouter router = new ModelRouter(spec);
 
     List<ModelSnapshot> together = run(new TrainModel(spec, host), spec, input, 1234);
     Map<String, List<Example>> alone = new LinkedHashMap<>();
@@ -140,7 +140,7 @@ class SegmentedTrainingTest {
    */
   private static List<ModelSnapshot> run(
       TrainModel trainer, PipelineSpec spec, List<Example> input, int restoreAt) throws Exception {
-    SegmentRouter router = new SegmentRouter(spec);
+    ModelRouter router = new ModelRouter(spec);
     List<ModelSnapshot> versions = new ArrayList<>();
     if (restoreAt < 0) {
       try (var harness = harness(trainer, router)) {
@@ -169,7 +169,7 @@ class SegmentedTrainingTest {
   }
 
   private static KeyedOneInputStreamOperatorTestHarness<String, Example, ModelSnapshot> harness(
-      TrainModel trainer, SegmentRouter router) throws Exception {
+      TrainModel trainer, ModelRouter router) throws Exception {
     return new KeyedOneInputStreamOperatorTestHarness<>(
         new KeyedProcessOperator<>(trainer), router::modelOf, Types.STRING);
   }

@@ -2,7 +2,7 @@ package dev.streamlearn.jobs.cli;
 
 import dev.streamlearn.core.data.CsvEvents;
 import dev.streamlearn.core.data.CsvReader;
-import dev.streamlearn.core.data.SegmentRouter;
+import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.jobs.StreamLearnJob;
@@ -351,8 +351,7 @@ final class DemoCommand implements Callable<Integer> {
     out.printf(
         "Running job '%s' on a local Flink MiniCluster until it has read every row...%n",
         spec.name());
-    ProgressPrinter progress =
-        new ProgressPrinter(spec.name(), spec.segments().enabled(), models, out);
+    ProgressPrinter progress = ProgressPrinter.of(spec, models, out);
     try {
       boolean ended = run.runUntil(progress, Duration.ofSeconds(5), Long.MAX_VALUE);
       if (!ended) {
@@ -371,6 +370,9 @@ final class DemoCommand implements Callable<Integer> {
       }
       if (spec.segments().enabled()) {
         return summarizeSegments(spec, models, counts.addsUp() ? 0 : 1);
+      }
+      if (spec.hasCandidates()) {
+        return summarizeCandidates(spec, models, counts.addsUp() ? 0 : 1);
       }
       List<Long> versions = models.versions(spec.name());
       Manifest last = models.manifest(spec.name(), versions.get(versions.size() - 1)).orElseThrow();
@@ -395,12 +397,12 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  /** The models the spec trains that are in the store: its own, or its segments'. */
+  /** The models the spec trains that are in the store: its own, or its segments' or candidates'. */
   private static List<String> modelsOf(PipelineSpec spec, ModelStore models) throws IOException {
-    if (!spec.segments().enabled()) {
+    if (!spec.segments().enabled() && !spec.hasCandidates()) {
       return List.of(spec.name());
     }
-    return SegmentRouter.segmentModels(spec.name(), models.models());
+    return ModelRouter.pipelineModels(spec.name(), models.models());
   }
 
   private static long versionCount(ModelStore models, PipelineSpec spec) throws IOException {
@@ -434,6 +436,26 @@ final class DemoCommand implements Callable<Integer> {
     out.printf(
         "Score a CSV by segment: ./streamlearn score --segments %s/%s --input FILE.csv --output"
             + " scores.csv%n",
+        models.location(), spec.name());
+    return exitCode;
+  }
+
+  /** The candidates ranked on their newest versions, and how to see the ranking again. */
+  private int summarizeCandidates(PipelineSpec spec, ModelStore models, int exitCode)
+      throws IOException {
+    List<Manifest> newest = new ArrayList<>();
+    for (String model : modelsOf(spec, models)) {
+      List<Long> versions = models.versions(model);
+      if (!versions.isEmpty()) {
+        newest.add(models.manifest(model, versions.get(versions.size() - 1)).orElseThrow());
+      }
+    }
+    out.printf(
+        "%d candidates trained side by side in %s, by held-out %s on their newest versions:%n",
+        newest.size(), models.location(), spec.validation().metric());
+    ModelsCommand.printRanking(dev.streamlearn.core.serve.CandidateRanking.of(newest), out);
+    out.printf(
+        "Again later: ./streamlearn models --store %s candidates --pipeline %s%n",
         models.location(), spec.name());
     return exitCode;
   }

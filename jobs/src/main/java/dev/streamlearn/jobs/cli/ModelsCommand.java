@@ -1,5 +1,7 @@
 package dev.streamlearn.jobs.cli;
 
+import dev.streamlearn.core.data.ModelRouter;
+import dev.streamlearn.core.serve.CandidateRanking;
 import dev.streamlearn.store.LocalModelStore;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ManifestJson;
@@ -25,7 +27,7 @@ import picocli.CommandLine.ParentCommand;
     name = "models",
     mixinStandardHelpOptions = true,
     description = {
-      "The model store: list, show, download, promote, serve.",
+      "The model store: list, show, candidates, download, promote, serve.",
       "List models and versions, show a manifest, download a version (checked against its",
       "sha256), promote or roll back an alias, or serve a store over HTTP.",
       "--store is a directory (or file:// URI) or a server URL (http://host:port/)."
@@ -33,6 +35,7 @@ import picocli.CommandLine.ParentCommand;
     subcommands = {
       ModelsCommand.ListModels.class,
       ModelsCommand.Show.class,
+      ModelsCommand.Candidates.class,
       ModelsCommand.Download.class,
       ModelsCommand.Promote.class,
       ModelsCommand.Serve.class
@@ -49,7 +52,8 @@ final class ModelsCommand implements Runnable {
   @Override
   public void run() {
     throw new picocli.CommandLine.ParameterException(
-        new picocli.CommandLine(this), "name a subcommand: list, show, download, promote, serve");
+        new picocli.CommandLine(this),
+        "name a subcommand: list, show, candidates, download, promote, serve");
   }
 
   boolean remote() {
@@ -181,6 +185,89 @@ final class ModelsCommand implements Runnable {
       }
       System.out.println(ManifestJson.write(manifest));
       return 0;
+    }
+  }
+
+  @Command(
+      name = "candidates",
+      mixinStandardHelpOptions = true,
+      description = {
+        "A pipeline's hyper-parameter candidates ranked by the held-out metric they are compared",
+        "by, each by its newest version; those validated on the newest window first."
+      })
+  static final class Candidates implements Callable<Integer> {
+    @ParentCommand ModelsCommand parent;
+
+    @Option(
+        names = "--pipeline",
+        required = true,
+        description = "The pipeline's name (its spec's name).")
+    String pipeline;
+
+    @Override
+    public Integer call() throws IOException {
+      List<String> models =
+          ModelRouter.pipelineModels(
+              pipeline, parent.remote() ? parent.client(null).models() : parent.local().models());
+      List<Manifest> newest = new java.util.ArrayList<>();
+      for (String model : models) {
+        Manifest manifest;
+        if (parent.remote()) {
+          manifest = parent.client(null).manifest(model, "latest");
+        } else {
+          ModelStore local = parent.local();
+          manifest = local.manifest(model, local.resolve(model, "latest")).orElseThrow();
+        }
+        if (manifest.candidate() != null) {
+          newest.add(manifest);
+        }
+      }
+      if (newest.isEmpty()) {
+        throw new IllegalArgumentException(
+            "no candidate models of pipeline '"
+                + pipeline
+                + "' in "
+                + parent.store
+                + " (a spec with candidates names them <pipeline>.<candidate>)");
+      }
+      printRanking(CandidateRanking.of(newest), System.out);
+      return 0;
+    }
+  }
+
+  /** The ranking as a table, best first, and which candidate is best now. */
+  static void printRanking(CandidateRanking ranking, java.io.PrintStream out) {
+    out.printf(
+        "%4s  %-28s  %7s  %-20s  %8s  %10s  %s%n",
+        "rank", "model", "version", "window end", "held out", ranking.metric(), "settings");
+    int rank = 0;
+    for (CandidateRanking.Entry entry : ranking.entries()) {
+      rank++;
+      out.printf(
+          "%4s  %-28s  %7d  %-20s  %8d  %10.4f  %s%n",
+          entry.current() ? String.valueOf(rank) : "-",
+          entry.model(),
+          entry.version(),
+          entry.window() == null
+              ? "unknown"
+              : java.time.Instant.ofEpochMilli(entry.window().end()).toString(),
+          entry.heldOut(),
+          entry.value(),
+          entry.settings().entrySet().stream()
+              .map(e -> e.getKey() + "=" + e.getValue())
+              .collect(java.util.stream.Collectors.joining(", ")));
+    }
+    ranking
+        .best()
+        .ifPresentOrElse(
+            best ->
+                out.printf(
+                    "Best on the newest window: %s (version %d, %s %.4f over %d held-out events).%n",
+                    best.model(), best.version(), ranking.metric(), best.value(), best.heldOut()),
+            () -> out.println("No candidate has a held-out value on the newest window yet."));
+    if (ranking.entries().stream().anyMatch(e -> !e.current())) {
+      out.println(
+          "Ranked '-': the newest version was validated on an older window (not published since).");
     }
   }
 

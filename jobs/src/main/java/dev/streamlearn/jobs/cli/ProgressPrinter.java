@@ -1,6 +1,6 @@
 package dev.streamlearn.jobs.cli;
 
-import dev.streamlearn.core.data.SegmentRouter;
+import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.jobs.runtime.ProgressMetrics;
 import dev.streamlearn.operators.PipelineCounters;
 import dev.streamlearn.store.Manifest;
@@ -15,7 +15,10 @@ import java.util.Optional;
 final class ProgressPrinter {
 
   private final String model;
-  private final boolean segmented;
+
+  /** What the pipeline's several models are ("segment models", "candidates"); null for one. */
+  private final String several;
+
   private final ModelStore store;
   private final PrintStream out;
   private final long startNanos = System.nanoTime();
@@ -23,15 +26,24 @@ final class ProgressPrinter {
   private long lastNanos = startNanos;
 
   ProgressPrinter(String model, ModelStore store, PrintStream out) {
-    this(model, false, store, out);
+    this(model, null, store, out);
+  }
+
+  /** Progress of the models {@code spec} trains: one, or one per segment or candidate. */
+  static ProgressPrinter of(
+      dev.streamlearn.core.spec.PipelineSpec spec, ModelStore store, PrintStream out) {
+    String several =
+        spec.segments().enabled() ? "segment models" : spec.hasCandidates() ? "candidates" : null;
+    return new ProgressPrinter(spec.name(), several, store, out);
   }
 
   /**
-   * @param segmented the pipeline trains a model per segment, named {@code <model>.<segment>}
+   * @param several what the pipeline's models are when it trains several, named {@code
+   *     <model>.<segment or candidate>}; null when it trains one
    */
-  ProgressPrinter(String model, boolean segmented, ModelStore store, PrintStream out) {
+  private ProgressPrinter(String model, String several, ModelStore store, PrintStream out) {
     this.model = model;
-    this.segmented = segmented;
+    this.several = several;
     this.store = store;
     this.out = out;
   }
@@ -100,36 +112,36 @@ final class ProgressPrinter {
   }
 
   String latestVersion() {
-    return segmented ? segmentVersions() : latestVersion(model);
+    return several != null ? severalVersions() : latestVersion(model);
   }
 
-  /** How many segment models there are, their versions, and the first few's latest metric. */
-  private String segmentVersions() {
+  /** How many models there are, their versions, and the first few's latest metric. */
+  private String severalVersions() {
     try {
-      List<String> segments = SegmentRouter.segmentModels(model, store.models());
-      if (segments.isEmpty()) {
+      List<String> models = ModelRouter.pipelineModels(model, store.models());
+      if (models.isEmpty()) {
         return "no version yet";
       }
       long versions = 0;
       StringBuilder latest = new StringBuilder();
-      for (String segment : segments) {
-        List<Long> numbers = store.versions(segment);
+      for (String each : models) {
+        List<Long> numbers = store.versions(each);
         versions += numbers.size();
         if (numbers.isEmpty() || latest.length() > 120) {
           continue;
         }
         long last = numbers.get(numbers.size() - 1);
         Map<String, Double> window =
-            store.manifest(segment, last).map(m -> m.metrics().get("window")).orElse(null);
+            store.manifest(each, last).map(m -> m.metrics().get("window")).orElse(null);
         latest.append(latest.length() == 0 ? " | " : ", ");
-        latest.append(segment.substring(model.length() + 1)).append(" v").append(last);
+        latest.append(each.substring(model.length() + 1)).append(" v").append(last);
         if (window != null && window.containsKey("accuracy")) {
           latest.append(String.format(" accuracy %.3f", window.get("accuracy")));
         } else if (window != null && window.containsKey("rmse")) {
           latest.append(String.format(" RMSE %.4g", window.get("rmse")));
         }
       }
-      return String.format("segment models %d, versions %d%s", segments.size(), versions, latest);
+      return String.format("%s %d, versions %d%s", several, models.size(), versions, latest);
     } catch (IOException e) {
       return "store unreadable: " + e.getMessage();
     }

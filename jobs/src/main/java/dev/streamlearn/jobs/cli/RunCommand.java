@@ -66,9 +66,7 @@ final class RunCommand implements Callable<Integer> {
             Files.createTempDirectory("streamlearn-run-"));
     try {
       if (!run.runUntil(
-          new ProgressPrinter(spec.name(), spec.segments().enabled(), models, System.out),
-          Duration.ofSeconds(5),
-          Long.MAX_VALUE)) {
+          ProgressPrinter.of(spec, models, System.out), Duration.ofSeconds(5), Long.MAX_VALUE)) {
         System.out.println("Stopping cleanly...");
         run.stopDraining();
       }

@@ -2,7 +2,7 @@ package dev.streamlearn.jobs.cli;
 
 import dev.streamlearn.core.data.CsvReader;
 import dev.streamlearn.core.data.ExampleExtractor;
-import dev.streamlearn.core.data.SegmentRouter;
+import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.serve.ModelScorer;
 import dev.streamlearn.core.serve.SegmentedScorer;
 import dev.streamlearn.store.LocalModelStore;
@@ -92,7 +92,7 @@ final class ScoreCommand implements Callable<Integer> {
    * The version {@code version} of every segment model of a pipeline: {@code <store>/<pipeline>} or
    * {@code http://host:port/api/v1/models/<pipeline>}.
    */
-  static SegmentedScorer segmentModels(String segments, String version) throws IOException {
+  static SegmentedScorer pipelineModels(String segments, String version) throws IOException {
     List<ModelScorer> models = new ArrayList<>();
     java.util.regex.Matcher url =
         java.util.regex.Pattern.compile("(https?://[^/]+/)api/v1/models/([^/]+)/?")
@@ -104,7 +104,7 @@ final class ScoreCommand implements Callable<Integer> {
       where = url.group(1);
       ModelStoreClient client = new ModelStoreClient(url.group(1), null);
       Path downloads = Files.createTempDirectory("streamlearn-segments-");
-      for (String name : SegmentRouter.segmentModels(pipeline, client.models())) {
+      for (String name : ModelRouter.pipelineModels(pipeline, client.models())) {
         models.add(ModelScorer.load(segmentVersion(client, name, version, downloads)));
       }
     } else if (segments.startsWith("http://") || segments.startsWith("https://")) {
@@ -120,7 +120,7 @@ final class ScoreCommand implements Callable<Integer> {
             "--segments " + segments + ": no store directory " + root);
       }
       ModelStore store = new LocalModelStore(root);
-      for (String name : SegmentRouter.segmentModels(pipeline, store.models())) {
+      for (String name : ModelRouter.pipelineModels(pipeline, store.models())) {
         Path directory = root.resolve(name).resolve(Long.toString(store.resolve(name, version)));
         models.add(ModelScorer.load(directory));
       }
@@ -146,7 +146,7 @@ final class ScoreCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "give one of --model (a version) and --segments (a pipeline's segment models)");
     }
-    SegmentedScorer bySegment = segments == null ? null : segmentModels(segments, version);
+    SegmentedScorer bySegment = segments == null ? null : pipelineModels(segments, version);
     ModelScorer scorer =
         bySegment == null ? ModelScorer.load(versionDirectory(model)) : bySegment.anyModel();
     List<String> classes = scorer.manifest().classes();

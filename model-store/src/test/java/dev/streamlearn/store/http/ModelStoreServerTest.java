@@ -42,6 +42,7 @@ class ModelStoreServerTest {
         Manifest.FORMAT_VERSION,
         name,
         null,
+        null,
         version,
         version > 1 ? version - 1 : null,
         "2026-01-01T00:00:0" + (version % 10) + "Z",
@@ -53,6 +54,7 @@ class ModelStoreServerTest {
         "java",
         "fp32",
         Map.of("window", Map.of("accuracy", accuracy, "count", 100.0)),
+        null,
         new Manifest.Lineage(
             "events",
             List.of(new Manifest.OffsetRange(0, version * 10, version * 10 + 9)),

@@ -30,5 +30,11 @@ public class Example {
   /** When the record reached Kafka (its timestamp), for latency measurements. */
   public long ingestTime;
 
+  /**
+   * With hyper-parameter candidates, the index of the candidate this copy of the event trains
+   * ({@link ModelRouter#copyFor}); 0 otherwise.
+   */
+  public int candidate;
+
   public Example() {}
 }

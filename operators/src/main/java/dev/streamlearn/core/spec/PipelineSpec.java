@@ -3,6 +3,7 @@ package dev.streamlearn.core.spec;
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Everything about one pipeline, as validated from its YAML file. Records are immutable and
@@ -27,8 +28,57 @@ public record PipelineSpec(
     Store store,
     Checkpoint checkpoint,
     Segments segments,
+    List<Candidate> candidates,
     String specHash)
     implements Serializable {
+
+  /**
+   * One set of hyper-parameters among several trained side by side on the same events: the
+   * candidate's model ({@code <name>.<candidate>}) sees every event the pipeline's one model would,
+   * the same ones held out, and is validated, versioned and published on its own, so that the
+   * candidates' window metrics compare like for like.
+   *
+   * @param name letters, digits, '_' and '-'; the last part of the candidate's model name
+   * @param settings what the candidate sets, as dotted spec keys (under {@code model} and {@code
+   *     training}) and their values as written, in spec order
+   * @param model the spec's model with the candidate's settings
+   * @param training the spec's training with the candidate's settings
+   */
+  public record Candidate(String name, Map<String, String> settings, Model model, Training training)
+      implements Serializable {}
+
+  /** True when the spec trains several hyper-parameter candidates. */
+  public boolean hasCandidates() {
+    return !candidates.isEmpty();
+  }
+
+  /**
+   * The spec that candidate {@code index} trains by: this one with the candidate's model and
+   * training, and its own hash. It still lists every candidate, so that models are named alike.
+   */
+  public PipelineSpec forCandidate(int index) {
+    Candidate candidate = candidates.get(index);
+    return SpecLoader.withHash(
+        new PipelineSpec(
+            name,
+            source,
+            label,
+            features,
+            dedup,
+            holdout,
+            candidate.model(),
+            candidate.training(),
+            backend,
+            cuda,
+            validation,
+            control,
+            publish,
+            store,
+            checkpoint,
+            segments,
+            candidates,
+            null));
+  }
 
   /**
    * One model per value of a categorical feature: the events of each segment train their own model

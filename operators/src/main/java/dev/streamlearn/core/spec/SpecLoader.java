@@ -1,9 +1,9 @@
 package dev.streamlearn.core.spec;
 
 import dev.streamlearn.core.backend.Backends;
+import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.data.RecordEventDecoder;
 import dev.streamlearn.core.data.RecordField;
-import dev.streamlearn.core.data.SegmentRouter;
 import dev.streamlearn.core.optim.LearningRateSchedule;
 import dev.streamlearn.core.optim.OptimizerSettings;
 import java.io.IOException;
@@ -141,7 +141,8 @@ public final class SpecLoader {
         "publish",
         "store",
         "checkpoint",
-        "segments");
+        "segments",
+        "candidates");
     String name = spec.string("name", "model");
     if (!NAME.matcher(name).matches()) {
       throw new SpecException(
@@ -284,7 +285,123 @@ public final class SpecLoader {
             store.string("uri", "models"), (int) store.integer("keep", 0, 0, 1_000_000)),
         new PipelineSpec.Checkpoint(checkpoint.duration("interval", "10s")),
         segments(spec, name, features),
+        candidates(spec, name, task),
         null);
+  }
+
+  /** Candidates: at most this many. */
+  private static final int MAX_CANDIDATES = 32;
+
+  /**
+   * {@code candidates}: hyper-parameter sets trained side by side. Each one's {@code model} and
+   * {@code training} mappings are laid over the spec's own, key by key, and validated as the spec's
+   * are, under the candidate's key.
+   */
+  private static List<PipelineSpec.Candidate> candidates(Node spec, String name, String task) {
+    if (!spec.has("candidates")) {
+      return List.of();
+    }
+    List<Node> items = spec.list("candidates");
+    if (items.size() < 2 || items.size() > MAX_CANDIDATES) {
+      throw new SpecException(
+          "candidates",
+          items.size() + " candidate" + (items.size() == 1 ? "" : "s"),
+          "from 2 to "
+              + MAX_CANDIDATES
+              + " candidates: each a name and the model and training"
+              + " settings it changes");
+    }
+    if (spec.has("segments")) {
+      throw new SpecException(
+          "candidates",
+          items.size() + " candidates",
+          "not with segments: train candidates per segment in a pipeline of their own, one per"
+              + " segment value (source topic filtered upstream)");
+    }
+    if (name.length() > ModelRouter.MAX_BASE_LENGTH) {
+      throw new SpecException(
+          "name",
+          name,
+          "at most "
+              + ModelRouter.MAX_BASE_LENGTH
+              + " characters with candidates, so that every candidate's model name fits");
+    }
+    Node baseModel = spec.child("model");
+    PipelineSpec.Model warmFrom = model(baseModel, task, name);
+    Map<String, Object> baseTraining = spec.child("training").values;
+    Set<String> names = new HashSet<>();
+    List<PipelineSpec.Candidate> candidates = new ArrayList<>();
+    for (int i = 0; i < items.size(); i++) {
+      Node item = items.get(i);
+      item.allow("name", "model", "training");
+      String candidate = item.string("name", "c" + (i + 1));
+      if (!ModelRouter.isPlainName(candidate)) {
+        throw new SpecException(item.key("name"), candidate, "1 to 31 letters, digits, '_' or '-'");
+      }
+      if (!names.add(candidate)) {
+        throw new SpecException(item.key("name"), candidate, "each candidate's name once");
+      }
+      Node modelNode = item.child("model");
+      if (modelNode.has("warm-start")) {
+        throw new SpecException(
+            modelNode.key("warm-start"),
+            modelNode.values.get("warm-start"),
+            "not per candidate: model.warm-start applies to every candidate");
+      }
+      Node trainingNode = item.child("training");
+      Map<String, String> settings = new LinkedHashMap<>();
+      flatten("model.", modelNode.values, settings);
+      flatten("training.", trainingNode.values, settings);
+      if (settings.isEmpty()) {
+        throw new SpecException(
+            item.key("name"), candidate, "a candidate that sets something under model or training");
+      }
+      PipelineSpec.Model model =
+          model(new Node(modelNode.path, layOver(baseModel.values, modelNode.values)), task, name);
+      PipelineSpec.Training training =
+          training(new Node(trainingNode.path, layOver(baseTraining, trainingNode.values)));
+      if (warmFrom.warmStart() != null
+          && !(model.type().equals(warmFrom.type())
+              && model.hiddenLayers().equals(warmFrom.hiddenLayers()))) {
+        throw new SpecException(
+            modelNode.key(modelNode.has("hidden-layers") ? "hidden-layers" : "type"),
+            modelNode.values.getOrDefault("hidden-layers", model.type()),
+            "the network of the spec's model, whose model.warm-start version fills every"
+                + " candidate's parameters");
+      }
+      candidates.add(
+          new PipelineSpec.Candidate(
+              candidate, java.util.Collections.unmodifiableMap(settings), model, training));
+    }
+    return List.copyOf(candidates);
+  }
+
+  /** {@code over} laid over {@code base}: mappings merge key by key, anything else replaces. */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> layOver(Map<String, Object> base, Map<String, Object> over) {
+    Map<String, Object> merged = new LinkedHashMap<>(base);
+    over.forEach(
+        (key, value) -> {
+          if (value instanceof Map<?, ?> overMap && merged.get(key) instanceof Map<?, ?> baseMap) {
+            merged.put(key, layOver(Node.asMap(key, baseMap), Node.asMap(key, overMap)));
+          } else {
+            merged.put(key, value);
+          }
+        });
+    return merged;
+  }
+
+  /** Dotted keys (under {@code prefix}) and their values as written. */
+  private static void flatten(String prefix, Map<String, Object> values, Map<String, String> into) {
+    values.forEach(
+        (key, value) -> {
+          String dotted = prefix + key;
+          if (value instanceof Map<?, ?> map) {
+            flatten(dotted + ".", Node.asMap(dotted, map), into);
+          } else {
+            into.put(dotted, String.valueOf(value));
+          }
+        });
   }
 
   /** {@code segments}: one model per value of a categorical feature. */
@@ -309,12 +426,12 @@ public final class SpecLoader {
               ? "the name of a categorical feature, and the spec has none"
               : "the name of a categorical feature: one of " + categorical);
     }
-    if (name.length() > SegmentRouter.MAX_BASE_LENGTH) {
+    if (name.length() > ModelRouter.MAX_BASE_LENGTH) {
       throw new SpecException(
           "name",
           name,
           "at most "
-              + SegmentRouter.MAX_BASE_LENGTH
+              + ModelRouter.MAX_BASE_LENGTH
               + " characters with segments, so that every segment's model name fits");
     }
     List<String> values = segments.stringList("values");
@@ -996,6 +1113,7 @@ public final class SpecLoader {
         s.store(),
         s.checkpoint(),
         s.segments(),
+        s.candidates(),
         hash);
   }
 

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.streamlearn.core.backend.Backend;
 import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.data.RecordEventDecoder;
-import dev.streamlearn.core.data.SegmentRouter;
 import dev.streamlearn.core.device.DeviceOps;
 import dev.streamlearn.core.device.DeviceTrainingStep;
 import dev.streamlearn.core.drift.DriftDetector;
@@ -70,7 +70,7 @@ public final class ModelTrainer {
   /** The fingerprint of what producers write: the spec's own record schema, or LabeledEvent. */
   private final String inputSchemaFingerprint;
 
-  private final SegmentRouter router;
+  private final ModelRouter router;
   private final Backend backend;
   private final DeviceOps device;
   private final DeviceTrainingStep deviceStep;
@@ -123,7 +123,7 @@ public final class ModelTrainer {
     this.inputSchemaFingerprint =
         RecordEventDecoder.fingerprint(
             recordSchema == null ? LabeledEvent.getClassSchema() : recordSchema);
-    this.router = new SegmentRouter(spec);
+    this.router = new ModelRouter(spec);
     this.backend = backend;
     this.featurizer = new Featurizer(spec.features());
     this.task = spec.label().task();
@@ -212,7 +212,10 @@ public final class ModelTrainer {
 
   /** The state of the model that {@code first}, the first example of its model, trains. */
   public TrainerState newState(Example first) {
-    return newState(router.modelOf(first), router.describe(first));
+    TrainerState state = newState(router.modelOf(first), router.describe(first));
+    Manifest.Candidate candidate = router.candidateOf(first);
+    state.candidate = candidate == null ? null : candidate.name();
+    return state;
   }
 
   private TrainerState newState(String model, Manifest.Segment segment) {
@@ -548,6 +551,7 @@ public final class ModelTrainer {
                 ? null
                 : new Manifest.Segment(
                     state.segmentFeature, state.segmentValue, state.otherSegment),
+            state.candidate == null ? null : router.candidate(state.candidate),
             version,
             state.version == 0 ? null : state.version,
             Instant.now().toString(),
@@ -559,6 +563,10 @@ public final class ModelTrainer {
             device != null ? device.name() : backend.name(),
             device != null ? device.precision().id() : backend.precision(),
             metrics,
+            state.windowIndex == Long.MIN_VALUE
+                ? null
+                : new Manifest.ValidationWindow(
+                    state.windowIndex * windowMillis, (state.windowIndex + 1) * windowMillis),
             lineage(state, topic),
             null,
             null);

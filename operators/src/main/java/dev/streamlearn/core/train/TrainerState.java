@@ -8,7 +8,7 @@ import dev.streamlearn.core.features.FeaturizerState;
  * window, counters, lineage and the version counter. Public fields so Flink treats it as a POJO.
  */
 public class TrainerState {
-  /** The model this state trains: the pipeline's name, or its segment's model name. */
+  /** The model this state trains: the pipeline's name, or its segment's or candidate's model. */
   public String model;
 
   /** What the model's manifests say of its segment; null without segments. */
@@ -16,6 +16,9 @@ public class TrainerState {
 
   public String segmentValue;
   public boolean otherSegment;
+
+  /** The hyper-parameter candidate the model is; null without candidates. */
+  public String candidate;
 
   /** The last published version; 0 before the first. */
   public long version;

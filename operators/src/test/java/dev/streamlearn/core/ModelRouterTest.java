@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.streamlearn.core.data.Example;
 import dev.streamlearn.core.data.ExampleExtractor.RefusedException;
-import dev.streamlearn.core.data.SegmentRouter;
+import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.spec.SpecException;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.store.Manifest;
@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-class SegmentRouterTest {
+class ModelRouterTest {
 
   private static final String FEATURES =
       String.join(
@@ -29,7 +29,7 @@ class SegmentRouterTest {
 
   @Test
   void withoutSegmentsEveryExampleTrainsThePipelinesModel() throws Exception {
-    SegmentRouter router = new SegmentRouter(SpecLoader.parse(FEATURES));
+    ModelRouter router = new ModelRouter(SpecLoader.parse(FEATURES));
     Example example = example(null);
     router.check(example);
     assertThat(router.segmented()).isFalse();
@@ -39,8 +39,7 @@ class SegmentRouterTest {
 
   @Test
   void everyValueIsASegmentWhenNoneAreListed() throws Exception {
-    SegmentRouter router =
-        new SegmentRouter(SpecLoader.parse(FEATURES + "segments: {by: country}\n"));
+    ModelRouter router = new ModelRouter(SpecLoader.parse(FEATURES + "segments: {by: country}\n"));
     assertThat(router.modelOf(example("DE"))).isEqualTo("fraud.DE");
     assertThat(router.modelOf(example("FR"))).isEqualTo("fraud.FR");
     assertThat(router.describe(example("DE")))
@@ -54,8 +53,8 @@ class SegmentRouterTest {
 
   @Test
   void unlistedAndMissingValuesGoToTheOthersSegmentOrAreRefused() throws Exception {
-    SegmentRouter others =
-        new SegmentRouter(
+    ModelRouter others =
+        new ModelRouter(
             SpecLoader.parse(
                 FEATURES + "segments: {by: country, values: [DE, FR], others: rest}\n"));
     others.check(example("IT"));
@@ -68,17 +67,16 @@ class SegmentRouterTest {
     // A value spelt like the others segment is one of its events, listed values or not.
     assertThat(others.describe(example("rest")))
         .isEqualTo(new Manifest.Segment("country", "rest", true));
-    SegmentRouter open =
-        new SegmentRouter(SpecLoader.parse(FEATURES + "segments: {by: country, others: rest}\n"));
+    ModelRouter open =
+        new ModelRouter(SpecLoader.parse(FEATURES + "segments: {by: country, others: rest}\n"));
     assertThat(open.describe(example("rest")))
         .isEqualTo(open.describe(example(null)))
         .isEqualTo(new Manifest.Segment("country", "rest", true));
     assertThat(open.describe(example("DE")))
         .isEqualTo(new Manifest.Segment("country", "DE", false));
 
-    SegmentRouter listed =
-        new SegmentRouter(
-            SpecLoader.parse(FEATURES + "segments: {by: country, values: [DE, FR]}\n"));
+    ModelRouter listed =
+        new ModelRouter(SpecLoader.parse(FEATURES + "segments: {by: country, values: [DE, FR]}\n"));
     assertThatThrownBy(() -> listed.check(example("IT")))
         .isInstanceOf(RefusedException.class)
         .hasMessage(
@@ -91,7 +89,7 @@ class SegmentRouterTest {
 
   @Test
   void segmentModelNamesAreValidDistinctAndReadableWherePossible() {
-    String base = "m".repeat(SegmentRouter.MAX_BASE_LENGTH);
+    String base = "m".repeat(ModelRouter.MAX_BASE_LENGTH);
     List<String> segments =
         List.of(
             "north",
@@ -109,18 +107,17 @@ class SegmentRouterTest {
             "日本");
     Set<String> names = new HashSet<>();
     for (String segment : segments) {
-      String name = SegmentRouter.modelName(base, segment);
+      String name = ModelRouter.modelName(base, segment);
       assertThat(ModelNames.checkModelName(name)).as(segment).isEqualTo(name);
       assertThat(name).startsWith(base + ".");
       names.add(name);
     }
     assertThat(names).hasSameSizeAs(segments);
-    assertThat(SegmentRouter.modelName("fraud", "north")).isEqualTo("fraud.north");
-    assertThat(SegmentRouter.modelName("fraud", "x".repeat(31)))
-        .isEqualTo("fraud." + "x".repeat(31));
-    assertThat(SegmentRouter.modelName("fraud", "a b")).matches("fraud\\.a_b\\.[0-9a-f]{12}");
-    assertThat(SegmentRouter.modelName("fraud", "a b"))
-        .isEqualTo(SegmentRouter.modelName("fraud", "a b"));
+    assertThat(ModelRouter.modelName("fraud", "north")).isEqualTo("fraud.north");
+    assertThat(ModelRouter.modelName("fraud", "x".repeat(31))).isEqualTo("fraud." + "x".repeat(31));
+    assertThat(ModelRouter.modelName("fraud", "a b")).matches("fraud\\.a_b\\.[0-9a-f]{12}");
+    assertThat(ModelRouter.modelName("fraud", "a b"))
+        .isEqualTo(ModelRouter.modelName("fraud", "a b"));
   }
 
   @Test

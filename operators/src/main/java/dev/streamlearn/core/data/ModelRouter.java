@@ -16,12 +16,13 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Picks the model an example trains: the pipeline's one model, or, with {@code segments}, the model
- * of the example's segment, named {@code <name>.<segment>} ({@link #modelName}). The job keys its
- * trainers by {@link #modelOf}; decoding refuses the events that belong to no segment ({@link
- * #check}), so that every key is a model.
+ * Picks the model an example trains: the pipeline's one model; with {@code segments}, the model of
+ * the example's segment, named {@code <name>.<segment>} ({@link #modelName}); with {@code
+ * candidates}, the model of the candidate the example's copy is for ({@link #copyFor}), named
+ * {@code <name>.<candidate>}. The job keys its trainers by {@link #modelOf}; decoding refuses the
+ * events that belong to no segment ({@link #check}), so that every key is a model.
  */
-public final class SegmentRouter implements Serializable {
+public final class ModelRouter implements Serializable {
 
   /** The longest pipeline name that segments allow: a segment's part takes at most 32 more. */
   public static final int MAX_BASE_LENGTH = 96;
@@ -37,15 +38,56 @@ public final class SegmentRouter implements Serializable {
   private final int slot;
   private final Set<String> values;
   private final String others;
+  private final List<String> candidateModels;
+  private final List<PipelineSpec.Candidate> candidates;
+  private final String metric;
   private transient Map<String, String> names;
 
-  public SegmentRouter(PipelineSpec spec) {
+  public ModelRouter(PipelineSpec spec) {
     PipelineSpec.Segments segments = spec.segments();
     this.name = spec.name();
     this.feature = segments.feature();
     this.slot = feature == null ? -1 : new RawFeatures(spec).categoricalSlot(feature);
     this.values = new LinkedHashSet<>(segments.values());
     this.others = segments.others();
+    this.candidateModels = spec.candidates().stream().map(c -> modelName(name, c.name())).toList();
+    this.candidates = spec.candidates();
+    this.metric = spec.validation().metric();
+  }
+
+  /** How many candidates each event trains: 1 without {@code candidates}. */
+  public int copiesPerEvent() {
+    return Math.max(1, candidates.size());
+  }
+
+  /**
+   * The copy of {@code example} for candidate {@code index}: the example itself for the first, a
+   * new example sharing its values (which nothing changes) for the others.
+   */
+  public static Example copyFor(Example example, int index) {
+    if (index == example.candidate) {
+      return example;
+    }
+    Example copy = new Example();
+    copy.id = example.id;
+    copy.timestamp = example.timestamp;
+    copy.label = example.label;
+    copy.weight = example.weight;
+    copy.numeric = example.numeric;
+    copy.categorical = example.categorical;
+    copy.partition = example.partition;
+    copy.offset = example.offset;
+    copy.ingestTime = example.ingestTime;
+    copy.candidate = index;
+    return copy;
+  }
+
+  /**
+   * True for the one copy of an event that counts it (as trained or held out): every candidate sees
+   * the same events, so the first candidate's copies count each event once.
+   */
+  public static boolean countsEvent(Example example) {
+    return example.candidate == 0;
   }
 
   /** True when the spec trains one model per segment. */
@@ -88,6 +130,9 @@ public final class SegmentRouter implements Serializable {
 
   /** The model an example trains: the pipeline's name, or its segment's model. */
   public String modelOf(Example example) {
+    if (!candidateModels.isEmpty()) {
+      return candidateModels.get(example.candidate);
+    }
     if (feature == null) {
       return name;
     }
@@ -112,8 +157,34 @@ public final class SegmentRouter implements Serializable {
     return new Manifest.Segment(feature, segment, segment.equals(others));
   }
 
-  /** The segment models of pipeline {@code pipeline} among {@code models}, in name order. */
-  public static List<String> segmentModels(String pipeline, java.util.Collection<String> models) {
+  /** What the manifest of an example's model says of its candidate; null without candidates. */
+  public Manifest.Candidate candidateOf(Example example) {
+    return candidates.isEmpty() ? null : describe(candidates.get(example.candidate));
+  }
+
+  /** What the manifests of candidate {@code name}'s model say of it. */
+  public Manifest.Candidate candidate(String name) {
+    return candidates.stream()
+        .filter(c -> c.name().equals(name))
+        .findFirst()
+        .map(this::describe)
+        .orElseThrow(() -> new IllegalStateException("no candidate " + name + " in the spec"));
+  }
+
+  private Manifest.Candidate describe(PipelineSpec.Candidate candidate) {
+    return new Manifest.Candidate(candidate.name(), candidate.settings(), metric);
+  }
+
+  /** True for a segment or candidate name that becomes a model name as it is. */
+  public static boolean isPlainName(String name) {
+    return PLAIN.matcher(name).matches();
+  }
+
+  /**
+   * The segment or candidate models of pipeline {@code pipeline} among {@code models}, in name
+   * order.
+   */
+  public static List<String> pipelineModels(String pipeline, java.util.Collection<String> models) {
     return models.stream().filter(model -> model.startsWith(pipeline + ".")).sorted().toList();
   }
 
@@ -124,7 +195,7 @@ public final class SegmentRouter implements Serializable {
    * never share a name and every name is one the store accepts.
    */
   public static String modelName(String base, String segment) {
-    if (PLAIN.matcher(segment).matches()) {
+    if (isPlainName(segment)) {
       return base + "." + segment;
     }
     String cleaned = segment.replaceAll("[^A-Za-z0-9_-]", "_");

@@ -1,0 +1,124 @@
+package dev.streamlearn.core.serve;
+
+import dev.streamlearn.core.metrics.MetricDirection;
+import dev.streamlearn.store.Manifest;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Ranks a pipeline's hyper-parameter candidates, each by its newest version, on the held-out metric
+ * they are compared by (the manifests' {@code candidate.metric}). Candidates learn from the same
+ * events and hold out the same ones, so versions validated on the same window compare like for
+ * like: those on the newest window rank first, best first; a candidate whose newest version was
+ * validated on an older window (it was not published since, e.g. gated or stopped) ranks after
+ * them.
+ */
+public final class CandidateRanking {
+
+  /**
+   * One candidate's place.
+   *
+   * @param value its newest version's held-out {@code metric} on its validation window; NaN when
+   *     that window held nothing out
+   * @param heldOut how many held-out events the value is over
+   * @param current its window is the newest window among the candidates
+   */
+  public record Entry(
+      String model,
+      String candidate,
+      Map<String, String> settings,
+      long version,
+      Manifest.ValidationWindow window,
+      long heldOut,
+      double value,
+      boolean current) {}
+
+  private final String metric;
+  private final List<Entry> entries;
+
+  private CandidateRanking(String metric, List<Entry> entries) {
+    this.metric = metric;
+    this.entries = entries;
+  }
+
+  /**
+   * Ranks the candidates whose newest versions' manifests are {@code newest}.
+   *
+   * @throws IllegalArgumentException when a manifest is not a candidate's, or the candidates are
+   *     compared by different metrics
+   */
+  public static CandidateRanking of(Collection<Manifest> newest) {
+    if (newest.isEmpty()) {
+      throw new IllegalArgumentException("no candidate models to rank");
+    }
+    String metric = null;
+    long newestEnd = Long.MIN_VALUE;
+    for (Manifest manifest : newest) {
+      if (manifest.candidate() == null) {
+        throw new IllegalArgumentException(
+            "model " + manifest.name() + " is not a hyper-parameter candidate");
+      }
+      String its = manifest.candidate().metric();
+      if (metric != null && !metric.equals(its)) {
+        throw new IllegalArgumentException(
+            "candidates compared by different metrics: " + metric + " and " + its);
+      }
+      metric = its;
+      if (manifest.validationWindow() != null) {
+        newestEnd = Math.max(newestEnd, manifest.validationWindow().end());
+      }
+    }
+    List<Entry> entries = new ArrayList<>();
+    for (Manifest manifest : newest) {
+      Map<String, Double> window =
+          manifest.metrics() == null ? null : manifest.metrics().get("window");
+      double value =
+          window == null ? Double.NaN : window.getOrDefault(metric, Double.NaN).doubleValue();
+      long heldOut = window == null ? 0 : window.getOrDefault("count", 0.0).longValue();
+      Manifest.ValidationWindow span = manifest.validationWindow();
+      entries.add(
+          new Entry(
+              manifest.name(),
+              manifest.candidate().name(),
+              manifest.candidate().settings(),
+              manifest.version(),
+              span,
+              heldOut,
+              value,
+              span != null && span.end() == newestEnd));
+    }
+    boolean bigger = MetricDirection.biggerIsBetter(metric);
+    Comparator<Entry> byValue =
+        Comparator.comparing((Entry e) -> Double.isNaN(e.value()))
+            .thenComparingDouble(e -> bigger ? -e.value() : e.value());
+    entries.sort(
+        Comparator.comparing((Entry e) -> !e.current())
+            .thenComparing(
+                (Entry e) -> e.window() == null ? Long.MIN_VALUE : e.window().end(),
+                Comparator.reverseOrder())
+            .thenComparing(byValue)
+            .thenComparing(Entry::model));
+    return new CandidateRanking(metric, List.copyOf(entries));
+  }
+
+  /** The metric the candidates are compared by. */
+  public String metric() {
+    return metric;
+  }
+
+  /** Best first. */
+  public List<Entry> entries() {
+    return entries;
+  }
+
+  /** The best candidate on the newest window; empty when none has a value there. */
+  public java.util.Optional<Entry> best() {
+    Entry first = entries.get(0);
+    return first.current() && !Double.isNaN(first.value())
+        ? java.util.Optional.of(first)
+        : java.util.Optional.empty();
+  }
+}
