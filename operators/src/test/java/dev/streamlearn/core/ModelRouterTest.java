@@ -6,12 +6,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.streamlearn.core.data.Example;
 import dev.streamlearn.core.data.ExampleExtractor.RefusedException;
 import dev.streamlearn.core.data.ModelRouter;
+import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecException;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ModelNames;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -143,6 +145,115 @@ class ModelRouterTest {
         "spec key 'name' = '"
             + "f".repeat(97)
             + "': at most 96 characters with segments, so that every segment's model name fits");
+  }
+
+  @Test
+  void candidatesLayTheirSettingsOverTheSpecsAndEachEventIsCopiedToEach() throws Exception {
+    PipelineSpec spec =
+        SpecLoader.parse(
+            FEATURES
+                + String.join(
+                    "\n",
+                    "training: {batch-size: 32, learning-rate: 0.1, optimizer: {momentum: 0.9}}",
+                    "candidates:",
+                    "  - training: {optimizer: {nesterov: true}}",
+                    "  - name: wide-mlp",
+                    "    model: {type: mlp, hidden-layers: [64, 32]}",
+                    "    training: {learning-rate: 0.01, l2: 0}",
+                    ""));
+    PipelineSpec.Candidate first = spec.candidates().get(0);
+    PipelineSpec.Candidate second = spec.candidates().get(1);
+    assertThat(first.name()).isEqualTo("c1");
+    assertThat(first.settings()).containsExactly(Map.entry("training.optimizer.nesterov", "true"));
+    // Mappings merge key by key: the spec's momentum stays beside the candidate's nesterov.
+    assertThat(first.training().optimizer().momentum()).isEqualTo(0.9);
+    assertThat(first.training().optimizer().nesterov()).isTrue();
+    assertThat(first.training().batchSize()).isEqualTo(32);
+    assertThat(first.model()).isEqualTo(spec.model());
+    assertThat(second.settings())
+        .containsExactly(
+            Map.entry("model.type", "mlp"),
+            Map.entry("model.hidden-layers", "[64, 32]"),
+            Map.entry("training.learning-rate", "0.01"),
+            Map.entry("training.l2", "0"));
+    assertThat(second.model().hiddenLayers()).containsExactly(64, 32);
+    assertThat(second.training().schedule().base()).isEqualTo(0.01);
+    assertThat(second.training().optimizer().momentum()).isEqualTo(0.9);
+    assertThat(second.training().optimizer().l2()).isZero();
+
+    PipelineSpec wide = spec.forCandidate(1);
+    assertThat(wide.model()).isEqualTo(second.model());
+    assertThat(wide.training()).isEqualTo(second.training());
+    assertThat(wide.candidates()).isEqualTo(spec.candidates());
+    assertThat(wide.specHash())
+        .isNotEqualTo(spec.specHash())
+        .isEqualTo(spec.forCandidate(1).specHash());
+    assertThat(spec.forCandidate(0).specHash()).isNotEqualTo(wide.specHash());
+
+    ModelRouter router = new ModelRouter(spec);
+    assertThat(router.copiesPerEvent()).isEqualTo(2);
+    Example event = example("DE");
+    Example copy = ModelRouter.copyFor(event, 1);
+    assertThat(ModelRouter.copyFor(event, 0)).isSameAs(event);
+    assertThat(copy.candidate).isEqualTo(1);
+    assertThat(event.candidate).isZero();
+    assertThat(copy.id).isEqualTo(event.id);
+    assertThat(copy.categorical).isSameAs(event.categorical);
+    assertThat(router.modelOf(event)).isEqualTo("fraud.c1");
+    assertThat(router.modelOf(copy)).isEqualTo("fraud.wide-mlp");
+    assertThat(ModelRouter.countsEvent(event)).isTrue();
+    assertThat(ModelRouter.countsEvent(copy)).isFalse();
+    assertThat(router.candidateOf(copy))
+        .isEqualTo(new Manifest.Candidate("wide-mlp", second.settings(), "logLoss"));
+    assertThat(router.describe(copy)).isNull();
+    assertThat(new ModelRouter(SpecLoader.parse(FEATURES)).copiesPerEvent()).isEqualTo(1);
+  }
+
+  @Test
+  void refusesCandidatesThatCannotWork() {
+    String two = "  - training: {learning-rate: 0.5}\n  - training: {learning-rate: 0.05}\n";
+    assertRefused(
+        FEATURES + "candidates:\n  - training: {learning-rate: 0.5}\n",
+        "spec key 'candidates' = '1 candidate': from 2 to 32 candidates: each a name and the model"
+            + " and training settings it changes");
+    assertRefused(
+        FEATURES
+            + "candidates:\n  - {name: a, training: {learning-rate: 0.5}}\n"
+            + "  - {name: a, training: {learning-rate: 0.05}}\n",
+        "spec key 'candidates[1].name' = 'a': each candidate's name once");
+    assertRefused(
+        FEATURES + "candidates:\n  - {name: 'a.b', training: {learning-rate: 0.5}}\n" + two,
+        "spec key 'candidates[0].name' = 'a.b': 1 to 31 letters, digits, '_' or '-'");
+    assertRefused(
+        FEATURES + "candidates:\n  - {name: a}\n" + two,
+        "spec key 'candidates[0].name' = 'a': a candidate that sets something under model or"
+            + " training");
+    assertRefused(
+        FEATURES + "candidates:\n  - {features: []}\n" + two,
+        "spec key 'candidates[0].features' = []: unknown key; allowed here: [model, name,"
+            + " training]");
+    assertRefused(
+        FEATURES + "candidates:\n  - training: {learning-rate: 500}\n" + two,
+        "spec key 'candidates[0].training.learning-rate' = 500: a number in [1.0E-9, 100.0]");
+    assertRefused(
+        FEATURES + "candidates:\n  - model: {type: softmax}\n" + two,
+        "spec key 'candidates[0].model.type' = 'softmax': a binary task takes logistic or mlp");
+    assertRefused(
+        FEATURES + "segments: {by: country}\ncandidates:\n" + two,
+        "spec key 'candidates' = '2 candidates': not with segments: train candidates per segment"
+            + " in a pipeline of their own, one per segment value (source topic filtered"
+            + " upstream)");
+    assertRefused(
+        FEATURES + "candidates:\n  - model: {warm-start: {version: 3}}\n" + two,
+        "spec key 'candidates[0].model.warm-start' = {version=3}: not per candidate:"
+            + " model.warm-start applies to every candidate");
+    assertRefused(
+        FEATURES
+            + "model: {warm-start: {version: latest}}\n"
+            + "candidates:\n  - model: {type: mlp, hidden-layers: [8]}\n"
+            + two,
+        "spec key 'candidates[0].model.hidden-layers' = [8]: the network of the spec's model,"
+            + " whose model.warm-start version fills every candidate's parameters");
   }
 
   private static void assertRefused(String yaml, String message) {

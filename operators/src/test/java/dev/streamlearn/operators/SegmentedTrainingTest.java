@@ -19,10 +19,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
-import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -58,12 +54,13 @@ class SegmentedTrainingTest {
     List<Example> input = examples(segmented, 6000);
 
     Map<String, List<Manifest>> byModel = new LinkedHashMap<>();
-    for (ModelSnapshot version : run(new TrainModel(segmented), segmented, input, -1)) {
+    for (ModelSnapshot version :
+        TrainModelTest.run(new TrainModel(segmented), segmented, input, -1)) {
       Manifest manifest = ManifestJson.read(version.manifestJson);
       assertThat(manifest.name()).isEqualTo(version.model);
       byModel.computeIfAbsent(version.model, m -> new ArrayList<>()).add(manifest);
     }
-    List<ModelSnapshot> one = run(new TrainModel(single), single, input, -1);
+    List<ModelSnapshot> one = TrainModelTest.run(new TrainModel(single), single, input, -1);
 
     assertThat(byModel).containsOnlyKeys("m.north", "m.south", "m.elsewhere");
     long accounted = 0;
@@ -112,13 +109,15 @@ class SegmentedTrainingTest {
     List<Example> input = examples(spec, 3000);
     ModelRouter router = new ModelRouter(spec);
 
-    List<ModelSnapshot> together = run(new TrainModel(spec, host), spec, input, 1234);
+    List<ModelSnapshot> together =
+        TrainModelTest.run(new TrainModel(spec, host), spec, input, 1234);
     Map<String, List<Example>> alone = new LinkedHashMap<>();
     for (Example example : input) {
       alone.computeIfAbsent(router.modelOf(example), m -> new ArrayList<>()).add(example);
     }
     for (Map.Entry<String, List<Example>> model : alone.entrySet()) {
-      List<ModelSnapshot> expected = run(new TrainModel(spec, host), spec, model.getValue(), -1);
+      List<ModelSnapshot> expected =
+          TrainModelTest.run(new TrainModel(spec, host), spec, model.getValue(), -1);
       List<ModelSnapshot> actual =
           together.stream().filter(v -> v.model.equals(model.getKey())).toList();
       assertThat(actual).as(model.getKey()).hasSameSizeAs(expected).hasSizeGreaterThan(1);
@@ -132,46 +131,6 @@ class SegmentedTrainingTest {
       assertThat(ManifestJson.read(actual.get(actual.size() - 1).manifestJson).backend())
           .isEqualTo("host");
     }
-  }
-
-  /**
-   * The versions the trainer emits for {@code input}, keyed as the job keys it; with a snapshot
-   * after {@code restoreAt} examples, restored into a new operator that goes on from there.
-   */
-  private static List<ModelSnapshot> run(
-      TrainModel trainer, PipelineSpec spec, List<Example> input, int restoreAt) throws Exception {
-    ModelRouter router = new ModelRouter(spec);
-    List<ModelSnapshot> versions = new ArrayList<>();
-    if (restoreAt < 0) {
-      try (var harness = harness(trainer, router)) {
-        harness.open();
-        TrainModelTest.feed(harness, input);
-        harness.processWatermark(Long.MAX_VALUE);
-        versions.addAll(TrainModelTest.outputs(harness));
-      }
-      return versions;
-    }
-    OperatorSubtaskState snapshot;
-    try (var harness = harness(trainer, router)) {
-      harness.open();
-      TrainModelTest.feed(harness, input.subList(0, restoreAt));
-      snapshot = harness.snapshot(1, 1);
-      versions.addAll(TrainModelTest.outputs(harness));
-    }
-    try (var harness = harness(trainer, router)) {
-      harness.initializeState(snapshot);
-      harness.open();
-      TrainModelTest.feed(harness, input.subList(restoreAt, input.size()));
-      harness.processWatermark(Long.MAX_VALUE);
-      versions.addAll(TrainModelTest.outputs(harness));
-    }
-    return versions;
-  }
-
-  private static KeyedOneInputStreamOperatorTestHarness<String, Example, ModelSnapshot> harness(
-      TrainModel trainer, ModelRouter router) throws Exception {
-    return new KeyedOneInputStreamOperatorTestHarness<>(
-        new KeyedProcessOperator<>(trainer), router::modelOf, Types.STRING);
   }
 
   /** Examples of the three regions (and some with none), read through the spec's rules. */

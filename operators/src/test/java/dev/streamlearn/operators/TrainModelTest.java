@@ -3,6 +3,7 @@ package dev.streamlearn.operators;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.core.train.ModelSnapshot;
@@ -224,6 +225,46 @@ class TrainModelTest {
     for (Example example : examples) {
       harness.processElement(new StreamRecord<>(example, example.timestamp));
     }
+  }
+
+  /**
+   * The versions the trainer emits for {@code input}, keyed as the job keys it; with a snapshot
+   * after {@code restoreAt} examples, restored into a new operator that goes on from there.
+   */
+  static List<ModelSnapshot> run(
+      TrainModel trainer, PipelineSpec spec, List<Example> input, int restoreAt) throws Exception {
+    ModelRouter router = new ModelRouter(spec);
+    List<ModelSnapshot> versions = new ArrayList<>();
+    if (restoreAt < 0) {
+      try (var harness = harness(trainer, router)) {
+        harness.open();
+        feed(harness, input);
+        harness.processWatermark(Long.MAX_VALUE);
+        versions.addAll(outputs(harness));
+      }
+      return versions;
+    }
+    OperatorSubtaskState snapshot;
+    try (var harness = harness(trainer, router)) {
+      harness.open();
+      feed(harness, input.subList(0, restoreAt));
+      snapshot = harness.snapshot(1, 1);
+      versions.addAll(outputs(harness));
+    }
+    try (var harness = harness(trainer, router)) {
+      harness.initializeState(snapshot);
+      harness.open();
+      feed(harness, input.subList(restoreAt, input.size()));
+      harness.processWatermark(Long.MAX_VALUE);
+      versions.addAll(outputs(harness));
+    }
+    return versions;
+  }
+
+  private static KeyedOneInputStreamOperatorTestHarness<String, Example, ModelSnapshot> harness(
+      TrainModel trainer, ModelRouter router) throws Exception {
+    return new KeyedOneInputStreamOperatorTestHarness<>(
+        new KeyedProcessOperator<>(trainer), router::modelOf, Types.STRING);
   }
 
   static List<ModelSnapshot> outputs(

@@ -1,0 +1,116 @@
+package dev.streamlearn.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.streamlearn.core.serve.CandidateRanking;
+import dev.streamlearn.store.Manifest;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class CandidateRankingTest {
+
+  @Test
+  void newestWindowFirstThenBestByTheMetricsDirection() {
+    List<Manifest> newest =
+        List.of(
+            manifest("p.a", "accuracy", 0.80, 3, 300),
+            manifest("p.b", "accuracy", 0.95, 2, 200), // validated on an older window
+            manifest("p.c", "accuracy", 0.90, 3, 300),
+            manifest("p.d", "accuracy", Double.NaN, 3, 300),
+            manifest("p.e", "accuracy", 0.85, 3, 300));
+    CandidateRanking ranking = CandidateRanking.of(newest);
+    assertThat(ranking.metric()).isEqualTo("accuracy");
+    assertThat(ranking.entries())
+        .extracting(CandidateRanking.Entry::model)
+        .containsExactly("p.c", "p.e", "p.a", "p.d", "p.b");
+    assertThat(ranking.entries())
+        .extracting(CandidateRanking.Entry::current)
+        .containsExactly(true, true, true, true, false);
+    assertThat(ranking.best()).get().extracting(CandidateRanking.Entry::model).isEqualTo("p.c");
+    assertThat(ranking.best().get().heldOut()).isEqualTo(50);
+
+    CandidateRanking byLoss =
+        CandidateRanking.of(
+            List.of(
+                manifest("p.a", "logLoss", 0.40, 1, 100),
+                manifest("p.b", "logLoss", 0.20, 1, 100),
+                manifest("p.c", "logLoss", 0.30, 1, 100)));
+    assertThat(byLoss.entries())
+        .extracting(CandidateRanking.Entry::model)
+        .containsExactly("p.b", "p.c", "p.a");
+
+    assertThat(CandidateRanking.of(List.of(manifest("p.a", "accuracy", Double.NaN, 1, 100))).best())
+        .isEmpty();
+  }
+
+  @Test
+  void refusesWhatIsNotACandidateOrComparedByAnotherMetric() {
+    Manifest plain = manifest("p", "accuracy", 0.9, 1, 100);
+    Manifest notCandidate =
+        new Manifest(
+            1,
+            "p",
+            null,
+            null,
+            1,
+            null,
+            "",
+            "binary",
+            List.of(),
+            List.of(),
+            "",
+            null,
+            "java",
+            "fp32",
+            plain.metrics(),
+            plain.validationWindow(),
+            null,
+            null,
+            null);
+    assertThatThrownBy(() -> CandidateRanking.of(List.of(plain, notCandidate)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("model p is not a hyper-parameter candidate");
+    assertThatThrownBy(
+            () ->
+                CandidateRanking.of(
+                    List.of(
+                        manifest("p.a", "accuracy", 0.9, 1, 100),
+                        manifest("p.b", "logLoss", 0.2, 1, 100))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("candidates compared by different metrics: accuracy and logLoss");
+    assertThatThrownBy(() -> CandidateRanking.of(List.of()))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  private static Manifest manifest(
+      String model, String metric, double value, long version, long windowEnd) {
+    Map<String, Double> window = new HashMap<>();
+    window.put("count", 50.0);
+    if (!Double.isNaN(value)) {
+      window.put(metric, value);
+    }
+    return new Manifest(
+        Manifest.FORMAT_VERSION,
+        model,
+        null,
+        new Manifest.Candidate(model.substring(model.indexOf('.') + 1), Map.of(), metric),
+        version,
+        null,
+        "",
+        "binary",
+        List.of("0", "1"),
+        List.of("x"),
+        "",
+        null,
+        "java",
+        "fp32",
+        Map.of("window", window),
+        new Manifest.ValidationWindow(windowEnd - 100, windowEnd),
+        null,
+        null,
+        null);
+  }
+}
