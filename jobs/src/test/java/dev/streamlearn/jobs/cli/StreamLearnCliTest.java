@@ -230,6 +230,22 @@ class StreamLearnCliTest {
     assertThat(show.err).doesNotContain("\tat ");
   }
 
+  @Test
+  void candidatesNamesAPipelineWithoutCandidateModels() throws Exception {
+    Path store = Files.createDirectories(directory.resolve("no-candidates"));
+    Result none = run("models", "--store", store.toString(), "candidates", "--pipeline", "churn");
+    assertThat(none.code).isEqualTo(2);
+    assertThat(none.err)
+        .contains(
+            "no candidate models of pipeline 'churn' in "
+                + store
+                + " (a spec with candidates names them <pipeline>.<candidate>)")
+        .doesNotContain("\tat ");
+    Result missing = run("models", "--store", store.toString(), "candidates");
+    assertThat(missing.code).isEqualTo(2);
+    assertThat(missing.err).contains("Missing required option: '--pipeline=<pipeline>'");
+  }
+
   private record Result(int code, String err) {}
 
   private static Result run(String... args) {
