@@ -210,6 +210,30 @@ class ModelRouterTest {
   }
 
   @Test
+  void aWarmStartWithoutAModelStartsEachCandidateFromItsOwnModel() {
+    PipelineSpec spec =
+        SpecLoader.parse(
+            FEATURES
+                + "model: {warm-start: {version: champion}}\n"
+                + "candidates:\n  - {name: a, model: {type: mlp, hidden-layers: [8]}}\n"
+                + "  - {name: b, training: {learning-rate: 0.5}}\n");
+    assertThat(spec.candidates())
+        .extracting(c -> c.model().warmStart())
+        .containsExactly(
+            new PipelineSpec.WarmStart(null, "fraud.a", "champion"),
+            new PipelineSpec.WarmStart(null, "fraud.b", "champion"));
+    PipelineSpec fromOne =
+        SpecLoader.parse(
+            FEATURES
+                + "model: {warm-start: {model: fraud, version: 4}}\n"
+                + "candidates:\n  - {name: a, training: {learning-rate: 0.05}}\n"
+                + "  - {name: b, training: {learning-rate: 0.5}}\n");
+    assertThat(fromOne.candidates())
+        .extracting(c -> c.model().warmStart())
+        .containsOnly(new PipelineSpec.WarmStart(null, "fraud", "4"));
+  }
+
+  @Test
   void refusesCandidatesThatCannotWork() {
     String two = "  - training: {learning-rate: 0.5}\n  - training: {learning-rate: 0.05}\n";
     assertRefused(
@@ -249,11 +273,12 @@ class ModelRouterTest {
             + " model.warm-start applies to every candidate");
     assertRefused(
         FEATURES
-            + "model: {warm-start: {version: latest}}\n"
+            + "model: {warm-start: {model: fraud-v1, version: latest}}\n"
             + "candidates:\n  - model: {type: mlp, hidden-layers: [8]}\n"
             + two,
-        "spec key 'candidates[0].model.hidden-layers' = [8]: the network of the spec's model,"
-            + " whose model.warm-start version fills every candidate's parameters");
+        "spec key 'candidates[0].model.hidden-layers' = [8]: the network of"
+            + " model.warm-start.model fraud-v1, whose version fills every candidate's"
+            + " parameters");
   }
 
   private static void assertRefused(String yaml, String message) {

@@ -81,4 +81,55 @@ class WarmStartTest {
         .hasMessageContaining(
             "warm start: version 1 of wdbc has layers.0.weight of shape [30, 4]; this spec needs [30, 5]");
   }
+
+  /** A restarted pipeline with candidates: each candidate goes on from its own model's version. */
+  @Test
+  void eachCandidateContinuesFromItsOwnModel() throws Exception {
+    CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("wdbc.csv")), "diagnosis");
+    String yaml =
+        "name: wdbc\nvalidation: {window: 1d}\nstore: {uri: '"
+            + store
+            + "'}\nmodel: {type: mlp, hidden-layers: [4]}\n"
+            + "candidates:\n  - {name: narrow, model: {hidden-layers: [3]}}\n"
+            + "  - {name: fast, training: {learning-rate: 0.5}}\n";
+    PipelineSpec first = ModelTrainerTest.specFor(rows, yaml);
+    ExampleExtractor extractor = new ExampleExtractor(first);
+    LocalModelStore models = new LocalModelStore(store);
+    TrainerState[] trained = new TrainerState[2];
+    for (int c = 0; c < 2; c++) {
+      ModelTrainer trainer = new ModelTrainer(first.forCandidate(c), new ReferenceBackend());
+      Outputs out = new Outputs();
+      for (int i = 0; i < 200; i++) {
+        var example = extractor.extract(rows.event(i, "r", 0), 0, i);
+        example.candidate = c;
+        if (trained[c] == null) {
+          trained[c] = trainer.newState(example);
+        }
+        trainer.offer(trained[c], example, out);
+      }
+      trainer.finish(trained[c], out);
+      ModelSnapshot published = out.versions.get(out.versions.size() - 1);
+      models.publish(
+          ManifestJson.read(published.manifestJson),
+          Map.of(
+              ModelStore.PARAMETERS,
+              published.parameters,
+              ModelStore.FEATURIZER,
+              published.featurizerJson.getBytes(StandardCharsets.UTF_8)));
+    }
+    assertThat(models.models()).containsExactlyInAnyOrder("wdbc.narrow", "wdbc.fast");
+
+    PipelineSpec restarted =
+        ModelTrainerTest.specFor(
+            rows, yaml.replace("hidden-layers: [4]}", "hidden-layers: [4], warm-start: {}}"));
+    for (int c = 0; c < 2; c++) {
+      var example = extractor.extract(rows.event(300, "r", 0), 0, 300);
+      example.candidate = c;
+      TrainerState resumed =
+          new ModelTrainer(restarted.forCandidate(c), new ReferenceBackend()).newState(example);
+      assertThat(resumed.model).isEqualTo(trained[c].model);
+      assertThat(resumed.params).containsExactly(trained[c].params);
+      assertThat(resumed.version).isEqualTo(trained[c].version).isPositive();
+    }
+  }
 }

@@ -328,6 +328,10 @@ public final class SpecLoader {
     }
     Node baseModel = spec.child("model");
     PipelineSpec.Model warmFrom = model(baseModel, task, name);
+    // A warm start names a model, and every candidate starts from it; or names none, and each
+    // candidate starts from its own model's version.
+    boolean warmFromOneModel =
+        warmFrom.warmStart() != null && baseModel.child("warm-start").has("model");
     Map<String, Object> baseTraining = spec.child("training").values;
     Set<String> names = new HashSet<>();
     List<PipelineSpec.Candidate> candidates = new ArrayList<>();
@@ -360,14 +364,28 @@ public final class SpecLoader {
           model(new Node(modelNode.path, layOver(baseModel.values, modelNode.values)), task, name);
       PipelineSpec.Training training =
           training(new Node(trainingNode.path, layOver(baseTraining, trainingNode.values)));
-      if (warmFrom.warmStart() != null
+      if (model.warmStart() != null && !warmFromOneModel) {
+        // Each candidate goes on from its own model's version.
+        PipelineSpec.WarmStart own = model.warmStart();
+        model =
+            new PipelineSpec.Model(
+                model.type(),
+                model.hiddenLayers(),
+                model.activation(),
+                model.dropout(),
+                model.loss(),
+                model.huberDelta(),
+                new PipelineSpec.WarmStart(
+                    own.storeUri(), ModelRouter.modelName(name, candidate), own.version()));
+      } else if (model.warmStart() != null
           && !(model.type().equals(warmFrom.type())
               && model.hiddenLayers().equals(warmFrom.hiddenLayers()))) {
         throw new SpecException(
             modelNode.key(modelNode.has("hidden-layers") ? "hidden-layers" : "type"),
             modelNode.values.getOrDefault("hidden-layers", model.type()),
-            "the network of the spec's model, whose model.warm-start version fills every"
-                + " candidate's parameters");
+            "the network of model.warm-start.model "
+                + warmFrom.warmStart().model()
+                + ", whose version fills every candidate's parameters");
       }
       candidates.add(
           new PipelineSpec.Candidate(
