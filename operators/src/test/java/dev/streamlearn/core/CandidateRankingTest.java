@@ -31,6 +31,7 @@ class CandidateRankingTest {
         .containsExactly(true, true, true, true, false);
     assertThat(ranking.best()).get().extracting(CandidateRanking.Entry::model).isEqualTo("p.c");
     assertThat(ranking.best().get().heldOut()).isEqualTo(50);
+    assertThat(ranking.best().get().sinceStart()).isEqualTo(0.5);
 
     CandidateRanking byLoss =
         CandidateRanking.of(
@@ -107,7 +108,7 @@ class CandidateRankingTest {
         null,
         "java",
         "fp32",
-        Map.of("window", window),
+        Map.of("window", window, "sinceStart", Map.of("count", 500.0, metric, 0.5)),
         new Manifest.ValidationWindow(windowEnd - 100, windowEnd),
         null,
         null,

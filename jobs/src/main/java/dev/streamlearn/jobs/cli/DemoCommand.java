@@ -185,13 +185,12 @@ final class DemoCommand implements Callable<Integer> {
         spec.source().topic(), spec.source().deadLetterTopic(), spec.source().metricsTopic());
 
     ModelStore models = ModelStores.open(spec.store().uri());
-    long versionsBefore = models.versions(spec.name()).size();
-    if (versionsBefore > 0) {
+    if (versionCount(models, spec) > 0) {
       throw new IllegalArgumentException(
           "the store "
               + store.toAbsolutePath()
               + " already holds model '"
-              + spec.name()
+              + modelsOf(spec, models).get(0)
               + "'; pass an empty --store DIR");
     }
     LocalJobRun run =
@@ -203,7 +202,7 @@ final class DemoCommand implements Callable<Integer> {
         new SyntheticProducer(kafka.bootstrapServers(), spec.source().topic(), rate);
     Thread producing = new Thread(producer, "synthetic-producer");
     producing.start();
-    ProgressPrinter progress = new ProgressPrinter(spec.name(), models, out);
+    ProgressPrinter progress = ProgressPrinter.of(spec, models, out);
     try {
       run.runUntil(progress, Duration.ofSeconds(5), System.nanoTime() + runFor.toNanos());
       out.println(
@@ -232,6 +231,12 @@ final class DemoCommand implements Callable<Integer> {
           countRecords(kafka.bootstrapServers(), spec.source().deadLetterTopic()),
           spec.source().metricsTopic(),
           countRecords(kafka.bootstrapServers(), spec.source().metricsTopic()));
+      if (spec.segments().enabled()) {
+        return summarizeSegments(spec, models, counts.addsUp() ? 0 : 1);
+      }
+      if (spec.hasCandidates()) {
+        return summarizeCandidates(spec, models, counts.addsUp() ? 0 : 1);
+      }
       return summarize(spec, models, counts.addsUp() ? 0 : 1);
     } finally {
       producer.stop();

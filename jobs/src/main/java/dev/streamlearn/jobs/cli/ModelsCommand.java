@@ -193,7 +193,8 @@ final class ModelsCommand implements Runnable {
       mixinStandardHelpOptions = true,
       description = {
         "A pipeline's hyper-parameter candidates ranked by the held-out metric they are compared",
-        "by, each by its newest version; those validated on the newest window first."
+        "by, each by its newest version; those validated on the newest window first. 'since start':",
+        "the metric over every held-out event since the start, scored on arrival."
       })
   static final class Candidates implements Callable<Integer> {
     @ParentCommand ModelsCommand parent;
@@ -238,13 +239,20 @@ final class ModelsCommand implements Runnable {
   /** The ranking as a table, best first, and which candidate is best now. */
   static void printRanking(CandidateRanking ranking, java.io.PrintStream out) {
     out.printf(
-        "%4s  %-28s  %7s  %-20s  %8s  %10s  %s%n",
-        "rank", "model", "version", "window end", "held out", ranking.metric(), "settings");
+        "%4s  %-28s  %7s  %-20s  %8s  %10s  %11s  %s%n",
+        "rank",
+        "model",
+        "version",
+        "window end",
+        "held out",
+        ranking.metric(),
+        "since start",
+        "settings");
     int rank = 0;
     for (CandidateRanking.Entry entry : ranking.entries()) {
       rank++;
       out.printf(
-          "%4s  %-28s  %7d  %-20s  %8d  %10.4f  %s%n",
+          "%4s  %-28s  %7d  %-20s  %8d  %10.4f  %11.4f  %s%n",
           entry.current() ? String.valueOf(rank) : "-",
           entry.model(),
           entry.version(),
@@ -253,6 +261,7 @@ final class ModelsCommand implements Runnable {
               : java.time.Instant.ofEpochMilli(entry.window().end()).toString(),
           entry.heldOut(),
           entry.value(),
+          entry.sinceStart(),
           entry.settings().entrySet().stream()
               .map(e -> e.getKey() + "=" + e.getValue())
               .collect(java.util.stream.Collectors.joining(", ")));

@@ -25,10 +25,6 @@ final class ProgressPrinter {
   private long lastRead;
   private long lastNanos = startNanos;
 
-  ProgressPrinter(String model, ModelStore store, PrintStream out) {
-    this(model, null, store, out);
-  }
-
   /** Progress of the models {@code spec} trains: one, or one per segment or candidate. */
   static ProgressPrinter of(
       dev.streamlearn.core.spec.PipelineSpec spec, ModelStore store, PrintStream out) {

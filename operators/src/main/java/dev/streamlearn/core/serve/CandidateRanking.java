@@ -25,6 +25,9 @@ public final class CandidateRanking {
    *     that window held nothing out
    * @param heldOut how many held-out events the value is over
    * @param current its window is the newest window among the candidates
+   * @param sinceStart the metric over every held-out event since the start, each scored on arrival
+   *     by the model of that moment (NaN when the manifest has none): the long run, beside the
+   *     newest window
    */
   public record Entry(
       String model,
@@ -34,7 +37,8 @@ public final class CandidateRanking {
       Manifest.ValidationWindow window,
       long heldOut,
       double value,
-      boolean current) {}
+      boolean current,
+      double sinceStart) {}
 
   private final String metric;
   private final List<Entry> entries;
@@ -78,6 +82,10 @@ public final class CandidateRanking {
       double value =
           window == null ? Double.NaN : window.getOrDefault(metric, Double.NaN).doubleValue();
       long heldOut = window == null ? 0 : window.getOrDefault("count", 0.0).longValue();
+      Map<String, Double> all =
+          manifest.metrics() == null ? null : manifest.metrics().get("sinceStart");
+      double sinceStart =
+          all == null ? Double.NaN : all.getOrDefault(metric, Double.NaN).doubleValue();
       Manifest.ValidationWindow span = manifest.validationWindow();
       entries.add(
           new Entry(
@@ -88,7 +96,8 @@ public final class CandidateRanking {
               span,
               heldOut,
               value,
-              span != null && span.end() == newestEnd));
+              span != null && span.end() == newestEnd,
+              sinceStart));
     }
     boolean bigger = MetricDirection.biggerIsBetter(metric);
     Comparator<Entry> byValue =
