@@ -207,18 +207,16 @@ final class ModelsCommand implements Runnable {
 
     @Override
     public Integer call() throws IOException {
+      ModelStoreClient client = parent.remote() ? parent.client(null) : null;
+      ModelStore local = parent.remote() ? null : parent.local();
       List<String> models =
-          ModelRouter.pipelineModels(
-              pipeline, parent.remote() ? parent.client(null).models() : parent.local().models());
+          ModelRouter.pipelineModels(pipeline, client != null ? client.models() : local.models());
       List<Manifest> newest = new java.util.ArrayList<>();
       for (String model : models) {
-        Manifest manifest;
-        if (parent.remote()) {
-          manifest = parent.client(null).manifest(model, "latest");
-        } else {
-          ModelStore local = parent.local();
-          manifest = local.manifest(model, local.resolve(model, "latest")).orElseThrow();
-        }
+        Manifest manifest =
+            client != null
+                ? client.manifest(model, "latest")
+                : local.manifest(model, local.resolve(model, "latest")).orElseThrow();
         if (manifest.candidate() != null) {
           newest.add(manifest);
         }

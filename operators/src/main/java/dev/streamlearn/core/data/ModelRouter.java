@@ -24,7 +24,10 @@ import java.util.regex.Pattern;
  */
 public final class ModelRouter implements Serializable {
 
-  /** The longest pipeline name that segments allow: a segment's part takes at most 32 more. */
+  /**
+   * The longest pipeline name that segments and candidates allow: a segment's or candidate's part
+   * takes at most 32 more.
+   */
   public static final int MAX_BASE_LENGTH = 96;
 
   /** A segment that names its model as it is: letters, digits, '_' and '-', not too long. */
@@ -128,7 +131,7 @@ public final class ModelRouter implements Serializable {
                 + " and segments.others is not set");
   }
 
-  /** The model an example trains: the pipeline's name, or its segment's model. */
+  /** The model an example trains: the pipeline's name, or its segment's or candidate's model. */
   public String modelOf(Example example) {
     if (!candidateModels.isEmpty()) {
       return candidateModels.get(example.candidate);

@@ -50,6 +50,10 @@ public final class SpecLoader {
   private static final List<String> FEATURE_TYPES = PipelineSpec.Feature.TYPES;
   private static final List<String> DATE_PARTS =
       List.of("hour", "day-of-week", "day-of-month", "month", "weekend", "holiday");
+
+  /** Hyper-parameter candidates: at most this many. */
+  private static final int MAX_CANDIDATES = 32;
+
   private static final Pattern HOLIDAY = Pattern.compile("(\\d{4}-)?\\d{2}-\\d{2}");
 
   public static PipelineSpec load(Path file) throws IOException {
@@ -288,9 +292,6 @@ public final class SpecLoader {
         candidates(spec, name, task),
         null);
   }
-
-  /** Candidates: at most this many. */
-  private static final int MAX_CANDIDATES = 32;
 
   /**
    * {@code candidates}: hyper-parameter sets trained side by side. Each one's {@code model} and
