@@ -234,6 +234,51 @@ class ModelRouterTest {
   }
 
   @Test
+  void aGridMakesACandidateOfEveryCombination() {
+    PipelineSpec spec =
+        SpecLoader.parse(
+            FEATURES
+                + "candidates:\n  grid:\n"
+                + "    training.learning-rate: [0.01, 0.1, 0.5]\n"
+                + "    training.optimizer.type: [sgd, adam]\n"
+                + "    model.hidden-layers: [[8]]\n"
+                + "model: {type: mlp, hidden-layers: [4]}\n");
+    assertThat(spec.candidates()).hasSize(6);
+    assertThat(spec.candidates())
+        .extracting(PipelineSpec.Candidate::name)
+        .containsExactly("c1", "c2", "c3", "c4", "c5", "c6");
+    assertThat(spec.candidates().get(3).settings())
+        .containsExactly(
+            Map.entry("model.hidden-layers", "[8]"),
+            Map.entry("training.learning-rate", "0.1"),
+            Map.entry("training.optimizer.type", "adam"));
+    assertThat(spec.candidates())
+        .extracting(c -> c.training().schedule().base() + " " + c.training().optimizer().type())
+        .containsExactly("0.01 sgd", "0.01 adam", "0.1 sgd", "0.1 adam", "0.5 sgd", "0.5 adam");
+    assertThat(spec.candidates()).allMatch(c -> c.model().hiddenLayers().equals(List.of(8)));
+
+    assertRefused(
+        FEATURES + "candidates: {grid: {dedup.ttl: [1h, 2h]}}\n",
+        "spec key 'candidates.grid.dedup.ttl' = [1h, 2h]: a key under model. or training., e.g."
+            + " training.learning-rate");
+    assertRefused(
+        FEATURES + "candidates: {grid: {training.learning-rate: 0.1}}\n",
+        "spec key 'candidates.grid.training.learning-rate' = 0.1: a list of the values to try");
+    assertRefused(
+        FEATURES
+            + "candidates: {grid: {training.learning-rate: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],"
+            + " training.l2: [0, 0.1, 0.2, 0.3, 0.4, 0.5]}}\n",
+        "spec key 'candidates.grid' = [training.learning-rate, training.l2]: at most 32"
+            + " combinations of values; these make more");
+    assertRefused(
+        FEATURES + "candidates: {grid: {training.learning-rate: [0.1, 500]}}\n",
+        "spec key 'candidates[1].training.learning-rate' = 500: a number in [1.0E-9, 100.0]");
+    assertRefused(
+        FEATURES + "candidates: {search: {}}\n",
+        "spec key 'candidates.search' = {}: unknown key; allowed here: [grid]");
+  }
+
+  @Test
   void refusesCandidatesThatCannotWork() {
     String two = "  - training: {learning-rate: 0.5}\n  - training: {learning-rate: 0.05}\n";
     assertRefused(

@@ -302,7 +302,11 @@ public final class SpecLoader {
     if (!spec.has("candidates")) {
       return List.of();
     }
-    List<Node> items = spec.list("candidates");
+    List<Node> items =
+        spec.values.get("candidates") instanceof Map<?, ?> grid
+            ? new Node("", Map.of("candidates", grid(Node.asMap("candidates", grid))))
+                .list("candidates")
+            : spec.list("candidates");
     if (items.size() < 2 || items.size() > MAX_CANDIDATES) {
       throw new SpecException(
           "candidates",
@@ -393,6 +397,59 @@ public final class SpecLoader {
               candidate, java.util.Collections.unmodifiableMap(settings), model, training));
     }
     return List.copyOf(candidates);
+  }
+
+  /**
+   * {@code candidates: {grid: {training.learning-rate: [0.01, 0.1], model.dropout: [0, 0.2]}}}: one
+   * candidate for every combination of the listed values (the last key's values vary fastest),
+   * named {@code c1}, {@code c2}, ...
+   */
+  private static List<Object> grid(Map<String, Object> candidates) {
+    Node node = new Node("candidates", candidates);
+    node.allow("grid");
+    Map<String, Object> axes = node.child("grid").values;
+    if (axes.isEmpty()) {
+      throw new SpecException(
+          "candidates.grid",
+          null,
+          "settings and their values, e.g. {training.learning-rate: [0.01, 0.1]}");
+    }
+    long combinations = 1;
+    for (Map.Entry<String, Object> axis : axes.entrySet()) {
+      String key = "candidates.grid." + axis.getKey();
+      if (!axis.getKey().startsWith("model.") && !axis.getKey().startsWith("training.")) {
+        throw new SpecException(
+            key, axis.getValue(), "a key under model. or training., e.g. training.learning-rate");
+      }
+      if (!(axis.getValue() instanceof List<?> values) || values.isEmpty()) {
+        throw new SpecException(key, axis.getValue(), "a list of the values to try");
+      }
+      combinations *= values.size();
+      if (combinations > MAX_CANDIDATES) {
+        throw new SpecException(
+            "candidates.grid",
+            axes.keySet(),
+            "at most " + MAX_CANDIDATES + " combinations of values; these make more");
+      }
+    }
+    List<Object> items = new ArrayList<>();
+    List<String> keys = new ArrayList<>(axes.keySet());
+    for (int n = 0; n < combinations; n++) {
+      Map<String, Object> item = new LinkedHashMap<>();
+      item.put("name", "c" + (n + 1));
+      int[] index = new int[keys.size()];
+      long rest = n;
+      for (int k = keys.size() - 1; k >= 0; k--) {
+        int size = ((List<?>) axes.get(keys.get(k))).size();
+        index[k] = (int) (rest % size);
+        rest /= size;
+      }
+      for (int k = 0; k < keys.size(); k++) {
+        override(item, keys.get(k), ((List<?>) axes.get(keys.get(k))).get(index[k]));
+      }
+      items.add(item);
+    }
+    return items;
   }
 
   /** {@code over} laid over {@code base}: mappings merge key by key, anything else replaces. */
