@@ -41,15 +41,8 @@ class WarmStartTest {
     }
     Outputs firstRun = new Outputs();
     trainer.finish(state, firstRun);
-    ModelSnapshot published = firstRun.versions.get(0);
     LocalModelStore models = new LocalModelStore(store);
-    models.publish(
-        ManifestJson.read(published.manifestJson),
-        Map.of(
-            ModelStore.PARAMETERS,
-            published.parameters,
-            ModelStore.FEATURIZER,
-            published.featurizerJson.getBytes(StandardCharsets.UTF_8)));
+    publish(models, firstRun.versions.get(0));
 
     PipelineSpec fineTune =
         ModelTrainerTest.specFor(
@@ -108,14 +101,7 @@ class WarmStartTest {
         trainer.offer(trained[c], example, out);
       }
       trainer.finish(trained[c], out);
-      ModelSnapshot published = out.versions.get(out.versions.size() - 1);
-      models.publish(
-          ManifestJson.read(published.manifestJson),
-          Map.of(
-              ModelStore.PARAMETERS,
-              published.parameters,
-              ModelStore.FEATURIZER,
-              published.featurizerJson.getBytes(StandardCharsets.UTF_8)));
+      publish(models, out.versions.get(out.versions.size() - 1));
     }
     assertThat(models.models()).containsExactlyInAnyOrder("wdbc.narrow", "wdbc.fast");
 
@@ -131,5 +117,16 @@ class WarmStartTest {
       assertThat(resumed.params).containsExactly(trained[c].params);
       assertThat(resumed.version).isEqualTo(trained[c].version).isPositive();
     }
+  }
+
+  /** Publishes a version the trainer cut, as the job's sink would. */
+  private static void publish(LocalModelStore models, ModelSnapshot version) throws Exception {
+    models.publish(
+        ManifestJson.read(version.manifestJson),
+        Map.of(
+            ModelStore.PARAMETERS,
+            version.parameters,
+            ModelStore.FEATURIZER,
+            version.featurizerJson.getBytes(StandardCharsets.UTF_8)));
   }
 }

@@ -183,16 +183,7 @@ class CandidateTrainingTest {
       Map<String, Object> fields = new HashMap<>();
       fields.put("x", x);
       fields.put("y", y);
-      Example example = new Example();
-      example.id = "e" + i;
-      example.timestamp = 1_700_000_000_000L + 1000L * i;
-      example.numeric = new double[rules.numericCount()];
-      example.categorical = new String[rules.categoricalCount()];
-      rules.read(fields, example.timestamp, example.numeric, example.categorical);
-      example.label = x * x + y * y < 1.2 ? 1 : 0;
-      example.partition = i % 2;
-      example.offset = i / 2;
-      examples.add(example);
+      examples.add(TrainModelTest.example(rules, fields, i, x * x + y * y < 1.2 ? 1 : 0));
     }
     return examples;
   }

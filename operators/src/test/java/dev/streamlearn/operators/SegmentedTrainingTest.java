@@ -147,17 +147,9 @@ class SegmentedTrainingTest {
       fields.put("x", x);
       fields.put("y", y);
       fields.put("region", region);
-      Example example = new Example();
-      example.id = "e" + i;
-      example.timestamp = 1_700_000_000_000L + 1000L * i;
-      example.numeric = new double[rules.numericCount()];
-      example.categorical = new String[rules.categoricalCount()];
-      rules.read(fields, example.timestamp, example.numeric, example.categorical);
       double side = x + y / 2;
-      example.label = ("south".equals(region) ? side < 0 : side > 0) ? 1 : 0;
-      example.partition = i % 2;
-      example.offset = i / 2;
-      examples.add(example);
+      double label = ("south".equals(region) ? side < 0 : side > 0) ? 1 : 0;
+      examples.add(TrainModelTest.example(rules, fields, i, label));
     }
     return examples;
   }

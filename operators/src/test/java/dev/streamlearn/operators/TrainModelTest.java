@@ -204,18 +204,31 @@ class TrainModelTest {
       fields.put("b", random.nextDouble() * 100);
       fields.put("c", random.nextInt(8) == 0 ? null : "c" + random.nextInt(6));
       fields.put("d", "d" + (int) Math.exp(random.nextDouble() * 10));
-      Example example = new Example();
-      example.id = "e" + i;
-      example.timestamp = 1_700_000_000_000L + 1000L * i;
-      example.numeric = new double[rules.numericCount()];
-      example.categorical = new String[rules.categoricalCount()];
-      rules.read(fields, example.timestamp, example.numeric, example.categorical);
-      example.label = a > 0.3 ? 1 : 0;
-      example.partition = i % 2;
-      example.offset = i / 2;
-      examples.add(example);
+      examples.add(example(rules, fields, i, a > 0.3 ? 1 : 0));
     }
     return examples;
+  }
+
+  /**
+   * Event {@code i} of a test stream: id {@code e<i>}, one second after the one before, its raw
+   * {@code fields} read by the spec's rules, alternating between two partitions.
+   */
+  static Example example(
+      dev.streamlearn.core.data.RawFeatures rules,
+      java.util.Map<String, Object> fields,
+      int i,
+      double label)
+      throws Exception {
+    Example example = new Example();
+    example.id = "e" + i;
+    example.timestamp = 1_700_000_000_000L + 1000L * i;
+    example.numeric = new double[rules.numericCount()];
+    example.categorical = new String[rules.categoricalCount()];
+    rules.read(fields, example.timestamp, example.numeric, example.categorical);
+    example.label = label;
+    example.partition = i % 2;
+    example.offset = i / 2;
+    return example;
   }
 
   static void feed(

@@ -323,14 +323,7 @@ public final class SpecLoader {
           "not with segments: train candidates per segment in a pipeline of their own, one per"
               + " segment value (source topic filtered upstream)");
     }
-    if (name.length() > ModelRouter.MAX_BASE_LENGTH) {
-      throw new SpecException(
-          "name",
-          name,
-          "at most "
-              + ModelRouter.MAX_BASE_LENGTH
-              + " characters with candidates, so that every candidate's model name fits");
-    }
+    checkNameLeavesRoom(name, "candidates", "candidate");
     Node baseModel = spec.child("model");
     PipelineSpec.Model warmFrom = model(baseModel, task, name);
     // A warm start names a model, and every candidate starts from it; or names none, and each
@@ -452,6 +445,22 @@ public final class SpecLoader {
     return items;
   }
 
+  /** With segments or candidates, the pipeline's name leaves room for theirs in model names. */
+  private static void checkNameLeavesRoom(String name, String with, String each) {
+    if (name.length() > ModelRouter.MAX_BASE_LENGTH) {
+      throw new SpecException(
+          "name",
+          name,
+          "at most "
+              + ModelRouter.MAX_BASE_LENGTH
+              + " characters with "
+              + with
+              + ", so that every "
+              + each
+              + "'s model name fits");
+    }
+  }
+
   /** {@code over} laid over {@code base}: mappings merge key by key, anything else replaces. */
   @SuppressWarnings("unchecked")
   private static Map<String, Object> layOver(Map<String, Object> base, Map<String, Object> over) {
@@ -502,14 +511,7 @@ public final class SpecLoader {
               ? "the name of a categorical feature, and the spec has none"
               : "the name of a categorical feature: one of " + categorical);
     }
-    if (name.length() > ModelRouter.MAX_BASE_LENGTH) {
-      throw new SpecException(
-          "name",
-          name,
-          "at most "
-              + ModelRouter.MAX_BASE_LENGTH
-              + " characters with segments, so that every segment's model name fits");
-    }
+    checkNameLeavesRoom(name, "segments", "segment");
     List<String> values = segments.stringList("values");
     Set<String> seen = new HashSet<>();
     for (int i = 0; i < values.size(); i++) {
