@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  * GET  /api/v1/models                                   models with latest version and aliases
- * GET  /api/v1/models/{model}/versions?offset&amp;limit     versions with their metrics
+ * GET  /api/v1/models/{model}/versions?offset&amp;limit     versions with their metrics (and
+ *                                                      validation window, segment, candidate)
  * GET  /api/v1/models/{model}/versions/{version}        manifest ({version} may be an alias)
  * GET  /api/v1/models/{model}/versions/{version}/files/{file}   download: ETag, Range, sha256
  * GET  /api/v1/models/{model}/aliases/{alias}           the version it points at
@@ -324,6 +325,15 @@ public final class ModelStoreServer implements AutoCloseable {
       node.put("version", manifest.get().version());
       node.put("created", manifest.get().created());
       node.set("metrics", JSON.valueToTree(manifest.get().metrics()));
+      if (manifest.get().validationWindow() != null) {
+        node.set("validationWindow", JSON.valueToTree(manifest.get().validationWindow()));
+      }
+      if (manifest.get().segment() != null) {
+        node.set("segment", JSON.valueToTree(manifest.get().segment()));
+      }
+      if (manifest.get().candidate() != null) {
+        node.set("candidate", JSON.valueToTree(manifest.get().candidate()));
+      }
     }
     body.set("aliases", JSON.valueToTree(store.aliases(model)));
     return body;

@@ -3,6 +3,7 @@ package dev.streamlearn.store.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamlearn.store.LocalModelStore;
+import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ModelStore;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -39,6 +40,29 @@ class WebPageInChromiumTest {
           Map.of(ModelStore.PARAMETERS, new byte[] {1}));
     }
     store.setAlias("churn", "champion", 4);
+    Manifest plain = ModelStoreServerTest.manifest("churn.adam", 1, 0.9);
+    store.publish(
+        new Manifest(
+            plain.formatVersion(),
+            plain.name(),
+            null,
+            new Manifest.Candidate("adam", Map.of("training.optimizer.type", "adam"), "accuracy"),
+            plain.version(),
+            plain.parentVersion(),
+            plain.created(),
+            plain.task(),
+            plain.classes(),
+            plain.featureNames(),
+            plain.specHash(),
+            plain.inputSchemaFingerprint(),
+            plain.backend(),
+            plain.precision(),
+            plain.metrics(),
+            new Manifest.ValidationWindow(0, 60_000),
+            plain.lineage(),
+            null,
+            null),
+        Map.of(ModelStore.PARAMETERS, new byte[] {1}));
     try (ModelStoreServer server =
         ModelStoreServer.start(store, new InetSocketAddress("127.0.0.1", 0), null)) {
       Process process =
@@ -69,7 +93,12 @@ class WebPageInChromiumTest {
         assertThat(dom).contains("<td>v" + v);
       }
       assertThat(dom).contains("<span class=\"alias\">champion</span>");
-      Matcher curve = Pattern.compile("<polyline points=\"([^\"]+)\"").matcher(dom);
+      assertThat(dom)
+          .contains("churn.adam — 1 versions")
+          .contains(
+              "candidate adam, compared by held-out accuracy: training.optimizer.type = adam");
+      Matcher curve =
+          Pattern.compile("id=\"curve-churn\"[^>]*>\\s*<polyline points=\"([^\"]+)\"").matcher(dom);
       assertThat(curve.find()).as("the curve is drawn").isTrue();
       List<String> points = List.of(curve.group(1).split(" "));
       assertThat(points).hasSize(4);
