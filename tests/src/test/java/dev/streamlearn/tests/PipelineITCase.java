@@ -428,6 +428,10 @@ class PipelineITCase {
     text.put("site.region", "EAST");
     assertThatThrownBy(() -> scorer.score(text, 0L))
         .hasMessageStartingWith("field site.region = 'EAST' does not fit its type");
+    // The input vector is read the same way: through the schema.
+    float[] vector = new float[scorer.dimension()];
+    assertThatThrownBy(() -> scorer.vectorOf(text, 0L, vector))
+        .hasMessageStartingWith("field site.region = 'EAST' does not fit its type");
   }
 
   /**

@@ -244,13 +244,15 @@ public final class ModelScorer {
     return score(numeric, text);
   }
 
-  /** The input vector of one event, as training computed it with this version's featurizer. */
+  /**
+   * The input vector of one event, as training computed it with this version's featurizer; the
+   * fields are read as {@link #score(Map, long)} reads them (through the record schema where there
+   * is one).
+   */
   public void vectorOf(Map<String, ?> fields, long timestamp, float[] out)
       throws ExampleExtractor.RefusedException {
-    double[] numeric = new double[rules.numericCount()];
-    String[] text = new String[rules.categoricalCount()];
-    rules.read(fields, timestamp, numeric, text);
-    featurizer.transform(statistics, numeric, text, out, 0, false);
+    Cleaned cleaned = clean(fields, timestamp);
+    featurizer.transform(statistics, cleaned.numeric(), cleaned.text(), out, 0, false);
   }
 
   public int dimension() {
