@@ -234,6 +234,31 @@ class ModelRouterTest {
   }
 
   @Test
+  void everySegmentTrainsEveryCandidate() throws Exception {
+    ModelRouter router =
+        new ModelRouter(
+            SpecLoader.parse(
+                FEATURES
+                    + "segments: {by: country, others: rest}\n"
+                    + "candidates:\n  - {name: a, training: {learning-rate: 0.5}}\n"
+                    + "  - {name: b, training: {learning-rate: 0.05}}\n"));
+    assertThat(router.copiesPerEvent()).isEqualTo(2);
+    Example german = example("DE");
+    assertThat(router.modelOf(german)).isEqualTo("fraud.DE.a");
+    assertThat(router.modelOf(ModelRouter.copyFor(german, 1))).isEqualTo("fraud.DE.b");
+    assertThat(router.modelOf(ModelRouter.copyFor(example("a b"), 1)))
+        .isEqualTo(ModelRouter.modelName("fraud", "a b") + ".b")
+        .isEqualTo("fraud.a_b.c8687a08aa5d.b");
+    assertThat(router.modelOf(example(null))).isEqualTo("fraud.rest.a");
+    Example copy = ModelRouter.copyFor(german, 1);
+    assertThat(router.describe(copy)).isEqualTo(new Manifest.Segment("country", "DE", false));
+    assertThat(router.candidateOf(copy).name()).isEqualTo("b");
+    // The longest name both allow is one the store accepts.
+    String longest = "f".repeat(64) + "." + "s".repeat(31) + "." + "c".repeat(31);
+    assertThat(ModelNames.checkModelName(longest)).isEqualTo(longest);
+  }
+
+  @Test
   void aGridMakesACandidateOfEveryCombination() {
     PipelineSpec spec =
         SpecLoader.parse(
@@ -308,10 +333,13 @@ class ModelRouterTest {
         FEATURES + "candidates:\n  - model: {type: softmax}\n" + two,
         "spec key 'candidates[0].model.type' = 'softmax': a binary task takes logistic or mlp");
     assertRefused(
-        FEATURES + "segments: {by: country}\ncandidates:\n" + two,
-        "spec key 'candidates' = '2 candidates': not with segments: train candidates per segment"
-            + " in a pipeline of their own, one per segment value (source topic filtered"
-            + " upstream)");
+        FEATURES.replace("name: fraud", "name: " + "f".repeat(65))
+            + "segments: {by: country}\ncandidates:\n"
+            + two,
+        "spec key 'name' = '"
+            + "f".repeat(65)
+            + "': at most 64 characters with segments and candidates, so that every segment's"
+            + " candidate's model name fits");
     assertRefused(
         FEATURES + "candidates:\n  - model: {warm-start: {version: 3}}\n" + two,
         "spec key 'candidates[0].model.warm-start' = {version=3}: not per candidate:"

@@ -231,11 +231,11 @@ final class DemoCommand implements Callable<Integer> {
           countRecords(kafka.bootstrapServers(), spec.source().deadLetterTopic()),
           spec.source().metricsTopic(),
           countRecords(kafka.bootstrapServers(), spec.source().metricsTopic()));
-      if (spec.segments().enabled()) {
-        return summarizeSegments(spec, models, counts.addsUp() ? 0 : 1);
-      }
       if (spec.hasCandidates()) {
         return summarizeCandidates(spec, models, counts.addsUp() ? 0 : 1);
+      }
+      if (spec.segments().enabled()) {
+        return summarizeSegments(spec, models, counts.addsUp() ? 0 : 1);
       }
       return summarize(spec, models, counts.addsUp() ? 0 : 1);
     } finally {
@@ -373,11 +373,11 @@ final class DemoCommand implements Callable<Integer> {
         out.println("No version was published.");
         return 1;
       }
-      if (spec.segments().enabled()) {
-        return summarizeSegments(spec, models, counts.addsUp() ? 0 : 1);
-      }
       if (spec.hasCandidates()) {
         return summarizeCandidates(spec, models, counts.addsUp() ? 0 : 1);
+      }
+      if (spec.segments().enabled()) {
+        return summarizeSegments(spec, models, counts.addsUp() ? 0 : 1);
       }
       List<Long> versions = models.versions(spec.name());
       Manifest last = models.manifest(spec.name(), versions.get(versions.size() - 1)).orElseThrow();
@@ -456,12 +456,19 @@ final class DemoCommand implements Callable<Integer> {
       }
     }
     out.printf(
-        "%d candidates trained side by side in %s, by held-out %s on their newest versions:%n",
+        "%d candidate models trained side by side in %s, by held-out %s on their newest"
+            + " versions:%n",
         newest.size(), models.location(), spec.validation().metric());
-    ModelsCommand.printRanking(dev.streamlearn.core.serve.CandidateRanking.of(newest), out);
+    ModelsCommand.printRankings(newest, out);
     out.printf(
         "Again later: ./streamlearn models --store %s candidates --pipeline %s%n",
         models.location(), spec.name());
+    if (spec.segments().enabled()) {
+      out.printf(
+          "Score a CSV by segment with each segment's best: ./streamlearn score --segments %s/%s"
+              + " --candidate best --input FILE.csv --output scores.csv%n",
+          models.location(), spec.name());
+    }
     return exitCode;
   }
 

@@ -194,7 +194,8 @@ final class ModelsCommand implements Runnable {
       description = {
         "A pipeline's hyper-parameter candidates ranked by the held-out metric they are compared",
         "by, each by its newest version; those validated on the newest window first. 'since start':",
-        "the metric over every held-out event since the start, scored on arrival."
+        "the metric over every held-out event since the start, scored on arrival. With segments:",
+        "a ranking per segment."
       })
   static final class Candidates implements Callable<Integer> {
     @ParentCommand ModelsCommand parent;
@@ -229,8 +230,23 @@ final class ModelsCommand implements Runnable {
                 + parent.store
                 + " (a spec with candidates names them <pipeline>.<candidate>)");
       }
-      printRanking(CandidateRanking.of(newest), System.out);
+      printRankings(newest, System.out);
       return 0;
+    }
+  }
+
+  /** The candidates' newest versions ranked, one table per segment where there are segments. */
+  static void printRankings(List<Manifest> newest, java.io.PrintStream out) {
+    for (var ranking : CandidateRanking.bySegment(newest).entrySet()) {
+      Manifest.Segment segment = ranking.getKey();
+      if (segment != null) {
+        out.printf(
+            "Segment %s = %s%s:%n",
+            segment.feature(),
+            segment.value(),
+            segment.others() ? " (and every value of no other segment)" : "");
+      }
+      printRanking(ranking.getValue(), out);
     }
   }
 

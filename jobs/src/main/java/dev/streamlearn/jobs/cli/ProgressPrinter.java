@@ -29,7 +29,9 @@ final class ProgressPrinter {
   static ProgressPrinter of(
       dev.streamlearn.core.spec.PipelineSpec spec, ModelStore store, PrintStream out) {
     String several =
-        spec.segments().enabled() ? "segment models" : spec.hasCandidates() ? "candidates" : null;
+        spec.segments().enabled()
+            ? spec.hasCandidates() ? "segment candidate models" : "segment models"
+            : spec.hasCandidates() ? "candidates" : null;
     return new ProgressPrinter(spec.name(), several, store, out);
   }
 

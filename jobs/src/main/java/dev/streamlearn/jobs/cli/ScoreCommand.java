@@ -51,6 +51,15 @@ final class ScoreCommand implements Callable<Integer> {
   String segments;
 
   @Option(
+      names = "--candidate",
+      description = {
+        "With --segments, for a pipeline with segments and hyper-parameter candidates: the",
+        "candidate whose model scores each segment's rows, by name, or 'best' (each segment's best",
+        "candidate on its newest validation window)."
+      })
+  String candidate;
+
+  @Option(
       names = "--version",
       defaultValue = "latest",
       description = "With --segments: the version of each segment's model, an alias or a number.")
@@ -92,7 +101,8 @@ final class ScoreCommand implements Callable<Integer> {
    * The version {@code version} of every segment model of a pipeline: {@code <store>/<pipeline>} or
    * {@code http://host:port/api/v1/models/<pipeline>}.
    */
-  static SegmentedScorer pipelineModels(String segments, String version) throws IOException {
+  static SegmentedScorer pipelineModels(String segments, String version, String candidate)
+      throws IOException {
     List<ModelScorer> models = new ArrayList<>();
     java.util.regex.Matcher url =
         java.util.regex.Pattern.compile("(https?://[^/]+/)api/v1/models/([^/]+)/?")
@@ -130,7 +140,71 @@ final class ScoreCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--segments " + segments + ": no segment models " + pipeline + ".<segment> in " + where);
     }
-    return SegmentedScorer.of(models);
+    return SegmentedScorer.of(oneCandidatePerSegment(segments, models, candidate));
+  }
+
+  /**
+   * The segment models to score with: all of them, or, where the segments have hyper-parameter
+   * candidates, the one {@code --candidate} names (or each segment's best) per segment.
+   */
+  private static List<ModelScorer> oneCandidatePerSegment(
+      String segments, List<ModelScorer> models, String candidate) {
+    java.util.Set<String> names = new java.util.TreeSet<>();
+    for (ModelScorer model : models) {
+      if (model.manifest().candidate() != null) {
+        names.add(model.manifest().candidate().name());
+      }
+    }
+    if (names.isEmpty()) {
+      if (candidate != null) {
+        throw new IllegalArgumentException(
+            "--candidate "
+                + candidate
+                + ": the segment models of "
+                + segments
+                + " are not"
+                + " hyper-parameter candidates");
+      }
+      return models;
+    }
+    if (candidate == null) {
+      throw new IllegalArgumentException(
+          "--segments "
+              + segments
+              + ": each segment has hyper-parameter candidates "
+              + names
+              + "; choose one with --candidate NAME, or --candidate best");
+    }
+    if (!candidate.equals("best") && !names.contains(candidate)) {
+      throw new IllegalArgumentException(
+          "--candidate " + candidate + ": no such candidate; the candidates are " + names);
+    }
+    Map<String, ModelScorer> byName = new HashMap<>();
+    List<dev.streamlearn.store.Manifest> manifests = new ArrayList<>();
+    for (ModelScorer model : models) {
+      byName.put(model.manifest().name(), model);
+      manifests.add(model.manifest());
+    }
+    List<ModelScorer> chosen = new ArrayList<>();
+    for (var ranking :
+        dev.streamlearn.core.serve.CandidateRanking.bySegment(manifests).entrySet()) {
+      List<dev.streamlearn.core.serve.CandidateRanking.Entry> entries =
+          ranking.getValue().entries();
+      var pick =
+          candidate.equals("best")
+              ? java.util.Optional.of(entries.get(0))
+              : entries.stream().filter(e -> e.candidate().equals(candidate)).findFirst();
+      if (pick.isEmpty()) {
+        throw new IllegalArgumentException(
+            "--candidate "
+                + candidate
+                + ": segment "
+                + ranking.getKey().value()
+                + " has no such candidate model");
+      }
+      chosen.add(byName.get(pick.get().model()));
+    }
+    return chosen;
   }
 
   private static Path segmentVersion(
@@ -146,7 +220,12 @@ final class ScoreCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "give one of --model (a version) and --segments (a pipeline's segment models)");
     }
-    SegmentedScorer bySegment = segments == null ? null : pipelineModels(segments, version);
+    if (candidate != null && segments == null) {
+      throw new IllegalArgumentException(
+          "--candidate goes with --segments; with --model, name the candidate's model itself");
+    }
+    SegmentedScorer bySegment =
+        segments == null ? null : pipelineModels(segments, version, candidate);
     ModelScorer scorer =
         bySegment == null ? ModelScorer.load(versionDirectory(model)) : bySegment.anyModel();
     List<String> classes = scorer.manifest().classes();
@@ -205,8 +284,11 @@ final class ScoreCommand implements Callable<Integer> {
         bySegment == null
             ? String.format("%s version %d", scorer.manifest().name(), scorer.manifest().version())
             : String.format(
-                "the %s version of %d segment models by %s",
-                version, bySegment.models().size(), bySegment.feature());
+                "the %s version of %d segment models by %s%s",
+                version,
+                bySegment.models().size(),
+                bySegment.feature(),
+                candidate == null ? "" : " (candidate " + candidate + ")");
     System.out.printf(
         "Scored %,d rows of %s with %s into %s (%,d refused).%n",
         table.rows().size(), input, with, output, refused);

@@ -19,8 +19,9 @@ import java.util.regex.Pattern;
  * Picks the model an example trains: the pipeline's one model; with {@code segments}, the model of
  * the example's segment, named {@code <name>.<segment>} ({@link #modelName}); with {@code
  * candidates}, the model of the candidate the example's copy is for ({@link #copyFor}), named
- * {@code <name>.<candidate>}. The job keys its trainers by {@link #modelOf}; decoding refuses the
- * events that belong to no segment ({@link #check}), so that every key is a model.
+ * {@code <name>.<candidate>}, or {@code <name>.<segment>.<candidate>} with both. The job keys its
+ * trainers by {@link #modelOf}; decoding refuses the events that belong to no segment ({@link
+ * #check}), so that every key is a model.
  */
 public final class ModelRouter implements Serializable {
 
@@ -29,6 +30,9 @@ public final class ModelRouter implements Serializable {
    * takes at most 32 more.
    */
   public static final int MAX_BASE_LENGTH = 96;
+
+  /** The longest pipeline name with both segments and candidates: each part takes 32. */
+  public static final int MAX_BASE_LENGTH_BOTH = 64;
 
   /** A segment that names its model as it is: letters, digits, '_' and '-', not too long. */
   private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9_-]{1,31}");
@@ -44,7 +48,9 @@ public final class ModelRouter implements Serializable {
   private final List<String> candidateModels;
   private final List<PipelineSpec.Candidate> candidates;
   private final String metric;
-  private transient Map<String, String> names;
+
+  /** Model names by segment: the segment's model, or its candidates' models in order. */
+  private transient Map<String, String[]> names;
 
   public ModelRouter(PipelineSpec spec) {
     PipelineSpec.Segments segments = spec.segments();
@@ -133,11 +139,8 @@ public final class ModelRouter implements Serializable {
 
   /** The model an example trains: the pipeline's name, or its segment's or candidate's model. */
   public String modelOf(Example example) {
-    if (!candidateModels.isEmpty()) {
-      return candidateModels.get(example.candidate);
-    }
     if (feature == null) {
-      return name;
+      return candidateModels.isEmpty() ? name : candidateModels.get(example.candidate);
     }
     String segment = segmentOf(example);
     if (segment == null) {
@@ -147,7 +150,16 @@ public final class ModelRouter implements Serializable {
     if (names == null || names.size() >= NAME_CACHE) {
       names = new HashMap<>();
     }
-    return names.computeIfAbsent(segment, s -> modelName(name, s));
+    return names.computeIfAbsent(segment, this::segmentModels)[example.candidate];
+  }
+
+  /** A segment's model, or its candidates' models, {@code <name>.<segment>.<candidate>}. */
+  private String[] segmentModels(String segment) {
+    String model = modelName(name, segment);
+    if (candidates.isEmpty()) {
+      return new String[] {model};
+    }
+    return candidates.stream().map(c -> modelName(model, c.name())).toArray(String[]::new);
   }
 
   /** What the manifest of an example's model says of its segment; null without segments. */

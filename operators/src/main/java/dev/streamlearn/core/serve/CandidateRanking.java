@@ -9,12 +9,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Ranks a pipeline's hyper-parameter candidates, each by its newest version, on the held-out metric
- * they are compared by (the manifests' {@code candidate.metric}). Candidates learn from the same
- * events and hold out the same ones, so versions validated on the same window compare like for
- * like: those on the newest window rank first, best first; a candidate whose newest version was
- * validated on an older window (it was not published since, e.g. gated or stopped) ranks after
- * them.
+ * Ranks a pipeline's hyper-parameter candidates (of one segment, where the pipeline has segments),
+ * each by its newest version, on the held-out metric they are compared by (the manifests' {@code
+ * candidate.metric}). Candidates learn from the same events and hold out the same ones, so versions
+ * validated on the same window compare like for like: those on the newest window rank first, best
+ * first; a candidate whose newest version was validated on an older window (it was not published
+ * since, e.g. gated or stopped) ranks after them.
  */
 public final class CandidateRanking {
 
@@ -64,6 +64,12 @@ public final class CandidateRanking {
       if (manifest.candidate() == null) {
         throw new IllegalArgumentException(
             "model " + manifest.name() + " is not a hyper-parameter candidate");
+      }
+      if (!java.util.Objects.equals(manifest.segment(), newest.iterator().next().segment())) {
+        throw new IllegalArgumentException(
+            "candidates of different segments: rank each segment's candidates on their own ("
+                + manifest.name()
+                + ")");
       }
       String its = manifest.candidate().metric();
       if (metric != null && !metric.equals(its)) {
@@ -121,6 +127,20 @@ public final class CandidateRanking {
   /** Best first. */
   public List<Entry> entries() {
     return entries;
+  }
+
+  /**
+   * The newest versions of candidates grouped by segment (one group, keyed by null, without
+   * segments), each group ranked; segments in the order they first appear.
+   */
+  public static Map<Manifest.Segment, CandidateRanking> bySegment(Collection<Manifest> newest) {
+    Map<Manifest.Segment, List<Manifest>> groups = new java.util.LinkedHashMap<>();
+    for (Manifest manifest : newest) {
+      groups.computeIfAbsent(manifest.segment(), s -> new ArrayList<>()).add(manifest);
+    }
+    Map<Manifest.Segment, CandidateRanking> rankings = new java.util.LinkedHashMap<>();
+    groups.forEach((segment, group) -> rankings.put(segment, of(group)));
+    return rankings;
   }
 
   /** The best candidate on the newest window; empty when none has a value there. */

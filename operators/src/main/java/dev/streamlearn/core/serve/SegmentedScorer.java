@@ -41,8 +41,9 @@ public final class SegmentedScorer {
   /**
    * The segment models of one pipeline, a version of each.
    *
-   * @throws IllegalArgumentException when one is not a segment's model, or they are segments of
-   *     different features or tasks
+   * @throws IllegalArgumentException when one is not a segment's model, they are segments of
+   *     different features or tasks, or two are of the same segment (e.g. two of its
+   *     hyper-parameter candidates)
    */
   public static SegmentedScorer of(List<ModelScorer> models) {
     if (models.isEmpty()) {
@@ -68,6 +69,18 @@ public final class SegmentedScorer {
                 + first.task()
                 + " task with the classes of "
                 + first.name());
+      }
+      ModelScorer before = segment.others() ? scorer.others : scorer.bySegment.get(segment.value());
+      if (before != null) {
+        throw new IllegalArgumentException(
+            before.manifest().name()
+                + " and "
+                + manifest.name()
+                + " are both models of segment "
+                + segment.value()
+                + (manifest.candidate() != null
+                    ? ": choose one hyper-parameter candidate per segment"
+                    : ""));
       }
       if (segment.others()) {
         scorer.others = model;

@@ -317,13 +317,11 @@ public final class SpecLoader {
               + " settings it changes");
     }
     if (spec.has("segments")) {
-      throw new SpecException(
-          "candidates",
-          items.size() + " candidates",
-          "not with segments: train candidates per segment in a pipeline of their own, one per"
-              + " segment value (source topic filtered upstream)");
+      checkNameLeavesRoom(
+          name, ModelRouter.MAX_BASE_LENGTH_BOTH, "segments and candidates", "segment's candidate");
+    } else {
+      checkNameLeavesRoom(name, ModelRouter.MAX_BASE_LENGTH, "candidates", "candidate");
     }
-    checkNameLeavesRoom(name, "candidates", "candidate");
     Node baseModel = spec.child("model");
     PipelineSpec.Model warmFrom = model(baseModel, task, name);
     // A warm start names a model, and every candidate starts from it; or names none, and each
@@ -446,13 +444,13 @@ public final class SpecLoader {
   }
 
   /** With segments or candidates, the pipeline's name leaves room for theirs in model names. */
-  private static void checkNameLeavesRoom(String name, String with, String each) {
-    if (name.length() > ModelRouter.MAX_BASE_LENGTH) {
+  private static void checkNameLeavesRoom(String name, int most, String with, String each) {
+    if (name.length() > most) {
       throw new SpecException(
           "name",
           name,
           "at most "
-              + ModelRouter.MAX_BASE_LENGTH
+              + most
               + " characters with "
               + with
               + ", so that every "
@@ -511,7 +509,7 @@ public final class SpecLoader {
               ? "the name of a categorical feature, and the spec has none"
               : "the name of a categorical feature: one of " + categorical);
     }
-    checkNameLeavesRoom(name, "segments", "segment");
+    checkNameLeavesRoom(name, ModelRouter.MAX_BASE_LENGTH, "segments", "segment");
     List<String> values = segments.stringList("values");
     Set<String> seen = new HashSet<>();
     for (int i = 0; i < values.size(); i++) {
