@@ -141,9 +141,16 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     return spec.hasCandidates() ? spec.forCandidate(index) : spec;
   }
 
-  /** The trainer of a state's model: its candidate's. */
+  /**
+   * The trainer of a state's model: its candidate's; null for a candidate the spec no longer lists
+   * (a state restored from a run of an earlier spec).
+   */
   private ModelTrainer trainerOf(TrainerState state) {
-    return state.candidate == null ? trainers[0] : trainers[candidateIndex.get(state.candidate)];
+    if (state.candidate == null) {
+      return trainers[0];
+    }
+    Integer index = candidateIndex.get(state.candidate);
+    return index == null ? null : trainers[index];
   }
 
   @Override
@@ -264,6 +271,14 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
       throws Exception {
     TrainerState current = state.value();
     if (current == null) {
+      return;
+    }
+    if (trainerOf(current) == null) {
+      // Restored from a run whose spec had this candidate; this spec has not: it trains no more.
+      LOG.warn(
+          "model {} is of candidate {}, which the spec no longer lists: left as it was",
+          current.model,
+          current.candidate);
       return;
     }
     if (context.timeDomain() == TimeDomain.PROCESSING_TIME) {

@@ -3,6 +3,7 @@ package dev.streamlearn.operators;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.data.RawFeatures;
 import dev.streamlearn.core.device.HostDeviceOps;
 import dev.streamlearn.core.device.Precision;
@@ -19,6 +20,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.util.Collector;
 import org.junit.jupiter.api.Test;
 
@@ -158,6 +163,58 @@ class CandidateTrainingTest {
     assertThat(ranking.best()).get().extracting(CandidateRanking.Entry::model).isEqualTo("m.mlp");
     assertThat(ranking.best().get().value()).isGreaterThan(0.9);
     assertThat(ranking.entries().get(2).value()).isLessThan(0.8);
+  }
+
+  /**
+   * A job restarted from a checkpoint with a spec that dropped a candidate: the others go on, the
+   * dropped one's model is left as it was (its end-of-input timer does not fail the job).
+   */
+  @Test
+  void aRestartWithoutACandidateLeavesItsModelAsItWas() throws Exception {
+    PipelineSpec three = SpecLoader.parse(PIPELINE + BASE + CANDIDATES);
+    PipelineSpec two =
+        SpecLoader.parse(
+            PIPELINE + BASE + CANDIDATES.substring(0, CANDIDATES.indexOf("  - name: mlp")));
+    assertThat(two.candidates()).hasSize(2);
+    List<Example> events = examples(three, 1000);
+    List<Example> before = new ArrayList<>();
+    for (Example event : events.subList(0, 500)) {
+      new CopyForCandidates(3).flatMap(event, collectInto(before));
+    }
+    List<Example> after = new ArrayList<>();
+    for (Example event : events.subList(500, 1000)) {
+      new CopyForCandidates(2).flatMap(event, collectInto(after));
+    }
+    ModelRouter router = new ModelRouter(three);
+    OperatorSubtaskState snapshot;
+    try (var harness =
+        new KeyedOneInputStreamOperatorTestHarness<>(
+            new KeyedProcessOperator<>(new TrainModel(three, HOST)),
+            router::modelOf,
+            Types.STRING)) {
+      harness.open();
+      TrainModelTest.feed(harness, before);
+      snapshot = harness.snapshot(1, 1);
+    }
+    try (var harness =
+        new KeyedOneInputStreamOperatorTestHarness<>(
+            new KeyedProcessOperator<>(new TrainModel(two, HOST)),
+            new ModelRouter(two)::modelOf,
+            Types.STRING)) {
+      harness.initializeState(snapshot);
+      harness.open();
+      TrainModelTest.feed(harness, after);
+      harness.processWatermark(Long.MAX_VALUE);
+      List<ModelSnapshot> versions = TrainModelTest.outputs(harness);
+      assertThat(versions)
+          .extracting(v -> v.model)
+          .contains("m.slow", "m.adam")
+          .doesNotContain("m.mlp");
+      ModelSnapshot last = versions.get(versions.size() - 1);
+      Manifest manifest = ManifestJson.read(last.manifestJson);
+      assertThat(manifest.lineage().eventsTrainedTotal() + manifest.lineage().eventsHeldOutTotal())
+          .isEqualTo(events.size());
+    }
   }
 
   private static Collector<Example> collectInto(List<Example> into) {
