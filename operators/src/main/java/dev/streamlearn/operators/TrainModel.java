@@ -74,6 +74,10 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   private transient ModelTrainer[] trainers;
 
   private transient java.util.Map<String, Integer> candidateIndex;
+
+  /** Each candidate's {@code training.max-batch-delay}, by candidate index. */
+  private transient long[] batchDelayMillis;
+
   private transient ValueState<TrainerState> state;
 
   /**
@@ -162,6 +166,10 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     for (int i = 0; i < spec.candidates().size(); i++) {
       candidateIndex.put(spec.candidates().get(i).name(), i);
     }
+    batchDelayMillis = new long[trainers.length];
+    for (int i = 0; i < trainers.length; i++) {
+      batchDelayMillis[i] = candidateSpec(i).training().maxBatchDelay().toMillis();
+    }
     Histogram latency =
         getRuntimeContext()
             .getMetricGroup()
@@ -215,7 +223,8 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
       if (counts) {
         trained.inc();
       }
-      long delay = spec.training().maxBatchDelay().toMillis();
+      // The candidate's own setting: candidates may batch differently.
+      long delay = batchDelayMillis[example.candidate];
       if (delay > 0 && current.batchRows == 1) {
         current.batchDeadline = context.timerService().currentProcessingTime() + delay;
         context.timerService().registerProcessingTimeTimer(current.batchDeadline);

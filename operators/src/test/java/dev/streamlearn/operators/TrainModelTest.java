@@ -164,6 +164,50 @@ class TrainModelTest {
   }
 
   @Test
+  void eachCandidateClosesItsBatchAfterItsOwnDelay() throws Exception {
+    PipelineSpec spec =
+        SpecLoader.parse(
+            String.join(
+                "\n",
+                "name: m",
+                "features: [{name: a, type: numeric}, {name: c, type: categorical, hash-buckets: 4}]",
+                "holdout: {fraction: 0.0}",
+                "training: {batch-size: 64}",
+                "validation: {window: 1d}",
+                "backend: reference",
+                "candidates:",
+                "  - {name: eager, training: {max-batch-delay: 100ms}}",
+                "  - {name: patient, training: {max-batch-delay: 0s}}",
+                ""));
+    List<Example> copies = new ArrayList<>();
+    for (Example example : examples(6)) {
+      copies.add(example);
+      copies.add(ModelRouter.copyFor(example, 1));
+    }
+    try (var harness =
+        new KeyedOneInputStreamOperatorTestHarness<>(
+            new KeyedProcessOperator<>(new TrainModel(spec)),
+            new ModelRouter(spec)::modelOf,
+            Types.STRING)) {
+      harness.open();
+      harness.setProcessingTime(1_000);
+      feed(harness, copies.subList(0, 6));
+      // Only the eager candidate waits for a deadline.
+      assertThat(harness.numProcessingTimeTimers()).isEqualTo(1);
+      harness.setProcessingTime(1_100);
+      feed(harness, copies.subList(6, 12));
+      harness.processWatermark(Long.MAX_VALUE);
+      java.util.Map<String, Double> steps = new java.util.HashMap<>();
+      for (ModelSnapshot version : outputs(harness)) {
+        steps.put(
+            version.model,
+            ManifestJson.read(version.manifestJson).metrics().get("training").get("steps"));
+      }
+      assertThat(steps).containsEntry("m.eager", 2.0).containsEntry("m.patient", 1.0);
+    }
+  }
+
+  @Test
   void keepsOneStateEntryPerModel() throws Exception {
     try (var harness = harness()) {
       harness.open();
