@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.streamlearn.core.metrics.BinaryMetrics;
-import dev.streamlearn.core.metrics.MetricDirection;
 import dev.streamlearn.core.metrics.MulticlassMetrics;
 import dev.streamlearn.core.metrics.RegressionMetrics;
 import dev.streamlearn.core.metrics.ScoreHistogram;
+import dev.streamlearn.store.MetricDirection;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;

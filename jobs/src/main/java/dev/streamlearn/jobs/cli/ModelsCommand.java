@@ -1,7 +1,7 @@
 package dev.streamlearn.jobs.cli;
 
 import dev.streamlearn.core.data.ModelRouter;
-import dev.streamlearn.core.serve.CandidateRanking;
+import dev.streamlearn.store.CandidateRanking;
 import dev.streamlearn.store.LocalModelStore;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ManifestJson;

@@ -186,10 +186,8 @@ final class ScoreCommand implements Callable<Integer> {
       manifests.add(model.manifest());
     }
     List<ModelScorer> chosen = new ArrayList<>();
-    for (var ranking :
-        dev.streamlearn.core.serve.CandidateRanking.bySegment(manifests).entrySet()) {
-      List<dev.streamlearn.core.serve.CandidateRanking.Entry> entries =
-          ranking.getValue().entries();
+    for (var ranking : dev.streamlearn.store.CandidateRanking.bySegment(manifests).entrySet()) {
+      List<dev.streamlearn.store.CandidateRanking.Entry> entries = ranking.getValue().entries();
       var pick =
           candidate.equals("best")
               ? java.util.Optional.of(entries.get(0))

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.streamlearn.store.CandidateRanking;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ManifestJson;
 import dev.streamlearn.store.ModelNames;
@@ -45,6 +46,7 @@ import org.slf4j.LoggerFactory;
  *                                                      validation window, segment, candidate)
  * GET  /api/v1/models/{model}/versions/{version}        manifest ({version} may be an alias)
  * GET  /api/v1/models/{model}/versions/{version}/files/{file}   download: ETag, Range, sha256
+ * GET  /api/v1/models/{pipeline}/candidates            its hyper-parameter candidates, ranked
  * GET  /api/v1/models/{model}/aliases/{alias}           the version it points at
  * PUT  /api/v1/models/{model}/aliases/{alias}           {"version": n, "expected": m|null}: move
  *                                                       by compare-and-set (bearer token; 409 when
@@ -243,6 +245,10 @@ public final class ModelStoreServer implements AutoCloseable {
       int limit = intParameter(query, "limit", 100, 1, 1000);
       return sendJson(exchange, 200, versions(model, offset, limit));
     }
+    if (parts.size() == 5 && parts.get(4).equals("candidates")) {
+      requireGet(method);
+      return sendJson(exchange, 200, candidates(model));
+    }
     if (parts.size() == 5 && parts.get(4).equals("events")) {
       requireGet(method);
       return events(exchange, model);
@@ -337,6 +343,69 @@ public final class ModelStoreServer implements AutoCloseable {
     }
     body.set("aliases", JSON.valueToTree(store.aliases(model)));
     return body;
+  }
+
+  /**
+   * The hyper-parameter candidates of pipeline {@code pipeline} (its models {@code
+   * <pipeline>.<candidate>}, or {@code <pipeline>.<segment>.<candidate>}), ranked per segment by
+   * {@link CandidateRanking}, each by its newest version.
+   */
+  private JsonNode candidates(String pipeline) throws IOException {
+    List<Manifest> newest = new ArrayList<>();
+    for (String model : store.models()) {
+      if (!model.startsWith(pipeline + ".")) {
+        continue;
+      }
+      List<Long> versions = store.versions(model);
+      if (versions.isEmpty()) {
+        continue;
+      }
+      store
+          .manifest(model, versions.get(versions.size() - 1))
+          .filter(manifest -> manifest.candidate() != null)
+          .ifPresent(newest::add);
+    }
+    if (newest.isEmpty()) {
+      throw new BadRequest(404, "no candidate models of pipeline " + pipeline);
+    }
+    newest.sort(java.util.Comparator.comparing(Manifest::name));
+    ObjectNode body = JSON.createObjectNode();
+    body.put("pipeline", pipeline);
+    ArrayNode rankings = body.putArray("rankings");
+    for (var group : CandidateRanking.bySegment(newest).entrySet()) {
+      ObjectNode ranking = rankings.addObject();
+      ranking.set("segment", JSON.valueToTree(group.getKey()));
+      ranking.put("metric", group.getValue().metric());
+      var best = group.getValue().best();
+      if (best.isPresent()) {
+        ranking.put("best", best.get().model());
+      } else {
+        ranking.putNull("best");
+      }
+      ArrayNode entries = ranking.putArray("entries");
+      for (CandidateRanking.Entry entry : group.getValue().entries()) {
+        ObjectNode node = entries.addObject();
+        node.put("model", entry.model());
+        node.put("candidate", entry.candidate());
+        node.set("settings", JSON.valueToTree(entry.settings()));
+        node.put("version", entry.version());
+        node.set("validationWindow", JSON.valueToTree(entry.window()));
+        node.put("heldOut", entry.heldOut());
+        putNumber(node, "value", entry.value());
+        putNumber(node, "sinceStart", entry.sinceStart());
+        node.put("current", entry.current());
+      }
+    }
+    return body;
+  }
+
+  /** A number, or null where it is not one (JSON has no NaN). */
+  private static void putNumber(ObjectNode node, String name, double value) {
+    if (Double.isFinite(value)) {
+      node.put(name, value);
+    } else {
+      node.putNull(name);
+    }
   }
 
   private Manifest manifestOf(String model, long version) throws IOException {

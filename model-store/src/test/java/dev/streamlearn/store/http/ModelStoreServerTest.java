@@ -37,6 +37,31 @@ class ModelStoreServerTest {
   private final HttpClient http = HttpClient.newHttpClient();
   private byte[] parameters;
 
+  /** Version 1 of candidate {@code candidate} of a pipeline, its optimizer its name. */
+  static Manifest candidateManifest(String model, String candidate, double accuracy) {
+    Manifest plain = manifest(model, 1, accuracy);
+    return new Manifest(
+        plain.formatVersion(),
+        plain.name(),
+        null,
+        new Manifest.Candidate(candidate, Map.of("training.optimizer.type", candidate), "accuracy"),
+        plain.version(),
+        plain.parentVersion(),
+        plain.created(),
+        plain.task(),
+        plain.classes(),
+        plain.featureNames(),
+        plain.specHash(),
+        plain.inputSchemaFingerprint(),
+        plain.backend(),
+        plain.precision(),
+        plain.metrics(),
+        new Manifest.ValidationWindow(0, 60_000),
+        plain.lineage(),
+        null,
+        null);
+  }
+
   static Manifest manifest(String name, long version, double accuracy) {
     return new Manifest(
         Manifest.FORMAT_VERSION,
@@ -107,6 +132,31 @@ class ModelStoreServerTest {
         .doesNotContain("\"version\":3");
     assertThat(get("api/v1/models/nothing/versions").statusCode()).isEqualTo(404);
     assertThat(get("api/v1/models/churn/versions/9").statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void ranksAPipelinesCandidates() throws Exception {
+    store.publish(candidateManifest("shop.a", "a", 0.8), Map.of(ModelStore.PARAMETERS, parameters));
+    store.publish(candidateManifest("shop.b", "b", 0.9), Map.of(ModelStore.PARAMETERS, parameters));
+    HttpResponse<String> response = get("api/v1/models/shop/candidates");
+    assertThat(response.statusCode()).isEqualTo(200);
+    com.fasterxml.jackson.databind.JsonNode ranking =
+        new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(response.body())
+            .get("rankings")
+            .get(0);
+    assertThat(ranking.get("metric").asText()).isEqualTo("accuracy");
+    assertThat(ranking.get("best").asText()).isEqualTo("shop.b");
+    assertThat(ranking.get("segment").isNull()).isTrue();
+    assertThat(ranking.get("entries").get(0).get("model").asText()).isEqualTo("shop.b");
+    assertThat(ranking.get("entries").get(0).get("value").asDouble()).isEqualTo(0.9);
+    assertThat(
+            ranking.get("entries").get(0).get("settings").get("training.optimizer.type").asText())
+        .isEqualTo("b");
+    assertThat(ranking.get("entries").get(1).get("model").asText()).isEqualTo("shop.a");
+    HttpResponse<String> none = get("api/v1/models/churn/candidates");
+    assertThat(none.statusCode()).isEqualTo(404);
+    assertThat(none.body()).contains("no candidate models of pipeline churn");
   }
 
   @Test

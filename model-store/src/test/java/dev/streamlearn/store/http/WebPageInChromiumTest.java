@@ -3,7 +3,6 @@ package dev.streamlearn.store.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamlearn.store.LocalModelStore;
-import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ModelStore;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -40,29 +39,12 @@ class WebPageInChromiumTest {
           Map.of(ModelStore.PARAMETERS, new byte[] {1}));
     }
     store.setAlias("churn", "champion", 4);
-    Manifest plain = ModelStoreServerTest.manifest("churn.adam", 1, 0.9);
-    store.publish(
-        new Manifest(
-            plain.formatVersion(),
-            plain.name(),
-            null,
-            new Manifest.Candidate("adam", Map.of("training.optimizer.type", "adam"), "accuracy"),
-            plain.version(),
-            plain.parentVersion(),
-            plain.created(),
-            plain.task(),
-            plain.classes(),
-            plain.featureNames(),
-            plain.specHash(),
-            plain.inputSchemaFingerprint(),
-            plain.backend(),
-            plain.precision(),
-            plain.metrics(),
-            new Manifest.ValidationWindow(0, 60_000),
-            plain.lineage(),
-            null,
-            null),
-        Map.of(ModelStore.PARAMETERS, new byte[] {1}));
+    for (String candidate : List.of("adam", "sgd")) {
+      store.publish(
+          ModelStoreServerTest.candidateManifest(
+              "churn." + candidate, candidate, candidate.equals("sgd") ? 0.95 : 0.9),
+          Map.of(ModelStore.PARAMETERS, new byte[] {1}));
+    }
     try (ModelStoreServer server =
         ModelStoreServer.start(store, new InetSocketAddress("127.0.0.1", 0), null)) {
       Process process =
@@ -97,6 +79,15 @@ class WebPageInChromiumTest {
           .contains("churn.adam — 1 versions")
           .contains(
               "candidate adam, compared by held-out accuracy: training.optimizer.type = adam");
+      // The candidates ranked, best first.
+      assertThat(dom).contains("Candidates of churn, by held-out accuracy");
+      Matcher ranked =
+          Pattern.compile("<tr class=\"candidate\"><td>(\\d)</td><td>([^<]+)</td>").matcher(dom);
+      List<String> order = new java.util.ArrayList<>();
+      while (ranked.find()) {
+        order.add(ranked.group(1) + " " + ranked.group(2));
+      }
+      assertThat(order).containsExactly("1 churn.sgd", "2 churn.adam");
       Matcher curve =
           Pattern.compile("id=\"curve-churn\"[^>]*>\\s*<polyline points=\"([^\"]+)\"").matcher(dom);
       assertThat(curve.find()).as("the curve is drawn").isTrue();

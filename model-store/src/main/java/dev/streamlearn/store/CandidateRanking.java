@@ -1,7 +1,5 @@
-package dev.streamlearn.core.serve;
+package dev.streamlearn.store;
 
-import dev.streamlearn.core.metrics.MetricDirection;
-import dev.streamlearn.store.Manifest;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;

@@ -1,10 +1,8 @@
-package dev.streamlearn.core;
+package dev.streamlearn.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.streamlearn.core.serve.CandidateRanking;
-import dev.streamlearn.store.Manifest;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

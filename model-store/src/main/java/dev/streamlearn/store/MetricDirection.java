@@ -1,4 +1,4 @@
-package dev.streamlearn.core.metrics;
+package dev.streamlearn.store;
 
 import java.util.Set;
 
