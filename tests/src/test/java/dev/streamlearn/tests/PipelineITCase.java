@@ -443,23 +443,12 @@ class PipelineITCase {
   void trainsAModelPerSegment() throws Exception {
     Path store = temporary.resolve("segment-store");
     PipelineSpec spec =
-        SpecLoader.parse(
-            String.join(
-                "\n",
-                "name: shops",
-                "source: {bootstrap-servers: '" + kafka.bootstrapServers() + "', topic: sales,",
-                "         bounded: true}",
-                "features:",
-                "  - {name: x, type: numeric}",
-                "  - {name: y, type: numeric}",
-                "  - {name: region, type: categorical}",
-                "segments: {by: region, values: [north, south]}",
-                "holdout: {fraction: 0.25}",
-                "training: {batch-size: 32, learning-rate: 0.2}",
-                "validation: {window: 500s}",
-                "checkpoint: {interval: 1s}",
-                "store: {uri: '" + store + "'}",
-                ""));
+        regionSpec(
+            "shops",
+            "sales",
+            store,
+            "training: {batch-size: 32, learning-rate: 0.2}",
+            "validation: {window: 500s}");
     kafka.createTopic("sales", 2);
     kafka.createTopic("sales.dead-letter", 1);
     kafka.createTopic("sales.metrics", 1);
@@ -483,8 +472,7 @@ class PipelineITCase {
           features.put("region", i % 2 == 0 ? "east" : null);
           unrouted++;
         }
-        double side = x - y / 2;
-        double label = (north ? side > 0 : side < 0) ? 1.0 : 0.0;
+        double label = regionLabel(north ? "north" : "south", x, y) ? 1.0 : 0.0;
         producer.send(
             new ProducerRecord<>("sales", codec.encode(event("s-" + i, label, features))));
       }
@@ -528,17 +516,7 @@ class PipelineITCase {
     // Serving: each row is scored by its region's model, from the CLI as from the library.
     Path rows = temporary.resolve("sales.csv");
     Path scores = temporary.resolve("sales-scores.csv");
-    StringBuilder csv = new StringBuilder("x,y,region,label\n");
-    List<Boolean> expected = new ArrayList<>();
-    for (int i = 0; i < 400; i++) {
-      double x = random.nextGaussian();
-      double y = random.nextGaussian();
-      String region = i % 2 == 0 ? "north" : "south";
-      csv.append(x).append(',').append(y).append(',').append(region).append(",?\n");
-      expected.add(region.equals("north") ? x - y / 2 > 0 : x - y / 2 < 0);
-    }
-    csv.append("1.0,2.0,east,?\n");
-    java.nio.file.Files.writeString(rows, csv);
+    List<Boolean> expected = writeRegionRows(random, rows, "1.0,2.0,east,?");
     assertThat(
             dev.streamlearn.jobs.cli.StreamLearnCli.execute(
                 "score",
@@ -551,13 +529,7 @@ class PipelineITCase {
         .isZero();
     List<String> lines = java.nio.file.Files.readAllLines(scores);
     assertThat(lines.get(0)).isEqualTo("row,model,prediction,p_0,p_1");
-    int right = 0;
-    for (int i = 0; i < expected.size(); i++) {
-      String[] cells = lines.get(i + 1).split(",");
-      assertThat(cells[1]).isEqualTo(i % 2 == 0 ? "shops.north" : "shops.south");
-      right += cells[2].equals(expected.get(i) ? "1" : "0") ? 1 : 0;
-    }
-    assertThat(right).isGreaterThan(360);
+    assertThat(rightByRegion(lines, expected, "shops.north", "shops.south")).isGreaterThan(360);
     assertThat(lines.get(lines.size() - 1))
         .isEqualTo("400,refused: no model for region = 'east': the models are for [north; south]");
 
@@ -720,24 +692,13 @@ class PipelineITCase {
   void trainsEveryCandidateOfEverySegment() throws Exception {
     Path store = temporary.resolve("segment-candidate-store");
     PipelineSpec spec =
-        SpecLoader.parse(
-            String.join(
-                "\n",
-                "name: stores",
-                "source: {bootstrap-servers: '" + kafka.bootstrapServers() + "', topic: tills,",
-                "         bounded: true}",
-                "features:",
-                "  - {name: x, type: numeric}",
-                "  - {name: y, type: numeric}",
-                "  - {name: region, type: categorical}",
-                "segments: {by: region, values: [north, south]}",
-                "holdout: {fraction: 0.25}",
-                "training: {batch-size: 16, learning-rate: 0.3}",
-                "validation: {window: 500s, metric: logLoss}",
-                "candidates: {grid: {training.learning-rate: [0.00001, 0.3]}}",
-                "checkpoint: {interval: 1s}",
-                "store: {uri: '" + store + "'}",
-                ""));
+        regionSpec(
+            "stores",
+            "tills",
+            store,
+            "training: {batch-size: 16, learning-rate: 0.3}",
+            "validation: {window: 500s, metric: logLoss}",
+            "candidates: {grid: {training.learning-rate: [0.00001, 0.3]}}");
     kafka.createTopic("tills", 2);
     kafka.createTopic("tills.dead-letter", 1);
     kafka.createTopic("tills.metrics", 1);
@@ -753,7 +714,7 @@ class PipelineITCase {
         features.put("x", x);
         features.put("y", y);
         features.put("region", north ? "north" : "south");
-        double label = (north ? x - y / 2 > 0 : x - y / 2 < 0) ? 1.0 : 0.0;
+        double label = regionLabel(north ? "north" : "south", x, y) ? 1.0 : 0.0;
         producer.send(
             new ProducerRecord<>("tills", codec.encode(event("t-" + i, label, features))));
       }
@@ -785,16 +746,7 @@ class PipelineITCase {
     }
 
     Path rows = temporary.resolve("tills.csv");
-    StringBuilder csv = new StringBuilder("x,y,region,label\n");
-    List<Boolean> expected = new ArrayList<>();
-    for (int i = 0; i < 400; i++) {
-      double x = random.nextGaussian();
-      double y = random.nextGaussian();
-      String region = i % 2 == 0 ? "north" : "south";
-      csv.append(x).append(',').append(y).append(',').append(region).append(",?\n");
-      expected.add(region.equals("north") ? x - y / 2 > 0 : x - y / 2 < 0);
-    }
-    java.nio.file.Files.writeString(rows, csv);
+    List<Boolean> expected = writeRegionRows(random, rows, null);
     Path scores = temporary.resolve("tills-scores.csv");
     String pipeline = store.resolve("stores").toString();
     java.io.StringWriter err = new java.io.StringWriter();
@@ -826,15 +778,80 @@ class PipelineITCase {
                 scores.toString()))
         .isZero();
     List<String> lines = java.nio.file.Files.readAllLines(scores);
+    // From zero weights, c1's tiny steps find the boundary's direction but stay near p = 0.5: its
+    // log loss is the worse in both regions, so the best is c2.
+    assertThat(rightByRegion(lines, expected, "stores.north.c2", "stores.south.c2"))
+        .isGreaterThan(360);
+  }
+
+  /**
+   * A pipeline of x, y and region on {@code topic} (bounded), one model per region (north, south),
+   * a quarter held out, checkpoints every second; {@code lines} add to it.
+   */
+  private static PipelineSpec regionSpec(String name, String topic, Path store, String... lines) {
+    return SpecLoader.parse(
+        String.join(
+                "\n",
+                "name: " + name,
+                "source: {bootstrap-servers: '"
+                    + kafka.bootstrapServers()
+                    + "', topic: "
+                    + topic
+                    + ",",
+                "         bounded: true}",
+                "features:",
+                "  - {name: x, type: numeric}",
+                "  - {name: y, type: numeric}",
+                "  - {name: region, type: categorical}",
+                "segments: {by: region, values: [north, south]}",
+                "holdout: {fraction: 0.25}",
+                "checkpoint: {interval: 1s}",
+                "store: {uri: '" + store + "'}",
+                "")
+            + String.join("\n", lines)
+            + "\n");
+  }
+
+  /** The concept of each region: in the north x - y/2 > 0, in the south the opposite. */
+  private static boolean regionLabel(String region, double x, double y) {
+    return region.equals("north") ? x - y / 2 > 0 : x - y / 2 < 0;
+  }
+
+  /**
+   * 400 rows alternating north and south with unknown labels (and {@code extra}, when not null, as
+   * a last row) written to {@code file}; the labels their regions' concepts give them.
+   */
+  private static List<Boolean> writeRegionRows(Random random, Path file, String extra)
+      throws java.io.IOException {
+    StringBuilder csv = new StringBuilder("x,y,region,label\n");
+    List<Boolean> expected = new ArrayList<>();
+    for (int i = 0; i < 400; i++) {
+      double x = random.nextGaussian();
+      double y = random.nextGaussian();
+      String region = i % 2 == 0 ? "north" : "south";
+      csv.append(x).append(',').append(y).append(',').append(region).append(",?\n");
+      expected.add(regionLabel(region, x, y));
+    }
+    if (extra != null) {
+      csv.append(extra).append('\n');
+    }
+    java.nio.file.Files.writeString(file, csv);
+    return expected;
+  }
+
+  /**
+   * How many of the scored rows ({@code row,model,prediction,...}) are right, checking that each
+   * was scored by its region's model.
+   */
+  private static int rightByRegion(
+      List<String> lines, List<Boolean> expected, String northModel, String southModel) {
     int right = 0;
     for (int i = 0; i < expected.size(); i++) {
       String[] cells = lines.get(i + 1).split(",");
-      // From zero weights, c1's tiny steps find the boundary's direction but stay near p = 0.5: its
-      // log loss is the worse in both regions, so the best is c2.
-      assertThat(cells[1]).isEqualTo(i % 2 == 0 ? "stores.north.c2" : "stores.south.c2");
+      assertThat(cells[1]).isEqualTo(i % 2 == 0 ? northModel : southModel);
       right += cells[2].equals(expected.get(i) ? "1" : "0") ? 1 : 0;
     }
-    assertThat(right).isGreaterThan(360);
+    return right;
   }
 
   /** Runs the spec's job at parallelism 2 until its bounded source ends, counters reset first. */
