@@ -121,9 +121,7 @@ class PipelineITCase {
                 "checkpoint: {interval: 1s}",
                 "store: {uri: '" + store + "'}",
                 ""));
-    kafka.createTopic("it-events", 2);
-    kafka.createTopic("it-events.dead-letter", 1);
-    kafka.createTopic("it-events.metrics", 1);
+    createTopics("it-events");
 
     // Produce: good events, repeats of some of them, and every kind of bad record.
     AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
@@ -323,9 +321,7 @@ class PipelineITCase {
     SpecLoader.override(tree, "source.schema.timestamp", "at");
     SpecLoader.override(tree, "source.schema.label", "alarm");
     PipelineSpec spec = SpecLoader.fromTree(tree);
-    kafka.createTopic("readings", 2);
-    kafka.createTopic("readings.dead-letter", 1);
-    kafka.createTopic("readings.metrics", 1);
+    createTopics("readings");
 
     Random random = new Random(5);
     Schema site = reading.getField("site").schema();
@@ -449,9 +445,7 @@ class PipelineITCase {
             store,
             "training: {batch-size: 32, learning-rate: 0.2}",
             "validation: {window: 500s}");
-    kafka.createTopic("sales", 2);
-    kafka.createTopic("sales.dead-letter", 1);
-    kafka.createTopic("sales.metrics", 1);
+    createTopics("sales");
 
     AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
     Random random = new Random(11);
@@ -576,9 +570,7 @@ class PipelineITCase {
                 "checkpoint: {interval: 1s}",
                 "store: {uri: '" + store + "'}",
                 ""));
-    kafka.createTopic("points", 2);
-    kafka.createTopic("points.dead-letter", 1);
-    kafka.createTopic("points.metrics", 1);
+    createTopics("points");
 
     AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
     Random random = new Random(13);
@@ -699,9 +691,7 @@ class PipelineITCase {
             "training: {batch-size: 16, learning-rate: 0.3}",
             "validation: {window: 500s, metric: logLoss}",
             "candidates: {grid: {training.learning-rate: [0.00001, 0.3]}}");
-    kafka.createTopic("tills", 2);
-    kafka.createTopic("tills.dead-letter", 1);
-    kafka.createTopic("tills.metrics", 1);
+    createTopics("tills");
     AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
     Random random = new Random(29);
     int goodCount = 3000;
@@ -852,6 +842,13 @@ class PipelineITCase {
       right += cells[2].equals(expected.get(i) ? "1" : "0") ? 1 : 0;
     }
     return right;
+  }
+
+  /** The source topic (two partitions) and its dead-letter and metrics topics. */
+  private static void createTopics(String topic) throws Exception {
+    kafka.createTopic(topic, 2);
+    kafka.createTopic(topic + ".dead-letter", 1);
+    kafka.createTopic(topic + ".metrics", 1);
   }
 
   /** Runs the spec's job at parallelism 2 until its bounded source ends, counters reset first. */
