@@ -231,13 +231,7 @@ final class DemoCommand implements Callable<Integer> {
           countRecords(kafka.bootstrapServers(), spec.source().deadLetterTopic()),
           spec.source().metricsTopic(),
           countRecords(kafka.bootstrapServers(), spec.source().metricsTopic()));
-      if (spec.hasCandidates()) {
-        return summarizeCandidates(spec, models, counts.addsUp() ? 0 : 1);
-      }
-      if (spec.segments().enabled()) {
-        return summarizeSegments(spec, models, counts.addsUp() ? 0 : 1);
-      }
-      return summarize(spec, models, counts.addsUp() ? 0 : 1);
+      return summarizeModels(spec, models, counts.addsUp() ? 0 : 1);
     } finally {
       producer.stop();
       run.done();
@@ -373,11 +367,8 @@ final class DemoCommand implements Callable<Integer> {
         out.println("No version was published.");
         return 1;
       }
-      if (spec.hasCandidates()) {
-        return summarizeCandidates(spec, models, counts.addsUp() ? 0 : 1);
-      }
-      if (spec.segments().enabled()) {
-        return summarizeSegments(spec, models, counts.addsUp() ? 0 : 1);
+      if (spec.hasCandidates() || spec.segments().enabled()) {
+        return summarizeModels(spec, models, counts.addsUp() ? 0 : 1);
       }
       List<Long> versions = models.versions(spec.name());
       Manifest last = models.manifest(spec.name(), versions.get(versions.size() - 1)).orElseThrow();
@@ -443,6 +434,18 @@ final class DemoCommand implements Callable<Integer> {
             + " scores.csv%n",
         models.location(), spec.name());
     return exitCode;
+  }
+
+  /** What the run left in the store: the candidates ranked, each segment's model, or the model. */
+  private int summarizeModels(PipelineSpec spec, ModelStore models, int exitCode)
+      throws IOException {
+    if (spec.hasCandidates()) {
+      return summarizeCandidates(spec, models, exitCode);
+    }
+    if (spec.segments().enabled()) {
+      return summarizeSegments(spec, models, exitCode);
+    }
+    return summarize(spec, models, exitCode);
   }
 
   /** The candidates ranked on their newest versions, and how to see the ranking again. */
