@@ -297,7 +297,8 @@ class ModelRouterTest {
             + " combinations of values; these make more");
     assertRefused(
         FEATURES + "candidates: {grid: {training.learning-rate: [0.1, 500]}}\n",
-        "spec key 'candidates[1].training.learning-rate' = 500: a number in [1.0E-9, 100.0]");
+        "spec key 'candidates[1].training.learning-rate' = 500: a number in [1.0E-9, 100.0]"
+            + " (candidate c2 of candidates.grid: {training.learning-rate=500})");
     assertRefused(
         FEATURES + "candidates: {search: {}}\n",
         "spec key 'candidates.search' = {}: unknown key; allowed here: [grid]");

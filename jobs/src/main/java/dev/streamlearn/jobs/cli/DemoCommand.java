@@ -83,6 +83,15 @@ final class DemoCommand implements Callable<Integer> {
   String segmentBy;
 
   @Option(
+      names = "--try",
+      paramLabel = "KEY=V1,V2",
+      description = {
+        "Hyper-parameter candidates without a spec: a model. or training. key and the values to",
+        "try (repeatable; every combination is a candidate), e.g. --try training.learning-rate=0.01,0.1"
+      })
+  List<String> tries;
+
+  @Option(
       names = "--task",
       description =
           "With --input: binary, multiclass or regression (default: the spec's, else inferred from the label column).")
@@ -176,6 +185,7 @@ final class DemoCommand implements Callable<Integer> {
     }
     SpecLoader.override(tree, "source.bootstrap-servers", kafka.bootstrapServers());
     SpecLoader.override(tree, "store.uri", store.toAbsolutePath().toString());
+    addTries(tree);
     PipelineSpec spec = SpecLoader.fromTree(tree);
     kafka.createTopic(spec.source().topic(), 2);
     kafka.createTopic(spec.source().deadLetterTopic(), 1);
@@ -236,6 +246,32 @@ final class DemoCommand implements Callable<Integer> {
       producer.stop();
       run.done();
     }
+  }
+
+  /** {@code --try KEY=V1,V2}: a grid of candidates, each value read as YAML reads it. */
+  private void addTries(Map<String, Object> tree) {
+    if (tries == null || tries.isEmpty()) {
+      return;
+    }
+    if (tree.containsKey("candidates")) {
+      throw new IllegalArgumentException(
+          "--try and the spec's candidates: give the candidates in one place");
+    }
+    Map<String, Object> grid = new LinkedHashMap<>();
+    for (String given : tries) {
+      int equals = given.indexOf('=');
+      if (equals <= 0 || equals == given.length() - 1) {
+        throw new IllegalArgumentException(
+            "--try '"
+                + given
+                + "': KEY=VALUE,VALUE..., e.g. --try training.learning-rate=0.01,0.1");
+      }
+      Object values =
+          SpecLoader.readTree("values: [" + given.substring(equals + 1) + "]", "--try " + given)
+              .get("values");
+      grid.put(given.substring(0, equals).trim(), values);
+    }
+    tree.put("candidates", Map.of("grid", grid));
   }
 
   /** Reads the input file and settles the task and its classes before anything starts. */
@@ -311,6 +347,7 @@ final class DemoCommand implements Callable<Integer> {
     if (segmentBy != null) {
       SpecLoader.override(tree, "segments.by", segmentBy);
     }
+    addTries(tree);
     PipelineSpec spec = SpecLoader.fromTree(tree);
 
     kafka.createTopic(spec.source().topic(), 1);

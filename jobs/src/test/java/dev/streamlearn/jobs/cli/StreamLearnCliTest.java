@@ -74,6 +74,45 @@ class StreamLearnCliTest {
   }
 
   @Test
+  void refusesTriesThatAreNotAGrid() {
+    Result malformed =
+        run(
+            "demo",
+            "--input",
+            sharedData("wdbc.csv"),
+            "--label",
+            "diagnosis",
+            "--try",
+            "training.learning-rate",
+            "--store",
+            directory.toString());
+    assertThat(malformed.code).isEqualTo(2);
+    assertThat(malformed.err)
+        .contains(
+            "--try 'training.learning-rate': KEY=VALUE,VALUE..., e.g. --try"
+                + " training.learning-rate=0.01,0.1");
+    Result mixed =
+        run(
+            "demo",
+            "--input",
+            sharedData("wdbc.csv"),
+            "--label",
+            "diagnosis",
+            "--try",
+            "model.type=logistic,mlp",
+            "--try",
+            "model.hidden-layers=[],[8]",
+            "--store",
+            directory.toString());
+    assertThat(mixed.code).isEqualTo(2);
+    assertThat(mixed.err)
+        .contains(
+            "spec key 'candidates[1].model.hidden-layers' = [8]: only an mlp has hidden layers"
+                + " (candidate c2 of candidates.grid: {model.type=logistic,"
+                + " model.hidden-layers=[8]})");
+  }
+
+  @Test
   void scoresWithAVersionOrBySegmentAndSaysWhichIsMissing() throws Exception {
     Path rows = directory.resolve("rows.csv");
     Files.writeString(rows, "x\n1\n");

@@ -10,8 +10,18 @@ public final class SpecException extends IllegalArgumentException {
     this.key = key;
   }
 
+  private SpecException(String key, String message) {
+    super(message);
+    this.key = key;
+  }
+
   public String key() {
     return key;
+  }
+
+  /** The same refusal, saying where it arose (e.g. which candidate of a grid). */
+  SpecException within(String where) {
+    return new SpecException(key, getMessage() + " (" + where + ")");
   }
 
   private static String render(Object value) {

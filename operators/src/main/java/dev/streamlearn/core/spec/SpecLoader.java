@@ -302,9 +302,14 @@ public final class SpecLoader {
     if (!spec.has("candidates")) {
       return List.of();
     }
+    boolean fromGrid = spec.values.get("candidates") instanceof Map<?, ?>;
     List<Node> items =
-        spec.values.get("candidates") instanceof Map<?, ?> grid
-            ? new Node("", Map.of("candidates", grid(Node.asMap("candidates", grid))))
+        fromGrid
+            ? new Node(
+                    "",
+                    Map.of(
+                        "candidates",
+                        grid(Node.asMap("candidates", spec.values.get("candidates")))))
                 .list("candidates")
             : spec.list("candidates");
     if (items.size() < 2 || items.size() > MAX_CANDIDATES) {
@@ -322,72 +327,105 @@ public final class SpecLoader {
     } else {
       checkNameLeavesRoom(name, ModelRouter.MAX_BASE_LENGTH, "candidates", "candidate");
     }
-    Node baseModel = spec.child("model");
-    PipelineSpec.Model warmFrom = model(baseModel, task, name);
-    // A warm start names a model, and every candidate starts from it; or names none, and each
-    // candidate starts from its own model's version.
-    boolean warmFromOneModel =
-        warmFrom.warmStart() != null && baseModel.child("warm-start").has("model");
-    Map<String, Object> baseTraining = spec.child("training").values;
+    Base base = new Base(name, task, spec.child("model"), spec.child("training").values);
     Set<String> names = new HashSet<>();
     List<PipelineSpec.Candidate> candidates = new ArrayList<>();
     for (int i = 0; i < items.size(); i++) {
       Node item = items.get(i);
-      item.allow("name", "model", "training");
-      String candidate = item.string("name", "c" + (i + 1));
-      if (!ModelRouter.isPlainName(candidate)) {
-        throw new SpecException(item.key("name"), candidate, "1 to 31 letters, digits, '_' or '-'");
+      try {
+        PipelineSpec.Candidate candidate = candidate(item, "c" + (i + 1), base);
+        if (!names.add(candidate.name())) {
+          throw new SpecException(item.key("name"), candidate.name(), "each candidate's name once");
+        }
+        candidates.add(candidate);
+      } catch (SpecException e) {
+        if (!fromGrid) {
+          throw e;
+        }
+        Map<String, String> combination = new LinkedHashMap<>();
+        flatten("model.", item.child("model").values, combination);
+        flatten("training.", item.child("training").values, combination);
+        throw e.within("candidate c" + (i + 1) + " of candidates.grid: " + combination);
       }
-      if (!names.add(candidate)) {
-        throw new SpecException(item.key("name"), candidate, "each candidate's name once");
-      }
-      Node modelNode = item.child("model");
-      if (modelNode.has("warm-start")) {
-        throw new SpecException(
-            modelNode.key("warm-start"),
-            modelNode.values.get("warm-start"),
-            "not per candidate: model.warm-start applies to every candidate");
-      }
-      Node trainingNode = item.child("training");
-      Map<String, String> settings = new LinkedHashMap<>();
-      flatten("model.", modelNode.values, settings);
-      flatten("training.", trainingNode.values, settings);
-      if (settings.isEmpty()) {
-        throw new SpecException(
-            item.key("name"), candidate, "a candidate that sets something under model or training");
-      }
-      PipelineSpec.Model model =
-          model(new Node(modelNode.path, layOver(baseModel.values, modelNode.values)), task, name);
-      PipelineSpec.Training training =
-          training(new Node(trainingNode.path, layOver(baseTraining, trainingNode.values)));
-      if (model.warmStart() != null && !warmFromOneModel) {
-        // Each candidate goes on from its own model's version.
-        PipelineSpec.WarmStart own = model.warmStart();
-        model =
-            new PipelineSpec.Model(
-                model.type(),
-                model.hiddenLayers(),
-                model.activation(),
-                model.dropout(),
-                model.loss(),
-                model.huberDelta(),
-                new PipelineSpec.WarmStart(
-                    own.storeUri(), ModelRouter.modelName(name, candidate), own.version()));
-      } else if (model.warmStart() != null
-          && !(model.type().equals(warmFrom.type())
-              && model.hiddenLayers().equals(warmFrom.hiddenLayers()))) {
+    }
+    return List.copyOf(candidates);
+  }
+
+  /**
+   * What candidates are laid over: the pipeline's name and task, and the spec's own {@code model}
+   * and {@code training} mappings.
+   */
+  private record Base(String name, String task, Node model, Map<String, Object> training) {
+
+    /** The spec's own model, where a warm start of every candidate comes from. */
+    PipelineSpec.Model ownModel() {
+      return SpecLoader.model(model, task, name);
+    }
+
+    /**
+     * A warm start that names a model starts every candidate from it; one that names none starts
+     * each candidate from its own model's version.
+     */
+    boolean warmFromOneModel() {
+      return model.has("warm-start") && model.child("warm-start").has("model");
+    }
+  }
+
+  /** One item of {@code candidates}: its settings laid over the spec's and validated. */
+  private static PipelineSpec.Candidate candidate(Node item, String defaultName, Base base) {
+    item.allow("name", "model", "training");
+    String candidate = item.string("name", defaultName);
+    if (!ModelRouter.isPlainName(candidate)) {
+      throw new SpecException(item.key("name"), candidate, "1 to 31 letters, digits, '_' or '-'");
+    }
+    Node modelNode = item.child("model");
+    if (modelNode.has("warm-start")) {
+      throw new SpecException(
+          modelNode.key("warm-start"),
+          modelNode.values.get("warm-start"),
+          "not per candidate: model.warm-start applies to every candidate");
+    }
+    Node trainingNode = item.child("training");
+    Map<String, String> settings = new LinkedHashMap<>();
+    flatten("model.", modelNode.values, settings);
+    flatten("training.", trainingNode.values, settings);
+    if (settings.isEmpty()) {
+      throw new SpecException(
+          item.key("name"), candidate, "a candidate that sets something under model or training");
+    }
+    PipelineSpec.Model model =
+        model(
+            new Node(modelNode.path, layOver(base.model().values, modelNode.values)),
+            base.task(),
+            base.name());
+    PipelineSpec.Training training =
+        training(new Node(trainingNode.path, layOver(base.training(), trainingNode.values)));
+    if (model.warmStart() != null && !base.warmFromOneModel()) {
+      // Each candidate goes on from its own model's version.
+      PipelineSpec.WarmStart own = model.warmStart();
+      model =
+          new PipelineSpec.Model(
+              model.type(),
+              model.hiddenLayers(),
+              model.activation(),
+              model.dropout(),
+              model.loss(),
+              model.huberDelta(),
+              new PipelineSpec.WarmStart(
+                  own.storeUri(), ModelRouter.modelName(base.name(), candidate), own.version()));
+    } else if (model.warmStart() != null) {
+      PipelineSpec.Model from = base.ownModel();
+      if (!model.type().equals(from.type()) || !model.hiddenLayers().equals(from.hiddenLayers())) {
         throw new SpecException(
             modelNode.key(modelNode.has("hidden-layers") ? "hidden-layers" : "type"),
             modelNode.values.getOrDefault("hidden-layers", model.type()),
             "the network of model.warm-start.model "
-                + warmFrom.warmStart().model()
+                + from.warmStart().model()
                 + ", whose version fills every candidate's parameters");
       }
-      candidates.add(
-          new PipelineSpec.Candidate(
-              candidate, java.util.Collections.unmodifiableMap(settings), model, training));
     }
-    return List.copyOf(candidates);
+    return new PipelineSpec.Candidate(
+        candidate, java.util.Collections.unmodifiableMap(settings), model, training);
   }
 
   /**
