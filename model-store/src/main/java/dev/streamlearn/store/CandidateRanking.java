@@ -128,6 +128,30 @@ public final class CandidateRanking {
   }
 
   /**
+   * The newest version's manifest of every candidate model of pipeline {@code pipeline} ({@code
+   * <pipeline>.<candidate>}, or {@code <pipeline>.<segment>.<candidate>}) in {@code store}, in name
+   * order.
+   */
+  public static List<Manifest> newestCandidates(ModelStore store, String pipeline)
+      throws java.io.IOException {
+    List<Manifest> newest = new ArrayList<>();
+    for (String model : store.models().stream().sorted().toList()) {
+      if (!model.startsWith(pipeline + ".")) {
+        continue;
+      }
+      List<Long> versions = store.versions(model);
+      if (versions.isEmpty()) {
+        continue;
+      }
+      store
+          .manifest(model, versions.get(versions.size() - 1))
+          .filter(manifest -> manifest.candidate() != null)
+          .ifPresent(newest::add);
+    }
+    return newest;
+  }
+
+  /**
    * The newest versions of candidates grouped by segment (one group, keyed by null, without
    * segments), each group ranked; segments in the order they first appear.
    */

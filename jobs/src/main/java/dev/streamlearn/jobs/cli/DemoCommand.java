@@ -488,13 +488,8 @@ final class DemoCommand implements Callable<Integer> {
   /** The candidates ranked on their newest versions, and how to see the ranking again. */
   private int summarizeCandidates(PipelineSpec spec, ModelStore models, int exitCode)
       throws IOException {
-    List<Manifest> newest = new ArrayList<>();
-    for (String model : modelsOf(spec, models)) {
-      List<Long> versions = models.versions(model);
-      if (!versions.isEmpty()) {
-        newest.add(models.manifest(model, versions.get(versions.size() - 1)).orElseThrow());
-      }
-    }
+    List<Manifest> newest =
+        dev.streamlearn.store.CandidateRanking.newestCandidates(models, spec.name());
     out.printf(
         "%d candidate models trained side by side in %s, by held-out %s on their newest"
             + " versions:%n",

@@ -208,19 +208,17 @@ final class ModelsCommand implements Runnable {
 
     @Override
     public Integer call() throws IOException {
-      ModelStoreClient client = parent.remote() ? parent.client(null) : null;
-      ModelStore local = parent.remote() ? null : parent.local();
-      List<String> models =
-          ModelRouter.pipelineModels(pipeline, client != null ? client.models() : local.models());
       List<Manifest> newest = new java.util.ArrayList<>();
-      for (String model : models) {
-        Manifest manifest =
-            client != null
-                ? client.manifest(model, "latest")
-                : local.manifest(model, local.resolve(model, "latest")).orElseThrow();
-        if (manifest.candidate() != null) {
-          newest.add(manifest);
+      if (parent.remote()) {
+        ModelStoreClient client = parent.client(null);
+        for (String model : ModelRouter.pipelineModels(pipeline, client.models())) {
+          Manifest manifest = client.manifest(model, "latest");
+          if (manifest.candidate() != null) {
+            newest.add(manifest);
+          }
         }
+      } else {
+        newest = CandidateRanking.newestCandidates(parent.local(), pipeline);
       }
       if (newest.isEmpty()) {
         throw new IllegalArgumentException(

@@ -351,24 +351,10 @@ public final class ModelStoreServer implements AutoCloseable {
    * {@link CandidateRanking}, each by its newest version.
    */
   private JsonNode candidates(String pipeline) throws IOException {
-    List<Manifest> newest = new ArrayList<>();
-    for (String model : store.models()) {
-      if (!model.startsWith(pipeline + ".")) {
-        continue;
-      }
-      List<Long> versions = store.versions(model);
-      if (versions.isEmpty()) {
-        continue;
-      }
-      store
-          .manifest(model, versions.get(versions.size() - 1))
-          .filter(manifest -> manifest.candidate() != null)
-          .ifPresent(newest::add);
-    }
+    List<Manifest> newest = CandidateRanking.newestCandidates(store, pipeline);
     if (newest.isEmpty()) {
       throw new BadRequest(404, "no candidate models of pipeline " + pipeline);
     }
-    newest.sort(java.util.Comparator.comparing(Manifest::name));
     ObjectNode body = JSON.createObjectNode();
     body.put("pipeline", pipeline);
     ArrayNode rankings = body.putArray("rankings");
