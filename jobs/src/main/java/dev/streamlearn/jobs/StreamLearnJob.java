@@ -112,7 +112,10 @@ public final class StreamLearnJob {
     }
 
     // One model, one per segment, or one per hyper-parameter candidate (every event copied to
-    // each): each key is a model, trained by one subtask.
+    // each): each key is a model, trained by one subtask. With several subtasks a trainer's events
+    // come from several decoding subtasks, interleaved anyhow: only the watermark (the smallest of
+    // theirs) says when a validation window is complete, so every candidate's windows hold the
+    // same held-out events.
     ModelRouter router = new ModelRouter(spec);
     DataStream<Example> routed = unique;
     if (spec.hasCandidates()) {
@@ -126,7 +129,7 @@ public final class StreamLearnJob {
         (single
                 ? DataStreamUtils.reinterpretAsKeyedStream(routed, router::modelOf, Types.STRING)
                 : routed.keyBy(router::modelOf))
-            .process(new TrainModel(spec))
+            .process(new TrainModel(spec).closeWindowsOnWatermarkOnly(!single))
             .name("train-model")
             .uid("train-model");
     versions.sinkTo(models).name("publish-model").uid("publish-model");

@@ -15,6 +15,14 @@ public final class PipelineCounters {
   public static final String DEDUPLICATED = "eventsDeduplicated";
   public static final String TRAINED = "eventsTrained";
   public static final String HELD_OUT = "eventsHeldOut";
+
+  /**
+   * Events that reached the trainer after their validation window had closed (trained on or held
+   * out all the same, in the oldest open window): more than {@code source.max-out-of-orderness} out
+   * of order.
+   */
+  public static final String LATE = "eventsLate";
+
   public static final String VERSIONS_PUBLISHED = "versionsPublished";
   public static final String VERSIONS_ALREADY_PUBLISHED = "versionsAlreadyPublished";
   public static final String CURRENT_VERSION = "currentVersion";

@@ -37,8 +37,10 @@ import org.slf4j.LoggerFactory;
  * ModelRouter}) with a {@link ModelTrainer} (one per candidate), keeping its whole {@link
  * TrainerState} in keyed state, and emits a {@link ModelSnapshot} whenever a version is due. A
  * batch that is not full closes after {@code training.max-batch-delay} (processing time) when that
- * is set. At end of input (the final watermark) it trains the open batch and emits the last
- * version.
+ * is set. A validation window closes when an event more than {@code source.max-out-of-orderness}
+ * past its end reaches the model, or when the watermark passes its end (a model whose events have
+ * stopped; with {@link #closeWindowsOnWatermarkOnly}, only then). At end of input (the final
+ * watermark) it trains the open batch and emits the last version.
  *
  * <p>On a device the parameters and optimizer state run ahead of the state's host arrays between
  * snapshots ({@link dev.streamlearn.core.device.DeviceTrainingStep}): they are copied back before
@@ -67,6 +69,10 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   private static final Logger LOG = LoggerFactory.getLogger(TrainModel.class);
 
   private final DeviceFactory deviceFactory;
+
+  /** Whether only the watermark closes validation windows (several inputs), not events too. */
+  private boolean closeWindowsOnWatermarkOnly;
+
   private transient Backend backend;
   private transient DeviceOps device;
 
@@ -88,6 +94,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
 
   private transient Counter trained;
   private transient Counter heldOut;
+  private transient Counter late;
   private transient volatile long currentVersion;
 
   /** The featurizer's counters of the state in use, read by the metric system. */
@@ -104,6 +111,18 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   public TrainModel(PipelineSpec spec, DeviceFactory deviceFactory) {
     this.spec = spec;
     this.deviceFactory = deviceFactory;
+  }
+
+  /**
+   * Validation windows close only when the watermark passes them, not also when an event more than
+   * {@code source.max-out-of-orderness} past their end arrives: for a trainer fed by several
+   * subtasks, whose events interleave in an order of their own at each trainer subtask, where the
+   * watermark (the smallest of its inputs') still says when a window is complete. Events alone
+   * decide otherwise, so that a replay closes the same windows at the same events.
+   */
+  public TrainModel closeWindowsOnWatermarkOnly(boolean onWatermarkOnly) {
+    this.closeWindowsOnWatermarkOnly = onWatermarkOnly;
+    return this;
   }
 
   /**
@@ -187,6 +206,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     var metrics = getRuntimeContext().getMetricGroup();
     trained = PipelineCounters.counter(metrics, PipelineCounters.TRAINED);
     heldOut = PipelineCounters.counter(metrics, PipelineCounters.HELD_OUT);
+    late = PipelineCounters.counter(metrics, PipelineCounters.LATE);
     var group = metrics.addGroup(PipelineCounters.GROUP);
     group.gauge(PipelineCounters.CURRENT_VERSION, (Gauge<Long>) () -> currentVersion);
     group.gauge("heldOutLoss", (Gauge<Double>) () -> windowMetric("logLoss"));
@@ -219,7 +239,27 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     }
     // Every candidate sees the same events; one copy of each counts it.
     boolean counts = ModelRouter.countsEvent(example);
-    if (trainer.offer(current, example, output(context, out)) == ModelTrainer.Outcome.TRAINED) {
+    long[] openBefore = current.openWindows;
+    long lateBefore = current.lateEvents;
+    ModelTrainer.Outcome outcome;
+    if (closeWindowsOnWatermarkOnly) {
+      // An event at or behind the watermark is late: its window is over.
+      trainer.closeWindowsThrough(
+          current, context.timerService().currentWatermark(), output(context, out));
+      outcome = trainer.accept(current, example, output(context, out));
+    } else {
+      outcome = trainer.offer(current, example, output(context, out));
+    }
+    if (current.openWindows != openBefore) {
+      // A window opened (or closed): each open one closes at the latest when the watermark passes.
+      for (long window : current.openWindows) {
+        context.timerService().registerEventTimeTimer(trainer.lastMillisOf(window));
+      }
+    }
+    if (current.lateEvents > lateBefore && counts) {
+      late.inc();
+    }
+    if (outcome == ModelTrainer.Outcome.TRAINED) {
       if (counts) {
         trained.inc();
       }
@@ -293,6 +333,16 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     if (context.timeDomain() == TimeDomain.PROCESSING_TIME) {
       if (timestamp == current.batchDeadline && current.batchRows > 0) {
         trainerOf(current).closeBatch(current);
+        update(current);
+      }
+      return;
+    }
+    if (timestamp != Long.MAX_VALUE) {
+      // The watermark passed a window's end: the window closes, unless this is the end of input,
+      // where the timer at Long.MAX_VALUE closes every open window, the last as the final one.
+      if (context.timerService().currentWatermark() != Long.MAX_VALUE) {
+        trainerOf(current).closeWindowsThrough(current, timestamp, output(context, out));
+        currentVersion = current.version;
         update(current);
       }
       return;

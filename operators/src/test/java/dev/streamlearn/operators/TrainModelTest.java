@@ -208,12 +208,89 @@ class TrainModelTest {
   }
 
   @Test
+  void theWatermarkClosesTheWindowOfAModelWhoseEventsStopped() throws Exception {
+    try (var harness = harness()) {
+      harness.open();
+      // Forty events of the window [0 s, 50 s), then none.
+      feed(harness, examples(40));
+      harness.processWatermark(49_998);
+      assertThat(outputs(harness)).isEmpty();
+      harness.processWatermark(49_999);
+      List<ModelSnapshot> versions = outputs(harness);
+      assertThat(versions).hasSize(1);
+      Manifest manifest = ManifestJson.read(versions.get(0).manifestJson);
+      assertThat(manifest.validationWindow()).isEqualTo(new Manifest.ValidationWindow(0, 50_000));
+      assertThat(manifest.metrics().get("window").get("count"))
+          .isEqualTo((double) heldOutOf(examples(40), 0));
+      assertThat(manifest.lineage().eventsTrainedTotal() + manifest.lineage().eventsHeldOutTotal())
+          .isEqualTo(40);
+      // Nothing came after it: the end of input has nothing more to publish.
+      harness.processWatermark(Long.MAX_VALUE);
+      assertThat(outputs(harness)).isEmpty();
+    }
+  }
+
+  @Test
+  void withOnlyTheWatermarkClosingWindowsEventsFromASlowInputStillCountInTheirWindow()
+      throws Exception {
+    // Window 1's events arrive first (another input ran ahead), then window 0's, far later than
+    // the five seconds of out-of-orderness allowed.
+    List<Example> input = examples(150);
+    List<Example> arrival = new ArrayList<>(input.subList(50, 100));
+    arrival.addAll(input.subList(0, 50));
+    arrival.addAll(input.subList(100, 150));
+
+    List<Manifest> onWatermark = new ArrayList<>();
+    try (var harness = harness(new TrainModel(SPEC).closeWindowsOnWatermarkOnly(true))) {
+      harness.open();
+      feed(harness, arrival);
+      assertThat(outputs(harness)).as("no window closes on events").isEmpty();
+      harness.processWatermark(99_999);
+      harness.processWatermark(Long.MAX_VALUE);
+      for (ModelSnapshot version : outputs(harness)) {
+        onWatermark.add(ManifestJson.read(version.manifestJson));
+      }
+    }
+    assertThat(onWatermark).hasSize(3);
+    for (int w = 0; w < 3; w++) {
+      assertThat(onWatermark.get(w).validationWindow().start()).isEqualTo(w * 50_000L);
+      assertThat(onWatermark.get(w).metrics().get("window").get("count"))
+          .as("window %d", w)
+          .isEqualTo((double) heldOutOf(input, w));
+    }
+
+    // Closed by events as well, window 0's events came too late: they count in window 1.
+    List<Manifest> onEvents = new ArrayList<>();
+    try (var harness = harness()) {
+      harness.open();
+      feed(harness, arrival);
+      harness.processWatermark(Long.MAX_VALUE);
+      for (ModelSnapshot version : outputs(harness)) {
+        onEvents.add(ManifestJson.read(version.manifestJson));
+      }
+    }
+    assertThat(onEvents).hasSize(2);
+    assertThat(onEvents.get(0).validationWindow().start()).isEqualTo(50_000L);
+    assertThat(onEvents.get(0).metrics().get("window").get("count"))
+        .isEqualTo((double) (heldOutOf(input, 0) + heldOutOf(input, 1)));
+  }
+
+  /** How many of the events of the 50 s window {@code window} the spec's split holds out. */
+  private static long heldOutOf(List<Example> events, int window) {
+    var split = new dev.streamlearn.core.train.HoldoutSplit(SPEC.holdout().fraction());
+    return events.stream()
+        .filter(e -> e.timestamp / 50_000 == window && split.isHeldOut(e.id))
+        .count();
+  }
+
+  @Test
   void keepsOneStateEntryPerModel() throws Exception {
     try (var harness = harness()) {
       harness.open();
       feed(harness, examples(50));
       assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
-      assertThat(harness.numEventTimeTimers()).isEqualTo(1);
+      // End of input, and the end of the one open validation window.
+      assertThat(harness.numEventTimeTimers()).isEqualTo(2);
     }
   }
 

@@ -102,6 +102,10 @@ public final class ModelTrainer {
   private final float[] challengerScores;
   private final float[] gradient;
   private final long labelDelayMillis;
+
+  /** How far out of event-time order events may arrive and still count in their own window. */
+  private final long outOfOrdernessMillis;
+
   private final int labelDelayCapacity;
   private final Example scratch = new Example();
 
@@ -158,6 +162,7 @@ public final class ModelTrainer {
     this.challengerScores = new float[scoreBatch * outputs];
     this.gradient = new float[shape.parameterCount()];
     this.labelDelayMillis = spec.holdout().labelDelay().toMillis();
+    this.outOfOrdernessMillis = spec.source().maxOutOfOrderness().toMillis();
     this.labelDelayCapacity = spec.holdout().maxPending();
     this.device = device;
     if (device != null) {
@@ -241,6 +246,7 @@ public final class ModelTrainer {
     state.heldCategorical =
         new String[buffered ? windowCapacity * featurizer.categoricalCount() : 0];
     state.heldLabel = new float[buffered ? windowCapacity : 0];
+    state.heldWindow = new long[buffered ? windowCapacity : 0];
     state.offsetFrom = new long[0];
     state.offsetTo = new long[0];
     boolean prequential = holdoutPolicy.equals("prequential");
@@ -248,6 +254,7 @@ public final class ModelTrainer {
     state.arrivalChampion = new float[prequential ? windowCapacity * outputs : 0];
     state.arrivalChallenger = new float[prequential ? windowCapacity * outputs : 0];
     state.arrivalLabel = new float[prequential ? windowCapacity : 0];
+    state.arrivalWindow = new long[prequential ? windowCapacity : 0];
     state.scoreHistogram = task.equals("binary") ? ScoreHistogram.empty() : new long[0];
     state.confusion = new long[regression ? 0 : outputs == 1 ? 4 : outputs * outputs];
     state.championParams = new float[0];
@@ -262,31 +269,43 @@ public final class ModelTrainer {
   }
 
   /**
-   * Holds the example out or adds it to the mini-batch, stepping when the batch is full. An example
-   * of a later validation window first closes the window in progress.
+   * Closes the validation windows the example shows to be complete, then {@link #accept}s it: an
+   * example more than {@code source.max-out-of-orderness} past the end of an open window closes
+   * that window first, so events may arrive that much out of event-time order and still count in
+   * their own window. This is what a watermark of the same delay does on one input, but decided by
+   * the events alone: a replay of the same events closes the same windows at the same events.
    */
   public Outcome offer(TrainerState state, Example example, Output out) {
-    long window = Math.floorDiv(example.timestamp, windowMillis);
-    if (state.windowIndex == Long.MIN_VALUE) {
-      state.windowIndex = window;
-    } else if (window > state.windowIndex) {
-      closeWindow(state, out, false);
-      state.windowIndex = window;
+    long latest = Math.max(state.latestEventTime, example.timestamp);
+    closeWindowsThrough(state, saturatedMinus(latest, outOfOrdernessMillis + 1), out);
+    return accept(state, example, out);
+  }
+
+  /**
+   * Holds the example out or adds it to the mini-batch, stepping when the batch is full. It counts
+   * in the validation window of its event time ({@link #windowOf}), which opens if it is not open;
+   * nothing closes (see {@link #closeWindowsThrough} and {@link #offer}).
+   */
+  public Outcome accept(TrainerState state, Example example, Output out) {
+    state.latestEventTime = Math.max(state.latestEventTime, example.timestamp);
+    long window = windowOf(state, example);
+    if (isLate(state, example)) {
+      state.lateEvents++;
     }
-    if (isHeldOut(state, example)) {
+    int open = ValidationWindows.open(state, window);
+    if (isHeldOut(window, example)) {
       featurizer.transform(state.featurizer, example.numeric, example.categorical, one, 0, true);
-      queueForScoring(state, example);
-      keepForValidation(state, example);
+      queueForScoring(state, example, window);
+      keepForValidation(state, example, open);
       state.heldOutTotal++;
       state.heldOutSinceVersion++;
-      state.windowHeldOut++;
       return Outcome.HELD_OUT;
     }
+    state.openWindowTrained[open]++;
     if (holdoutPolicy.equals("prequential")) {
       featurizer.transform(state.featurizer, example.numeric, example.categorical, one, 0, true);
-      queueForScoring(state, example);
+      queueForScoring(state, example, window);
       if (labelDelayMillis > 0) {
-        state.latestEventTime = Math.max(state.latestEventTime, example.timestamp);
         LabelDelayQueue.push(
             state,
             example,
@@ -326,7 +345,6 @@ public final class ModelTrainer {
     state.batchRows++;
     state.trainedTotal++;
     state.trainedSinceVersion++;
-    state.windowTrained++;
     recordLineage(state, example);
     if (state.batchRows == batchSize) {
       step(state);
@@ -340,56 +358,118 @@ public final class ModelTrainer {
     }
   }
 
-  /** End of input: closes the window in progress, training its open batch. */
+  /** End of input: closes the open windows, oldest first, training the open batch. */
   public void finish(TrainerState state, Output out) {
     // The labels still on their way arrive before the end.
     LabelDelayQueue.releaseUntil(state, Long.MAX_VALUE, scratch, this::learn);
-    if (state.windowIndex != Long.MIN_VALUE) {
-      closeWindow(state, out, true);
+    while (state.openWindows.length > 0) {
+      closeWindow(state, out, state.openWindows.length == 1);
     }
   }
 
-  private boolean isHeldOut(TrainerState state, Example example) {
+  /**
+   * Closes, oldest first, every open window that a watermark of {@code watermark} completes: those
+   * whose last millisecond is at or before it. Events of any window it completes are late from now
+   * on.
+   */
+  public void closeWindowsThrough(TrainerState state, long watermark, Output out) {
+    while (state.openWindows.length > 0 && lastMillisOf(state.openWindows[0]) <= watermark) {
+      closeWindow(state, out, false);
+    }
+    if (watermark > Long.MIN_VALUE && watermark < Long.MAX_VALUE) {
+      // Windows the watermark has passed are over, whether they held events or not: an event of
+      // one of them is late.
+      long completed = Math.floorDiv(watermark + 1, windowMillis) - 1;
+      state.closedWindow = Math.max(state.closedWindow, completed);
+    }
+  }
+
+  /**
+   * The validation window an example counts in: that of its event time, or, when that window has
+   * closed already (the example is late), the oldest open window (the one after the closed ones
+   * when none is open).
+   */
+  public long windowOf(TrainerState state, Example example) {
+    long own = Math.floorDiv(example.timestamp, windowMillis);
+    if (!isLate(state, example)) {
+      return own;
+    }
+    return state.openWindows.length > 0 ? state.openWindows[0] : state.closedWindow + 1;
+  }
+
+  /** Whether the example's own validation window has closed already. */
+  public boolean isLate(TrainerState state, Example example) {
+    return state.closedWindow != Long.MIN_VALUE
+        && Math.floorDiv(example.timestamp, windowMillis) <= state.closedWindow;
+  }
+
+  /** Whether {@code window} is open in {@code state}. */
+  public static boolean isOpen(TrainerState state, long window) {
+    return ValidationWindows.indexOf(state, window) >= 0;
+  }
+
+  private static long saturatedMinus(long time, long millis) {
+    return time < Long.MIN_VALUE + millis ? Long.MIN_VALUE : time - millis;
+  }
+
+  /** The last millisecond of event time in {@code window}: a watermark there closes it. */
+  public long lastMillisOf(long window) {
+    long start = window * windowMillis;
+    if (window >= Long.MAX_VALUE / windowMillis - 1) {
+      return Long.MAX_VALUE - 1;
+    }
+    return start + windowMillis - 1;
+  }
+
+  private boolean isHeldOut(long window, Example example) {
     return switch (holdoutPolicy) {
       case "hash" -> holdout.isHeldOut(example.id);
       case "windows" -> {
         int every = spec.holdout().every();
-        yield Math.floorMod(state.windowIndex, every) == every - 1;
+        yield Math.floorMod(window, every) == every - 1;
       }
       default -> false;
     };
   }
 
   /**
-   * Validates the candidate on the window's held-out events, beside the champion and any
-   * challenger; promotes a better challenger; applies plateau and early stopping; and publishes by
-   * the policy.
+   * Closes the oldest open window: validates the candidate on the window's held-out events, beside
+   * the champion and any challenger; promotes a better challenger; applies plateau and early
+   * stopping; and publishes by the policy.
    */
   void closeWindow(TrainerState state, Output out, boolean endOfInput) {
     scoreQueued(state);
     closeBatch(state);
     syncFromDevice();
+    long window = state.openWindows[0];
+    long trained = ValidationWindows.closeOldest(state);
     boolean prequential = holdoutPolicy.equals("prequential");
-    int count = prequential ? state.arrivalCount : state.heldCount;
+    int[] rows =
+        prequential
+            ? ValidationWindows.rowsOf(state.arrivalWindow, state.arrivalCount, window)
+            : ValidationWindows.rowsOf(state.heldWindow, state.heldCount, window);
+    int count = rows.length;
+    float[] labels =
+        ValidationWindows.gather(prequential ? state.arrivalLabel : state.heldLabel, rows, 1);
     boolean hasChampion = state.championParams.length > 0;
     Map<String, Double> candidate =
         prequential
-            ? metricsOf(state.arrivalCandidate, state.arrivalLabel, count)
-            : evaluate(state, state.params);
+            ? arrivalMetrics(state.arrivalCandidate, rows, labels)
+            : evaluate(state, state.params, rows);
     Map<String, Double> champion = null;
     if (hasChampion) {
       champion =
           prequential
-              ? metricsOf(state.arrivalChampion, state.arrivalLabel, count)
-              : evaluate(state, state.championParams);
+              ? arrivalMetrics(state.arrivalChampion, rows, labels)
+              : evaluate(state, state.championParams, rows);
     }
     boolean promoted = false;
     PipelineSpec.Publish publish = spec.publish();
     if (state.challengerActive && count > 0) {
       Map<String, Double> challenger =
           prequential
-              ? metricsOf(state.arrivalChallenger, state.arrivalLabel, count)
-              : evaluate(state, state.challengerParams);
+              ? arrivalMetrics(state.arrivalChallenger, rows, labels)
+              : evaluate(state, state.challengerParams, rows);
       if (MetricDirection.beats(metric, value(challenger), value(candidate), publish.margin())) {
         state.params = state.challengerParams;
         state.moment1 = state.challengerMoment1;
@@ -424,9 +504,9 @@ public final class ModelTrainer {
     }
     WindowReport report = new WindowReport();
     report.model = modelName(state);
-    report.windowStart = state.windowIndex * windowMillis;
+    report.windowStart = window * windowMillis;
     report.windowEnd = report.windowStart + windowMillis;
-    report.trained = state.windowTrained;
+    report.trained = trained;
     report.heldOut = count;
     report.metric = metric;
     report.candidateValue = value;
@@ -448,10 +528,38 @@ public final class ModelTrainer {
       out.version(snapshot);
     }
     out.window(report);
-    state.heldCount = 0;
-    state.arrivalCount = 0;
-    state.windowTrained = 0;
-    state.windowHeldOut = 0;
+    removeRows(state, window);
+  }
+
+  /** Forgets the rows kept for {@code window}, which has closed. */
+  private void removeRows(TrainerState state, long window) {
+    if (holdoutPolicy.equals("prequential")) {
+      state.arrivalCount =
+          ValidationWindows.removeRows(
+              state.arrivalWindow,
+              state.arrivalCount,
+              window,
+              new Object[] {
+                state.arrivalCandidate,
+                state.arrivalChampion,
+                state.arrivalChallenger,
+                state.arrivalLabel
+              },
+              new int[] {outputs, outputs, outputs, 1});
+    } else {
+      state.heldCount =
+          ValidationWindows.removeRows(
+              state.heldWindow,
+              state.heldCount,
+              window,
+              new Object[] {state.heldNumeric, state.heldCategorical, state.heldLabel},
+              new int[] {featurizer.numericCount(), featurizer.categoricalCount(), 1});
+    }
+  }
+
+  /** Metrics of the arrival predictions of {@code rows} (prequential windows). */
+  private Map<String, Double> arrivalMetrics(float[] predictions, int[] rows, float[] labels) {
+    return metricsOf(ValidationWindows.gather(predictions, rows, outputs), labels, rows.length);
   }
 
   private void control(TrainerState state, double value) {
@@ -563,10 +671,10 @@ public final class ModelTrainer {
             device != null ? device.name() : backend.name(),
             device != null ? device.precision().id() : backend.precision(),
             metrics,
-            state.windowIndex == Long.MIN_VALUE
+            state.closedWindow == Long.MIN_VALUE
                 ? null
                 : new Manifest.ValidationWindow(
-                    state.windowIndex * windowMillis, (state.windowIndex + 1) * windowMillis),
+                    state.closedWindow * windowMillis, (state.closedWindow + 1) * windowMillis),
             lineage(state, topic),
             null,
             null);
@@ -595,23 +703,30 @@ public final class ModelTrainer {
     return state.model == null ? spec.name() : state.model;
   }
 
-  /** Metrics of the current parameters on the held-out events of the window in progress. */
+  /**
+   * Metrics of the current parameters on the held-out events kept for the open windows (at most
+   * {@code validation.max-window-events}, or the network's scratch rows, of them).
+   */
   public Map<String, Double> validate(TrainerState state) {
     syncFromDevice();
-    return evaluate(state, state.params);
+    int[] rows = new int[Math.min(state.heldCount, windowCapacity)];
+    Arrays.setAll(rows, r -> r);
+    return evaluate(state, state.params, rows);
   }
 
-  private Map<String, Double> evaluate(TrainerState state, float[] params) {
-    int count = state.heldCount;
+  /** Metrics of {@code params} on the held-out {@code rows}. */
+  private Map<String, Double> evaluate(TrainerState state, float[] params, int[] rows) {
+    int count = rows.length;
     float[] x = new float[Math.max(1, count) * dimension];
     int numeric = featurizer.numericCount();
     int categorical = featurizer.categoricalCount();
     double[] rowNumeric = new double[numeric];
     String[] rowText = new String[categorical];
-    for (int r = 0; r < count; r++) {
+    for (int i = 0; i < count; i++) {
+      int r = rows[i];
       System.arraycopy(state.heldNumeric, r * numeric, rowNumeric, 0, numeric);
       System.arraycopy(state.heldCategorical, r * categorical, rowText, 0, categorical);
-      featurizer.transform(state.featurizer, rowNumeric, rowText, x, r * dimension, false);
+      featurizer.transform(state.featurizer, rowNumeric, rowText, x, i * dimension, false);
     }
     float[] predictions = new float[Math.max(1, count) * outputs];
     if (count > 0) {
@@ -622,7 +737,7 @@ public final class ModelTrainer {
         }
       }
     }
-    return metricsOf(predictions, state.heldLabel, count);
+    return metricsOf(predictions, ValidationWindows.gather(state.heldLabel, rows, 1), count);
   }
 
   private Map<String, Double> metricsOf(float[] predictions, float[] labels, int count) {
@@ -774,7 +889,7 @@ public final class ModelTrainer {
    * under; the queue is scored in one product for many rows, on the device that holds the model
    * when there is one.
    */
-  private void queueForScoring(TrainerState state, Example example) {
+  private void queueForScoring(TrainerState state, Example example, long window) {
     int row = state.unscoredCount;
     if (row >= state.unscoredLabel.length) {
       int capacity = Math.max(scoreBatch, row + 1);
@@ -783,8 +898,12 @@ public final class ModelTrainer {
       state.unscoredTargetMean = Arrays.copyOf(state.unscoredTargetMean, capacity);
       state.unscoredTargetDeviation = Arrays.copyOf(state.unscoredTargetDeviation, capacity);
     }
+    if (row >= state.unscoredWindow.length) {
+      state.unscoredWindow = Arrays.copyOf(state.unscoredWindow, state.unscoredLabel.length);
+    }
     System.arraycopy(one, 0, state.unscoredX, row * dimension, dimension);
     state.unscoredLabel[row] = example.label;
+    state.unscoredWindow[row] = window;
     if (regression) {
       state.unscoredTargetMean[row] = state.featurizer.targetMean;
       state.unscoredTargetDeviation[row] = Featurizer.targetDeviation(state.featurizer);
@@ -815,10 +934,7 @@ public final class ModelTrainer {
     // A drift reaction may start a challenger part-way through the queue.
     float[] challengerScored = null;
     for (int r = 0; r < rows; r++) {
-      if (prequential
-          && state.challengerActive
-          && state.arrivalCount < windowCapacity
-          && state.challengerParams != challengerScored) {
+      if (prequential && state.challengerActive && state.challengerParams != challengerScored) {
         predict(challengerDeviceStep, state.challengerParams, x, rows, challengerScores);
         challengerScored = state.challengerParams;
       }
@@ -880,8 +996,17 @@ public final class ModelTrainer {
         error = (score[0] - scaled) * (score[0] - scaled);
       }
     }
-    if (holdoutPolicy.equals("prequential") && state.arrivalCount < windowCapacity) {
+    int open =
+        holdoutPolicy.equals("prequential")
+            ? ValidationWindows.indexOf(state, state.unscoredWindow[row])
+            : -1;
+    if (open >= 0 && state.openWindowKept[open] < windowCapacity) {
+      state.openWindowKept[open]++;
+      if (state.arrivalCount == state.arrivalLabel.length) {
+        growArrivals(state);
+      }
       int slot = state.arrivalCount++;
+      state.arrivalWindow[slot] = state.unscoredWindow[row];
       System.arraycopy(score, 0, state.arrivalCandidate, slot * outputs, outputs);
       if (state.championParams.length > 0) {
         System.arraycopy(
@@ -917,17 +1042,40 @@ public final class ModelTrainer {
     return best;
   }
 
-  private void keepForValidation(TrainerState state, Example example) {
-    if (holdoutPolicy.equals("prequential") || state.heldCount >= windowCapacity) {
+  /**
+   * Keeps a held-out example for its window's validation: the window's first ones, up to the cap.
+   */
+  private void keepForValidation(TrainerState state, Example example, int open) {
+    if (holdoutPolicy.equals("prequential") || state.openWindowKept[open] >= windowCapacity) {
       return;
     }
-    int slot = state.heldCount++;
+    state.openWindowKept[open]++;
     int numeric = featurizer.numericCount();
     int categorical = featurizer.categoricalCount();
+    if (state.heldCount == state.heldLabel.length) {
+      // Several windows are open: room for more than one window's rows.
+      int rows = Math.max(1, state.heldLabel.length * 2);
+      state.heldNumeric = Arrays.copyOf(state.heldNumeric, rows * numeric);
+      state.heldCategorical = Arrays.copyOf(state.heldCategorical, rows * categorical);
+      state.heldLabel = Arrays.copyOf(state.heldLabel, rows);
+      state.heldWindow = Arrays.copyOf(state.heldWindow, rows);
+    }
+    int slot = state.heldCount++;
     System.arraycopy(example.numeric, 0, state.heldNumeric, slot * numeric, numeric);
     System.arraycopy(
         example.categorical, 0, state.heldCategorical, slot * categorical, categorical);
     state.heldLabel[slot] = (float) example.label;
+    state.heldWindow[slot] = state.openWindows[open];
+  }
+
+  /** Room for the arrival predictions of more than one window's events. */
+  private void growArrivals(TrainerState state) {
+    int rows = Math.max(1, state.arrivalLabel.length * 2);
+    state.arrivalCandidate = Arrays.copyOf(state.arrivalCandidate, rows * outputs);
+    state.arrivalChampion = Arrays.copyOf(state.arrivalChampion, rows * outputs);
+    state.arrivalChallenger = Arrays.copyOf(state.arrivalChallenger, rows * outputs);
+    state.arrivalLabel = Arrays.copyOf(state.arrivalLabel, rows);
+    state.arrivalWindow = Arrays.copyOf(state.arrivalWindow, rows);
   }
 
   private static void recordLineage(TrainerState state, Example example) {

@@ -54,11 +54,15 @@ public class TrainerState {
   /** Processing time at which the open batch closes when it is not full by then; 0 for none. */
   public long batchDeadline;
 
-  /** The held-out examples of the window in progress, raw (the first ones, up to the cap). */
+  /**
+   * The held-out examples of the open validation windows, raw (each window's first ones, up to the
+   * cap), and the window each counts in.
+   */
   public double[] heldNumeric;
 
   public String[] heldCategorical;
   public float[] heldLabel;
+  public long[] heldWindow;
   public int heldCount;
 
   /** Held-out events scored on arrival by the model of the moment (progressive validation). */
@@ -72,18 +76,35 @@ public class TrainerState {
   public double heldOutLabelSquaredSum;
   public long trainedTotal;
 
-  /** The validation window in progress: its index (event time / window length), and counts. */
-  public long windowIndex = Long.MIN_VALUE;
+  /**
+   * The open validation windows, oldest first, by index (event time / window length); how many
+   * held-out (prequential: scored) events each keeps for its validation, and how many training
+   * events counted in each; the newest closed window. A window closes when an event more than the
+   * allowed out-of-orderness past its end arrives, or when the watermark passes its end; events of
+   * a closed window arrive late and count in the oldest open one.
+   */
+  public long[] openWindows = new long[0];
 
-  public long windowTrained;
-  public long windowHeldOut;
+  public int[] openWindowKept = new int[0];
+  public long[] openWindowTrained = new long[0];
+  public long closedWindow = Long.MIN_VALUE;
 
-  /** Prequential windows: arrival predictions of candidate, champion and challenger, and labels. */
+  /** Events that arrived after their own window had closed. */
+  public long lateEvents;
+
+  /** The latest event time seen. */
+  public long latestEventTime = Long.MIN_VALUE;
+
+  /**
+   * Prequential windows: arrival predictions of candidate, champion and challenger, labels, and the
+   * window each counts in.
+   */
   public float[] arrivalCandidate;
 
   public float[] arrivalChampion;
   public float[] arrivalChallenger;
   public float[] arrivalLabel;
+  public long[] arrivalWindow;
   public int arrivalCount;
 
   /**
@@ -130,7 +151,6 @@ public class TrainerState {
   public String[] pendingId = new String[0];
   public int pendingHead;
   public int pendingSize;
-  public long latestEventTime = Long.MIN_VALUE;
 
   /**
    * Held-out (and prequential) events waiting to be scored, all by the same model: their input
@@ -142,6 +162,7 @@ public class TrainerState {
   public double[] unscoredLabel = new double[0];
   public double[] unscoredTargetMean = new double[0];
   public double[] unscoredTargetDeviation = new double[0];
+  public long[] unscoredWindow = new long[0];
   public int unscoredCount;
 
   /** Since the last published version. */
