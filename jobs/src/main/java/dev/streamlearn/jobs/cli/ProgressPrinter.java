@@ -67,7 +67,18 @@ final class ProgressPrinter {
 
     /** The accounting line printed when a run ends, saying whether it adds up. */
     String summary() {
-      return "Accounted for: " + describe() + (addsUp() ? "  (adds up)" : "  (DOES NOT ADD UP)");
+      String line =
+          "Accounted for: " + describe() + (addsUp() ? "  (adds up)" : "  (DOES NOT ADD UP)");
+      long late = ProgressMetrics.count(PipelineCounters.LATE);
+      if (late > 0) {
+        line +=
+            String.format(
+                "%nLate: %,d of the events trained on or held out reached their model after their"
+                    + " validation window had closed (more than source.max-out-of-orderness out of"
+                    + " order) and counted in a later one",
+                late);
+      }
+      return line;
     }
 
     /** How often each cleaning and encoding rule acted, when any did. */
