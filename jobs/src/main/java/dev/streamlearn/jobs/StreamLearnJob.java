@@ -86,15 +86,15 @@ public final class StreamLearnJob {
         .name("dead-letters")
         .uid("dead-letters");
 
+    WatermarkStrategy<Example> eventTime =
+        WatermarkStrategy.<Example>forBoundedOutOfOrderness(spec.source().maxOutOfOrderness())
+            .withTimestampAssigner((example, previous) -> example.timestamp);
+    if (!spec.source().idleTimeout().isZero()) {
+      // A decoding subtask without events for this long holds the watermark back no more.
+      eventTime = eventTime.withIdleness(spec.source().idleTimeout());
+    }
     DataStream<Example> timed =
-        examples
-            .assignTimestampsAndWatermarks(
-                WatermarkStrategy.<Example>forBoundedOutOfOrderness(
-                        spec.source().maxOutOfOrderness())
-                    .withTimestampAssigner((example, previous) -> example.timestamp)
-                    .withIdleness(Duration.ofSeconds(30)))
-            .name("event-time")
-            .uid("event-time");
+        examples.assignTimestampsAndWatermarks(eventTime).name("event-time").uid("event-time");
 
     // With one subtask every event id belongs to it already: deduplication then runs in the
     // decoding thread, without a shuffle that would serialize every example once more.

@@ -22,7 +22,19 @@ class SpecLoaderTest {
     assertThat(spec.holdout().fraction()).isEqualTo(0.2);
     assertThat(spec.checkpoint().interval()).isEqualTo(Duration.ofSeconds(10));
     assertThat(spec.dedup().ttl()).isEqualTo(Duration.ofHours(1));
+    assertThat(spec.source().maxOutOfOrderness()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(spec.source().idleTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(spec.specHash()).hasSize(64);
+  }
+
+  @Test
+  void readsTheIdleTimeoutAndRefusesOneThatIsNoDuration() {
+    assertThat(SpecLoader.parse(MINIMAL + "source: {idle-timeout: 0s}\n").source().idleTimeout())
+        .isZero();
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "source: {idle-timeout: soon}\n"))
+        .isInstanceOf(SpecException.class)
+        .hasMessage(
+            "spec key 'source.idle-timeout' = 'soon': a duration such as 500ms, 10s, 5m, 1h or 2d");
   }
 
   @Test

@@ -117,6 +117,7 @@ public record PipelineSpec(
       String deadLetterTopic,
       String metricsTopic,
       Duration maxOutOfOrderness,
+      Duration idleTimeout,
       int maxRecordBytes,
       String unknownFields,
       RecordSchema recordSchema)

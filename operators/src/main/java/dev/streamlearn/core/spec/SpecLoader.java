@@ -165,6 +165,7 @@ public final class SpecLoader {
         "dead-letter-topic",
         "metrics-topic",
         "max-out-of-orderness",
+        "idle-timeout",
         "max-record-bytes",
         "unknown-fields",
         "schema");
@@ -188,6 +189,7 @@ public final class SpecLoader {
             source.string("dead-letter-topic", topic + ".dead-letter"),
             source.string("metrics-topic", topic + ".metrics"),
             source.duration("max-out-of-orderness", "5s"),
+            source.duration("idle-timeout", "30s"),
             (int) source.integer("max-record-bytes", 1 << 20, 64, 64L << 20),
             unknownFields,
             recordSchema);
