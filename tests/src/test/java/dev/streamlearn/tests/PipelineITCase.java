@@ -852,6 +852,67 @@ class PipelineITCase {
   }
 
   /** The source topic (two partitions) and its dead-letter and metrics topics. */
+  @Test
+  void validatesOnTheWatermarkWhileAPartitionReceivesNothing() throws Exception {
+    Path store = temporary.resolve("quiet-store");
+    PipelineSpec spec =
+        SpecLoader.parse(
+            String.join(
+                "\n",
+                "name: quiet",
+                "source: {bootstrap-servers: '" + kafka.bootstrapServers() + "', topic: quiet,",
+                "         idle-timeout: 1s}",
+                "features: [{name: x, type: numeric}]",
+                "validation: {window: 200s}",
+                "checkpoint: {interval: 500ms}",
+                "store: {uri: '" + store + "'}",
+                ""));
+    createTopics("quiet");
+    // A thousand events, one second apart, all in partition 0: partition 1 stays empty, and the
+    // source never ends.
+    AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
+    Random random = new Random(17);
+    try (KafkaProducer<byte[], byte[]> producer = producer()) {
+      for (int i = 0; i < 1000; i++) {
+        double x = random.nextGaussian();
+        byte[] event = codec.encode(event("q-" + i, x > 0 ? 1.0 : 0.0, Map.of("x", x)));
+        producer.send(new ProducerRecord<>("quiet", 0, null, event));
+      }
+    }
+
+    ProgressMetrics.reset();
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setParallelism(2);
+    StreamLearnJob job = StreamLearnJob.fromSpec(spec);
+    job.addTo(env);
+    org.apache.flink.core.execution.JobClient client = env.executeAsync(job.jobName());
+    LocalModelStore models = new LocalModelStore(store);
+    List<Long> versions = List.of();
+    try {
+      // Only the watermark closes windows here, and the subtask reading partition 1 holds it back
+      // until it is idle for a second. The 1,000 s of events complete at least four windows.
+      long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+      while (versions.size() < 4 && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+        versions = models.models().contains("quiet") ? models.versions("quiet") : List.of();
+      }
+    } finally {
+      client.cancel().get();
+    }
+    assertThat(versions)
+        .as("versions published before the end of input")
+        .hasSizeGreaterThanOrEqualTo(4);
+    long previousEnd = Long.MIN_VALUE;
+    for (long version : versions) {
+      Manifest manifest = models.manifest("quiet", version).orElseThrow();
+      assertThat(manifest.validationWindow().start()).isGreaterThanOrEqualTo(previousEnd);
+      assertThat(manifest.validationWindow().end() - manifest.validationWindow().start())
+          .isEqualTo(200_000L);
+      previousEnd = manifest.validationWindow().end();
+    }
+    assertThat(ProgressMetrics.count(PipelineCounters.LATE)).isZero();
+  }
+
   private static void createTopics(String topic) throws Exception {
     kafka.createTopic(topic, 2);
     kafka.createTopic(topic + ".dead-letter", 1);
