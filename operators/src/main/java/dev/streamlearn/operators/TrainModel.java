@@ -236,6 +236,8 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     if (current == null) {
       current = trainer.newState(example);
       context.timerService().registerEventTimeTimer(Long.MAX_VALUE);
+    } else {
+      resume(trainer, current);
     }
     // Every candidate sees the same events; one copy of each counts it.
     boolean counts = ModelRouter.countsEvent(example);
@@ -275,6 +277,18 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     currentVersion = current.version;
     featureCounters = current.featurizer.counters;
     update(current);
+  }
+
+  /**
+   * A state from a checkpoint of another spec: adapted to this one's training settings, or refused
+   * when its network or features differ (see {@link ModelTrainer#resume}).
+   */
+  private void resume(ModelTrainer trainer, TrainerState current) throws java.io.IOException {
+    String changed = trainer.resume(current);
+    if (changed != null) {
+      LOG.info("restored with the spec's new training settings: {}", changed);
+      update(current);
+    }
   }
 
   private void update(TrainerState current) throws java.io.IOException {
@@ -330,6 +344,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
           current.candidate);
       return;
     }
+    resume(trainerOf(current), current);
     if (context.timeDomain() == TimeDomain.PROCESSING_TIME) {
       if (timestamp == current.batchDeadline && current.batchRows > 0) {
         trainerOf(current).closeBatch(current);

@@ -1,6 +1,7 @@
 package dev.streamlearn.operators;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.streamlearn.core.data.Example;
 import dev.streamlearn.core.data.ModelRouter;
@@ -22,16 +23,17 @@ import org.junit.jupiter.api.Test;
 
 class TrainModelTest {
 
-  private static final PipelineSpec SPEC =
-      SpecLoader.parse(
-          String.join(
-              "\n",
-              "name: m",
-              "features: [{name: a, type: numeric}, {name: c, type: categorical, hash-buckets: 4}]",
-              "training: {batch-size: 16, learning-rate: 0.3}",
-              "validation: {window: 50s}",
-              "backend: reference",
-              ""));
+  private static final String SPEC_YAML =
+      String.join(
+          "\n",
+          "name: m",
+          "features: [{name: a, type: numeric}, {name: c, type: categorical, hash-buckets: 4}]",
+          "training: {batch-size: 16, learning-rate: 0.3}",
+          "validation: {window: 50s}",
+          "backend: reference",
+          "");
+
+  private static final PipelineSpec SPEC = SpecLoader.parse(SPEC_YAML);
 
   /** Every cleaning and encoding rule, sketches included. */
   private static final PipelineSpec FEATURES =
@@ -281,6 +283,58 @@ class TrainModelTest {
     return events.stream()
         .filter(e -> e.timestamp / 50_000 == window && split.isHeldOut(e.id))
         .count();
+  }
+
+  @Test
+  void aRestoredModelTakesNewTrainingSettingsButNotAnotherNetworkOrOtherFeatures()
+      throws Exception {
+    List<Example> input = examples(600);
+    OperatorSubtaskState snapshot;
+    try (var harness = harness()) {
+      harness.open();
+      feed(harness, input.subList(0, 305));
+      snapshot = harness.snapshot(1, 1);
+    }
+
+    // Another optimizer (its moments start from zero) and a smaller batch: the open batch's rows
+    // move into batches of the new size.
+    PipelineSpec retuned =
+        SpecLoader.parse(
+            SPEC_YAML.replace(
+                "training: {batch-size: 16, learning-rate: 0.3}",
+                "training: {batch-size: 3, learning-rate: 0.05, optimizer: {type: adam}}"));
+    try (var harness = harness(retuned)) {
+      harness.initializeState(snapshot);
+      harness.open();
+      feed(harness, input.subList(305, 600));
+      harness.processWatermark(Long.MAX_VALUE);
+      List<ModelSnapshot> versions = outputs(harness);
+      Manifest last = ManifestJson.read(versions.get(versions.size() - 1).manifestJson);
+      assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
+          .isEqualTo(600);
+      assertThat(last.metrics().get("training").get("lastBatchLoss")).isFinite();
+    }
+
+    PipelineSpec mlp = SpecLoader.parse(SPEC_YAML + "model: {type: mlp, hidden-layers: [4]}\n");
+    try (var harness = harness(mlp)) {
+      harness.initializeState(snapshot);
+      harness.open();
+      assertThatThrownBy(() -> feed(harness, input.subList(305, 306)))
+          .hasMessageContaining("model m was restored from a checkpoint with 6 parameters")
+          .hasMessageContaining("the spec's network has 29 (model.type mlp, hidden-layers [4], 5 inputs)");
+    }
+
+    // The same number of inputs, scaled another way.
+    PipelineSpec rescaled =
+        SpecLoader.parse(
+            SPEC_YAML.replace(
+                "{name: a, type: numeric}", "{name: a, type: numeric, scale: minmax}"));
+    try (var harness = harness(rescaled)) {
+      harness.initializeState(snapshot);
+      harness.open();
+      assertThatThrownBy(() -> harness.processWatermark(Long.MAX_VALUE))
+          .hasMessageContaining("model m was restored from a checkpoint of a spec whose features");
+    }
   }
 
   @Test

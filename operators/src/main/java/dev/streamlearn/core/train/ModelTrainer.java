@@ -109,6 +109,9 @@ public final class ModelTrainer {
   private final int labelDelayCapacity;
   private final Example scratch = new Example();
 
+  /** The spec's features section, hashed: a restored state must have been made with the same. */
+  private final String featuresFingerprint;
+
   public ModelTrainer(PipelineSpec spec, Backend backend) {
     this(spec, backend, null);
   }
@@ -163,6 +166,7 @@ public final class ModelTrainer {
     this.gradient = new float[shape.parameterCount()];
     this.labelDelayMillis = spec.holdout().labelDelay().toMillis();
     this.outOfOrdernessMillis = spec.source().maxOutOfOrderness().toMillis();
+    this.featuresFingerprint = fingerprint(spec.features().toString());
     this.labelDelayCapacity = spec.holdout().maxPending();
     this.device = device;
     if (device != null) {
@@ -231,6 +235,7 @@ public final class ModelTrainer {
       state.segmentValue = segment.value();
       state.otherSegment = segment.others();
     }
+    state.featuresFingerprint = featuresFingerprint;
     state.params = shape.initialParameters(spec.training().seed());
     int slots = spec.training().optimizer().slots();
     state.moment1 = new float[slots >= 1 ? shape.parameterCount() : 0];
@@ -266,6 +271,96 @@ public final class ModelTrainer {
       WarmStart.apply(spec, shape, featurizer, state);
     }
     return state;
+  }
+
+  /**
+   * Makes a state restored from a checkpoint (or savepoint) trainable under this trainer's spec,
+   * which may differ from the spec it was made with: the training settings may change (learning
+   * rate, schedule, batch size, optimizer: a new optimizer's moments start from zero), the network
+   * and the features may not, and a state of another network or other features is refused with an
+   * {@link IllegalStateException} that says so. Returns what it changed, or null when nothing.
+   */
+  public String resume(TrainerState state) {
+    if (state.params.length != shape.parameterCount()) {
+      throw new IllegalStateException(
+          String.format(
+              "model %s was restored from a checkpoint with %,d parameters, but the spec's network"
+                  + " has %,d (model.type %s, hidden-layers %s, %d inputs): a checkpoint cannot"
+                  + " continue a model whose network or features changed. Start the job without"
+                  + " the checkpoint, or give the changed model another name (the spec's name,"
+                  + " or the candidate's) and start from it with model.warm-start",
+              modelName(state),
+              state.params.length,
+              shape.parameterCount(),
+              spec.model().type(),
+              spec.model().hiddenLayers(),
+              dimension));
+    }
+    if (state.featuresFingerprint != null
+        && !state.featuresFingerprint.equals(featuresFingerprint)) {
+      throw new IllegalStateException(
+          String.format(
+              "model %s was restored from a checkpoint of a spec whose features differ from this"
+                  + " spec's: its featurizer statistics, vocabularies and parameters belong to"
+                  + " those features. Start the job without the checkpoint, or give the changed"
+                  + " model another name (the spec's name, or the candidate's)",
+              modelName(state)));
+    }
+    List<String> changed = new ArrayList<>();
+    int slots = spec.training().optimizer().slots();
+    int moment1 = slots >= 1 ? shape.parameterCount() : 0;
+    int moment2 = slots >= 2 ? shape.parameterCount() : 0;
+    if (state.moment1.length != moment1 || state.moment2.length != moment2) {
+      syncFromDevice();
+      state.moment1 = new float[moment1];
+      state.moment2 = new float[moment2];
+      state.optimizerSteps = 0;
+      if (deviceStep != null) {
+        deviceStep.hostChanged();
+      }
+      changed.add("optimizer state started anew for " + spec.training().optimizer().type());
+    }
+    if (state.batchY.length != batchSize) {
+      int previous = state.batchY.length;
+      rebatch(state);
+      changed.add(String.format("batch size %d -> %d", previous, batchSize));
+    }
+    return changed.isEmpty() ? null : modelName(state) + ": " + String.join("; ", changed);
+  }
+
+  /** Moves the open batch's rows into batches of this trainer's size, stepping on full ones. */
+  private void rebatch(TrainerState state) {
+    int rows = state.batchRows;
+    float[] x = state.batchX;
+    float[] y = state.batchY;
+    float[] weight = state.batchWeight;
+    long[] ingest = state.batchIngest;
+    state.batchX = new float[batchSize * dimension];
+    state.batchY = new float[batchSize];
+    state.batchWeight = new float[batchSize];
+    state.batchIngest = new long[batchSize];
+    state.batchRows = 0;
+    for (int r = 0; r < rows; r++) {
+      int to = state.batchRows++;
+      System.arraycopy(x, r * dimension, state.batchX, to * dimension, dimension);
+      state.batchY[to] = y[r];
+      state.batchWeight[to] = weight[r];
+      state.batchIngest[to] = ingest[r];
+      if (state.batchRows == batchSize) {
+        step(state);
+      }
+    }
+  }
+
+  private static String fingerprint(String text) {
+    try {
+      byte[] digest =
+          java.security.MessageDigest.getInstance("SHA-256")
+              .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(digest, 0, 8);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /**

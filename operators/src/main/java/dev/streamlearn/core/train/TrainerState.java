@@ -20,6 +20,12 @@ public class TrainerState {
   /** The hyper-parameter candidate the model is; null without candidates. */
   public String candidate;
 
+  /**
+   * What the features section of the spec that made this state was (see {@link
+   * ModelTrainer#resume}); null in states made before it was recorded.
+   */
+  public String featuresFingerprint;
+
   /** The last published version; 0 before the first. */
   public long version;
 
