@@ -143,6 +143,74 @@ class CommandLineITCase {
    * run} learns from those records.
    */
   @Test
+  void producesJsonLinesOfBothShapesAndNamesTheLinesItCannotRead() throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
+      Path spec = directory.resolve("json.yaml");
+      Files.writeString(
+          spec,
+          String.join(
+              "\n",
+              "name: json",
+              "source: {bootstrap-servers: '" + kafka.bootstrapServers() + "', topic: json-events}",
+              "features: [{name: x, type: numeric}, {name: c, type: categorical}]",
+              ""));
+      Path lines = directory.resolve("events.jsonl");
+      Files.write(
+          lines,
+          List.of(
+              "{\"id\": \"n1\", \"timestamp\": 1700000000000, \"y\": 1, \"features\": {\"x\": 0.5, \"c\": \"a\"}}",
+              "{\"x\": 1.5, \"c\": \"b\", \"y\": 0}",
+              "not json at all",
+              "[1, 2]",
+              "{\"id\": \"n5\", \"timestamp\": \"yesterday\", \"y\": 1, \"x\": 2}",
+              "",
+              "{\"id\": \"n7\", \"timestamp\": \"2026-11-23T10:00:00Z\", \"y\": 0, \"x\": -1, \"c\": null}"));
+
+      StringWriter err = new StringWriter();
+      long before = System.currentTimeMillis();
+      int produced =
+          StreamLearnCli.execute(
+              new PrintWriter(err, true),
+              "produce",
+              "--spec",
+              spec.toString(),
+              "--input",
+              lines.toString(),
+              "--label",
+              "y");
+      assertThat(produced).as(err.toString()).isEqualTo(1);
+      assertThat(err.toString())
+          .contains("3 of 6 lines of " + lines + " are not events and were not sent")
+          .contains("the first: line 3: Unrecognized token 'not'");
+
+      var codec = dev.streamlearn.schemas.codec.Topics.labeledEvents();
+      List<LabeledEvent> events = new ArrayList<>();
+      for (ConsumerRecord<byte[], byte[]> record : readTopic(kafka, "json-events")) {
+        events.add(codec.decode(record.value()));
+      }
+      assertThat(events).hasSize(3);
+      LabeledEvent nested = events.get(0);
+      assertThat(nested.getId().toString()).isEqualTo("n1");
+      assertThat(nested.getTimestamp().toEpochMilli()).isEqualTo(1_700_000_000_000L);
+      assertThat(nested.getLabel()).isEqualTo(1.0);
+      assertThat(nested.getFeatures().toString()).contains("x=0.5").contains("c=a");
+      LabeledEvent flat = events.get(1);
+      assertThat(flat.getId().toString()).isEqualTo("events.jsonl-1");
+      assertThat(flat.getLabel()).isEqualTo(0.0);
+      assertThat(flat.getFeatures()).hasSize(2);
+      // No time of its own: one second after the first line's place in the file.
+      assertThat(flat.getTimestamp().toEpochMilli() - 1000)
+          .isBetween(before, System.currentTimeMillis());
+      LabeledEvent last = events.get(2);
+      assertThat(last.getId().toString()).isEqualTo("n7");
+      assertThat(last.getTimestamp().toString()).isEqualTo("2026-11-23T10:00:00Z");
+      Map<String, Object> lastFeatures = new java.util.HashMap<>();
+      last.getFeatures().forEach((name, value) -> lastFeatures.put(name.toString(), value));
+      assertThat(lastFeatures).containsEntry("c", null).containsEntry("x", -1.0);
+    }
+  }
+
+  @Test
   void producesAndLearnsFromTheProducersOwnRecords() throws Exception {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
       Path spec = directory.resolve("credit-g-records.yaml");

@@ -51,6 +51,9 @@ final class ProduceCommand implements Callable<Integer> {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** Marks a JSON line that could not be read as an object, with the reason. */
+  private static final String UNREADABLE = "\u0000unreadable";
+
   @Option(
       names = "--spec",
       required = true,
@@ -92,19 +95,45 @@ final class ProduceCommand implements Callable<Integer> {
         return produceRecords(spec, producer, failures);
       }
       if (isJsonLines()) {
+        long startMillis = System.currentTimeMillis();
+        long lines = 0;
+        long unreadable = 0;
+        String firstUnreadable = null;
         try (BufferedReader reader = Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
           String line;
           while ((line = reader.readLine()) != null) {
+            long number = ++lines;
             if (line.isBlank()) {
               continue;
             }
-            LabeledEvent event = fromJson(jsonObject(line), prefix + sent);
+            LabeledEvent event;
+            try {
+              event = fromJson(jsonObject(line), prefix, number - 1, startMillis);
+            } catch (IOException | RuntimeException e) {
+              unreadable++;
+              if (firstUnreadable == null) {
+                firstUnreadable =
+                    "line " + number + ": " + e.getMessage().lines().findFirst().orElse("");
+              }
+              continue;
+            }
             producer.send(
                 new ProducerRecord<>(
                     topic, event.getId().getBytes(StandardCharsets.UTF_8), codec.encode(event)),
                 failures);
             sent = progress(++sent, start);
           }
+        }
+        producer.flush();
+        if (unreadable > 0) {
+          command
+              .commandLine()
+              .getErr()
+              .printf(
+                  "streamlearn: %,d of %,d lines of %s are not events and were not sent; the"
+                      + " first: %s%n",
+                  unreadable, sent + unreadable, input, firstUnreadable);
+          return Math.max(report(spec, sent, failures), 1);
         }
       } else {
         CsvReader.Table table = CsvReader.read(input);
@@ -163,7 +192,12 @@ final class ProduceCommand implements Callable<Integer> {
       for (String line : Files.readAllLines(input, StandardCharsets.UTF_8)) {
         if (!line.isBlank()) {
           Map<String, Object> values = new HashMap<>();
-          flatten(jsonObject(line), "", values);
+          try {
+            flatten(jsonObject(line), "", values);
+          } catch (IOException | IllegalArgumentException e) {
+            // Not an object: a row that fits no record, refused below with the reason.
+            values.put(UNREADABLE, e.getMessage().lines().findFirst().orElse(""));
+          }
           rows.add(values);
         }
       }
@@ -195,6 +229,9 @@ final class ProduceCommand implements Callable<Integer> {
       }
       byte[] bytes;
       try {
+        if (values.containsKey(UNREADABLE)) {
+          throw new IllegalArgumentException("not a JSON object: " + values.get(UNREADABLE));
+        }
         bytes = encoder.encode(encoder.record(values));
       } catch (IllegalArgumentException e) {
         unfit++;
@@ -268,7 +305,12 @@ final class ProduceCommand implements Callable<Integer> {
     return node;
   }
 
-  private LabeledEvent fromJson(JsonNode node, String fallbackId) {
+  /**
+   * An event from the JSON object on line {@code index + 1}: without an id it gets {@code
+   * <prefix><index>}, without a timestamp one second per line after {@code startMillis}, as CSV
+   * rows do.
+   */
+  private LabeledEvent fromJson(JsonNode node, String prefix, long index, long startMillis) {
     Map<String, Object> features = new HashMap<>();
     JsonNode nested = node.get("features");
     Iterator<Map.Entry<String, JsonNode>> fields =
@@ -292,12 +334,21 @@ final class ProduceCommand implements Callable<Integer> {
             ? null
             : labelNode.isNumber() ? labelNode.asDouble() : labelNode.asText();
     JsonNode time = node.get("timestamp");
-    Instant timestamp =
-        time == null
-            ? Instant.now()
-            : time.isNumber() ? Instant.ofEpochMilli(time.asLong()) : Instant.parse(time.asText());
+    Instant timestamp;
+    if (time == null || time.isNull()) {
+      timestamp = Instant.ofEpochMilli(startMillis + 1000L * index);
+    } else if (time.isNumber()) {
+      timestamp = Instant.ofEpochMilli(time.asLong());
+    } else {
+      try {
+        timestamp = Instant.parse(time.asText());
+      } catch (java.time.format.DateTimeParseException e) {
+        throw new IllegalArgumentException(
+            "timestamp '" + time.asText() + "' is neither epoch milliseconds nor ISO-8601");
+      }
+    }
     return LabeledEvent.newBuilder()
-        .setId(node.hasNonNull("id") ? node.get("id").asText() : fallbackId)
+        .setId(node.hasNonNull("id") ? node.get("id").asText() : prefix + index)
         .setTimestamp(timestamp)
         .setLabel(labelValue)
         .setWeight(node.hasNonNull("weight") ? node.get("weight").asDouble() : null)
