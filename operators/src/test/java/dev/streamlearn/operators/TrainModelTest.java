@@ -321,7 +321,8 @@ class TrainModelTest {
       harness.open();
       assertThatThrownBy(() -> feed(harness, input.subList(305, 306)))
           .hasMessageContaining("model m was restored from a checkpoint with 6 parameters")
-          .hasMessageContaining("the spec's network has 29 (model.type mlp, hidden-layers [4], 5 inputs)");
+          .hasMessageContaining(
+              "the spec's network has 29 (model.type mlp, hidden-layers [4], 5 inputs)");
     }
 
     // The same number of inputs, scaled another way.
