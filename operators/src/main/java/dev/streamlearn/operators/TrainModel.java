@@ -238,6 +238,11 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
       context.timerService().registerEventTimeTimer(Long.MAX_VALUE);
     } else {
       resume(trainer, current);
+      if (current.endOfInputReached) {
+        // Drained to a savepoint, started from it: the end-of-input timer fired in the last run.
+        current.endOfInputReached = false;
+        context.timerService().registerEventTimeTimer(Long.MAX_VALUE);
+      }
     }
     // Every candidate sees the same events; one copy of each counts it.
     boolean counts = ModelRouter.countsEvent(example);
@@ -363,6 +368,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
       return;
     }
     trainerOf(current).finish(current, output(context, out));
+    current.endOfInputReached = true;
     currentVersion = current.version;
     update(current);
   }

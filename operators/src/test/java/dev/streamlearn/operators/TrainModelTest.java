@@ -339,6 +339,35 @@ class TrainModelTest {
   }
 
   @Test
+  void aModelDrainedToASavepointPublishesAgainAtTheNextEndOfInput() throws Exception {
+    List<Example> input = examples(400);
+    OperatorSubtaskState drained;
+    long versionsFirst;
+    try (var harness = harness()) {
+      harness.open();
+      feed(harness, input.subList(0, 200));
+      // Stop with drain: the final watermark, then the savepoint.
+      harness.processWatermark(Long.MAX_VALUE);
+      versionsFirst = outputs(harness).size();
+      drained = harness.snapshot(1, 1);
+    }
+    try (var harness = harness()) {
+      harness.initializeState(drained);
+      harness.open();
+      feed(harness, input.subList(200, 400));
+      harness.processWatermark(Long.MAX_VALUE);
+      List<ModelSnapshot> versions = outputs(harness);
+      Manifest last = ManifestJson.read(versions.get(versions.size() - 1).manifestJson);
+      assertThat(versions.get(0).version).isEqualTo(versionsFirst + 1);
+      // The window the second end of input closed: events 350..399.
+      assertThat(last.validationWindow())
+          .isEqualTo(new Manifest.ValidationWindow(350_000, 400_000));
+      assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
+          .isEqualTo(400);
+    }
+  }
+
+  @Test
   void keepsOneStateEntryPerModel() throws Exception {
     try (var harness = harness()) {
       harness.open();

@@ -26,6 +26,12 @@ public class TrainerState {
    */
   public String featuresFingerprint;
 
+  /**
+   * The end of input was reached (the final watermark): a job drained to a savepoint and started
+   * from it goes on from here, and its end-of-input timer must be set again.
+   */
+  public boolean endOfInputReached;
+
   /** The last published version; 0 before the first. */
   public long version;
 
