@@ -85,6 +85,115 @@ class CommandLineITCase {
   }
 
   /**
+   * {@code run --duration} stops with a savepoint and says how to resume; {@code run
+   * --from-savepoint} under a spec with other training settings goes on with the same model: its
+   * versions, statistics and Kafka offsets continue, and only the new events are read.
+   */
+  @Test
+  void stopsWithASavepointAndResumesFromItUnderNewTrainingSettings() throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
+      kafka.createTopic("resumed-events", 1);
+      Path spec = creditSpec(kafka, "resumed-events", false);
+      StringWriter err = new StringWriter();
+      assertThat(produceCredit(err, spec)).as(err.toString()).isZero();
+
+      String first = runPrinting(err, "run", "--spec", spec.toString(), "--duration", "12s");
+      java.util.regex.Matcher savepoint =
+          java.util.regex.Pattern.compile("Stopped with a savepoint at (\\S+)").matcher(first);
+      assertThat(savepoint.find()).as(first).isTrue();
+      assertThat(first).contains("--from-savepoint " + savepoint.group(1));
+      LocalModelStore store = new LocalModelStore(directory.resolve("store"));
+      List<Long> before = store.versions("credit-g");
+      Manifest lastBefore = store.manifest("credit-g", before.get(before.size() - 1)).orElseThrow();
+      assertThat(
+              lastBefore.lineage().eventsTrainedTotal() + lastBefore.lineage().eventsHeldOutTotal())
+          .isEqualTo(1000);
+
+      // A thousand more events (other ids), and other training settings.
+      Path more = directory.resolve("credit-g-more.csv");
+      Files.copy(repositoryFile("../shared/data/credit-g.csv"), more);
+      StringWriter produceErr = new StringWriter();
+      int produced =
+          StreamLearnCli.execute(
+              new PrintWriter(produceErr, true),
+              "produce",
+              "--spec",
+              spec.toString(),
+              "--input",
+              more.toString(),
+              "--label",
+              "class");
+      assertThat(produced).as(produceErr.toString()).isZero();
+      Path retuned = directory.resolve("credit-g-adam.yaml");
+      Files.writeString(
+          retuned,
+          Files.readString(spec)
+              .replace(
+                  "training: {batch-size: 32, learning-rate: 0.05, l2: 0.001}",
+                  "training: {batch-size: 8, learning-rate: 0.01, optimizer: {type: adam}}"));
+      assertThat(Files.readString(retuned)).contains("adam");
+
+      String second =
+          runPrinting(
+              err,
+              "run",
+              "--spec",
+              retuned.toString(),
+              "--from-savepoint",
+              savepoint.group(1),
+              "--duration",
+              "12s");
+      // produce stamps rows one second apart from the time it runs, so most of the second file's
+      // rows fall in validation windows the first run closed: late, and counted in a later one.
+      assertThat(second)
+          .contains("Starting from the savepoint")
+          .contains("read 1,000 ")
+          .contains("(adds up)")
+          .contains("Late: ");
+      List<Long> after = store.versions("credit-g");
+      assertThat(after.get(0)).isEqualTo(1L);
+      assertThat(after).hasSizeGreaterThan(before.size());
+      assertThat(after.subList(0, before.size())).isEqualTo(before);
+      Manifest firstAfter = store.manifest("credit-g", before.size() + 1L).orElseThrow();
+      Manifest lastAfter = store.manifest("credit-g", after.get(after.size() - 1)).orElseThrow();
+      assertThat(firstAfter.parentVersion()).isEqualTo(lastBefore.version());
+      assertThat(firstAfter.specHash()).isEqualTo(SpecLoader.load(retuned).specHash());
+      assertThat(
+              lastAfter.lineage().eventsTrainedTotal() + lastAfter.lineage().eventsHeldOutTotal())
+          .isEqualTo(2000);
+
+      assertThat(
+              StreamLearnCli.execute(
+                  new PrintWriter(err, true),
+                  "run",
+                  "--spec",
+                  spec.toString(),
+                  "--from-savepoint",
+                  directory.resolve("nowhere").toString()))
+          .isEqualTo(2);
+      assertThat(err.toString())
+          .contains("--from-savepoint " + directory.resolve("nowhere") + ": no savepoint there");
+    }
+  }
+
+  /** Runs the command line, returning what it printed; fails unless it exits 0. */
+  private static String runPrinting(StringWriter err, String... args) {
+    java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream console = System.out;
+    int exit;
+    try {
+      System.setOut(new java.io.PrintStream(printed, true, StandardCharsets.UTF_8));
+      exit = StreamLearnCli.execute(new PrintWriter(err, true), args);
+    } finally {
+      System.setOut(console);
+    }
+    String out = printed.toString(StandardCharsets.UTF_8);
+    System.out.print(out);
+    assertThat(exit).as(out + err).isZero();
+    return out;
+  }
+
+  /**
    * {@code run} refuses a topic that does not exist (the job would read nothing), and names the way
    * out; {@code produce} creates it, then sends every row.
    */

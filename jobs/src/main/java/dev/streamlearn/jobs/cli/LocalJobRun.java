@@ -31,8 +31,16 @@ final class LocalJobRun {
 
   static LocalJobRun start(StreamLearnJob job, int parallelism, Path stateDirectory)
       throws Exception {
+    return start(job, parallelism, stateDirectory, null);
+  }
+
+  /** The job started from the savepoint at {@code restoreFrom} (none when null). */
+  static LocalJobRun start(
+      StreamLearnJob job, int parallelism, Path stateDirectory, String restoreFrom)
+      throws Exception {
     ProgressMetrics.reset();
-    StreamExecutionEnvironment env = LocalFlink.environment(parallelism, stateDirectory);
+    StreamExecutionEnvironment env =
+        LocalFlink.environment(parallelism, stateDirectory, restoreFrom);
     job.addTo(env);
     LocalJobRun run = new LocalJobRun(env.executeAsync(job.jobName()), stateDirectory);
     Runtime.getRuntime()
@@ -91,17 +99,23 @@ final class LocalJobRun {
     return true;
   }
 
-  /** Stops the sources and lets everything in flight drain through, then waits for the end. */
-  void stopDraining() throws Exception {
+  /**
+   * Stops the sources and lets everything in flight drain through, then waits for the end. Returns
+   * the savepoint taken at the stop, or null when the job had ended already.
+   */
+  String stopDraining() throws Exception {
+    String savepoint = null;
     if (!client.getJobExecutionResult().isDone()) {
-      client
-          .stopWithSavepoint(
-              true,
-              stateDirectory.resolve("savepoints").toUri().toString(),
-              SavepointFormatType.CANONICAL)
-          .get(120, TimeUnit.SECONDS);
+      savepoint =
+          client
+              .stopWithSavepoint(
+                  true,
+                  stateDirectory.resolve("savepoints").toUri().toString(),
+                  SavepointFormatType.CANONICAL)
+              .get(120, TimeUnit.SECONDS);
     }
     client.getJobExecutionResult().get(120, TimeUnit.SECONDS);
+    return savepoint;
   }
 
   /** Lets a pending Ctrl-C hook return. */

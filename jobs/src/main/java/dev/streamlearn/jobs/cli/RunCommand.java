@@ -36,6 +36,29 @@ final class RunCommand implements Callable<Integer> {
       description = "Flink parallelism (default ${DEFAULT-VALUE}).")
   int parallelism;
 
+  @Option(
+      names = "--state-dir",
+      description =
+          "Where checkpoints and the savepoint taken at a stop go (default: a new directory under"
+              + " the system's temporary directory).")
+  Path stateDir;
+
+  @Option(
+      names = "--from-savepoint",
+      description =
+          "Starts from the savepoint an earlier run stopped with (its path, as that run printed"
+              + " it): every model, its featurizer and optimizer state, and the Kafka offsets go on"
+              + " from there. The spec's training settings may differ from that run's; its network"
+              + " and features may not.")
+  String fromSavepoint;
+
+  @Option(
+      names = "--duration",
+      description =
+          "Stops after this long (e.g. 90s, 10m), with a savepoint, as Ctrl-C does (default: until"
+              + " Ctrl-C, or the end of a bounded source).")
+  String duration;
+
   @Override
   public Integer call() throws Exception {
     Map<String, Object> tree = SpecLoader.readTree(specFile);
@@ -44,6 +67,13 @@ final class RunCommand implements Callable<Integer> {
       SpecLoader.override(tree, "store.uri", store);
     }
     PipelineSpec spec = SpecLoader.fromTree(tree);
+    long deadline =
+        duration == null
+            ? Long.MAX_VALUE
+            : System.nanoTime() + SpecLoader.parseDuration("--duration", duration).toNanos();
+    if (fromSavepoint != null) {
+      checkSavepoint(fromSavepoint);
+    }
     Duration timeout = kafkaOptions.timeout();
     try (KafkaCheck kafka = new KafkaCheck(spec.source().bootstrapServers(), timeout)) {
       if (!kafka.topicExists(spec.source().topic())) {
@@ -59,21 +89,43 @@ final class RunCommand implements Callable<Integer> {
     System.out.printf(
         "Running '%s': %s topic %s -> store %s (Ctrl-C stops cleanly)%n",
         spec.name(), spec.source().bootstrapServers(), spec.source().topic(), models.location());
+    if (fromSavepoint != null) {
+      System.out.println("Starting from the savepoint " + fromSavepoint);
+    }
+    Path state = stateDir != null ? stateDir : Files.createTempDirectory("streamlearn-run-");
     LocalJobRun run =
-        LocalJobRun.start(
-            StreamLearnJob.fromSpec(spec),
-            parallelism,
-            Files.createTempDirectory("streamlearn-run-"));
+        LocalJobRun.start(StreamLearnJob.fromSpec(spec), parallelism, state, fromSavepoint);
     try {
       if (!run.runUntil(
-          ProgressPrinter.of(spec, models, System.out), Duration.ofSeconds(5), Long.MAX_VALUE)) {
+          ProgressPrinter.of(spec, models, System.out), Duration.ofSeconds(5), deadline)) {
         System.out.println("Stopping cleanly...");
-        run.stopDraining();
+        String savepoint = run.stopDraining();
+        if (savepoint != null) {
+          System.out.printf(
+              "Stopped with a savepoint at %s%nResume with: ./streamlearn run --spec %s"
+                  + " --from-savepoint %s%n",
+              savepoint, specFile, savepoint);
+        }
       }
-      System.out.println("Accounted for: " + ProgressPrinter.Counts.now().describe());
+      System.out.println(ProgressPrinter.Counts.now().summary());
       return 0;
     } finally {
       run.done();
+    }
+  }
+
+  /** A savepoint on this machine must be a directory holding Flink's {@code _metadata}. */
+  private static void checkSavepoint(String path) {
+    String local = path.startsWith("file:") ? java.net.URI.create(path).getPath() : path;
+    if (path.contains("://") && !path.startsWith("file:")) {
+      return; // On a file system Flink reads, not this one.
+    }
+    if (!Files.isRegularFile(Path.of(local).resolve("_metadata"))) {
+      throw new IllegalArgumentException(
+          "--from-savepoint "
+              + path
+              + ": no savepoint there (a directory holding Flink's _metadata file, as a run"
+              + " stopped with Ctrl-C or --duration prints it)");
     }
   }
 }

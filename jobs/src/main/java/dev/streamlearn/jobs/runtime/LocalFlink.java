@@ -12,7 +12,19 @@ public final class LocalFlink {
    * their counters to {@link ProgressMetrics}, and keep checkpoints under {@code stateDirectory}.
    */
   public static StreamExecutionEnvironment environment(int parallelism, Path stateDirectory) {
+    return environment(parallelism, stateDirectory, null);
+  }
+
+  /**
+   * The same, its job started from the savepoint (or retained checkpoint) at {@code restoreFrom}
+   * when that is not null.
+   */
+  public static StreamExecutionEnvironment environment(
+      int parallelism, Path stateDirectory, String restoreFrom) {
     Configuration conf = new Configuration();
+    if (restoreFrom != null) {
+      conf.setString("execution.state-recovery.path", restoreFrom);
+    }
     conf.setString(
         "metrics.reporter." + ProgressMetrics.REPORTER_NAME + ".factory.class",
         ProgressMetrics.Factory.class.getName());
