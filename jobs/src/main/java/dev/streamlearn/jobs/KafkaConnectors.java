@@ -145,10 +145,14 @@ public final class KafkaConnectors {
 
   public static WindowMetrics toWindowMetrics(WindowReport report) {
     Map<String, Double> metrics = new HashMap<>();
+    Map<String, Double> inputDrift = new HashMap<>();
     try {
       JSON.readTree(report.metricsJson)
           .fields()
           .forEachRemaining(e -> metrics.put(e.getKey(), e.getValue().asDouble()));
+      JSON.readTree(report.inputDriftJson)
+          .fields()
+          .forEachRemaining(e -> inputDrift.put(e.getKey(), e.getValue().asDouble()));
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
@@ -168,6 +172,7 @@ public final class KafkaConnectors {
         .setDriftDetections(report.driftDetections)
         .setLearningRateScale(report.learningRateScale)
         .setStopped(report.stopped)
+        .setInputDrift(inputDrift)
         .build();
   }
 

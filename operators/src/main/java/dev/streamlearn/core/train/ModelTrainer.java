@@ -12,6 +12,7 @@ import dev.streamlearn.core.drift.DriftDetector;
 import dev.streamlearn.core.drift.DriftState;
 import dev.streamlearn.core.features.Featurizer;
 import dev.streamlearn.core.metrics.BinaryMetrics;
+import dev.streamlearn.core.metrics.InputDrift;
 import dev.streamlearn.core.metrics.MulticlassMetrics;
 import dev.streamlearn.core.metrics.RegressionMetrics;
 import dev.streamlearn.core.metrics.ScoreHistogram;
@@ -109,6 +110,12 @@ public final class ModelTrainer {
   private final int labelDelayCapacity;
   private final Example scratch = new Example();
 
+  /**
+   * The names of the raw inputs whose drift is measured, numeric slots then text slots: a numeric
+   * or categorical feature's name; null for a datetime (its time always moves) or a cross.
+   */
+  private final String[] inputNames;
+
   /** The spec's features section, hashed: a restored state must have been made with the same. */
   private final String featuresFingerprint;
 
@@ -167,6 +174,7 @@ public final class ModelTrainer {
     this.labelDelayMillis = spec.holdout().labelDelay().toMillis();
     this.outOfOrdernessMillis = spec.source().maxOutOfOrderness().toMillis();
     this.featuresFingerprint = fingerprint(spec.features().toString());
+    this.inputNames = inputNames(spec);
     this.labelDelayCapacity = spec.holdout().maxPending();
     this.device = device;
     if (device != null) {
@@ -544,6 +552,7 @@ public final class ModelTrainer {
             ? ValidationWindows.rowsOf(state.arrivalWindow, state.arrivalCount, window)
             : ValidationWindows.rowsOf(state.heldWindow, state.heldCount, window);
     int count = rows.length;
+    Map<String, Double> inputDrift = prequential ? Map.of() : inputDrift(state, rows);
     float[] labels =
         ValidationWindows.gather(prequential ? state.arrivalLabel : state.heldLabel, rows, 1);
     boolean hasChampion = state.championParams.length > 0;
@@ -607,6 +616,7 @@ public final class ModelTrainer {
     report.candidateValue = value;
     report.championValue = hasChampion ? value(champion) : Double.NaN;
     report.metricsJson = json(candidate);
+    report.inputDriftJson = json(inputDrift);
     report.challengerPromoted = promoted;
     report.driftDetections = state.drift.detections;
     report.learningRateScale = state.plateauScale * state.boostScale;
@@ -616,7 +626,7 @@ public final class ModelTrainer {
         state.championParams = state.params.clone();
         state.championVersion = state.version + 1;
       }
-      ModelSnapshot snapshot = cutVersion(state, candidate, champion);
+      ModelSnapshot snapshot = cutVersion(state, candidate, champion, inputDrift);
       snapshot.champion = moveChampion;
       report.publishedVersion = snapshot.version;
       report.championMoved = moveChampion;
@@ -624,6 +634,49 @@ public final class ModelTrainer {
     }
     out.window(report);
     removeRows(state, window);
+  }
+
+  /**
+   * How far each input moved between the last profiled window and the held-out {@code rows} of the
+   * one closing (empty when either is too small); the closing window becomes the one to compare the
+   * next with.
+   */
+  private Map<String, Double> inputDrift(TrainerState state, int[] rows) {
+    if (rows.length < InputDrift.MIN_EVENTS) {
+      return Map.of();
+    }
+    int numeric = featurizer.numericCount();
+    int text = featurizer.categoricalCount();
+    Map<String, Double> drift = new LinkedHashMap<>();
+    if (state.inputProfile != null) {
+      double[] index =
+          InputDrift.against(
+              state.inputProfile, state.heldNumeric, numeric, state.heldCategorical, text, rows);
+      for (int i = 0; i < index.length; i++) {
+        if (inputNames[i] != null) {
+          drift.put(inputNames[i], index[i]);
+        }
+      }
+    }
+    state.inputProfile =
+        InputDrift.profile(state.heldNumeric, numeric, state.heldCategorical, text, rows);
+    return drift;
+  }
+
+  private static String[] inputNames(PipelineSpec spec) {
+    List<String> numeric = new ArrayList<>();
+    List<String> text = new ArrayList<>();
+    for (PipelineSpec.Feature feature : spec.features()) {
+      if (!feature.readsRaw()) {
+        continue;
+      }
+      boolean named =
+          feature.type().equals(PipelineSpec.Feature.NUMERIC)
+              || feature.type().equals(PipelineSpec.Feature.CATEGORICAL);
+      (feature.readsNumber() ? numeric : text).add(named ? feature.name() : null);
+    }
+    numeric.addAll(text);
+    return numeric.toArray(String[]::new);
   }
 
   /** Forgets the rows kept for {@code window}, which has closed. */
@@ -720,12 +773,18 @@ public final class ModelTrainer {
 
   /** Describes the current parameters as the next version, with the window's metrics. */
   private ModelSnapshot cutVersion(
-      TrainerState state, Map<String, Double> window, Map<String, Double> champion) {
+      TrainerState state,
+      Map<String, Double> window,
+      Map<String, Double> champion,
+      Map<String, Double> inputDrift) {
     long version = state.version + 1;
     Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
     metrics.put("window", finite(window));
     if (champion != null) {
       metrics.put("champion", finite(champion));
+    }
+    if (!inputDrift.isEmpty()) {
+      metrics.put("inputDrift", finite(inputDrift));
     }
     metrics.put("sinceStart", sinceStart(state));
     Map<String, Double> training = new LinkedHashMap<>();

@@ -101,6 +101,13 @@ public class TrainerState {
   public long[] openWindowTrained = new long[0];
   public long closedWindow = Long.MIN_VALUE;
 
+  /**
+   * The distribution of the inputs over the last closed window's held-out events (one with at least
+   * {@link dev.streamlearn.core.metrics.InputDrift#MIN_EVENTS}), which the next is compared with;
+   * null before.
+   */
+  public dev.streamlearn.core.metrics.InputDrift.Profile inputProfile;
+
   /** Events that arrived after their own window had closed. */
   public long lateEvents;
 

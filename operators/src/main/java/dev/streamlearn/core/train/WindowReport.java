@@ -21,6 +21,13 @@ public class WindowReport {
   /** The candidate's window metrics, as JSON. */
   public String metricsJson;
 
+  /**
+   * How far each raw input's distribution moved from the window before (population stability index,
+   * see {@link dev.streamlearn.core.metrics.InputDrift}), as a JSON object; {@code {}} when either
+   * window was too small or had nothing held out.
+   */
+  public String inputDriftJson = "{}";
+
   public long publishedVersion;
   public boolean championMoved;
   public boolean challengerPromoted;
