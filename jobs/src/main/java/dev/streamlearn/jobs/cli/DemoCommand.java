@@ -509,6 +509,10 @@ final class DemoCommand implements Callable<Integer> {
 
   private int summarize(PipelineSpec spec, ModelStore models, int exitCode) throws IOException {
     List<Long> versions = models.versions(spec.name());
+    String moved = inputsThatMovedMost(models, spec.name(), versions);
+    if (moved != null) {
+      out.println(moved);
+    }
     out.printf(
         "Models are in %s/%s: %d versions%s, alias latest -> %s.%n",
         models.location(),
@@ -519,6 +523,44 @@ final class DemoCommand implements Callable<Integer> {
             : " (" + versions.get(0) + ".." + versions.get(versions.size() - 1) + ")",
         models.alias(spec.name(), "latest").map(String::valueOf).orElse("none"));
     return exitCode;
+  }
+
+  /**
+   * The three inputs whose distribution moved most from one window to the next over the model's
+   * versions (their largest population stability index, and the version); null when no version
+   * measured it.
+   */
+  static String inputsThatMovedMost(ModelStore models, String model, List<Long> versions)
+      throws IOException {
+    Map<String, double[]> largest = new LinkedHashMap<>();
+    for (long version : versions) {
+      Map<String, Double> drift =
+          models.manifest(model, version).orElseThrow().metrics().get("inputDrift");
+      if (drift == null) {
+        continue;
+      }
+      drift.forEach(
+          (input, index) -> {
+            double[] seen = largest.computeIfAbsent(input, k -> new double[] {-1, 0});
+            if (index > seen[0]) {
+              seen[0] = index;
+              seen[1] = version;
+            }
+          });
+    }
+    if (largest.isEmpty()) {
+      return null;
+    }
+    return "Inputs that moved most from one window to the next (population stability index;"
+        + " above 0.25: shifted): "
+        + largest.entrySet().stream()
+            .sorted((a, b) -> Double.compare(b.getValue()[0], a.getValue()[0]))
+            .limit(3)
+            .map(
+                e ->
+                    String.format(
+                        "%s %.3f (v%d)", e.getKey(), e.getValue()[0], (long) e.getValue()[1]))
+            .collect(Collectors.joining(", "));
   }
 
   /** Features the spec lists keep their settings; the other columns are inferred. */

@@ -25,7 +25,7 @@ public final class InputDrift {
   public static final int TOP_VALUES = 20;
 
   /** Windows with fewer held-out events than this are too small to compare. */
-  public static final int MIN_EVENTS = 50;
+  public static final int MIN_EVENTS = 200;
 
   /** Added to each share, so that an empty bin costs a large but finite amount. */
   private static final double SMOOTHING = 1e-4;
