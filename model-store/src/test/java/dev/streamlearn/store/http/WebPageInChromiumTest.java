@@ -3,6 +3,7 @@ package dev.streamlearn.store.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamlearn.store.LocalModelStore;
+import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ModelStore;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -34,9 +35,35 @@ class WebPageInChromiumTest {
     LocalModelStore store = new LocalModelStore(root.resolve("store"));
     double[] accuracy = {0.61, 0.72, 0.70, 0.81};
     for (int v = 1; v <= accuracy.length; v++) {
-      store.publish(
-          ModelStoreServerTest.manifest("churn", v, accuracy[v - 1]),
-          Map.of(ModelStore.PARAMETERS, new byte[] {1}));
+      Manifest manifest = ModelStoreServerTest.manifest("churn", v, accuracy[v - 1]);
+      if (v == 3) {
+        // The window of version 3 saw one input shift.
+        Map<String, Map<String, Double>> metrics =
+            new java.util.LinkedHashMap<>(manifest.metrics());
+        metrics.put("inputDrift", Map.of("amount", 0.42, "x", 0.03));
+        manifest =
+            new Manifest(
+                manifest.formatVersion(),
+                manifest.name(),
+                manifest.segment(),
+                manifest.candidate(),
+                manifest.version(),
+                manifest.parentVersion(),
+                manifest.created(),
+                manifest.task(),
+                manifest.classes(),
+                manifest.featureNames(),
+                manifest.specHash(),
+                manifest.inputSchemaFingerprint(),
+                manifest.backend(),
+                manifest.precision(),
+                metrics,
+                manifest.validationWindow(),
+                manifest.lineage(),
+                manifest.checkpointId(),
+                manifest.files());
+      }
+      store.publish(manifest, Map.of(ModelStore.PARAMETERS, new byte[] {1}));
     }
     store.setAlias("churn", "champion", 4);
     for (String candidate : List.of("adam", "sgd")) {
@@ -75,6 +102,7 @@ class WebPageInChromiumTest {
         assertThat(dom).contains("<td>v" + v);
       }
       assertThat(dom).contains("<span class=\"alias\">champion</span>");
+      assertThat(dom).contains("<td>amount 0.42 (shifted)</td>").contains("input that moved most");
       assertThat(dom)
           .contains("churn.adam — 1 versions")
           .contains(
