@@ -277,6 +277,25 @@ class TrainModelTest {
         .isEqualTo((double) (heldOutOf(input, 0) + heldOutOf(input, 1)));
   }
 
+  /**
+   * The versions a trainer under {@code spec}, restored from {@code snapshot}, emits for {@code
+   * input} and the end of input after it.
+   */
+  private static List<ModelSnapshot> resumeToTheEnd(
+      PipelineSpec spec, OperatorSubtaskState snapshot, List<Example> input) throws Exception {
+    try (var harness = harness(spec)) {
+      harness.initializeState(snapshot);
+      harness.open();
+      feed(harness, input);
+      harness.processWatermark(Long.MAX_VALUE);
+      return outputs(harness);
+    }
+  }
+
+  private static Manifest lastOf(List<ModelSnapshot> versions) throws Exception {
+    return ManifestJson.read(versions.get(versions.size() - 1).manifestJson);
+  }
+
   /** How many of the events of the 50 s window {@code window} the spec's split holds out. */
   private static long heldOutOf(List<Example> events, int window) {
     var split = new dev.streamlearn.core.train.HoldoutSplit(SPEC.holdout().fraction());
@@ -303,17 +322,10 @@ class TrainModelTest {
             SPEC_YAML.replace(
                 "training: {batch-size: 16, learning-rate: 0.3}",
                 "training: {batch-size: 3, learning-rate: 0.05, optimizer: {type: adam}}"));
-    try (var harness = harness(retuned)) {
-      harness.initializeState(snapshot);
-      harness.open();
-      feed(harness, input.subList(305, 600));
-      harness.processWatermark(Long.MAX_VALUE);
-      List<ModelSnapshot> versions = outputs(harness);
-      Manifest last = ManifestJson.read(versions.get(versions.size() - 1).manifestJson);
-      assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
-          .isEqualTo(600);
-      assertThat(last.metrics().get("training").get("lastBatchLoss")).isFinite();
-    }
+    Manifest last = lastOf(resumeToTheEnd(retuned, snapshot, input.subList(305, 600)));
+    assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
+        .isEqualTo(600);
+    assertThat(last.metrics().get("training").get("lastBatchLoss")).isFinite();
 
     PipelineSpec mlp = SpecLoader.parse(SPEC_YAML + "model: {type: mlp, hidden-layers: [4]}\n");
     try (var harness = harness(mlp)) {
@@ -351,20 +363,13 @@ class TrainModelTest {
       versionsFirst = outputs(harness).size();
       drained = harness.snapshot(1, 1);
     }
-    try (var harness = harness()) {
-      harness.initializeState(drained);
-      harness.open();
-      feed(harness, input.subList(200, 400));
-      harness.processWatermark(Long.MAX_VALUE);
-      List<ModelSnapshot> versions = outputs(harness);
-      Manifest last = ManifestJson.read(versions.get(versions.size() - 1).manifestJson);
-      assertThat(versions.get(0).version).isEqualTo(versionsFirst + 1);
-      // The window the second end of input closed: events 350..399.
-      assertThat(last.validationWindow())
-          .isEqualTo(new Manifest.ValidationWindow(350_000, 400_000));
-      assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
-          .isEqualTo(400);
-    }
+    List<ModelSnapshot> versions = resumeToTheEnd(SPEC, drained, input.subList(200, 400));
+    Manifest last = lastOf(versions);
+    assertThat(versions.get(0).version).isEqualTo(versionsFirst + 1);
+    // The window the second end of input closed: events 350..399.
+    assertThat(last.validationWindow()).isEqualTo(new Manifest.ValidationWindow(350_000, 400_000));
+    assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
+        .isEqualTo(400);
   }
 
   @Test

@@ -113,17 +113,7 @@ class CommandLineITCase {
       Path more = directory.resolve("credit-g-more.csv");
       Files.copy(repositoryFile("../shared/data/credit-g.csv"), more);
       StringWriter produceErr = new StringWriter();
-      int produced =
-          StreamLearnCli.execute(
-              new PrintWriter(produceErr, true),
-              "produce",
-              "--spec",
-              spec.toString(),
-              "--input",
-              more.toString(),
-              "--label",
-              "class");
-      assertThat(produced).as(produceErr.toString()).isZero();
+      assertThat(produceCreditRows(produceErr, spec, more)).as(produceErr.toString()).isZero();
       Path retuned = directory.resolve("credit-g-adam.yaml");
       Files.writeString(
           retuned,
@@ -431,16 +421,16 @@ class CommandLineITCase {
 
   /** {@code streamlearn produce} of credit-g.csv with {@code spec}, errors into {@code err}. */
   private static int produceCredit(StringWriter err, Path spec, String... more) throws Exception {
+    return produceCreditRows(err, spec, repositoryFile("../shared/data/credit-g.csv"), more);
+  }
+
+  /** {@code streamlearn produce} of a file of credit-g rows, labelled by {@code class}. */
+  private static int produceCreditRows(StringWriter err, Path spec, Path rows, String... more)
+      throws Exception {
     List<String> args = new ArrayList<>();
     args.addAll(
         List.of(
-            "produce",
-            "--spec",
-            spec.toString(),
-            "--input",
-            repositoryFile("../shared/data/credit-g.csv").toString(),
-            "--label",
-            "class"));
+            "produce", "--spec", spec.toString(), "--input", rows.toString(), "--label", "class"));
     args.addAll(List.of(more));
     return StreamLearnCli.execute(new PrintWriter(err, true), args.toArray(String[]::new));
   }

@@ -851,7 +851,10 @@ class PipelineITCase {
     return right;
   }
 
-  /** The source topic (two partitions) and its dead-letter and metrics topics. */
+  /**
+   * An unbounded job at parallelism 2 whose second partition receives nothing: its decoding subtask
+   * is idle after {@code source.idle-timeout}, and the watermark closes the windows.
+   */
   @Test
   void validatesOnTheWatermarkWhileAPartitionReceivesNothing() throws Exception {
     Path store = temporary.resolve("quiet-store");
@@ -913,6 +916,7 @@ class PipelineITCase {
     assertThat(ProgressMetrics.count(PipelineCounters.LATE)).isZero();
   }
 
+  /** The source topic (two partitions) and its dead-letter and metrics topics. */
   private static void createTopics(String topic) throws Exception {
     kafka.createTopic(topic, 2);
     kafka.createTopic(topic + ".dead-letter", 1);
