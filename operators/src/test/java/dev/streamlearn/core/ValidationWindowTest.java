@@ -136,6 +136,27 @@ class ValidationWindowTest {
     assertThat(out.windows.stream().mapToLong(r -> r.trained + r.heldOut).sum()).isEqualTo(250);
   }
 
+  @Test
+  void atMostSoManyWindowsAreOpenAtOnce() {
+    // Windows wait a day for their events, and every event opens a window of its own.
+    PipelineSpec spec =
+        SpecLoader.parse(
+            FEATURES + "source: {max-out-of-orderness: 1d}\nvalidation: {window: 1s}\n");
+    ModelTrainer trainer = new ModelTrainer(spec, new ReferenceBackend());
+    TrainerState state = trainer.newState();
+    Outputs out = new Outputs();
+    List<Example> stream = ValidationPolicyTest.stream(200, 1, 0);
+    for (Example example : stream) {
+      trainer.offer(state, example, out);
+      assertThat(state.openWindows.length).isLessThanOrEqualTo(ModelTrainer.MAX_OPEN_WINDOWS);
+    }
+    assertThat(out.windows).hasSize(200 - ModelTrainer.MAX_OPEN_WINDOWS);
+    assertThat(out.windows.get(0).windowStart).isZero();
+    trainer.finish(state, out);
+    assertThat(out.windows).hasSize(200);
+    assertThat(state.lateEvents).isZero();
+  }
+
   /** {@code events} in the order they arrive when each is delayed by up to {@code maxDelay} ms. */
   private static List<Example> arrivingUpTo(long maxDelay, List<Example> events) {
     Random random = new Random(5);

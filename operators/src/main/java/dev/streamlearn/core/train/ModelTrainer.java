@@ -48,6 +48,12 @@ import org.apache.avro.Schema;
  */
 public final class ModelTrainer {
 
+  /**
+   * At most this many validation windows are open at once; a new one beyond closes the oldest early
+   * (its later events are late).
+   */
+  public static final int MAX_OPEN_WINDOWS = 64;
+
   /** What became of an offered example. */
   public enum Outcome {
     TRAINED,
@@ -391,6 +397,11 @@ public final class ModelTrainer {
    */
   public Outcome accept(TrainerState state, Example example, Output out) {
     state.latestEventTime = Math.max(state.latestEventTime, example.timestamp);
+    if (!isOpen(state, windowOf(state, example)) && state.openWindows.length >= MAX_OPEN_WINDOWS) {
+      // Events far apart in time, and a watermark (or an allowance) that has not closed what they
+      // opened: the oldest window closes now, so that a model's state stays bounded.
+      closeWindow(state, out, false);
+    }
     long window = windowOf(state, example);
     if (isLate(state, example)) {
       state.lateEvents++;
