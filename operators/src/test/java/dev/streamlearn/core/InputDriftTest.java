@@ -55,37 +55,22 @@ class InputDriftTest {
         .isLessThan(1e-9);
   }
 
+  private static final String SPEC =
+      String.join(
+          "\n",
+          "features:",
+          "  - {name: a, type: numeric}",
+          "  - {name: b, type: numeric}",
+          "  - {name: c, type: categorical}",
+          "  - {name: t, type: datetime}",
+          "validation: {window: 2000s}",
+          "backend: reference",
+          "");
+
   @Test
   void eachVersionSaysHowFarEachInputMovedSinceTheWindowBefore() throws Exception {
-    PipelineSpec spec =
-        SpecLoader.parse(
-            String.join(
-                "\n",
-                "features:",
-                "  - {name: a, type: numeric}",
-                "  - {name: b, type: numeric}",
-                "  - {name: c, type: categorical}",
-                "  - {name: t, type: datetime}",
-                "validation: {window: 2000s}",
-                "backend: reference",
-                ""));
-    // Eight windows of 2,000 events (about 400 held out in each, so identical distributions score
-    // near 10 x 2 / 400 = 0.05); from window 5 on, input a is shifted (the label follows it).
-    Random random = new Random(7);
-    List<Example> stream = new ArrayList<>();
-    for (int i = 0; i < 16000; i++) {
-      Example example = new Example();
-      example.id = "e-" + i;
-      example.timestamp = 1000L * i;
-      double a = random.nextGaussian() + (i >= 10000 ? 2 : 0);
-      double b = random.nextGaussian();
-      example.numeric = new double[] {a, b, example.timestamp};
-      example.categorical = new String[] {random.nextBoolean() ? "x" : "y"};
-      example.label = a + b > 1 ? 1 : 0;
-      stream.add(example);
-    }
     Outputs out = new Outputs();
-    ValidationPolicyTest.run(spec, stream, out);
+    ValidationPolicyTest.run(SpecLoader.parse(SPEC), shiftingInWindowFive(), out);
 
     assertThat(out.versions).hasSize(8);
     Manifest first = ManifestJson.read(out.versions.get(0).manifestJson);
@@ -104,5 +89,49 @@ class InputDriftTest {
       }
     }
     assertThat(out.windows.get(5).inputDriftJson).contains("\"a\":");
+    assertThat(out.windows).allSatisfy(report -> assertThat(report.driftDetections).isZero());
+  }
+
+  @Test
+  void aShiftedInputCanStartAChallengerBeforeTheErrorShowsIt() throws Exception {
+    PipelineSpec spec =
+        SpecLoader.parse(SPEC + "control: {input-drift: {threshold: 0.5, reaction: challenger}}\n");
+    Outputs out = new Outputs();
+    ValidationPolicyTest.run(spec, shiftingInWindowFive(), out);
+    for (int v = 0; v < 8; v++) {
+      Map<String, Double> control =
+          ManifestJson.read(out.versions.get(v).manifestJson).metrics().get("control");
+      // Version 6 is the shifted window's: its close started the challenger.
+      assertThat(control.get("driftDetections"))
+          .as("version %d", v + 1)
+          .isEqualTo(v >= 5 ? 1.0 : 0.0);
+    }
+    assertThat(
+            ManifestJson.read(out.versions.get(5).manifestJson)
+                .metrics()
+                .get("control")
+                .get("challengerActive"))
+        .isEqualTo(1.0);
+  }
+
+  /**
+   * Eight windows of 2,000 events (about 400 held out in each, so identical distributions score
+   * near 10 x 2 / 400 = 0.05); from window 5 on, input a is shifted (the label follows it).
+   */
+  private static List<Example> shiftingInWindowFive() {
+    Random random = new Random(7);
+    List<Example> stream = new ArrayList<>();
+    for (int i = 0; i < 16000; i++) {
+      Example example = new Example();
+      example.id = "e-" + i;
+      example.timestamp = 1000L * i;
+      double a = random.nextGaussian() + (i >= 10000 ? 2 : 0);
+      double b = random.nextGaussian();
+      example.numeric = new double[] {a, b, example.timestamp};
+      example.categorical = new String[] {random.nextBoolean() ? "x" : "y"};
+      example.label = a + b > 1 ? 1 : 0;
+      stream.add(example);
+    }
+    return stream;
   }
 }

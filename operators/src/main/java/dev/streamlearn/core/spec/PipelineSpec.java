@@ -375,7 +375,9 @@ public record PipelineSpec(
       double driftAlpha,
       long driftMinEvents,
       String driftReaction,
-      double raiseFactor)
+      double raiseFactor,
+      double inputDriftThreshold,
+      String inputDriftReaction)
       implements Serializable {}
 
   /**

@@ -807,7 +807,7 @@ public final class SpecLoader {
   }
 
   private static PipelineSpec.Control control(Node control) {
-    control.allow("plateau", "early-stopping", "drift");
+    control.allow("plateau", "early-stopping", "drift", "input-drift");
     Node plateau = control.child("plateau");
     plateau.allow("patience", "factor", "min-delta", "min-rate");
     Node early = control.child("early-stopping");
@@ -815,6 +815,8 @@ public final class SpecLoader {
     Node drift = control.child("drift");
     drift.allow(
         "detector", "delta", "threshold", "alpha", "min-events", "reaction", "raise-factor");
+    Node inputDrift = control.child("input-drift");
+    inputDrift.allow("threshold", "reaction");
     return new PipelineSpec.Control(
         (int) plateau.integer("patience", 0, 0, 1_000_000),
         plateau.number("factor", 0.5, 1e-6, 1.0),
@@ -826,12 +828,14 @@ public final class SpecLoader {
         drift.number("threshold", 100.0, 1e-6, 1e9),
         drift.number("alpha", 0.005, 0.0, 1.0),
         drift.integer("min-events", 30, 1, Long.MAX_VALUE),
-        drift.oneOf(
-            "reaction",
-            "challenger",
-            List.of("reset-optimizer", "raise-learning-rate", "challenger")),
-        drift.number("raise-factor", 5.0, 1.0, 1000.0));
+        drift.oneOf("reaction", "challenger", REACTIONS),
+        drift.number("raise-factor", 5.0, 1.0, 1000.0),
+        inputDrift.number("threshold", 0.0, 0.0, 1000.0),
+        inputDrift.oneOf("reaction", "challenger", REACTIONS));
   }
+
+  private static final List<String> REACTIONS =
+      List.of("reset-optimizer", "raise-learning-rate", "challenger");
 
   private static PipelineSpec.Cuda cuda(Node cuda) {
     cuda.allow("device", "precision", "cpu-backend");

@@ -617,6 +617,12 @@ public final class ModelTrainer {
       publishIt = !state.stopped && (count > 0 || endOfInput && state.trainedSinceVersion > 0);
       moveChampion = publishIt && count > 0 && enough && beatsChampion;
     }
+    double inputThreshold = spec.control().inputDriftThreshold();
+    if (inputThreshold > 0 && inputDrift.values().stream().anyMatch(v -> v > inputThreshold)) {
+      // An input shifted: react as to drift of the error, before the error shows it.
+      state.drift.detections++;
+      react(state, spec.control().inputDriftReaction());
+    }
     WindowReport report = new WindowReport();
     report.model = modelName(state);
     report.windowStart = window * windowMillis;
@@ -741,9 +747,12 @@ public final class ModelTrainer {
     }
   }
 
-  /** Reacts to detected drift, and forgets what no longer holds: the best value, early stopping. */
-  private void react(TrainerState state) {
-    switch (spec.control().driftReaction()) {
+  /**
+   * Reacts to detected drift by {@code reaction}, and forgets what no longer holds: the best value,
+   * early stopping.
+   */
+  private void react(TrainerState state, String reaction) {
+    switch (reaction) {
       case "reset-optimizer" -> {
         if (deviceStep != null) {
           deviceStep.sync();
@@ -1193,7 +1202,7 @@ public final class ModelTrainer {
       state.arrivalLabel[slot] = (float) label;
     }
     if (drift != null && drift.add(state.drift, error)) {
-      react(state);
+      react(state, spec.control().driftReaction());
     }
   }
 
