@@ -140,8 +140,25 @@ final class ModelsCommand implements Runnable {
           text.append(String.format("%s %.4g  ", name, window.get(name)));
         }
       }
+      String moved = movedMost(metrics.get("inputDrift"));
+      if (moved != null) {
+        text.append("| input that moved most: ").append(moved);
+      }
       return text.toString().trim();
     }
+  }
+
+  /**
+   * The input whose drift index is largest, e.g. {@code amount 0.420 (shifted)}; null without any.
+   */
+  static String movedMost(Map<String, Double> inputDrift) {
+    if (inputDrift == null || inputDrift.isEmpty()) {
+      return null;
+    }
+    Map.Entry<String, Double> most =
+        java.util.Collections.max(inputDrift.entrySet(), Map.Entry.comparingByValue());
+    return String.format(
+        "%s %.3f%s", most.getKey(), most.getValue(), most.getValue() > 0.25 ? " (shifted)" : "");
   }
 
   /** Which version: a model and a number or an alias. */

@@ -285,6 +285,64 @@ class StreamLearnCliTest {
     assertThat(missing.err).contains("Missing required option: '--pipeline=<pipeline>'");
   }
 
+  @Test
+  void listsEachVersionWithTheInputThatMovedMost() throws Exception {
+    LocalModelStore store = new LocalModelStore(directory.resolve("drift-store"));
+    for (long version = 1; version <= 2; version++) {
+      java.util.Map<String, java.util.Map<String, Double>> metrics = new java.util.HashMap<>();
+      metrics.put("window", java.util.Map.of("accuracy", 0.8, "count", 400.0));
+      if (version == 2) {
+        metrics.put("inputDrift", java.util.Map.of("amount", 0.42, "country", 0.03));
+      }
+      store.publish(
+          new dev.streamlearn.store.Manifest(
+              dev.streamlearn.store.Manifest.FORMAT_VERSION,
+              "churn",
+              null,
+              null,
+              version,
+              version > 1 ? version - 1 : null,
+              "2026-11-23T00:00:0" + version + "Z",
+              "binary",
+              java.util.List.of("0", "1"),
+              java.util.List.of("amount"),
+              "hash",
+              "fp",
+              "java",
+              "fp32",
+              metrics,
+              null,
+              null,
+              null,
+              null),
+          java.util.Map.of(dev.streamlearn.store.ModelStore.PARAMETERS, new byte[] {1}));
+    }
+    java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream console = System.out;
+    Result list;
+    try {
+      System.setOut(
+          new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+      list =
+          run(
+              "models",
+              "--store",
+              directory.resolve("drift-store").toString(),
+              "list",
+              "--model",
+              "churn");
+    } finally {
+      System.setOut(console);
+    }
+    assertThat(list.code).as(list.err).isZero();
+    java.util.List<String> lines =
+        printed.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList();
+    assertThat(lines.get(1)).startsWith("       1").doesNotContain("moved");
+    assertThat(lines.get(2))
+        .startsWith("       2")
+        .endsWith("count 400.0  | input that moved most: amount 0.420 (shifted)");
+  }
+
   private record Result(int code, String err) {}
 
   private static Result run(String... args) {
