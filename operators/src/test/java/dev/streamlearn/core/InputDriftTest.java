@@ -93,6 +93,26 @@ class InputDriftTest {
   }
 
   @Test
+  void prequentialWindowsAreComparedOnTheirFirstEvents() throws Exception {
+    Outputs out = new Outputs();
+    ValidationPolicyTest.run(
+        SpecLoader.parse(SPEC + "holdout: {policy: prequential}\n"), shiftingInWindowFive(), out);
+    assertThat(out.versions).hasSize(8);
+    for (int v = 1; v < 8; v++) {
+      Map<String, Double> drift =
+          ManifestJson.read(out.versions.get(v).manifestJson).metrics().get("inputDrift");
+      if (v == 5) {
+        assertThat(drift.get("a")).isGreaterThan(1.0);
+      } else {
+        assertThat(drift.get("a")).as("version %d", v + 1).isLessThan(0.05);
+      }
+      assertThat(drift.get("b")).as("version %d", v + 1).isLessThan(0.05);
+    }
+    // Every event of a window is scored on arrival and counts in its validation.
+    assertThat(out.windows).allSatisfy(report -> assertThat(report.heldOut).isEqualTo(2000));
+  }
+
+  @Test
   void aShiftedInputCanStartAChallengerBeforeTheErrorShowsIt() throws Exception {
     PipelineSpec spec =
         SpecLoader.parse(SPEC + "control: {input-drift: {threshold: 0.5, reaction: challenger}}\n");

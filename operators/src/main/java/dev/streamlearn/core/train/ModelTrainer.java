@@ -260,12 +260,12 @@ public final class ModelTrainer {
     state.batchY = new float[batchSize];
     state.batchWeight = new float[batchSize];
     state.batchIngest = new long[batchSize];
-    boolean buffered = !holdoutPolicy.equals("prequential");
-    state.heldNumeric = new double[buffered ? windowCapacity * featurizer.numericCount() : 0];
-    state.heldCategorical =
-        new String[buffered ? windowCapacity * featurizer.categoricalCount() : 0];
-    state.heldLabel = new float[buffered ? windowCapacity : 0];
-    state.heldWindow = new long[buffered ? windowCapacity : 0];
+    // Every policy keeps each window's first events raw: for validation (hash, windows) and for
+    // the input drift index (all).
+    state.heldNumeric = new double[windowCapacity * featurizer.numericCount()];
+    state.heldCategorical = new String[windowCapacity * featurizer.categoricalCount()];
+    state.heldLabel = new float[windowCapacity];
+    state.heldWindow = new long[windowCapacity];
     state.offsetFrom = new long[0];
     state.offsetTo = new long[0];
     boolean prequential = holdoutPolicy.equals("prequential");
@@ -409,7 +409,7 @@ public final class ModelTrainer {
     int open = ValidationWindows.open(state, window);
     if (isHeldOut(window, example)) {
       featurizer.transform(state.featurizer, example.numeric, example.categorical, one, 0, true);
-      queueForScoring(state, example, window);
+      queueForScoring(state, example, window, false);
       keepForValidation(state, example, open);
       state.heldOutTotal++;
       state.heldOutSinceVersion++;
@@ -418,7 +418,9 @@ public final class ModelTrainer {
     state.openWindowTrained[open]++;
     if (holdoutPolicy.equals("prequential")) {
       featurizer.transform(state.featurizer, example.numeric, example.categorical, one, 0, true);
-      queueForScoring(state, example, window);
+      // The window's first events: kept raw, and scored on arrival for its validation.
+      boolean kept = keepForValidation(state, example, open);
+      queueForScoring(state, example, window, kept);
       if (labelDelayMillis > 0) {
         LabelDelayQueue.push(
             state,
@@ -563,7 +565,12 @@ public final class ModelTrainer {
             ? ValidationWindows.rowsOf(state.arrivalWindow, state.arrivalCount, window)
             : ValidationWindows.rowsOf(state.heldWindow, state.heldCount, window);
     int count = rows.length;
-    Map<String, Double> inputDrift = prequential ? Map.of() : inputDrift(state, rows);
+    Map<String, Double> inputDrift =
+        inputDrift(
+            state,
+            prequential
+                ? ValidationWindows.rowsOf(state.heldWindow, state.heldCount, window)
+                : rows);
     float[] labels =
         ValidationWindows.gather(prequential ? state.arrivalLabel : state.heldLabel, rows, 1);
     boolean hasChampion = state.championParams.length > 0;
@@ -696,8 +703,15 @@ public final class ModelTrainer {
     return numeric.toArray(String[]::new);
   }
 
-  /** Forgets the rows kept for {@code window}, which has closed. */
+  /** Forgets the rows kept for {@code window}, which has closed: raw, and (prequential) scored. */
   private void removeRows(TrainerState state, long window) {
+    state.heldCount =
+        ValidationWindows.removeRows(
+            state.heldWindow,
+            state.heldCount,
+            window,
+            new Object[] {state.heldNumeric, state.heldCategorical, state.heldLabel},
+            new int[] {featurizer.numericCount(), featurizer.categoricalCount(), 1});
     if (holdoutPolicy.equals("prequential")) {
       state.arrivalCount =
           ValidationWindows.removeRows(
@@ -711,14 +725,6 @@ public final class ModelTrainer {
                 state.arrivalLabel
               },
               new int[] {outputs, outputs, outputs, 1});
-    } else {
-      state.heldCount =
-          ValidationWindows.removeRows(
-              state.heldWindow,
-              state.heldCount,
-              window,
-              new Object[] {state.heldNumeric, state.heldCategorical, state.heldLabel},
-              new int[] {featurizer.numericCount(), featurizer.categoricalCount(), 1});
     }
   }
 
@@ -1063,7 +1069,7 @@ public final class ModelTrainer {
    * under; the queue is scored in one product for many rows, on the device that holds the model
    * when there is one.
    */
-  private void queueForScoring(TrainerState state, Example example, long window) {
+  private void queueForScoring(TrainerState state, Example example, long window, boolean kept) {
     int row = state.unscoredCount;
     if (row >= state.unscoredLabel.length) {
       int capacity = Math.max(scoreBatch, row + 1);
@@ -1074,10 +1080,12 @@ public final class ModelTrainer {
     }
     if (row >= state.unscoredWindow.length) {
       state.unscoredWindow = Arrays.copyOf(state.unscoredWindow, state.unscoredLabel.length);
+      state.unscoredKept = Arrays.copyOf(state.unscoredKept, state.unscoredLabel.length);
     }
     System.arraycopy(one, 0, state.unscoredX, row * dimension, dimension);
     state.unscoredLabel[row] = example.label;
     state.unscoredWindow[row] = window;
+    state.unscoredKept[row] = kept;
     if (regression) {
       state.unscoredTargetMean[row] = state.featurizer.targetMean;
       state.unscoredTargetDeviation[row] = Featurizer.targetDeviation(state.featurizer);
@@ -1170,12 +1178,7 @@ public final class ModelTrainer {
         error = (score[0] - scaled) * (score[0] - scaled);
       }
     }
-    int open =
-        holdoutPolicy.equals("prequential")
-            ? ValidationWindows.indexOf(state, state.unscoredWindow[row])
-            : -1;
-    if (open >= 0 && state.openWindowKept[open] < windowCapacity) {
-      state.openWindowKept[open]++;
+    if (holdoutPolicy.equals("prequential") && state.unscoredKept[row]) {
       if (state.arrivalCount == state.arrivalLabel.length) {
         growArrivals(state);
       }
@@ -1219,9 +1222,9 @@ public final class ModelTrainer {
   /**
    * Keeps a held-out example for its window's validation: the window's first ones, up to the cap.
    */
-  private void keepForValidation(TrainerState state, Example example, int open) {
-    if (holdoutPolicy.equals("prequential") || state.openWindowKept[open] >= windowCapacity) {
-      return;
+  private boolean keepForValidation(TrainerState state, Example example, int open) {
+    if (state.openWindowKept[open] >= windowCapacity) {
+      return false;
     }
     state.openWindowKept[open]++;
     int numeric = featurizer.numericCount();
@@ -1240,6 +1243,7 @@ public final class ModelTrainer {
         example.categorical, 0, state.heldCategorical, slot * categorical, categorical);
     state.heldLabel[slot] = (float) example.label;
     state.heldWindow[slot] = state.openWindows[open];
+    return true;
   }
 
   /** Room for the arrival predictions of more than one window's events. */

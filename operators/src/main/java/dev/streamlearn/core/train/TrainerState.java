@@ -68,7 +68,7 @@ public class TrainerState {
 
   /**
    * The held-out examples of the open validation windows, raw (each window's first ones, up to the
-   * cap), and the window each counts in.
+   * cap; prequential: each window's first events), and the window each counts in.
    */
   public double[] heldNumeric;
 
@@ -182,6 +182,10 @@ public class TrainerState {
   public double[] unscoredTargetMean = new double[0];
   public double[] unscoredTargetDeviation = new double[0];
   public long[] unscoredWindow = new long[0];
+
+  /** Prequential: whether the queued event is among its window's first, kept for validation. */
+  public boolean[] unscoredKept = new boolean[0];
+
   public int unscoredCount;
 
   /** Since the last published version. */
