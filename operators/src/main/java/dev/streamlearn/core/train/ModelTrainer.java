@@ -885,7 +885,8 @@ public final class ModelTrainer {
 
   /**
    * Metrics of the current parameters on the held-out events kept for the open windows (at most
-   * {@code validation.max-window-events}, or the network's scratch rows, of them).
+   * {@code validation.max-window-events} of them). Under the prequential policy the rows kept are
+   * the windows' first events, which the model has learned from.
    */
   public Map<String, Double> validate(TrainerState state) {
     syncFromDevice();
