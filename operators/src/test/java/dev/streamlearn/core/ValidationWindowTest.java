@@ -157,6 +157,69 @@ class ValidationWindowTest {
     assertThat(state.lateEvents).isZero();
   }
 
+  @Test
+  void everyEventCountsInOneWindowWhateverTheOrderAndThePolicy() {
+    for (int seed = 0; seed < 12; seed++) {
+      Random random = new Random(seed);
+      String policy = List.of("hash", "windows", "prequential").get(seed % 3);
+      long window = 1000L * (5 + random.nextInt(200));
+      long allowance = 1000L * random.nextInt(60);
+      PipelineSpec spec =
+          SpecLoader.parse(
+              FEATURES
+                  + "source: {max-out-of-orderness: "
+                  + allowance / 1000
+                  + "s}\nholdout: {policy: "
+                  + policy
+                  + ", every: 2}\nvalidation: {window: "
+                  + window / 1000
+                  + "s, max-window-events: 100000}\n");
+      // Even seeds: delays within the allowance; odd ones: up to twice it, so some events are late.
+      boolean within = seed % 2 == 0;
+      List<Example> events =
+          arrivingUpTo(
+              within ? allowance : 2 * allowance + 1, ValidationPolicyTest.stream(2000, seed, 0));
+      ModelTrainer trainer = new ModelTrainer(spec, new ReferenceBackend());
+      TrainerState state = trainer.newState();
+      Outputs out = new Outputs();
+      for (Example example : events) {
+        trainer.offer(state, example, out);
+        assertThat(state.openWindows).isSorted();
+      }
+      long lateBefore = state.lateEvents;
+      trainer.finish(state, out);
+      String what = policy + ", window " + window + " ms, allowance " + allowance + " ms";
+      assertThat(state.openWindows).as(what).isEmpty();
+      assertThat(state.lateEvents).isEqualTo(lateBefore);
+      // Each window reported once, in order; its events (trained or held out) add up to all.
+      assertThat(out.windows)
+          .extracting(r -> r.windowStart)
+          .as(what)
+          .isSorted()
+          .doesNotHaveDuplicates();
+      long counted = 0;
+      for (WindowReport report : out.windows) {
+        long inWindow = report.trained + (policy.equals("prequential") ? 0 : report.heldOut);
+        counted += inWindow;
+        if (within) {
+          // Nothing late: a window holds exactly the events of its time.
+          assertThat(inWindow)
+              .as(what + ", window at " + report.windowStart)
+              .isEqualTo(
+                  events.stream()
+                      .filter(
+                          e -> Math.floorDiv(e.timestamp, window) * window == report.windowStart)
+                      .count());
+        }
+      }
+      assertThat(counted).as(what).isEqualTo(2000);
+      assertThat(state.trainedTotal + state.heldOutTotal).as(what).isEqualTo(2000);
+      if (within) {
+        assertThat(state.lateEvents).as(what).isZero();
+      }
+    }
+  }
+
   /** {@code events} in the order they arrive when each is delayed by up to {@code maxDelay} ms. */
   private static List<Example> arrivingUpTo(long maxDelay, List<Example> events) {
     Random random = new Random(5);
