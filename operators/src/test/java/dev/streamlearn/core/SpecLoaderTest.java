@@ -28,6 +28,22 @@ class SpecLoaderTest {
   }
 
   @Test
+  void startsFromATimeQuotedOrNot() {
+    for (String time : java.util.List.of("2026-11-01T08:30:00Z", "'2026-11-01T08:30:00Z'")) {
+      assertThat(
+              SpecLoader.parse(MINIMAL + "source: {starting-offsets: " + time + "}\n")
+                  .source()
+                  .startingOffsets())
+          .isEqualTo("2026-11-01T08:30:00Z");
+    }
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "source: {starting-offsets: yesterday}\n"))
+        .isInstanceOf(SpecException.class)
+        .hasMessageStartingWith(
+            "spec key 'source.starting-offsets' = 'yesterday': one of [earliest, latest,"
+                + " committed], or a time in ISO-8601");
+  }
+
+  @Test
   void readsTheIdleTimeoutAndRefusesOneThatIsNoDuration() {
     assertThat(SpecLoader.parse(MINIMAL + "source: {idle-timeout: 0s}\n").source().idleTimeout())
         .isZero();

@@ -916,6 +916,51 @@ class PipelineITCase {
     assertThat(ProgressMetrics.count(PipelineCounters.LATE)).isZero();
   }
 
+  /** {@code source.starting-offsets} a time: each partition is read from its first record then. */
+  @Test
+  void startsFromTheRecordsOfAGivenTime() throws Exception {
+    Path store = temporary.resolve("from-time-store");
+    Instant yesterday = Instant.parse("2026-11-22T09:00:00Z");
+    Instant today = Instant.parse("2026-11-23T09:00:00Z");
+    PipelineSpec spec =
+        SpecLoader.parse(
+            String.join(
+                "\n",
+                "name: from-time",
+                "source: {bootstrap-servers: '" + kafka.bootstrapServers() + "', topic: dated,",
+                "         bounded: true, starting-offsets: " + today + "}",
+                "features: [{name: x, type: numeric}]",
+                "validation: {window: 200s}",
+                "store: {uri: '" + store + "'}",
+                ""));
+    createTopics("dated");
+    AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
+    Random random = new Random(19);
+    try (KafkaProducer<byte[], byte[]> producer = producer()) {
+      for (int i = 0; i < 1000; i++) {
+        double x = random.nextGaussian();
+        // The Kafka record's time: yesterday for the first 600, today for the last 400.
+        Instant recorded = (i < 600 ? yesterday : today).plusMillis(i);
+        producer.send(
+            new ProducerRecord<>(
+                "dated",
+                null,
+                recorded.toEpochMilli(),
+                null,
+                codec.encode(event("d-" + i, x > 0 ? 1.0 : 0.0, Map.of("x", x)))));
+      }
+    }
+
+    runToTheEnd(spec);
+
+    assertThat(ProgressMetrics.count(PipelineCounters.READ)).isEqualTo(400);
+    LocalModelStore models = new LocalModelStore(store);
+    List<Long> versions = models.versions("from-time");
+    Manifest last = models.manifest("from-time", versions.get(versions.size() - 1)).orElseThrow();
+    assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
+        .isEqualTo(400);
+  }
+
   /** The source topic (two partitions) and its dead-letter and metrics topics. */
   private static void createTopics(String topic) throws Exception {
     kafka.createTopic(topic, 2);

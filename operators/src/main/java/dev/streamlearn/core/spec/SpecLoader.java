@@ -184,7 +184,7 @@ public final class SpecLoader {
             source.string("bootstrap-servers", "localhost:9092"),
             topic,
             source.string("group-id", "streamlearn-" + name),
-            source.oneOf("starting-offsets", "earliest", OFFSETS),
+            startingOffsets(source),
             source.bool("bounded", false),
             source.string("dead-letter-topic", topic + ".dead-letter"),
             source.string("metrics-topic", topic + ".metrics"),
@@ -804,6 +804,33 @@ public final class SpecLoader {
         loss,
         model.number("huber-delta", 1.0, 1e-9, 1e9),
         warmStart);
+  }
+
+  /**
+   * {@code source.starting-offsets}: earliest, latest, committed, or a time (ISO-8601, quoted or
+   * not), returned as the instant's ISO-8601 text.
+   */
+  private static String startingOffsets(Node source) {
+    Object raw = source.values.get("starting-offsets");
+    if (raw instanceof java.util.Date date) {
+      // YAML reads an unquoted time as a timestamp.
+      return date.toInstant().toString();
+    }
+    String value = source.string("starting-offsets", "earliest");
+    if (OFFSETS.contains(value)) {
+      return value;
+    }
+    try {
+      return java.time.Instant.parse(value).toString();
+    } catch (java.time.format.DateTimeParseException e) {
+      throw new SpecException(
+          source.key("starting-offsets"),
+          value,
+          "one of "
+              + OFFSETS
+              + ", or a time in ISO-8601 such as 2026-11-01T00:00:00Z (each partition from its"
+              + " first record at or after it)");
+    }
   }
 
   private static PipelineSpec.Control control(Node control) {
