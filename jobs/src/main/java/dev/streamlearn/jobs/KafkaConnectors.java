@@ -173,6 +173,7 @@ public final class KafkaConnectors {
         .setDriftDetections(report.driftDetections)
         .setLearningRateScale(report.learningRateScale)
         .setStopped(report.stopped)
+        .setLate(report.late)
         .setInputDrift(inputDrift)
         .build();
   }

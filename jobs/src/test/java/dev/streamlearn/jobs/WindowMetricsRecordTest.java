@@ -26,6 +26,7 @@ class WindowMetricsRecordTest {
     report.metricsJson = "{\"logLoss\":0.4,\"accuracy\":0.8}";
     report.inputDriftJson = "{\"amount\":0.31,\"country\":0.02}";
     report.publishedVersion = 3;
+    report.late = 7;
 
     var codec = Topics.windowMetrics();
     WindowMetrics read = codec.decode(codec.encode(KafkaConnectors.toWindowMetrics(report)));
@@ -35,6 +36,7 @@ class WindowMetricsRecordTest {
     assertThat(asStrings(read.getInputDrift()))
         .containsOnly(Map.entry("amount", 0.31), Map.entry("country", 0.02));
     assertThat(read.getPublishedVersion()).isEqualTo(3L);
+    assertThat(read.getLate()).isEqualTo(7L);
   }
 
   private static Map<String, Double> asStrings(Map<? extends CharSequence, Double> map) {

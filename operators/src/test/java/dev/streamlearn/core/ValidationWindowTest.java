@@ -86,6 +86,7 @@ class ValidationWindowTest {
     assertThat(out.windows.get(0).trained + out.windows.get(0).heldOut).isEqualTo(95);
     assertThat(out.windows.get(1).trained + out.windows.get(1).heldOut).isEqualTo(105);
     assertThat(out.windows.get(2).trained + out.windows.get(2).heldOut).isEqualTo(100);
+    assertThat(out.windows).extracting(r -> r.late).containsExactly(0L, 5L, 0L);
     assertThat(state.trainedTotal + state.heldOutTotal).isEqualTo(300);
   }
 
@@ -214,6 +215,9 @@ class ValidationWindowTest {
       }
       assertThat(counted).as(what).isEqualTo(2000);
       assertThat(state.trainedTotal + state.heldOutTotal).as(what).isEqualTo(2000);
+      assertThat(out.windows.stream().mapToLong(r -> r.late).sum())
+          .as(what)
+          .isEqualTo(state.lateEvents);
       if (within) {
         assertThat(state.lateEvents).as(what).isZero();
       }

@@ -403,10 +403,11 @@ public final class ModelTrainer {
       closeWindow(state, out, false);
     }
     long window = windowOf(state, example);
+    int open = ValidationWindows.open(state, window);
     if (isLate(state, example)) {
       state.lateEvents++;
+      state.openWindowLate[open]++;
     }
-    int open = ValidationWindows.open(state, window);
     if (isHeldOut(window, example)) {
       featurizer.transform(state.featurizer, example.numeric, example.categorical, one, 0, true);
       queueForScoring(state, example, window, false);
@@ -557,8 +558,8 @@ public final class ModelTrainer {
     scoreQueued(state);
     closeBatch(state);
     syncFromDevice();
-    long window = state.openWindows[0];
-    long trained = ValidationWindows.closeOldest(state);
+    ValidationWindows.Closed closed = ValidationWindows.closeOldest(state);
+    long window = closed.window();
     boolean prequential = holdoutPolicy.equals("prequential");
     int[] rows =
         prequential
@@ -634,7 +635,8 @@ public final class ModelTrainer {
     report.model = modelName(state);
     report.windowStart = window * windowMillis;
     report.windowEnd = report.windowStart + windowMillis;
-    report.trained = trained;
+    report.trained = closed.trained();
+    report.late = closed.late();
     report.heldOut = count;
     report.metric = metric;
     report.candidateValue = value;

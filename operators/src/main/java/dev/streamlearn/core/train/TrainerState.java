@@ -99,6 +99,10 @@ public class TrainerState {
 
   public int[] openWindowKept = new int[0];
   public long[] openWindowTrained = new long[0];
+
+  /** How many late events (their own window closed) counted in each open window. */
+  public long[] openWindowLate = new long[0];
+
   public long closedWindow = Long.MIN_VALUE;
 
   /**

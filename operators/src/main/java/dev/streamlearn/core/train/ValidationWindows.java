@@ -34,6 +34,7 @@ final class ValidationWindows {
     state.openWindows = insert(open, insert, window);
     state.openWindowKept = insert(state.openWindowKept, insert);
     state.openWindowTrained = insert(state.openWindowTrained, insert, 0);
+    state.openWindowLate = insert(state.openWindowLate, insert, 0);
     return insert;
   }
 
@@ -52,18 +53,20 @@ final class ValidationWindows {
     return grown;
   }
 
-  /**
-   * Closes the oldest open window: it becomes the newest closed one. Returns how many training
-   * events counted in it.
-   */
-  static long closeOldest(TrainerState state) {
-    long trained = state.openWindowTrained[0];
-    state.closedWindow = state.openWindows[0];
+  /** A window that closed: its index, and how many training and late events counted in it. */
+  record Closed(long window, long trained, long late) {}
+
+  /** Closes the oldest open window: it becomes the newest closed one. */
+  static Closed closeOldest(TrainerState state) {
+    Closed closed =
+        new Closed(state.openWindows[0], state.openWindowTrained[0], state.openWindowLate[0]);
+    state.closedWindow = closed.window();
     state.openWindows = Arrays.copyOfRange(state.openWindows, 1, state.openWindows.length);
     state.openWindowKept = Arrays.copyOfRange(state.openWindowKept, 1, state.openWindowKept.length);
     state.openWindowTrained =
         Arrays.copyOfRange(state.openWindowTrained, 1, state.openWindowTrained.length);
-    return trained;
+    state.openWindowLate = Arrays.copyOfRange(state.openWindowLate, 1, state.openWindowLate.length);
+    return closed;
   }
 
   /** The rows among the first {@code count} whose window is {@code window}, in order. */

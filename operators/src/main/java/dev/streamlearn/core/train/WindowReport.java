@@ -21,6 +21,9 @@ public class WindowReport {
   /** The candidate's window metrics, as JSON. */
   public String metricsJson;
 
+  /** Events that counted in this window because their own had closed when they arrived. */
+  public long late;
+
   /**
    * How far each raw input's distribution moved from the window before (population stability index,
    * see {@link dev.streamlearn.core.metrics.InputDrift}), as a JSON object; {@code {}} when either
