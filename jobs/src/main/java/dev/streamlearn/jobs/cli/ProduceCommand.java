@@ -51,9 +51,6 @@ final class ProduceCommand implements Callable<Integer> {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** Marks a JSON line that could not be read as an object, with the reason. */
-  private static final String UNREADABLE = "\u0000unreadable";
-
   @Option(
       names = "--spec",
       required = true,
@@ -112,8 +109,7 @@ final class ProduceCommand implements Callable<Integer> {
             } catch (IOException | RuntimeException e) {
               unreadable++;
               if (firstUnreadable == null) {
-                firstUnreadable =
-                    "line " + number + ": " + e.getMessage().lines().findFirst().orElse("");
+                firstUnreadable = "line " + number + ": " + firstLine(e);
               }
               continue;
             }
@@ -186,19 +182,22 @@ final class ProduceCommand implements Callable<Integer> {
     String topic = spec.source().topic();
     String prefix = input.getFileName().toString() + "-";
     List<Map<String, Object>> rows = new ArrayList<>();
+    // Per row: why it could not be read (a JSON line that is not an object), or null.
+    List<String> unreadable = new ArrayList<>();
     String labelName;
     if (isJsonLines()) {
       labelName = label != null ? label : mapping.labelField();
       for (String line : Files.readAllLines(input, StandardCharsets.UTF_8)) {
         if (!line.isBlank()) {
           Map<String, Object> values = new HashMap<>();
+          String why = null;
           try {
             flatten(jsonObject(line), "", values);
           } catch (IOException | IllegalArgumentException e) {
-            // Not an object: a row that fits no record, refused below with the reason.
-            values.put(UNREADABLE, e.getMessage().lines().findFirst().orElse(""));
+            why = "not a JSON object: " + firstLine(e);
           }
           rows.add(values);
+          unreadable.add(why);
         }
       }
     } else {
@@ -210,6 +209,7 @@ final class ProduceCommand implements Callable<Integer> {
           values.put(table.header().get(c), row.get(c));
         }
         rows.add(values);
+        unreadable.add(null);
       }
     }
     long startMillis = System.currentTimeMillis();
@@ -229,8 +229,8 @@ final class ProduceCommand implements Callable<Integer> {
       }
       byte[] bytes;
       try {
-        if (values.containsKey(UNREADABLE)) {
-          throw new IllegalArgumentException("not a JSON object: " + values.get(UNREADABLE));
+        if (unreadable.get(i) != null) {
+          throw new IllegalArgumentException(unreadable.get(i));
         }
         bytes = encoder.encode(encoder.record(values));
       } catch (IllegalArgumentException e) {
@@ -294,6 +294,12 @@ final class ProduceCommand implements Callable<Integer> {
 
   private boolean isJsonLines() {
     return input.toString().endsWith(".jsonl") || input.toString().endsWith(".json");
+  }
+
+  /** The first line of an exception's message (a JSON parser's runs on), or its class. */
+  private static String firstLine(Exception e) {
+    String message = e.getMessage();
+    return message == null ? e.toString() : message.lines().findFirst().orElse("");
   }
 
   private static JsonNode jsonObject(String line) throws IOException {
