@@ -397,6 +397,36 @@ class CommandLineITCase {
       List<String> scores = Files.readAllLines(directory.resolve("scores.csv"));
       assertThat(scores).hasSize(1001);
       assertThat(scores.get(5)).startsWith("4,refused: field duration = 'six' does not fit");
+
+      // The same rows as JSON lines, one of them not an object: counted, not sent, named.
+      List<String> header = List.of(lines.get(0).split(","));
+      List<String> json = new ArrayList<>();
+      for (String row : lines.subList(1, 4)) {
+        Map<String, Object> object = new java.util.LinkedHashMap<>();
+        String[] cells = row.split(",");
+        for (int c = 0; c < cells.length; c++) {
+          object.put(header.get(c), cells[c]);
+        }
+        json.add(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(object));
+      }
+      json.add(1, "[1, 2]");
+      Path jsonl = directory.resolve("credit-g.jsonl");
+      Files.write(jsonl, json);
+      StringWriter jsonErr = new StringWriter();
+      int jsonProduced =
+          StreamLearnCli.execute(
+              new PrintWriter(jsonErr, true),
+              "produce",
+              "--spec",
+              spec.toString(),
+              "--input",
+              jsonl.toString());
+      assertThat(jsonProduced).isEqualTo(1);
+      assertThat(jsonErr.toString())
+          .contains(
+              "1 of 4 rows do not fit com.example.lending.CreditApplication and were not sent;"
+                  + " the first: row 2: each line must be a JSON object; got ARRAY");
+      assertThat(readTopic(kafka, "credit-applications")).hasSize(998 + 3);
     }
   }
 

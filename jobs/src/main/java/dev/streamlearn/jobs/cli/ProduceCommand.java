@@ -194,7 +194,7 @@ final class ProduceCommand implements Callable<Integer> {
           try {
             flatten(jsonObject(line), "", values);
           } catch (IOException | IllegalArgumentException e) {
-            why = "not a JSON object: " + firstLine(e);
+            why = firstLine(e);
           }
           rows.add(values);
           unreadable.add(why);
