@@ -152,6 +152,28 @@ class CommandLineITCase {
               lastAfter.lineage().eventsTrainedTotal() + lastAfter.lineage().eventsHeldOutTotal())
           .isEqualTo(2000);
 
+      // Another network cannot go on from that state: the job fails, saying which model and why.
+      Path mlp = directory.resolve("credit-g-mlp.yaml");
+      Files.writeString(
+          mlp,
+          Files.readString(spec)
+              .replace("model: {type: logistic}", "model: {type: mlp, hidden-layers: [8]}"));
+      StringWriter refused = new StringWriter();
+      assertThat(
+              StreamLearnCli.execute(
+                  new PrintWriter(refused, true),
+                  "run",
+                  "--spec",
+                  mlp.toString(),
+                  "--from-savepoint",
+                  savepoint.group(1)))
+          .isEqualTo(1);
+      assertThat(refused.toString())
+          .startsWith(
+              "streamlearn: the job failed: java.lang.IllegalStateException: model credit-g was"
+                  + " restored from a checkpoint with")
+          .doesNotContain("\tat ");
+
       assertThat(
               StreamLearnCli.execute(
                   new PrintWriter(err, true),

@@ -3,6 +3,7 @@ package dev.streamlearn.jobs.cli;
 import dev.streamlearn.store.http.ModelStoreClient;
 import java.io.PrintWriter;
 import java.nio.file.NoSuchFileException;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -57,9 +58,35 @@ public final class StreamLearnCli implements Runnable {
                 commandLine.getErr().println("streamlearn: not found: " + exception.getMessage());
                 return 1;
               }
+              Throwable failure = jobFailure(exception);
+              if (failure != null) {
+                // Flink wraps what failed the job in layers of its own: say what failed.
+                LoggerFactory.getLogger(StreamLearnCli.class).error("the job failed", exception);
+                commandLine
+                    .getErr()
+                    .println(
+                        "streamlearn: the job failed: "
+                            + failure
+                            + " (the whole trace is in the log, target/streamlearn.log)");
+                return 1;
+              }
               throw exception;
             })
         .execute(args);
+  }
+
+  /**
+   * What failed a Flink job, when {@code exception} is a job's failure: the innermost cause; else
+   * null.
+   */
+  static Throwable jobFailure(Throwable exception) {
+    boolean jobFailed = false;
+    Throwable cause = exception;
+    for (Throwable t = exception; t != null; t = t.getCause()) {
+      jobFailed |= t instanceof org.apache.flink.runtime.client.JobExecutionException;
+      cause = t;
+    }
+    return jobFailed ? cause : null;
   }
 
   public static void main(String[] args) {
