@@ -289,16 +289,7 @@ class CommandLineITCase {
 
       StringWriter err = new StringWriter();
       long before = System.currentTimeMillis();
-      int produced =
-          StreamLearnCli.execute(
-              new PrintWriter(err, true),
-              "produce",
-              "--spec",
-              spec.toString(),
-              "--input",
-              lines.toString(),
-              "--label",
-              "y");
+      int produced = produce(err, spec, lines, "--label", "y");
       assertThat(produced).as(err.toString()).isEqualTo(1);
       assertThat(err.toString())
           .contains("3 of 6 lines of " + lines + " are not events and were not sent")
@@ -353,14 +344,7 @@ class CommandLineITCase {
       Files.write(csv, lines);
 
       StringWriter err = new StringWriter();
-      int produced =
-          StreamLearnCli.execute(
-              new PrintWriter(err, true),
-              "produce",
-              "--spec",
-              spec.toString(),
-              "--input",
-              csv.toString());
+      int produced = produce(err, spec, csv);
       assertThat(produced).isEqualTo(1);
       assertThat(err.toString())
           .contains(
@@ -435,14 +419,7 @@ class CommandLineITCase {
       Path jsonl = directory.resolve("credit-g.jsonl");
       Files.write(jsonl, json);
       StringWriter jsonErr = new StringWriter();
-      int jsonProduced =
-          StreamLearnCli.execute(
-              new PrintWriter(jsonErr, true),
-              "produce",
-              "--spec",
-              spec.toString(),
-              "--input",
-              jsonl.toString());
+      int jsonProduced = produce(jsonErr, spec, jsonl);
       assertThat(jsonProduced).isEqualTo(1);
       assertThat(jsonErr.toString())
           .contains(
@@ -477,12 +454,16 @@ class CommandLineITCase {
   }
 
   /** {@code streamlearn produce} of a file of credit-g rows, labelled by {@code class}. */
-  private static int produceCreditRows(StringWriter err, Path spec, Path rows, String... more)
-      throws Exception {
-    List<String> args = new ArrayList<>();
-    args.addAll(
-        List.of(
-            "produce", "--spec", spec.toString(), "--input", rows.toString(), "--label", "class"));
+  private static int produceCreditRows(StringWriter err, Path spec, Path rows, String... more) {
+    List<String> options = new ArrayList<>(List.of("--label", "class"));
+    options.addAll(List.of(more));
+    return produce(err, spec, rows, options.toArray(String[]::new));
+  }
+
+  /** {@code streamlearn produce} of {@code input} with {@code spec}, errors into {@code err}. */
+  private static int produce(StringWriter err, Path spec, Path input, String... more) {
+    List<String> args =
+        new ArrayList<>(List.of("produce", "--spec", spec.toString(), "--input", input.toString()));
     args.addAll(List.of(more));
     return StreamLearnCli.execute(new PrintWriter(err, true), args.toArray(String[]::new));
   }

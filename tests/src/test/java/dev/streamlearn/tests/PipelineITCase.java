@@ -873,12 +873,8 @@ class PipelineITCase {
     createTopics("quiet");
     // A thousand events, one second apart, all in partition 0: partition 1 stays empty, and the
     // source never ends.
-    AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
-    Random random = new Random(17);
     try (KafkaProducer<byte[], byte[]> producer = producer()) {
-      for (int i = 0; i < 1000; i++) {
-        double x = random.nextGaussian();
-        byte[] event = codec.encode(event("q-" + i, x > 0 ? 1.0 : 0.0, Map.of("x", x)));
+      for (byte[] event : oneInputEvents("q-", 1000, 17)) {
         producer.send(new ProducerRecord<>("quiet", 0, null, event));
       }
     }
@@ -934,20 +930,13 @@ class PipelineITCase {
                 "store: {uri: '" + store + "'}",
                 ""));
     createTopics("dated");
-    AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
-    Random random = new Random(19);
+    List<byte[]> events = oneInputEvents("d-", 1000, 19);
     try (KafkaProducer<byte[], byte[]> producer = producer()) {
-      for (int i = 0; i < 1000; i++) {
-        double x = random.nextGaussian();
+      for (int i = 0; i < events.size(); i++) {
         // The Kafka record's time: yesterday for the first 600, today for the last 400.
         Instant recorded = (i < 600 ? yesterday : today).plusMillis(i);
         producer.send(
-            new ProducerRecord<>(
-                "dated",
-                null,
-                recorded.toEpochMilli(),
-                null,
-                codec.encode(event("d-" + i, x > 0 ? 1.0 : 0.0, Map.of("x", x)))));
+            new ProducerRecord<>("dated", null, recorded.toEpochMilli(), null, events.get(i)));
       }
     }
 
@@ -959,6 +948,18 @@ class PipelineITCase {
     Manifest last = models.manifest("from-time", versions.get(versions.size() - 1)).orElseThrow();
     assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
         .isEqualTo(400);
+  }
+
+  /** {@code count} events of one numeric input x, labelled by its sign, as Avro bytes. */
+  private static List<byte[]> oneInputEvents(String idPrefix, int count, long seed) {
+    AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
+    Random random = new Random(seed);
+    List<byte[]> events = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      double x = random.nextGaussian();
+      events.add(codec.encode(event(idPrefix + i, x > 0 ? 1.0 : 0.0, Map.of("x", x))));
+    }
+    return events;
   }
 
   /** The source topic (two partitions) and its dead-letter and metrics topics. */
