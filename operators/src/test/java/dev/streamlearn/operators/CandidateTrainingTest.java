@@ -20,10 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
-import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.util.Collector;
 import org.junit.jupiter.api.Test;
 
@@ -187,20 +184,12 @@ class CandidateTrainingTest {
     }
     ModelRouter router = new ModelRouter(three);
     OperatorSubtaskState snapshot;
-    try (var harness =
-        new KeyedOneInputStreamOperatorTestHarness<>(
-            new KeyedProcessOperator<>(new TrainModel(three, HOST)),
-            router::modelOf,
-            Types.STRING)) {
+    try (var harness = TrainModelTest.harness(new TrainModel(three, HOST), router)) {
       harness.open();
       TrainModelTest.feed(harness, before);
       snapshot = harness.snapshot(1, 1);
     }
-    try (var harness =
-        new KeyedOneInputStreamOperatorTestHarness<>(
-            new KeyedProcessOperator<>(new TrainModel(two, HOST)),
-            new ModelRouter(two)::modelOf,
-            Types.STRING)) {
+    try (var harness = TrainModelTest.harness(new TrainModel(two, HOST), new ModelRouter(two))) {
       harness.initializeState(snapshot);
       harness.open();
       TrainModelTest.feed(harness, after);

@@ -143,11 +143,7 @@ class TrainModelTest {
                 "backend: reference",
                 ""));
     List<Example> input = examples(6);
-    try (var harness =
-        new KeyedOneInputStreamOperatorTestHarness<>(
-            new KeyedProcessOperator<>(new TrainModel(spec)),
-            (Example example) -> "m",
-            Types.STRING)) {
+    try (var harness = harness(spec)) {
       harness.open();
       harness.setProcessingTime(1_000);
       feed(harness, input.subList(0, 3));
@@ -186,11 +182,7 @@ class TrainModelTest {
       copies.add(example);
       copies.add(ModelRouter.copyFor(example, 1));
     }
-    try (var harness =
-        new KeyedOneInputStreamOperatorTestHarness<>(
-            new KeyedProcessOperator<>(new TrainModel(spec)),
-            new ModelRouter(spec)::modelOf,
-            Types.STRING)) {
+    try (var harness = harness(new TrainModel(spec), new ModelRouter(spec))) {
       harness.open();
       harness.setProcessingTime(1_000);
       feed(harness, copies.subList(0, 6));
@@ -484,7 +476,8 @@ class TrainModelTest {
     return versions;
   }
 
-  private static KeyedOneInputStreamOperatorTestHarness<String, Example, ModelSnapshot> harness(
+  /** A harness around {@code trainer}, each example under its model's key. */
+  static KeyedOneInputStreamOperatorTestHarness<String, Example, ModelSnapshot> harness(
       TrainModel trainer, ModelRouter router) throws Exception {
     return new KeyedOneInputStreamOperatorTestHarness<>(
         new KeyedProcessOperator<>(trainer), router::modelOf, Types.STRING);
