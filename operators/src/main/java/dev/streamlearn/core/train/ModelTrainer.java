@@ -397,13 +397,18 @@ public final class ModelTrainer {
    */
   public Outcome accept(TrainerState state, Example example, Output out) {
     state.latestEventTime = Math.max(state.latestEventTime, example.timestamp);
-    if (!isOpen(state, windowOf(state, example)) && state.openWindows.length >= MAX_OPEN_WINDOWS) {
-      // Events far apart in time, and a watermark (or an allowance) that has not closed what they
-      // opened: the oldest window closes now, so that a model's state stays bounded.
-      closeWindow(state, out, false);
-    }
     long window = windowOf(state, example);
-    int open = ValidationWindows.open(state, window);
+    int open = ValidationWindows.indexOf(state, window);
+    if (open < 0) {
+      if (state.openWindows.length >= MAX_OPEN_WINDOWS) {
+        // Events far apart in time, and a watermark (or an allowance) that has not closed what
+        // they opened: the oldest window closes now, so that a model's state stays bounded; the
+        // example may be late now.
+        closeWindow(state, out, false);
+        window = windowOf(state, example);
+      }
+      open = ValidationWindows.open(state, window);
+    }
     if (isLate(state, example)) {
       state.lateEvents++;
       state.openWindowLate[open]++;
@@ -518,11 +523,6 @@ public final class ModelTrainer {
   public boolean isLate(TrainerState state, Example example) {
     return state.closedWindow != Long.MIN_VALUE
         && Math.floorDiv(example.timestamp, windowMillis) <= state.closedWindow;
-  }
-
-  /** Whether {@code window} is open in {@code state}. */
-  public static boolean isOpen(TrainerState state, long window) {
-    return ValidationWindows.indexOf(state, window) >= 0;
   }
 
   private static long saturatedMinus(long time, long millis) {
