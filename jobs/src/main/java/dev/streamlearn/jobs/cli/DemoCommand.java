@@ -3,6 +3,7 @@ package dev.streamlearn.jobs.cli;
 import dev.streamlearn.core.data.CsvEvents;
 import dev.streamlearn.core.data.CsvReader;
 import dev.streamlearn.core.data.ModelRouter;
+import dev.streamlearn.core.metrics.InputDrift;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.jobs.StreamLearnJob;
@@ -552,7 +553,9 @@ final class DemoCommand implements Callable<Integer> {
       return null;
     }
     return "Inputs that moved most from one window to the next (population stability index;"
-        + " above 0.25: shifted): "
+        + " above "
+        + InputDrift.SHIFTED
+        + ": shifted): "
         + largest.entrySet().stream()
             .sorted((a, b) -> Double.compare(b.getValue()[0], a.getValue()[0]))
             .limit(3)

@@ -1,6 +1,7 @@
 package dev.streamlearn.jobs.cli;
 
 import dev.streamlearn.core.data.ModelRouter;
+import dev.streamlearn.core.metrics.InputDrift;
 import dev.streamlearn.store.CandidateRanking;
 import dev.streamlearn.store.LocalModelStore;
 import dev.streamlearn.store.Manifest;
@@ -158,7 +159,8 @@ final class ModelsCommand implements Runnable {
     Map.Entry<String, Double> most =
         java.util.Collections.max(inputDrift.entrySet(), Map.Entry.comparingByValue());
     return String.format(
-        "%s %.3f%s", most.getKey(), most.getValue(), most.getValue() > 0.25 ? " (shifted)" : "");
+        "%s %.3f%s",
+        most.getKey(), most.getValue(), most.getValue() > InputDrift.SHIFTED ? " (shifted)" : "");
   }
 
   /** Which version: a model and a number or an alias. */

@@ -18,6 +18,9 @@ import java.util.Map;
  */
 public final class InputDrift {
 
+  /** An index above this, by the usual reading, says the input has shifted. */
+  public static final double SHIFTED = 0.25;
+
   /** Numeric bins (deciles), before the missing-value bin. */
   public static final int BINS = 10;
 
