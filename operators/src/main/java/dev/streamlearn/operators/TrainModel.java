@@ -248,14 +248,14 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     boolean counts = ModelRouter.countsEvent(example);
     long[] openBefore = current.openWindows;
     long lateBefore = current.lateEvents;
+    ModelTrainer.Output output = output(context, out);
     ModelTrainer.Outcome outcome;
     if (closeWindowsOnWatermarkOnly) {
       // An event at or behind the watermark is late: its window is over.
-      trainer.closeWindowsThrough(
-          current, context.timerService().currentWatermark(), output(context, out));
-      outcome = trainer.accept(current, example, output(context, out));
+      trainer.closeWindowsThrough(current, context.timerService().currentWatermark(), output);
+      outcome = trainer.accept(current, example, output);
     } else {
-      outcome = trainer.offer(current, example, output(context, out));
+      outcome = trainer.offer(current, example, output);
     }
     if (current.openWindows != openBefore) {
       // A window opened (or closed): each open one closes at the latest when the watermark passes.
