@@ -1,11 +1,13 @@
 package dev.streamlearn.jobs;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.streamlearn.core.serve.ScoredEvent;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.train.WindowReport;
 import dev.streamlearn.operators.Refusal;
 import dev.streamlearn.operators.SourceRecord;
 import dev.streamlearn.schemas.DeadLetter;
+import dev.streamlearn.schemas.Prediction;
 import dev.streamlearn.schemas.WindowMetrics;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
@@ -28,7 +30,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
-/** The Kafka ends of the job: the event source and the dead-letter sink. */
+/** The Kafka ends of the jobs: the event source, the dead-letter, metrics and predictions sinks. */
 public final class KafkaConnectors {
 
   /** Dead letters keep at most this much of the refused payload, so they fit in a Kafka record. */
@@ -55,9 +57,22 @@ public final class KafkaConnectors {
   }
 
   public static KafkaSink<Refusal> deadLetterSink(PipelineSpec.Source spec) {
+    return deadLetterSink(spec.bootstrapServers(), spec.deadLetterTopic());
+  }
+
+  public static KafkaSink<Refusal> deadLetterSink(String bootstrapServers, String topic) {
     return KafkaSink.<Refusal>builder()
-        .setBootstrapServers(spec.bootstrapServers())
-        .setRecordSerializer(new DeadLetterRecords(spec.deadLetterTopic()))
+        .setBootstrapServers(bootstrapServers)
+        .setRecordSerializer(new DeadLetterRecords(topic))
+        .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+        .build();
+  }
+
+  /** The scoring job's output, Avro {@link Prediction}s keyed by event id. */
+  public static KafkaSink<ScoredEvent> predictionSink(String bootstrapServers, String topic) {
+    return KafkaSink.<ScoredEvent>builder()
+        .setBootstrapServers(bootstrapServers)
+        .setRecordSerializer(new PredictionRecords(topic))
         .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
         .build();
   }
@@ -142,6 +157,44 @@ public final class KafkaConnectors {
           report.model.getBytes(StandardCharsets.UTF_8),
           codec.encode(toWindowMetrics(report)));
     }
+  }
+
+  /** Writes scored events as Avro {@link Prediction}s keyed by event id. */
+  static final class PredictionRecords implements KafkaRecordSerializationSchema<ScoredEvent> {
+    private final String topic;
+    private transient AvroCodec<Prediction> codec;
+
+    PredictionRecords(String topic) {
+      this.topic = topic;
+    }
+
+    @Override
+    public ProducerRecord<byte[], byte[]> serialize(
+        ScoredEvent event, KafkaSinkContext context, Long timestamp) {
+      if (codec == null) {
+        codec = Topics.predictions();
+      }
+      return new ProducerRecord<>(
+          topic, event.id.getBytes(StandardCharsets.UTF_8), codec.encode(toPrediction(event)));
+    }
+  }
+
+  public static Prediction toPrediction(ScoredEvent event) {
+    Map<String, Double> probabilities = new HashMap<>();
+    for (int j = 0; j < event.classes.length; j++) {
+      probabilities.put(event.classes[j], (double) event.probabilities[j]);
+    }
+    return Prediction.newBuilder()
+        .setId(event.id)
+        .setTimestamp(Instant.ofEpochMilli(event.timestamp))
+        .setModel(event.model)
+        .setVersion(event.version)
+        .setPrediction(event.prediction)
+        .setValue(event.value)
+        .setProbabilities(probabilities)
+        .setLabel(event.label)
+        .setScoredAt(Instant.ofEpochMilli(event.scoredAt))
+        .build();
   }
 
   public static WindowMetrics toWindowMetrics(WindowReport report) {

@@ -32,7 +32,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * publish. It takes its source and sinks as arguments, so tests run exactly what {@link #main} runs
  * with other ends plugged in.
  */
-public final class StreamLearnJob {
+public final class StreamLearnJob implements FlinkJob {
 
   private final PipelineSpec spec;
   private final Source<SourceRecord, ?, ?> source;
@@ -65,6 +65,7 @@ public final class StreamLearnJob {
   }
 
   /** Adds the pipeline's operators to {@code env} and sets its checkpointing. */
+  @Override
   public void addTo(StreamExecutionEnvironment env) {
     // Operators never keep or mutate records they pass on, so chained operators may share them.
     env.getConfig().enableObjectReuse();
@@ -140,6 +141,7 @@ public final class StreamLearnJob {
         .uid("window-metrics");
   }
 
+  @Override
   public String jobName() {
     return "streamlearn-" + spec.name();
   }

@@ -71,6 +71,46 @@ public interface ModelStore {
   Optional<Long> alias(String model, String alias) throws IOException;
 
   /**
+   * Reads a whole version: every file its manifest lists, each checked against its sha256 and size,
+   * and the manifest itself (under {@link #MANIFEST}), as it was written.
+   *
+   * @throws java.nio.file.NoSuchFileException when the store has no such version
+   * @throws IOException when a file does not match its manifest
+   */
+  default Map<String, byte[]> readVersion(String model, long version) throws IOException {
+    Manifest manifest =
+        manifest(model, version)
+            .orElseThrow(
+                () ->
+                    new java.nio.file.NoSuchFileException(
+                        "model " + model + " has no version " + version + " in " + location()));
+    Map<String, byte[]> files = new java.util.LinkedHashMap<>();
+    for (Map.Entry<String, Manifest.FileEntry> file : manifest.files().entrySet()) {
+      String name = ModelNames.checkFileName(file.getKey());
+      byte[] bytes = readFile(model, version, name);
+      String sha256 = LocalModelStore.sha256(bytes);
+      if (bytes.length != file.getValue().size() || !sha256.equals(file.getValue().sha256())) {
+        throw new IOException(
+            String.format(
+                "%s of %s version %d in %s does not match its manifest: %d bytes with sha256 %s,"
+                    + " expected %d bytes with sha256 %s",
+                name,
+                model,
+                version,
+                location(),
+                bytes.length,
+                sha256,
+                file.getValue().size(),
+                file.getValue().sha256()));
+      }
+      files.put(name, bytes);
+    }
+    files.put(
+        MANIFEST, ManifestJson.write(manifest).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    return files;
+  }
+
+  /**
    * A version number as written ({@code 7}), or the version an alias ({@code latest}) points at.
    *
    * @throws IllegalArgumentException when it is neither a valid version nor a valid alias name

@@ -23,6 +23,18 @@ public final class PipelineCounters {
    */
   public static final String LATE = "eventsLate";
 
+  /**
+   * The scoring job's: read = scored + dead-lettered; of those scored, how many carried a label and
+   * how many of those the model predicted (classification).
+   */
+  public static final String SCORED = "eventsScored";
+
+  public static final String SCORED_WITH_LABEL = "eventsScoredWithLabel";
+  public static final String PREDICTED_RIGHT = "eventsPredictedRight";
+
+  /** Times the scoring job changed the version it scores with (its alias moved). */
+  public static final String VERSIONS_SWAPPED = "versionsSwapped";
+
   public static final String VERSIONS_PUBLISHED = "versionsPublished";
   public static final String VERSIONS_ALREADY_PUBLISHED = "versionsAlreadyPublished";
   public static final String CURRENT_VERSION = "currentVersion";

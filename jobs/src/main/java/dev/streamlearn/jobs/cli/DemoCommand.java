@@ -215,7 +215,7 @@ final class DemoCommand implements Callable<Integer> {
     producing.start();
     ProgressPrinter progress = ProgressPrinter.of(spec, models, out);
     try {
-      run.runUntil(progress, Duration.ofSeconds(5), System.nanoTime() + runFor.toNanos());
+      run.runUntil(progress::print, Duration.ofSeconds(5), System.nanoTime() + runFor.toNanos());
       out.println(
           run.interrupted()
               ? "Ctrl-C: stopping cleanly..."
@@ -224,7 +224,9 @@ final class DemoCommand implements Callable<Integer> {
       producing.join();
       long sent = producer.sent.get();
       run.await(
-          () -> ProgressPrinter.Counts.now().read() >= sent, progress, Duration.ofSeconds(60));
+          () -> ProgressPrinter.Counts.now().read() >= sent,
+          progress::print,
+          Duration.ofSeconds(60));
       run.stopDraining();
       progress.print();
       ProgressPrinter.Counts counts = ProgressPrinter.Counts.now();
@@ -390,7 +392,7 @@ final class DemoCommand implements Callable<Integer> {
         spec.name());
     ProgressPrinter progress = ProgressPrinter.of(spec, models, out);
     try {
-      boolean ended = run.runUntil(progress, Duration.ofSeconds(5), Long.MAX_VALUE);
+      boolean ended = run.runUntil(progress::print, Duration.ofSeconds(5), Long.MAX_VALUE);
       if (!ended) {
         out.println("Ctrl-C: stopping cleanly...");
         run.stopDraining();

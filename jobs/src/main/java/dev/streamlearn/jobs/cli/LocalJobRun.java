@@ -1,6 +1,6 @@
 package dev.streamlearn.jobs.cli;
 
-import dev.streamlearn.jobs.StreamLearnJob;
+import dev.streamlearn.jobs.FlinkJob;
 import dev.streamlearn.jobs.runtime.LocalFlink;
 import dev.streamlearn.jobs.runtime.ProgressMetrics;
 import java.nio.file.Path;
@@ -29,14 +29,12 @@ final class LocalJobRun {
     this.stateDirectory = stateDirectory;
   }
 
-  static LocalJobRun start(StreamLearnJob job, int parallelism, Path stateDirectory)
-      throws Exception {
+  static LocalJobRun start(FlinkJob job, int parallelism, Path stateDirectory) throws Exception {
     return start(job, parallelism, stateDirectory, null);
   }
 
   /** The job started from the savepoint at {@code restoreFrom} (none when null). */
-  static LocalJobRun start(
-      StreamLearnJob job, int parallelism, Path stateDirectory, String restoreFrom)
+  static LocalJobRun start(FlinkJob job, int parallelism, Path stateDirectory, String restoreFrom)
       throws Exception {
     ProgressMetrics.reset();
     StreamExecutionEnvironment env =
@@ -59,18 +57,18 @@ final class LocalJobRun {
   }
 
   /** Prints progress until the job ends by itself, {@code deadline} passes, or Ctrl-C. */
-  boolean runUntil(ProgressPrinter progress, Duration every, long deadlineNanos) throws Exception {
+  boolean runUntil(Runnable progress, Duration every, long deadlineNanos) throws Exception {
     while (true) {
       long wait = Math.min(every.toNanos(), Math.max(0, deadlineNanos - System.nanoTime()));
       if (client.getJobExecutionResult().isDone()) {
         client.getJobExecutionResult().get();
-        progress.print();
+        progress.run();
         return true;
       }
       if (stopRequested.await(wait, TimeUnit.NANOSECONDS)) {
         return false;
       }
-      progress.print();
+      progress.run();
       if (System.nanoTime() >= deadlineNanos) {
         return false;
       }
@@ -82,7 +80,7 @@ final class LocalJobRun {
   }
 
   /** Waits until {@code condition} holds, printing progress, for at most {@code timeout}. */
-  boolean await(BooleanSupplier condition, ProgressPrinter progress, Duration timeout)
+  boolean await(BooleanSupplier condition, Runnable progress, Duration timeout)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     long nextPrint = System.nanoTime() + 5_000_000_000L;
@@ -92,7 +90,7 @@ final class LocalJobRun {
       }
       Thread.sleep(100);
       if (System.nanoTime() > nextPrint) {
-        progress.print();
+        progress.run();
         nextPrint += 5_000_000_000L;
       }
     }

@@ -97,7 +97,7 @@ final class RunCommand implements Callable<Integer> {
         LocalJobRun.start(StreamLearnJob.fromSpec(spec), parallelism, state, fromSavepoint);
     try {
       if (!run.runUntil(
-          ProgressPrinter.of(spec, models, System.out), Duration.ofSeconds(5), deadline)) {
+          ProgressPrinter.of(spec, models, System.out)::print, Duration.ofSeconds(5), deadline)) {
         System.out.println("Stopping cleanly...");
         String savepoint = run.stopDraining();
         if (savepoint != null) {

@@ -95,6 +95,27 @@ public final class RecordEventDecoder {
    */
   public Example decode(byte[] bytes, int partition, long offset, long recordTimestamp)
       throws AvroCodec.DecodeException, ExampleExtractor.RefusedException {
+    GenericRecord record = read(bytes);
+    Example example = new Example();
+    example.partition = partition;
+    example.offset = offset;
+    example.id = idOf(record, partition, offset);
+    example.timestamp = timeOf(record, recordTimestamp);
+    example.label = extractor.labelIndex(labelOf(record));
+    example.weight = ExampleExtractor.weight(weight == null ? null : weightOf(weight.read(record)));
+    example.numeric = new double[rules.numericCount()];
+    example.categorical = new String[rules.categoricalCount()];
+    RecordField.readAll(fields, record, raw);
+    rules.fill(raw, example.timestamp, example.numeric, example.categorical);
+    return example;
+  }
+
+  /**
+   * Reads the record in the bytes, without cleaning it. The record is reused by the next call.
+   *
+   * @throws AvroCodec.DecodeException when the bytes are not a whole record of the schema
+   */
+  public GenericRecord read(byte[] bytes) throws AvroCodec.DecodeException {
     lastId = null;
     int start = bodyStart(bytes);
     GenericDatumReader<GenericRecord> readerOfBytes = readerOf(bytes);
@@ -119,19 +140,25 @@ public final class RecordEventDecoder {
               + (e.getMessage() == null ? "" : ": " + e.getMessage()));
     }
     reuse = record;
-    Example example = new Example();
-    example.partition = partition;
-    example.offset = offset;
-    example.id = id == null ? partition + "-" + offset : idOf(id.read(record));
-    lastId = example.id;
-    example.timestamp = time == null ? recordTimestamp : timeOf(time.read(record));
-    example.label = extractor.labelIndex(labelOf(label.read(record)));
-    example.weight = ExampleExtractor.weight(weight == null ? null : weightOf(weight.read(record)));
-    example.numeric = new double[rules.numericCount()];
-    example.categorical = new String[rules.categoricalCount()];
-    RecordField.readAll(fields, record, raw);
-    rules.fill(raw, example.timestamp, example.numeric, example.categorical);
-    return example;
+    return record;
+  }
+
+  /** The event id of a record {@link #read}: its id field, else its partition and offset. */
+  public String idOf(GenericRecord record, int partition, long offset)
+      throws ExampleExtractor.RefusedException {
+    lastId = id == null ? partition + "-" + offset : idOf(id.read(record));
+    return lastId;
+  }
+
+  /** The event time of a record {@link #read}: its time field, else the Kafka record's time. */
+  public long timeOf(GenericRecord record, long recordTimestamp)
+      throws ExampleExtractor.RefusedException {
+    return time == null ? recordTimestamp : timeOf(time.read(record));
+  }
+
+  /** The label of a record {@link #read} as a class name or number; null when it has none. */
+  public Object labelOf(GenericRecord record) {
+    return labelOf(label.read(record));
   }
 
   private int bodyStart(byte[] bytes) throws AvroCodec.DecodeException {

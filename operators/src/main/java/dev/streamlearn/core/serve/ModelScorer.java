@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -54,28 +55,24 @@ public final class ModelScorer {
 
   private RecordField[] recordFields;
 
-  private ModelScorer(Path directory) throws IOException {
-    manifest =
-        ManifestJson.read(
-            Files.readString(directory.resolve(ModelStore.MANIFEST), StandardCharsets.UTF_8));
+  private ModelScorer(Map<String, byte[]> files, String where) throws IOException {
+    manifest = ManifestJson.read(text(files, ModelStore.MANIFEST, where));
     Featurizer.Loaded loaded;
     try {
-      loaded =
-          Featurizer.fromJson(
-              Files.readString(directory.resolve(ModelStore.FEATURIZER), StandardCharsets.UTF_8));
+      loaded = Featurizer.fromJson(text(files, ModelStore.FEATURIZER, where));
     } catch (IllegalArgumentException e) {
-      throw new IOException(directory.resolve(ModelStore.FEATURIZER) + ": " + e.getMessage(), e);
+      throw new IOException(where + "/" + ModelStore.FEATURIZER + ": " + e.getMessage(), e);
     }
     featurizer = loaded.featurizer();
     statistics = loaded.state();
     if (!featurizer.featureNames(statistics).equals(manifest.featureNames())) {
       throw new IOException(
-          "featurizer.json and manifest.json of " + directory + " describe different features");
+          "featurizer.json and manifest.json of " + where + " describe different features");
     }
     // Serving reads whole rows (labels, ids and all): fields no feature reads are ignored.
     rules = new RawFeatures(featurizer.features(), false);
 
-    byte[] bytes = Files.readAllBytes(directory.resolve(ModelStore.PARAMETERS));
+    byte[] bytes = bytes(files, ModelStore.PARAMETERS, where);
     Map<String, Tensor> tensors = Safetensors.decode(bytes);
     Map<String, String> metadata = Safetensors.metadata(bytes);
     List<Integer> widths = new ArrayList<>();
@@ -87,7 +84,7 @@ public final class ModelScorer {
       widths.add((int) shape[1]);
     }
     if (widths.isEmpty()) {
-      throw new IOException(directory + "/" + ModelStore.PARAMETERS + " holds no layers.0.weight");
+      throw new IOException(where + "/" + ModelStore.PARAMETERS + " holds no layers.0.weight");
     }
     int[] hidden =
         widths.subList(1, widths.size() - 1).stream().mapToInt(Integer::intValue).toArray();
@@ -112,10 +109,9 @@ public final class ModelScorer {
       System.arraycopy(tensors.get(slot.name()).data(), 0, params, slot.offset(), slot.size());
     }
     network = new Network(shape, new JavaBackend(), 1);
-    Path schemaFile = directory.resolve(ModelStore.INPUT_SCHEMA);
     inputSchema =
-        Files.exists(schemaFile)
-            ? new Schema.Parser().parse(Files.readString(schemaFile, StandardCharsets.UTF_8))
+        files.containsKey(ModelStore.INPUT_SCHEMA)
+            ? new Schema.Parser().parse(text(files, ModelStore.INPUT_SCHEMA, where))
             : null;
     vector = new float[featurizer.dimension()];
     output = new float[shape.outputs()];
@@ -123,7 +119,42 @@ public final class ModelScorer {
 
   /** Loads a version from its directory (as the store writes it, or as downloaded). */
   public static ModelScorer load(Path directory) throws IOException {
-    return new ModelScorer(directory);
+    Map<String, byte[]> files = new HashMap<>();
+    for (String name :
+        List.of(
+            ModelStore.MANIFEST,
+            ModelStore.FEATURIZER,
+            ModelStore.PARAMETERS,
+            ModelStore.INPUT_SCHEMA)) {
+      Path file = directory.resolve(name);
+      if (Files.exists(file)) {
+        files.put(name, Files.readAllBytes(file));
+      }
+    }
+    return new ModelScorer(files, directory.toString());
+  }
+
+  /**
+   * Loads a version straight from a store, every file checked against the manifest's checksums
+   * ({@link ModelStore#readVersion}).
+   */
+  public static ModelScorer load(ModelStore store, String model, long version) throws IOException {
+    return new ModelScorer(
+        store.readVersion(model, version), store.location() + "/" + model + "/" + version);
+  }
+
+  private static byte[] bytes(Map<String, byte[]> files, String name, String where)
+      throws IOException {
+    byte[] bytes = files.get(name);
+    if (bytes == null) {
+      throw new java.nio.file.NoSuchFileException(where + "/" + name);
+    }
+    return bytes;
+  }
+
+  private static String text(Map<String, byte[]> files, String name, String where)
+      throws IOException {
+    return new String(bytes(files, name, where), StandardCharsets.UTF_8);
   }
 
   public Manifest manifest() {

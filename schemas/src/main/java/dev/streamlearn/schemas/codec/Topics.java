@@ -2,6 +2,7 @@ package dev.streamlearn.schemas.codec;
 
 import dev.streamlearn.schemas.DeadLetter;
 import dev.streamlearn.schemas.LabeledEvent;
+import dev.streamlearn.schemas.Prediction;
 import dev.streamlearn.schemas.WindowMetrics;
 
 /** The one place that pairs each kind of topic with the codec of its values. */
@@ -20,6 +21,11 @@ public final class Topics {
   /** Per-window validation metrics, written by the trainer. */
   public static AvroCodec<WindowMetrics> windowMetrics() {
     return new AvroCodec<>(WindowMetrics.class);
+  }
+
+  /** A model version's output for each event, written by the scoring job. */
+  public static AvroCodec<Prediction> predictions() {
+    return new AvroCodec<>(Prediction.class);
   }
 
   private Topics() {}

@@ -1,0 +1,168 @@
+package dev.streamlearn.jobs;
+
+import dev.streamlearn.core.serve.ScoredEvent;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.operators.DecodeEvents;
+import dev.streamlearn.operators.Refusal;
+import dev.streamlearn.operators.ScoreEvents;
+import dev.streamlearn.operators.SourceRecord;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * Scores a pipeline's topic as it arrives, with a version of one of its models from the store, and
+ * writes a {@code Prediction} per event to a predictions topic: read, score, write. Following an
+ * alias ({@code latest}, {@code champion}), each newly published or promoted version takes over
+ * within {@link #DEFAULT_REFRESH} without a restart. Records that are not events, or that the
+ * version cannot read, go to the predictions topic's dead-letter topic with their reason.
+ */
+public final class ScoringJob implements FlinkJob {
+
+  public static final Duration DEFAULT_REFRESH = Duration.ofSeconds(10);
+
+  private final PipelineSpec spec;
+  private final String model;
+  private final String versionOrAlias;
+  private final Duration refresh;
+  private final Source<SourceRecord, ?, ?> source;
+  private final Sink<Refusal> deadLetters;
+  private final Sink<ScoredEvent> predictions;
+
+  public ScoringJob(
+      PipelineSpec spec,
+      String model,
+      String versionOrAlias,
+      Duration refresh,
+      Source<SourceRecord, ?, ?> source,
+      Sink<Refusal> deadLetters,
+      Sink<ScoredEvent> predictions) {
+    this.spec = spec;
+    this.model = model;
+    this.versionOrAlias = versionOrAlias;
+    this.refresh = refresh;
+    this.source = source;
+    this.deadLetters = deadLetters;
+    this.predictions = predictions;
+  }
+
+  /**
+   * The job reading the spec's topic (as a consumer group of its own, {@code
+   * <source.group-id>-scoring}) and writing to {@code predictionsTopic} and its dead-letter topic.
+   */
+  public static ScoringJob fromSpec(
+      PipelineSpec spec,
+      String model,
+      String versionOrAlias,
+      Duration refresh,
+      String predictionsTopic) {
+    PipelineSpec.Source in = spec.source();
+    PipelineSpec.Source scoring =
+        new PipelineSpec.Source(
+            in.bootstrapServers(),
+            in.topic(),
+            in.groupId() + "-scoring",
+            in.startingOffsets(),
+            in.bounded(),
+            in.deadLetterTopic(),
+            in.metricsTopic(),
+            in.maxOutOfOrderness(),
+            in.idleTimeout(),
+            in.maxRecordBytes(),
+            in.unknownFields(),
+            in.recordSchema());
+    return new ScoringJob(
+        spec,
+        model,
+        versionOrAlias,
+        refresh,
+        KafkaConnectors.source(scoring),
+        KafkaConnectors.deadLetterSink(in.bootstrapServers(), deadLetterTopicOf(predictionsTopic)),
+        KafkaConnectors.predictionSink(in.bootstrapServers(), predictionsTopic));
+  }
+
+  /** Where predictions go unless told: {@code <source.topic>.predictions}. */
+  public static String defaultPredictionsTopic(PipelineSpec spec) {
+    return spec.source().topic() + ".predictions";
+  }
+
+  /** Where the scoring job's refusals go: {@code <predictions topic>.dead-letter}. */
+  public static String deadLetterTopicOf(String predictionsTopic) {
+    return predictionsTopic + ".dead-letter";
+  }
+
+  @Override
+  public void addTo(StreamExecutionEnvironment env) {
+    env.getConfig().enableObjectReuse();
+    Duration interval = spec.checkpoint().interval();
+    if (!interval.isZero()) {
+      env.enableCheckpointing(interval.toMillis(), CheckpointingMode.EXACTLY_ONCE);
+    }
+    SingleOutputStreamOperator<ScoredEvent> scored =
+        env.fromSource(source, WatermarkStrategy.noWatermarks(), "read-events")
+            .uid("read-events")
+            .process(
+                new ScoreEvents(spec, model, versionOrAlias, refresh),
+                TypeInformation.of(ScoredEvent.class))
+            .name("score-events")
+            .uid("score-events");
+    scored.sinkTo(predictions).name("predictions").uid("predictions");
+    scored
+        .getSideOutput(DecodeEvents.REFUSED)
+        .sinkTo(deadLetters)
+        .name("dead-letters")
+        .uid("dead-letters");
+  }
+
+  @Override
+  public String jobName() {
+    return "streamlearn-score-" + model;
+  }
+
+  /**
+   * {@code flink run -c dev.streamlearn.jobs.ScoringJob streamlearn-job.jar --spec pipeline.yaml
+   * [--model NAME] [--version latest] [--output-topic T] [--refresh 10s]}.
+   */
+  public static void main(String[] args) throws Exception {
+    Path specFile = null;
+    String model = null;
+    String version = "latest";
+    String outputTopic = null;
+    Duration refresh = DEFAULT_REFRESH;
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      switch (args[i]) {
+        case "--spec" -> specFile = Path.of(args[i + 1]);
+        case "--model" -> model = args[i + 1];
+        case "--version" -> version = args[i + 1];
+        case "--output-topic" -> outputTopic = args[i + 1];
+        case "--refresh" -> refresh = SpecLoader.parseDuration("--refresh", args[i + 1]);
+        default -> throw new IllegalArgumentException("unknown option " + args[i]);
+      }
+    }
+    if (specFile == null || args.length % 2 != 0) {
+      System.err.println(
+          "usage: flink run -c dev.streamlearn.jobs.ScoringJob streamlearn-job.jar --spec"
+              + " pipeline.yaml [--model NAME] [--version latest|champion|N] [--output-topic T]"
+              + " [--refresh 10s]");
+      System.exit(2);
+    }
+    PipelineSpec spec = SpecLoader.load(specFile);
+    ScoringJob job =
+        fromSpec(
+            spec,
+            model == null ? spec.name() : model,
+            version,
+            refresh,
+            outputTopic == null ? defaultPredictionsTopic(spec) : outputTopic);
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    job.addTo(env);
+    env.execute(job.jobName());
+  }
+}

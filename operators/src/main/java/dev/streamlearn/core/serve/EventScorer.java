@@ -1,0 +1,110 @@
+package dev.streamlearn.core.serve;
+
+import dev.streamlearn.core.data.ExampleExtractor;
+import dev.streamlearn.core.data.RecordEventDecoder;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.schemas.LabeledEvent;
+import dev.streamlearn.schemas.codec.AvroCodec;
+import dev.streamlearn.schemas.codec.Topics;
+import java.util.List;
+import org.apache.avro.generic.GenericRecord;
+
+/**
+ * Scores the values of a pipeline's topic as they are on Kafka: Avro {@link LabeledEvent}s, or the
+ * producers' own records where the spec maps a {@code source.schema}; labels are optional. Each
+ * event's fields are read by the rules of the version that scores it, as that version's training
+ * read them. Flink-free.
+ */
+public final class EventScorer {
+
+  private final AvroCodec<LabeledEvent> events;
+  private final RecordEventDecoder records;
+  private final int maxRecordBytes;
+  private String lastId;
+
+  public EventScorer(PipelineSpec spec) {
+    events = Topics.labeledEvents();
+    records = spec.source().recordSchema() == null ? null : new RecordEventDecoder(spec);
+    maxRecordBytes = spec.source().maxRecordBytes();
+  }
+
+  /** The id of the event scored (or refused) last, once its bytes were read; null before. */
+  public String lastId() {
+    return lastId;
+  }
+
+  /**
+   * @param recordTimestamp the Kafka record's time: the event time of records that map none
+   * @throws AvroCodec.DecodeException when the bytes are not an event
+   * @throws ExampleExtractor.RefusedException when a value breaks the version's rules
+   */
+  public ScoredEvent score(
+      byte[] value, int partition, long offset, long recordTimestamp, ServedModel served)
+      throws AvroCodec.DecodeException, ExampleExtractor.RefusedException {
+    lastId = null;
+    if (value != null && value.length > maxRecordBytes) {
+      throw new AvroCodec.DecodeException(
+          "record of "
+              + value.length
+              + " bytes exceeds source.max-record-bytes = "
+              + maxRecordBytes);
+    }
+    ModelScorer scorer = served.scorer();
+    ScoredEvent scored = new ScoredEvent();
+    float[] output;
+    if (records != null) {
+      GenericRecord record = records.read(value);
+      scored.id = records.idOf(record, partition, offset);
+      lastId = scored.id;
+      scored.timestamp = records.timeOf(record, recordTimestamp);
+      scored.label = labelText(records.labelOf(record));
+      output = scorer.score(record, scored.timestamp);
+    } else {
+      LabeledEvent event = events.decode(value);
+      scored.id = event.getId();
+      lastId = scored.id;
+      scored.timestamp = event.getTimestamp().toEpochMilli();
+      scored.label = labelText(event.getLabel());
+      output = scorer.score(event.getFeatures(), scored.timestamp);
+    }
+    scored.model = scorer.manifest().name();
+    scored.version = scorer.manifest().version();
+    describe(output, scorer.manifest().task(), scorer.manifest().classes(), scored);
+    scored.scoredAt = System.currentTimeMillis();
+    return scored;
+  }
+
+  /** The prediction, its probability or value, and every class's probability. */
+  static void describe(float[] output, String task, List<String> classes, ScoredEvent scored) {
+    if ("regression".equals(task)) {
+      scored.value = output[0];
+      scored.classes = new String[0];
+      scored.probabilities = new float[0];
+      return;
+    }
+    scored.probabilities = output.length == 1 ? new float[] {1 - output[0], output[0]} : output;
+    scored.classes = new String[scored.probabilities.length];
+    for (int j = 0; j < scored.classes.length; j++) {
+      scored.classes[j] = j < classes.size() ? classes.get(j) : Integer.toString(j);
+    }
+    // A binary model's output is the probability of class 1, which wins a tie (as in scoring
+    // files).
+    int best = output.length == 1 ? (output[0] >= 0.5f ? 1 : 0) : 0;
+    for (int j = 1; j < output.length; j++) {
+      best = output[j] > output[best] ? j : best;
+    }
+    scored.prediction = scored.classes[best];
+    scored.value = scored.probabilities[best];
+  }
+
+  /** A label as the class names are written: whole numbers without ".0"; null stays null. */
+  static String labelText(Object label) {
+    if (label == null) {
+      return null;
+    }
+    if (label instanceof Double number && number == Math.rint(number) && Math.abs(number) < 1e15) {
+      return Long.toString(number.longValue());
+    }
+    return label.toString();
+  }
+}

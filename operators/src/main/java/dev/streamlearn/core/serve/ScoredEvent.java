@@ -1,0 +1,40 @@
+package dev.streamlearn.core.serve;
+
+/**
+ * One event scored by a model version, on its way to the predictions topic. Plain public fields (a
+ * Flink POJO).
+ */
+public class ScoredEvent {
+
+  public String id;
+
+  /** The event time. */
+  public long timestamp;
+
+  public String model;
+  public long version;
+
+  /** The most probable class; null for regression. */
+  public String prediction;
+
+  /** Regression: the predicted value; classification: the probability of {@link #prediction}. */
+  public double value;
+
+  /** Class names, in the model's order; empty for regression. */
+  public String[] classes;
+
+  /** The probability of each of {@link #classes}. */
+  public float[] probabilities;
+
+  /** The event's own label as text (a whole number without ".0"); null when it had none. */
+  public String label;
+
+  public long scoredAt;
+
+  public ScoredEvent() {}
+
+  /** True when the event had a label and the model predicted it (classification only). */
+  public boolean predictedItsLabel() {
+    return label != null && label.equals(prediction);
+  }
+}

@@ -1,0 +1,69 @@
+package dev.streamlearn.core.serve;
+
+import dev.streamlearn.store.ModelStore;
+import java.io.IOException;
+
+/**
+ * The version of a model that serving scores with: a fixed version, or the version an alias ({@code
+ * latest}, {@code champion}) points at, followed as it moves. Flink-free; whoever holds it says
+ * when to look again ({@link #refresh}).
+ */
+public final class ServedModel {
+
+  private final ModelStore store;
+  private final String model;
+  private final String versionOrAlias;
+  private final boolean followsAlias;
+  private ModelScorer scorer;
+
+  /**
+   * Loads the version {@code versionOrAlias} names now.
+   *
+   * @throws java.nio.file.NoSuchFileException when the model has no such version or alias (yet)
+   * @throws IOException when the version cannot be read, or a file does not match its manifest
+   */
+  public ServedModel(ModelStore store, String model, String versionOrAlias) throws IOException {
+    this.store = store;
+    this.model = model;
+    this.versionOrAlias = versionOrAlias;
+    this.followsAlias = !versionOrAlias.chars().allMatch(Character::isDigit);
+    scorer = ModelScorer.load(store, model, store.resolve(model, versionOrAlias));
+  }
+
+  /** The version scored with now. */
+  public ModelScorer scorer() {
+    return scorer;
+  }
+
+  public long version() {
+    return scorer.manifest().version();
+  }
+
+  /**
+   * Loads the version the alias points at, if it moved; the current version stays until the new one
+   * is read whole (a store that cannot be read for a moment, or an alias that is gone, leaves it in
+   * place).
+   *
+   * @return true when the version scored with changed
+   * @throws IOException when the new version cannot be read, or its files do not match their
+   *     manifest (the current version stays)
+   */
+  public boolean refresh() throws IOException {
+    if (!followsAlias) {
+      return false;
+    }
+    java.util.Optional<Long> now = store.alias(model, versionOrAlias);
+    if (now.isEmpty() || now.get() == version()) {
+      return false;
+    }
+    // Each version reads events by its own features section: a new one may read other fields.
+    scorer = ModelScorer.load(store, model, now.get());
+    return true;
+  }
+
+  /** {@code model version N (alias)}, for logs. */
+  @Override
+  public String toString() {
+    return model + " version " + version() + (followsAlias ? " (" + versionOrAlias + ")" : "");
+  }
+}

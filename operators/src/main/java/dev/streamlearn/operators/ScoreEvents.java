@@ -1,0 +1,120 @@
+package dev.streamlearn.operators;
+
+import dev.streamlearn.core.data.ExampleExtractor;
+import dev.streamlearn.core.serve.EventScorer;
+import dev.streamlearn.core.serve.ScoredEvent;
+import dev.streamlearn.core.serve.ServedModel;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.schemas.codec.AvroCodec;
+import dev.streamlearn.store.ModelStores;
+import java.io.IOException;
+import java.time.Duration;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Scores each record of a pipeline's topic with a model version from the store: a fixed version, or
+ * the version an alias points at, looked up again every {@code refresh} (on the next record after
+ * that long; {@link Duration#ZERO}: at every record), so a newly published or promoted version
+ * takes over without a restart. Bytes that are not an event, and events the version cannot read, go
+ * to {@link DecodeEvents#REFUSED} with their reason.
+ */
+public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent> {
+
+  public static final String STAGE_SCORE = "score";
+
+  private static final Logger LOG = LoggerFactory.getLogger(ScoreEvents.class);
+
+  private final PipelineSpec spec;
+  private final String model;
+  private final String versionOrAlias;
+  private final long refreshNanos;
+  private transient ServedModel served;
+  private transient EventScorer scorer;
+  private transient long lastLook;
+  private transient Counter read;
+  private transient Counter scored;
+  private transient Counter withLabel;
+  private transient Counter right;
+  private transient Counter swapped;
+  private transient Counter deadLettered;
+
+  /**
+   * @param spec the pipeline whose topic is read (its source section) and whose store holds the
+   *     model ({@code store.uri})
+   * @param versionOrAlias a version number, or an alias followed as it moves
+   */
+  public ScoreEvents(PipelineSpec spec, String model, String versionOrAlias, Duration refresh) {
+    this.spec = spec;
+    this.model = model;
+    this.versionOrAlias = versionOrAlias;
+    this.refreshNanos = refresh.toNanos();
+  }
+
+  @Override
+  public void open(OpenContext openContext) throws IOException {
+    served = new ServedModel(ModelStores.open(spec.store().uri()), model, versionOrAlias);
+    LOG.info("Scoring with {}", served);
+    scorer = new EventScorer(spec);
+    lastLook = System.nanoTime();
+    MetricGroup metrics = getRuntimeContext().getMetricGroup();
+    read = PipelineCounters.counter(metrics, PipelineCounters.READ);
+    scored = PipelineCounters.counter(metrics, PipelineCounters.SCORED);
+    withLabel = PipelineCounters.counter(metrics, PipelineCounters.SCORED_WITH_LABEL);
+    right = PipelineCounters.counter(metrics, PipelineCounters.PREDICTED_RIGHT);
+    swapped = PipelineCounters.counter(metrics, PipelineCounters.VERSIONS_SWAPPED);
+    deadLettered = PipelineCounters.counter(metrics, PipelineCounters.DEAD_LETTERED);
+    metrics
+        .addGroup(PipelineCounters.GROUP)
+        .gauge(PipelineCounters.CURRENT_VERSION, (Gauge<Long>) () -> served.version());
+  }
+
+  @Override
+  public void processElement(SourceRecord record, Context context, Collector<ScoredEvent> out) {
+    read.inc();
+    if (System.nanoTime() - lastLook >= refreshNanos) {
+      lookForANewVersion();
+    }
+    try {
+      ScoredEvent event =
+          scorer.score(record.value, record.partition, record.offset, record.timestamp, served);
+      scored.inc();
+      if (event.label != null) {
+        withLabel.inc();
+        if (event.predictedItsLabel()) {
+          right.inc();
+        }
+      }
+      out.collect(event);
+    } catch (AvroCodec.DecodeException e) {
+      refuse(context, record, DecodeEvents.STAGE_DECODE, e.getMessage());
+    } catch (ExampleExtractor.RefusedException e) {
+      refuse(context, record, STAGE_SCORE, e.getMessage());
+    }
+  }
+
+  private void lookForANewVersion() {
+    lastLook = System.nanoTime();
+    long before = served.version();
+    try {
+      if (served.refresh()) {
+        swapped.inc();
+        LOG.info("Scoring with {} (was version {})", served, before);
+      }
+    } catch (IOException | RuntimeException e) {
+      // The store may be out of reach for a moment: the version in hand goes on scoring.
+      LOG.warn("Could not look for a new version of {}; scoring on with {}", model, served, e);
+    }
+  }
+
+  private void refuse(Context context, SourceRecord record, String stage, String reason) {
+    deadLettered.inc();
+    context.output(DecodeEvents.REFUSED, Refusal.of(record, stage, reason, scorer.lastId()));
+  }
+}
