@@ -10,14 +10,10 @@ import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.core.model.Network;
 import dev.streamlearn.core.serve.ModelScorer;
 import dev.streamlearn.core.spec.PipelineSpec;
-import dev.streamlearn.core.train.ModelSnapshot;
 import dev.streamlearn.core.train.ModelTrainer;
 import dev.streamlearn.core.train.TrainerState;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.store.LocalModelStore;
-import dev.streamlearn.store.ManifestJson;
-import dev.streamlearn.store.ModelStore;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -165,24 +161,12 @@ class ModelScorerTest {
   private record Trained(ModelTrainer trainer, TrainerState state, ModelScorer scorer) {}
 
   private Trained trainAndPublish(PipelineSpec spec, CsvEvents rows) throws Exception {
-    ModelTrainer trainer = new ModelTrainer(spec, new ReferenceBackend());
-    TrainerState state = trainer.newState();
-    ExampleExtractor extractor = new ExampleExtractor(spec);
-    Outputs out = new Outputs();
-    for (int i = 0; i < rows.size(); i++) {
-      trainer.offer(state, extractor.extract(rows.event(i, "c", 0), 0, i), out);
-    }
-    trainer.finish(state, out);
-    ModelSnapshot last = out.versions.get(out.versions.size() - 1);
+    TrainedVersions.Trained trained = TrainedVersions.train(spec, rows);
     LocalModelStore models = new LocalModelStore(store);
-    models.publish(
-        ManifestJson.read(last.manifestJson),
-        Map.of(
-            ModelStore.PARAMETERS,
-            last.parameters,
-            ModelStore.FEATURIZER,
-            last.featurizerJson.getBytes(StandardCharsets.UTF_8)));
+    TrainedVersions.publish(models, trained.last());
     return new Trained(
-        trainer, state, ModelScorer.load(models.versionDirectory(spec.name(), last.version)));
+        trained.trainer(),
+        trained.state(),
+        ModelScorer.load(models.versionDirectory(spec.name(), trained.last().version)));
   }
 }

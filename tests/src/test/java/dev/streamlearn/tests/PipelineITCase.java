@@ -7,12 +7,14 @@ import dev.streamlearn.core.serve.ModelScorer;
 import dev.streamlearn.core.serve.SegmentedScorer;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.jobs.ScoringJob;
 import dev.streamlearn.jobs.StreamLearnJob;
 import dev.streamlearn.jobs.runtime.EmbeddedKafka;
 import dev.streamlearn.jobs.runtime.ProgressMetrics;
 import dev.streamlearn.operators.PipelineCounters;
 import dev.streamlearn.schemas.DeadLetter;
 import dev.streamlearn.schemas.LabeledEvent;
+import dev.streamlearn.schemas.Prediction;
 import dev.streamlearn.schemas.WindowMetrics;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
@@ -948,6 +950,99 @@ class PipelineITCase {
     Manifest last = models.manifest("from-time", versions.get(versions.size() - 1)).orElseThrow();
     assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
         .isEqualTo(400);
+  }
+
+  /**
+   * The scoring job on the topic a model was trained from, at parallelism 2: every event, labeled
+   * or not, scored by the latest version as that version's own scorer scores it; records that are
+   * not events dead-lettered; read = scored + dead-lettered.
+   */
+  @Test
+  void scoresTheTopicWithTheLatestVersion() throws Exception {
+    Path store = temporary.resolve("scoring-store");
+    PipelineSpec spec =
+        SpecLoader.parse(
+            String.join(
+                "\n",
+                "name: scored",
+                "source: {bootstrap-servers: '" + kafka.bootstrapServers() + "', topic: scoring,",
+                "         bounded: true}",
+                "features: [{name: x, type: numeric}]",
+                "validation: {window: 200s}",
+                "store: {uri: '" + store + "'}",
+                ""));
+    createTopics("scoring");
+    kafka.createTopic("scoring.predictions", 2);
+    kafka.createTopic("scoring.predictions.dead-letter", 1);
+    List<byte[]> events = new ArrayList<>(oneInputEvents("s-", 1000, 23));
+    try (KafkaProducer<byte[], byte[]> producer = producer()) {
+      for (byte[] event : events) {
+        producer.send(new ProducerRecord<>("scoring", event));
+      }
+    }
+    runToTheEnd(spec);
+    LocalModelStore models = new LocalModelStore(store);
+    long latest = models.alias("scored", "latest").orElseThrow();
+    assertThat(latest).isGreaterThan(1);
+
+    // Then events without a label, as serving mostly sees them, and two records that are not
+    // events.
+    AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
+    Random random = new Random(29);
+    try (KafkaProducer<byte[], byte[]> producer = producer()) {
+      for (int i = 0; i < 300; i++) {
+        byte[] event = codec.encode(event("u-" + i, null, Map.of("x", random.nextGaussian())));
+        events.add(event);
+        producer.send(new ProducerRecord<>("scoring", event));
+      }
+      producer.send(new ProducerRecord<>("scoring", new byte[] {1, 2, 3}));
+      producer.send(new ProducerRecord<>("scoring", "{\"x\": 1}".getBytes(StandardCharsets.UTF_8)));
+    }
+    ProgressMetrics.reset();
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setParallelism(2);
+    ScoringJob job =
+        ScoringJob.fromSpec(
+            spec, "scored", "latest", Duration.ofSeconds(10), "scoring.predictions");
+    job.addTo(env);
+    env.execute(job.jobName());
+
+    assertThat(ProgressMetrics.count(PipelineCounters.READ)).isEqualTo(1302);
+    assertThat(ProgressMetrics.count(PipelineCounters.SCORED)).isEqualTo(1300);
+    assertThat(ProgressMetrics.count(PipelineCounters.DEAD_LETTERED)).isEqualTo(2);
+    assertThat(ProgressMetrics.count(PipelineCounters.SCORED_WITH_LABEL)).isEqualTo(1000);
+    // x's sign is the label: the model gets nearly all of them.
+    assertThat(ProgressMetrics.count(PipelineCounters.PREDICTED_RIGHT)).isGreaterThan(950);
+
+    ModelScorer scorer = ModelScorer.load(models.versionDirectory("scored", latest));
+    Map<String, LabeledEvent> sent = new HashMap<>();
+    for (byte[] event : events) {
+      LabeledEvent decoded = codec.decode(event);
+      sent.put(decoded.getId(), decoded);
+    }
+    AvroCodec<Prediction> predictions = Topics.predictions();
+    List<byte[]> written = readAll("scoring.predictions", 1300);
+    assertThat(written).hasSize(1300);
+    Map<String, Prediction> byId = new HashMap<>();
+    for (byte[] value : written) {
+      Prediction prediction = predictions.decode(value);
+      byId.put(prediction.getId(), prediction);
+    }
+    assertThat(byId.keySet()).isEqualTo(sent.keySet());
+    for (Prediction prediction : byId.values()) {
+      LabeledEvent event = sent.get(prediction.getId());
+      float p = scorer.score(event.getFeatures(), event.getTimestamp().toEpochMilli())[0];
+      assertThat(prediction.getModel()).isEqualTo("scored");
+      assertThat(prediction.getVersion()).isEqualTo(latest);
+      assertThat(prediction.getTimestamp()).isEqualTo(event.getTimestamp());
+      assertThat(prediction.getProbabilities().get("1")).isEqualTo((double) p);
+      assertThat(prediction.getPrediction()).isEqualTo(p >= 0.5f ? "1" : "0");
+      assertThat(prediction.getLabel())
+          .isEqualTo(event.getLabel() == null ? null : event.getLabel().equals(1.0) ? "1" : "0");
+    }
+    assertThat(deadLetters("scoring.predictions.dead-letter", 2))
+        .extracting(letter -> letter.getStage() + ": " + letter.getReason())
+        .allMatch(line -> line.startsWith("decode: not Avro single-object encoded"));
   }
 
   /** {@code count} events of one numeric input x, labelled by its sign, as Avro bytes. */

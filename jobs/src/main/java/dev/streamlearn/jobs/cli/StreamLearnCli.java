@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
       RunCommand.class,
       ProduceCommand.class,
       ScoreCommand.class,
+      ScoreStreamCommand.class,
       CurvesCommand.class,
       BenchCommand.class,
       ModelsCommand.class

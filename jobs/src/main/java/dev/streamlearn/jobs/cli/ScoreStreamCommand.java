@@ -1,0 +1,243 @@
+package dev.streamlearn.jobs.cli;
+
+import dev.streamlearn.core.data.ModelRouter;
+import dev.streamlearn.core.serve.ServedModel;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.jobs.ScoringJob;
+import dev.streamlearn.jobs.runtime.ProgressMetrics;
+import dev.streamlearn.operators.PipelineCounters;
+import dev.streamlearn.store.ModelStore;
+import dev.streamlearn.store.ModelStores;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code streamlearn score-stream}: the scoring job against an existing Kafka cluster, on a local
+ * MiniCluster.
+ */
+@Command(
+    name = "score-stream",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Scores the events of a pipeline spec's topic as they arrive, with a model version from its"
+          + " store, and writes one Avro Prediction per event (keyed by event id) to a predictions"
+          + " topic, on a local Flink MiniCluster, until Ctrl-C or --duration.",
+      "Following an alias (latest, champion), a newly published or promoted version takes over"
+          + " within --refresh. Labels are optional; where events carry one, the accuracy of the"
+          + " predictions is shown as they go. Records that are not events, or that the version"
+          + " cannot read, go to <predictions topic>.dead-letter with their reason."
+    })
+final class ScoreStreamCommand implements Callable<Integer> {
+
+  @Option(names = "--spec", required = true, description = "The pipeline spec (YAML).")
+  Path specFile;
+
+  @Mixin KafkaOptions kafkaOptions;
+
+  @Option(names = "--store", description = "Overrides store.uri.")
+  String store;
+
+  @Option(
+      names = "--model",
+      description =
+          "The model to score with (default: the spec's name; a pipeline of segments or"
+              + " candidates names one of its models, e.g. digits.adam).")
+  String model;
+
+  @Option(
+      names = "--version",
+      defaultValue = "latest",
+      description =
+          "A version number, or an alias followed as it moves (default ${DEFAULT-VALUE}).")
+  String version;
+
+  @Option(
+      names = "--output-topic",
+      description =
+          "Where predictions go (default <source.topic>.predictions); created if missing.")
+  String outputTopic;
+
+  @Option(
+      names = "--refresh",
+      defaultValue = "10s",
+      description = "How often to look where the alias points (default ${DEFAULT-VALUE}).")
+  String refresh;
+
+  @Option(
+      names = "--parallelism",
+      defaultValue = "1",
+      description = "Flink parallelism (default ${DEFAULT-VALUE}).")
+  int parallelism;
+
+  @Option(
+      names = "--duration",
+      description = "Stops after this long (e.g. 90s, 10m); default: until Ctrl-C.")
+  String duration;
+
+  @Override
+  public Integer call() throws Exception {
+    Map<String, Object> tree = SpecLoader.readTree(specFile);
+    kafkaOptions.override(tree);
+    if (store != null) {
+      SpecLoader.override(tree, "store.uri", store);
+    }
+    PipelineSpec spec = SpecLoader.fromTree(tree);
+    Duration every = SpecLoader.parseDuration("--refresh", refresh);
+    long deadline =
+        duration == null
+            ? Long.MAX_VALUE
+            : System.nanoTime() + SpecLoader.parseDuration("--duration", duration).toNanos();
+    ModelStore models = ModelStores.open(spec.store().uri());
+    String name = model != null ? model : modelOf(spec, models);
+    ServedModel served = servedModel(models, name, version);
+    String predictions =
+        outputTopic != null ? outputTopic : ScoringJob.defaultPredictionsTopic(spec);
+    try (KafkaCheck kafka =
+        new KafkaCheck(spec.source().bootstrapServers(), kafkaOptions.timeout())) {
+      if (!kafka.topicExists(spec.source().topic())) {
+        throw new IllegalArgumentException(
+            "topic '"
+                + spec.source().topic()
+                + "' (source.topic) does not exist at "
+                + spec.source().bootstrapServers());
+      }
+      kafka.createTopic(predictions);
+      kafka.createTopic(ScoringJob.deadLetterTopicOf(predictions));
+    }
+    System.out.printf(
+        "Scoring %s topic %s with %s from %s -> topic %s (Ctrl-C stops)%n",
+        spec.source().bootstrapServers(),
+        spec.source().topic(),
+        served,
+        models.location(),
+        predictions);
+    Path state = Files.createTempDirectory("streamlearn-score-");
+    LocalJobRun run =
+        LocalJobRun.start(
+            ScoringJob.fromSpec(spec, name, version, every, predictions), parallelism, state);
+    boolean classification = !"regression".equals(served.scorer().manifest().task());
+    Progress progress = new Progress(models, name, version, classification, System.out);
+    try {
+      if (!run.runUntil(progress::print, Duration.ofSeconds(5), deadline)) {
+        System.out.println("Stopping...");
+        run.stopDraining();
+      }
+      System.out.println(Progress.summary(predictions));
+      return 0;
+    } finally {
+      run.done();
+    }
+  }
+
+  /** The spec's one model; a pipeline of several must name one. */
+  private static String modelOf(PipelineSpec spec, ModelStore models) throws IOException {
+    if (!spec.segments().enabled() && !spec.hasCandidates()) {
+      return spec.name();
+    }
+    List<String> several = ModelRouter.pipelineModels(spec.name(), models.models());
+    throw new IllegalArgumentException(
+        "pipeline '"
+            + spec.name()
+            + "' trains "
+            + (spec.segments().enabled() ? "a model per segment" : "a model per candidate")
+            + ": name the one to score with, --model "
+            + (several.isEmpty() ? spec.name() + ".<name>" : String.join(" | ", several)));
+  }
+
+  /** The version to start with; a model or alias that is not there is a clear error. */
+  private static ServedModel servedModel(ModelStore models, String name, String version)
+      throws IOException {
+    try {
+      return new ServedModel(models, name, version);
+    } catch (NoSuchFileException e) {
+      throw new IllegalArgumentException(
+          "model "
+              + name
+              + " has no version "
+              + version
+              + " in "
+              + models.location()
+              + " ("
+              + e.getMessage()
+              + "); the store holds "
+              + (models.models().isEmpty() ? "no models yet" : String.join(", ", models.models())));
+    }
+  }
+
+  /** One line every few seconds: the counters, the accuracy on labeled events, the version. */
+  static final class Progress {
+    private final ModelStore store;
+    private final String model;
+    private final String version;
+    private final boolean classification;
+    private final PrintStream out;
+    private final long start = System.nanoTime();
+
+    Progress(
+        ModelStore store, String model, String version, boolean classification, PrintStream out) {
+      this.store = store;
+      this.model = model;
+      this.version = version;
+      this.classification = classification;
+      this.out = out;
+    }
+
+    void print() {
+      String pointsAt;
+      try {
+        pointsAt = "version " + store.resolve(model, version);
+      } catch (IOException | RuntimeException e) {
+        pointsAt = "version unknown (" + e.getMessage() + ")";
+      }
+      out.printf(
+          "[%4ds] %s | %s %s%n",
+          (System.nanoTime() - start) / 1_000_000_000L,
+          counts(classification),
+          version.chars().allMatch(Character::isDigit) ? "scoring with" : version + " ->",
+          pointsAt);
+      out.flush();
+    }
+
+    static String counts(boolean classification) {
+      long read = ProgressMetrics.count(PipelineCounters.READ);
+      long scored = ProgressMetrics.count(PipelineCounters.SCORED);
+      long deadLettered = ProgressMetrics.count(PipelineCounters.DEAD_LETTERED);
+      long labeled = ProgressMetrics.count(PipelineCounters.SCORED_WITH_LABEL);
+      long right = ProgressMetrics.count(PipelineCounters.PREDICTED_RIGHT);
+      String line =
+          String.format(
+              "read %,d | scored %,d | dead-lettered %,d | versions swapped %,d",
+              read, scored, deadLettered, ProgressMetrics.count(PipelineCounters.VERSIONS_SWAPPED));
+      if (classification && labeled > 0) {
+        line += String.format(" | accuracy %.3f on %,d labeled", (double) right / labeled, labeled);
+      }
+      return line;
+    }
+
+    static String summary(String predictions) {
+      long read = ProgressMetrics.count(PipelineCounters.READ);
+      long scored = ProgressMetrics.count(PipelineCounters.SCORED);
+      long deadLettered = ProgressMetrics.count(PipelineCounters.DEAD_LETTERED);
+      return String.format(
+          "Accounted for: read %,d = scored %,d + dead-lettered %,d%s%nPredictions are in topic"
+              + " %s; refused records in %s.",
+          read,
+          scored,
+          deadLettered,
+          read == scored + deadLettered ? "  (adds up)" : "  (DOES NOT ADD UP)",
+          predictions,
+          ScoringJob.deadLetterTopicOf(predictions));
+    }
+  }
+}
