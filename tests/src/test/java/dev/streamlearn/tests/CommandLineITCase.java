@@ -20,6 +20,7 @@ import dev.streamlearn.core.train.WindowReport;
 import dev.streamlearn.jobs.cli.StreamLearnCli;
 import dev.streamlearn.jobs.runtime.EmbeddedKafka;
 import dev.streamlearn.schemas.LabeledEvent;
+import dev.streamlearn.schemas.codec.Topics;
 import dev.streamlearn.store.LocalModelStore;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.http.ModelStoreClient;
@@ -81,6 +82,18 @@ class CommandLineITCase {
 
       assertServedModelScoresLikeTheTrainer(
           kafka, SpecLoader.load(spec), store, repositoryFile("../shared/data/credit-g.csv"));
+
+      // The same topic scored by the latest version, to the end of the bounded topic.
+      String scored = runPrinting(err, "score-stream", "--spec", spec.toString());
+      assertThat(scored)
+          .contains("with credit-g version " + last.version() + " (latest)")
+          .contains("Accounted for: read 1,000 = scored 1,000 + dead-lettered 0  (adds up)")
+          .containsPattern("accuracy 0\\.[6-9]\\d\\d on 1,000 labeled");
+      List<ConsumerRecord<byte[], byte[]>> predictions =
+          readTopic(kafka, "credit-events.predictions");
+      assertThat(predictions).hasSize(1000);
+      assertThat(Topics.predictions().decode(predictions.get(0).value()).getVersion())
+          .isEqualTo(last.version());
     }
   }
 

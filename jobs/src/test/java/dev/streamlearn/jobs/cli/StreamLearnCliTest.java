@@ -136,6 +136,39 @@ class StreamLearnCliTest {
             "--segments " + directory.resolve("shops") + ": no segment models shops.<segment>");
   }
 
+  /**
+   * {@code score-stream} says, before it looks for Kafka, when the store has no such model or
+   * alias, and which model to name when the pipeline trains several.
+   */
+  @Test
+  void scoreStreamNamesTheModelOrVersionItCannotFind() throws Exception {
+    Path spec = directory.resolve("scoring.yaml");
+    Files.writeString(
+        spec,
+        "name: shop\nsource: {bootstrap-servers: '127.0.0.1:"
+            + closedPort()
+            + "'}\nfeatures: [{name: x, type: numeric}]\nstore: {uri: '"
+            + directory.resolve("store")
+            + "'}\n");
+    Result missing = run("score-stream", "--spec", spec.toString());
+    assertThat(missing.code).isEqualTo(2);
+    assertThat(missing.err)
+        .contains("model shop has no version latest in " + directory.resolve("store"))
+        .contains("the store holds no models yet");
+
+    Path candidates = directory.resolve("candidates.yaml");
+    Files.writeString(
+        candidates,
+        Files.readString(spec)
+            + "candidates: [{name: slow, training: {learning-rate: 0.01}}, {name: fast, training: {learning-rate: 0.5}}]\n");
+    Result several = run("score-stream", "--spec", candidates.toString());
+    assertThat(several.code).isEqualTo(2);
+    assertThat(several.err)
+        .contains(
+            "pipeline 'shop' trains a model per candidate: name the one to score with, --model"
+                + " shop.<name>");
+  }
+
   @Test
   void refusesBadSpecBeforeStarting() throws Exception {
     Path spec = directory.resolve("bad.yaml");
