@@ -13,6 +13,8 @@ import dev.streamlearn.core.optim.Optimizer;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.core.train.ModelTrainer;
+import dev.streamlearn.jobs.FlinkJob;
+import dev.streamlearn.jobs.ScoringJob;
 import dev.streamlearn.jobs.StreamLearnJob;
 import dev.streamlearn.jobs.runtime.EmbeddedKafka;
 import dev.streamlearn.jobs.runtime.ProgressMetrics;
@@ -164,6 +166,18 @@ final class PipelineBenchmark implements Callable<Integer> {
       double pipeline = pipeline(spec, work.resolve("flink-throughput"));
       results.put("pipelineEventsPerSecond", pipeline);
 
+      System.out.println(
+          "Scoring job: Kafka -> decode -> features -> score with the latest version -> predictions topic...");
+      String predictions = ScoringJob.defaultPredictionsTopic(spec);
+      kafka.createTopic(predictions, parallelism);
+      kafka.createTopic(ScoringJob.deadLetterTopicOf(predictions), 1);
+      double scoring =
+          steadyRate(
+              ScoringJob.fromSpec(
+                  spec, spec.name(), "latest", ScoringJob.DEFAULT_REFRESH, predictions),
+              work.resolve("flink-scoring"));
+      results.put("scoringEventsPerSecond", scoring);
+
       System.out.printf(
           "Latency: events produced at %,.0f/s (%.0f %% of the pipeline's rate) for %d s...%n",
           pipeline * latencyLoad, latencyLoad * 100, latencySeconds);
@@ -187,6 +201,8 @@ final class PipelineBenchmark implements Callable<Integer> {
       System.out.printf("%-58s %,14.0f%n", "limit: training step alone (examples/s)", step);
       System.out.printf(
           "%-58s %,14.0f%n", "pipeline, steady state, checkpointing on (events/s)", pipeline);
+      System.out.printf(
+          "%-58s %,14.0f%n", "scoring job, latest version, steady state (events/s)", scoring);
       System.out.printf("%-58s %14.2f%n", "pipeline / consume + decode", pipeline / consume);
       System.out.printf("%-58s %14.2f%n", "pipeline / training step", pipeline / step);
       System.out.printf("%-58s %14.2f%n", "pipeline / lower limit", pipeline / lower);
@@ -392,7 +408,12 @@ final class PipelineBenchmark implements Callable<Integer> {
 
   /** Steady-state events/s of the bounded job: the read rate between 20% and 90% of the input. */
   private double pipeline(PipelineSpec spec, Path state) throws Exception {
-    LocalJobRun run = LocalJobRun.start(StreamLearnJob.fromSpec(spec), parallelism, state);
+    return steadyRate(StreamLearnJob.fromSpec(spec), state);
+  }
+
+  /** The read rate of a bounded job between 20% and 90% of the input, events/s. */
+  private double steadyRate(FlinkJob job, Path state) throws Exception {
+    LocalJobRun run = LocalJobRun.start(job, parallelism, state);
     long from = events / 5;
     long to = events * 9L / 10;
     long fromTime = 0;
