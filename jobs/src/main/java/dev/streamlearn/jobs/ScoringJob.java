@@ -29,6 +29,7 @@ public final class ScoringJob implements FlinkJob {
   public static final Duration DEFAULT_REFRESH = Duration.ofSeconds(10);
 
   private final PipelineSpec spec;
+  private final String models;
   private final String model;
   private final String versionOrAlias;
   private final Duration refresh;
@@ -36,8 +37,13 @@ public final class ScoringJob implements FlinkJob {
   private final Sink<Refusal> deadLetters;
   private final Sink<ScoredEvent> predictions;
 
+  /**
+   * @param models where the versions are: a store's URI, or a store server's {@code
+   *     http://host:port/}
+   */
   public ScoringJob(
       PipelineSpec spec,
+      String models,
       String model,
       String versionOrAlias,
       Duration refresh,
@@ -45,6 +51,7 @@ public final class ScoringJob implements FlinkJob {
       Sink<Refusal> deadLetters,
       Sink<ScoredEvent> predictions) {
     this.spec = spec;
+    this.models = models;
     this.model = model;
     this.versionOrAlias = versionOrAlias;
     this.refresh = refresh;
@@ -55,10 +62,22 @@ public final class ScoringJob implements FlinkJob {
 
   /**
    * The job reading the spec's topic (as a consumer group of its own, {@code
-   * <source.group-id>-scoring}) and writing to {@code predictionsTopic} and its dead-letter topic.
+   * <source.group-id>-scoring}) and writing to {@code predictionsTopic} and its dead-letter topic,
+   * with versions from the spec's store.
    */
   public static ScoringJob fromSpec(
       PipelineSpec spec,
+      String model,
+      String versionOrAlias,
+      Duration refresh,
+      String predictionsTopic) {
+    return fromSpec(spec, spec.store().uri(), model, versionOrAlias, refresh, predictionsTopic);
+  }
+
+  /** The same, with versions from {@code models}: a store's URI, or a server's URL. */
+  public static ScoringJob fromSpec(
+      PipelineSpec spec,
+      String models,
       String model,
       String versionOrAlias,
       Duration refresh,
@@ -80,6 +99,7 @@ public final class ScoringJob implements FlinkJob {
             in.recordSchema());
     return new ScoringJob(
         spec,
+        models,
         model,
         versionOrAlias,
         refresh,
@@ -109,7 +129,7 @@ public final class ScoringJob implements FlinkJob {
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "read-events")
             .uid("read-events")
             .process(
-                new ScoreEvents(spec, model, versionOrAlias, refresh),
+                new ScoreEvents(spec, models, model, versionOrAlias, refresh),
                 TypeInformation.of(ScoredEvent.class))
             .name("score-events")
             .uid("score-events");
@@ -128,13 +148,15 @@ public final class ScoringJob implements FlinkJob {
 
   /**
    * {@code flink run -c dev.streamlearn.jobs.ScoringJob streamlearn-job.jar --spec pipeline.yaml
-   * [--model NAME] [--version latest] [--output-topic T] [--refresh 10s]}.
+   * [--model NAME] [--version latest] [--output-topic T] [--refresh 10s] [--store
+   * URI|http://host:port/]}.
    */
   public static void main(String[] args) throws Exception {
     Path specFile = null;
     String model = null;
     String version = "latest";
     String outputTopic = null;
+    String store = null;
     Duration refresh = DEFAULT_REFRESH;
     for (int i = 0; i + 1 < args.length; i += 2) {
       switch (args[i]) {
@@ -142,6 +164,7 @@ public final class ScoringJob implements FlinkJob {
         case "--model" -> model = args[i + 1];
         case "--version" -> version = args[i + 1];
         case "--output-topic" -> outputTopic = args[i + 1];
+        case "--store" -> store = args[i + 1];
         case "--refresh" -> refresh = SpecLoader.parseDuration("--refresh", args[i + 1]);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
@@ -150,13 +173,14 @@ public final class ScoringJob implements FlinkJob {
       System.err.println(
           "usage: flink run -c dev.streamlearn.jobs.ScoringJob streamlearn-job.jar --spec"
               + " pipeline.yaml [--model NAME] [--version latest|champion|N] [--output-topic T]"
-              + " [--refresh 10s]");
+              + " [--refresh 10s] [--store URI|http://host:port/]");
       System.exit(2);
     }
     PipelineSpec spec = SpecLoader.load(specFile);
     ScoringJob job =
         fromSpec(
             spec,
+            store == null ? spec.store().uri() : store,
             model == null ? spec.name() : model,
             version,
             refresh,

@@ -105,5 +105,23 @@ public record Manifest(
 
   public record OffsetRange(int partition, long from, long to) {}
 
-  public record FileEntry(String sha256, long size) {}
+  public record FileEntry(String sha256, long size) {
+
+    /**
+     * Checks that {@code bytes} are this file: its size and its sha256.
+     *
+     * @param what the file, for the message ({@code model.safetensors of m version 3})
+     * @throws java.io.IOException when they are not
+     */
+    public void check(byte[] bytes, String what) throws java.io.IOException {
+      String actual = LocalModelStore.sha256(bytes);
+      if (bytes.length != size || !actual.equals(sha256)) {
+        throw new java.io.IOException(
+            String.format(
+                "%s does not match its manifest: %d bytes with sha256 %s, expected %d bytes with"
+                    + " sha256 %s",
+                what, bytes.length, actual, size, sha256));
+      }
+    }
+  }
 }

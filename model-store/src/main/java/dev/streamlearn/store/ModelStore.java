@@ -88,21 +88,8 @@ public interface ModelStore {
     for (Map.Entry<String, Manifest.FileEntry> file : manifest.files().entrySet()) {
       String name = ModelNames.checkFileName(file.getKey());
       byte[] bytes = readFile(model, version, name);
-      String sha256 = LocalModelStore.sha256(bytes);
-      if (bytes.length != file.getValue().size() || !sha256.equals(file.getValue().sha256())) {
-        throw new IOException(
-            String.format(
-                "%s of %s version %d in %s does not match its manifest: %d bytes with sha256 %s,"
-                    + " expected %d bytes with sha256 %s",
-                name,
-                model,
-                version,
-                location(),
-                bytes.length,
-                sha256,
-                file.getValue().size(),
-                file.getValue().sha256()));
-      }
+      file.getValue()
+          .check(bytes, name + " of " + model + " version " + version + " in " + location());
       files.put(name, bytes);
     }
     files.put(

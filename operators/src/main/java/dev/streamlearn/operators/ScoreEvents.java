@@ -4,9 +4,9 @@ import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.core.serve.EventScorer;
 import dev.streamlearn.core.serve.ScoredEvent;
 import dev.streamlearn.core.serve.ServedModel;
+import dev.streamlearn.core.serve.VersionSource;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.schemas.codec.AvroCodec;
-import dev.streamlearn.store.ModelStores;
 import java.io.IOException;
 import java.time.Duration;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -32,6 +32,7 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
   private static final Logger LOG = LoggerFactory.getLogger(ScoreEvents.class);
 
   private final PipelineSpec spec;
+  private final String models;
   private final String model;
   private final String versionOrAlias;
   private final long refreshNanos;
@@ -46,12 +47,15 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
   private transient Counter deadLettered;
 
   /**
-   * @param spec the pipeline whose topic is read (its source section) and whose store holds the
-   *     model ({@code store.uri})
+   * @param spec the pipeline whose topic is read (its source section)
+   * @param models where the model's versions are: a store's URI, or a store server's {@code
+   *     http://host:port/} ({@link VersionSource#open})
    * @param versionOrAlias a version number, or an alias followed as it moves
    */
-  public ScoreEvents(PipelineSpec spec, String model, String versionOrAlias, Duration refresh) {
+  public ScoreEvents(
+      PipelineSpec spec, String models, String model, String versionOrAlias, Duration refresh) {
     this.spec = spec;
+    this.models = models;
     this.model = model;
     this.versionOrAlias = versionOrAlias;
     this.refreshNanos = refresh.toNanos();
@@ -59,7 +63,7 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
 
   @Override
   public void open(OpenContext openContext) throws IOException {
-    served = new ServedModel(ModelStores.open(spec.store().uri()), model, versionOrAlias);
+    served = new ServedModel(VersionSource.open(models), model, versionOrAlias);
     LOG.info("Scoring with {}", served);
     scorer = new EventScorer(spec);
     lastLook = System.nanoTime();

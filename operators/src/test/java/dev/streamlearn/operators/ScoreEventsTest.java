@@ -16,7 +16,9 @@ import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.codec.Topics;
 import dev.streamlearn.store.LocalModelStore;
 import dev.streamlearn.store.ModelStore;
+import dev.streamlearn.store.http.ModelStoreServer;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -143,11 +145,37 @@ class ScoreEventsTest {
     }
   }
 
+  /** Task managers that share no file system with the trainer read versions from its server. */
+  @Test
+  void readsVersionsFromAModelStoreServer() throws Exception {
+    try (ModelStoreServer server =
+            ModelStoreServer.start(store, new InetSocketAddress("127.0.0.1", 0), null);
+        var harness =
+            new OneInputStreamOperatorTestHarness<>(
+                new ProcessOperator<>(
+                    new ScoreEvents(spec, server.url(), "credit", "latest", Duration.ZERO)))) {
+      harness.open();
+      harness.processElement(record(event(0), 0));
+      TrainedVersions.publish(store, last);
+      store.setAlias("credit", "latest", last.version);
+      harness.processElement(record(event(1), 1));
+
+      List<ScoredEvent> scored = harness.extractOutputValues();
+      assertThat(scored).extracting(e -> e.version).containsExactly(first.version, last.version);
+      LabeledEvent second = event(1);
+      float p =
+          ModelScorer.load(store, "credit", last.version)
+              .score(second.getFeatures(), second.getTimestamp().toEpochMilli())[0];
+      assertThat(scored.get(1).probabilities).containsExactly(1 - p, p);
+    }
+  }
+
   private OneInputStreamOperatorTestHarness<SourceRecord, ScoredEvent> harness(String version)
       throws Exception {
     var harness =
         new OneInputStreamOperatorTestHarness<>(
-            new ProcessOperator<>(new ScoreEvents(spec, "credit", version, Duration.ZERO)));
+            new ProcessOperator<>(
+                new ScoreEvents(spec, spec.store().uri(), "credit", version, Duration.ZERO)));
     harness.open();
     return harness;
   }

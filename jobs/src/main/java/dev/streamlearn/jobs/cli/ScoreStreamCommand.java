@@ -2,13 +2,12 @@ package dev.streamlearn.jobs.cli;
 
 import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.serve.ServedModel;
+import dev.streamlearn.core.serve.VersionSource;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.jobs.ScoringJob;
 import dev.streamlearn.jobs.runtime.ProgressMetrics;
 import dev.streamlearn.operators.PipelineCounters;
-import dev.streamlearn.store.ModelStore;
-import dev.streamlearn.store.ModelStores;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -45,7 +44,11 @@ final class ScoreStreamCommand implements Callable<Integer> {
 
   @Mixin KafkaOptions kafkaOptions;
 
-  @Option(names = "--store", description = "Overrides store.uri.")
+  @Option(
+      names = "--store",
+      description =
+          "Where the versions are, instead of store.uri: a store (a path, file:, s3://) or a model"
+              + " store server (http://host:port/).")
   String store;
 
   @Option(
@@ -89,16 +92,14 @@ final class ScoreStreamCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Map<String, Object> tree = SpecLoader.readTree(specFile);
     kafkaOptions.override(tree);
-    if (store != null) {
-      SpecLoader.override(tree, "store.uri", store);
-    }
     PipelineSpec spec = SpecLoader.fromTree(tree);
     Duration every = SpecLoader.parseDuration("--refresh", refresh);
     long deadline =
         duration == null
             ? Long.MAX_VALUE
             : System.nanoTime() + SpecLoader.parseDuration("--duration", duration).toNanos();
-    ModelStore models = ModelStores.open(spec.store().uri());
+    String modelsUri = store != null ? store : spec.store().uri();
+    VersionSource models = VersionSource.open(modelsUri);
     String name = model != null ? model : modelOf(spec, models);
     ServedModel served = servedModel(models, name, version);
     String predictions =
@@ -125,7 +126,9 @@ final class ScoreStreamCommand implements Callable<Integer> {
     Path state = Files.createTempDirectory("streamlearn-score-");
     LocalJobRun run =
         LocalJobRun.start(
-            ScoringJob.fromSpec(spec, name, version, every, predictions), parallelism, state);
+            ScoringJob.fromSpec(spec, modelsUri, name, version, every, predictions),
+            parallelism,
+            state);
     boolean classification = !"regression".equals(served.scorer().manifest().task());
     Progress progress = new Progress(models, name, version, classification, System.out);
     try {
@@ -141,7 +144,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
   }
 
   /** The spec's one model; a pipeline of several must name one. */
-  private static String modelOf(PipelineSpec spec, ModelStore models) throws IOException {
+  private static String modelOf(PipelineSpec spec, VersionSource models) throws IOException {
     if (!spec.segments().enabled() && !spec.hasCandidates()) {
       return spec.name();
     }
@@ -156,7 +159,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
   }
 
   /** The version to start with; a model or alias that is not there is a clear error. */
-  private static ServedModel servedModel(ModelStore models, String name, String version)
+  private static ServedModel servedModel(VersionSource models, String name, String version)
       throws IOException {
     try {
       return new ServedModel(models, name, version);
@@ -177,7 +180,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
 
   /** One line every few seconds: the counters, the accuracy on labeled events, the version. */
   static final class Progress {
-    private final ModelStore store;
+    private final VersionSource store;
     private final String model;
     private final String version;
     private final boolean classification;
@@ -185,7 +188,11 @@ final class ScoreStreamCommand implements Callable<Integer> {
     private final long start = System.nanoTime();
 
     Progress(
-        ModelStore store, String model, String version, boolean classification, PrintStream out) {
+        VersionSource store,
+        String model,
+        String version,
+        boolean classification,
+        PrintStream out) {
       this.store = store;
       this.model = model;
       this.version = version;
@@ -196,7 +203,10 @@ final class ScoreStreamCommand implements Callable<Integer> {
     void print() {
       String pointsAt;
       try {
-        pointsAt = "version " + store.resolve(model, version);
+        pointsAt =
+            version.chars().allMatch(Character::isDigit)
+                ? "version " + version
+                : "version " + store.alias(model, version).map(String::valueOf).orElse("none");
       } catch (IOException | RuntimeException e) {
         pointsAt = "version unknown (" + e.getMessage() + ")";
       }

@@ -172,41 +172,43 @@ public final class ModelStoreClient {
     if (Files.exists(target)) {
       throw new IOException(target + " exists already; download into a new directory");
     }
+    Map<String, byte[]> files = readVersion(manifest);
     Files.createDirectories(target.getParent());
     Path partial = Files.createTempDirectory(target.getParent(), ".download-");
     try {
-      String version = Long.toString(manifest.version());
-      for (Map.Entry<String, Manifest.FileEntry> file : manifest.files().entrySet()) {
-        String name = ModelNames.checkFileName(file.getKey());
-        byte[] bytes = get(versionPath(model, version) + "/files/" + encode(name));
-        String sha256 = ModelStoreServer.sha256(bytes);
-        if (bytes.length != file.getValue().size() || !sha256.equals(file.getValue().sha256())) {
-          throw new IOException(
-              name
-                  + " of "
-                  + model
-                  + " version "
-                  + version
-                  + " does not match its manifest: "
-                  + bytes.length
-                  + " bytes with sha256 "
-                  + sha256
-                  + ", expected "
-                  + file.getValue().size()
-                  + " bytes with sha256 "
-                  + file.getValue().sha256());
-        }
-        Files.write(partial.resolve(name), bytes);
+      for (Map.Entry<String, byte[]> file : files.entrySet()) {
+        Files.write(partial.resolve(file.getKey()), file.getValue());
       }
-      Files.writeString(
-          partial.resolve(ModelStore.MANIFEST),
-          ManifestJson.write(manifest),
-          StandardCharsets.UTF_8);
       Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
       return manifest;
     } finally {
       deleteRecursively(partial);
     }
+  }
+
+  /**
+   * A whole version in memory, as {@link dev.streamlearn.store.ModelStore#readVersion} reads one
+   * from a store: every file the manifest lists, checked against its sha256 and size, and the
+   * manifest (under {@link ModelStore#MANIFEST}).
+   *
+   * @throws IOException when a file does not match its checksum
+   */
+  public Map<String, byte[]> readVersion(String model, long version) throws IOException {
+    return readVersion(manifest(model, Long.toString(version)));
+  }
+
+  private Map<String, byte[]> readVersion(Manifest manifest) throws IOException {
+    String model = manifest.name();
+    String version = Long.toString(manifest.version());
+    Map<String, byte[]> files = new LinkedHashMap<>();
+    for (Map.Entry<String, Manifest.FileEntry> file : manifest.files().entrySet()) {
+      String name = ModelNames.checkFileName(file.getKey());
+      byte[] bytes = get(versionPath(model, version) + "/files/" + encode(name));
+      file.getValue().check(bytes, name + " of " + model + " version " + version);
+      files.put(name, bytes);
+    }
+    files.put(ModelStore.MANIFEST, ManifestJson.write(manifest).getBytes(StandardCharsets.UTF_8));
+    return files;
   }
 
   /**

@@ -139,8 +139,14 @@ public final class ModelScorer {
    * ({@link ModelStore#readVersion}).
    */
   public static ModelScorer load(ModelStore store, String model, long version) throws IOException {
+    return load(VersionSource.of(store), model, version);
+  }
+
+  /** Loads a version from a store or a store server, every file checked against the manifest. */
+  public static ModelScorer load(VersionSource source, String model, long version)
+      throws IOException {
     return new ModelScorer(
-        store.readVersion(model, version), store.location() + "/" + model + "/" + version);
+        source.readVersion(model, version), source.location() + "/" + model + "/" + version);
   }
 
   private static byte[] bytes(Map<String, byte[]> files, String name, String where)

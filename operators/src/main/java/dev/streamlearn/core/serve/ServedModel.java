@@ -1,7 +1,8 @@
 package dev.streamlearn.core.serve;
 
-import dev.streamlearn.store.ModelStore;
+import dev.streamlearn.store.ModelNames;
 import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 
 /**
  * The version of a model that serving scores with: a fixed version, or the version an alias ({@code
@@ -10,7 +11,7 @@ import java.io.IOException;
  */
 public final class ServedModel {
 
-  private final ModelStore store;
+  private final VersionSource source;
   private final String model;
   private final String versionOrAlias;
   private final boolean followsAlias;
@@ -22,12 +23,28 @@ public final class ServedModel {
    * @throws java.nio.file.NoSuchFileException when the model has no such version or alias (yet)
    * @throws IOException when the version cannot be read, or a file does not match its manifest
    */
-  public ServedModel(ModelStore store, String model, String versionOrAlias) throws IOException {
-    this.store = store;
+  public ServedModel(VersionSource source, String model, String versionOrAlias) throws IOException {
+    this.source = source;
     this.model = model;
     this.versionOrAlias = versionOrAlias;
-    this.followsAlias = !versionOrAlias.chars().allMatch(Character::isDigit);
-    scorer = ModelScorer.load(store, model, store.resolve(model, versionOrAlias));
+    this.followsAlias =
+        versionOrAlias.isEmpty() || !versionOrAlias.chars().allMatch(Character::isDigit);
+    long version;
+    if (followsAlias) {
+      ModelNames.checkAlias(versionOrAlias);
+      version =
+          source
+              .alias(model, versionOrAlias)
+              .orElseThrow(
+                  () ->
+                      new NoSuchFileException(
+                          "model " + model + " has no alias '" + versionOrAlias + "'"));
+    } else if (versionOrAlias.length() > 18) {
+      throw new IllegalArgumentException("version '" + versionOrAlias + "' is too large");
+    } else {
+      version = ModelNames.checkVersion(Long.parseLong(versionOrAlias));
+    }
+    scorer = ModelScorer.load(source, model, version);
   }
 
   /** The version scored with now. */
@@ -52,12 +69,12 @@ public final class ServedModel {
     if (!followsAlias) {
       return false;
     }
-    java.util.Optional<Long> now = store.alias(model, versionOrAlias);
+    java.util.Optional<Long> now = source.alias(model, versionOrAlias);
     if (now.isEmpty() || now.get() == version()) {
       return false;
     }
     // Each version reads events by its own features section: a new one may read other fields.
-    scorer = ModelScorer.load(store, model, now.get());
+    scorer = ModelScorer.load(source, model, now.get());
     return true;
   }
 
