@@ -32,6 +32,7 @@ public final class ScoringJob implements FlinkJob {
   private final String models;
   private final String model;
   private final String versionOrAlias;
+  private final String candidate;
   private final Duration refresh;
   private final Source<SourceRecord, ?, ?> source;
   private final Sink<Refusal> deadLetters;
@@ -46,6 +47,7 @@ public final class ScoringJob implements FlinkJob {
       String models,
       String model,
       String versionOrAlias,
+      String candidate,
       Duration refresh,
       Source<SourceRecord, ?, ?> source,
       Sink<Refusal> deadLetters,
@@ -54,6 +56,7 @@ public final class ScoringJob implements FlinkJob {
     this.models = models;
     this.model = model;
     this.versionOrAlias = versionOrAlias;
+    this.candidate = candidate;
     this.refresh = refresh;
     this.source = source;
     this.deadLetters = deadLetters;
@@ -71,15 +74,21 @@ public final class ScoringJob implements FlinkJob {
       String versionOrAlias,
       Duration refresh,
       String predictionsTopic) {
-    return fromSpec(spec, spec.store().uri(), model, versionOrAlias, refresh, predictionsTopic);
+    return fromSpec(
+        spec, spec.store().uri(), model, versionOrAlias, null, refresh, predictionsTopic);
   }
 
-  /** The same, with versions from {@code models}: a store's URI, or a server's URL. */
+  /**
+   * The same, with versions from {@code models} (a store's URI, or a server's URL). The pipeline's
+   * own name, where it trains a model per segment, scores each event with its segment's model (of
+   * {@code candidate}, where the segments have hyper-parameter candidates; else null).
+   */
   public static ScoringJob fromSpec(
       PipelineSpec spec,
       String models,
       String model,
       String versionOrAlias,
+      String candidate,
       Duration refresh,
       String predictionsTopic) {
     PipelineSpec.Source in = spec.source();
@@ -102,6 +111,7 @@ public final class ScoringJob implements FlinkJob {
         models,
         model,
         versionOrAlias,
+        candidate,
         refresh,
         KafkaConnectors.source(scoring),
         KafkaConnectors.deadLetterSink(in.bootstrapServers(), deadLetterTopicOf(predictionsTopic)),
@@ -129,7 +139,7 @@ public final class ScoringJob implements FlinkJob {
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "read-events")
             .uid("read-events")
             .process(
-                new ScoreEvents(spec, models, model, versionOrAlias, refresh),
+                new ScoreEvents(spec, models, model, versionOrAlias, candidate, refresh),
                 TypeInformation.of(ScoredEvent.class))
             .name("score-events")
             .uid("score-events");
@@ -157,6 +167,7 @@ public final class ScoringJob implements FlinkJob {
     String version = "latest";
     String outputTopic = null;
     String store = null;
+    String candidate = null;
     Duration refresh = DEFAULT_REFRESH;
     for (int i = 0; i + 1 < args.length; i += 2) {
       switch (args[i]) {
@@ -165,6 +176,7 @@ public final class ScoringJob implements FlinkJob {
         case "--version" -> version = args[i + 1];
         case "--output-topic" -> outputTopic = args[i + 1];
         case "--store" -> store = args[i + 1];
+        case "--candidate" -> candidate = args[i + 1];
         case "--refresh" -> refresh = SpecLoader.parseDuration("--refresh", args[i + 1]);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
@@ -173,7 +185,7 @@ public final class ScoringJob implements FlinkJob {
       System.err.println(
           "usage: flink run -c dev.streamlearn.jobs.ScoringJob streamlearn-job.jar --spec"
               + " pipeline.yaml [--model NAME] [--version latest|champion|N] [--output-topic T]"
-              + " [--refresh 10s] [--store URI|http://host:port/]");
+              + " [--refresh 10s] [--store URI|http://host:port/] [--candidate NAME]");
       System.exit(2);
     }
     PipelineSpec spec = SpecLoader.load(specFile);
@@ -183,6 +195,7 @@ public final class ScoringJob implements FlinkJob {
             store == null ? spec.store().uri() : store,
             model == null ? spec.name() : model,
             version,
+            candidate,
             refresh,
             outputTopic == null ? defaultPredictionsTopic(spec) : outputTopic);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();

@@ -3,7 +3,9 @@ package dev.streamlearn.operators;
 import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.core.serve.EventScorer;
 import dev.streamlearn.core.serve.ScoredEvent;
+import dev.streamlearn.core.serve.Served;
 import dev.streamlearn.core.serve.ServedModel;
+import dev.streamlearn.core.serve.ServedSegments;
 import dev.streamlearn.core.serve.VersionSource;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.schemas.codec.AvroCodec;
@@ -11,7 +13,6 @@ import java.io.IOException;
 import java.time.Duration;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
@@ -35,8 +36,9 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
   private final String models;
   private final String model;
   private final String versionOrAlias;
+  private final String candidate;
   private final long refreshNanos;
-  private transient ServedModel served;
+  private transient Served served;
   private transient EventScorer scorer;
   private transient long lastLook;
   private transient Counter read;
@@ -50,20 +52,33 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
    * @param spec the pipeline whose topic is read (its source section)
    * @param models where the model's versions are: a store's URI, or a store server's {@code
    *     http://host:port/} ({@link VersionSource#open})
+   * @param model the model to score with; for a pipeline of segments, its name scores each event
+   *     with its segment's model
    * @param versionOrAlias a version number, or an alias followed as it moves
+   * @param candidate where the pipeline's segments have hyper-parameter candidates, the one to
+   *     score with; else null
    */
   public ScoreEvents(
-      PipelineSpec spec, String models, String model, String versionOrAlias, Duration refresh) {
+      PipelineSpec spec,
+      String models,
+      String model,
+      String versionOrAlias,
+      String candidate,
+      Duration refresh) {
     this.spec = spec;
     this.models = models;
     this.model = model;
     this.versionOrAlias = versionOrAlias;
+    this.candidate = candidate;
     this.refreshNanos = refresh.toNanos();
   }
 
   @Override
   public void open(OpenContext openContext) throws IOException {
-    served = new ServedModel(VersionSource.open(models), model, versionOrAlias);
+    served =
+        bySegment(spec, model)
+            ? ServedSegments.open(VersionSource.open(models), model, versionOrAlias, candidate)
+            : new ServedModel(VersionSource.open(models), model, versionOrAlias);
     LOG.info("Scoring with {}", served);
     scorer = new EventScorer(spec);
     lastLook = System.nanoTime();
@@ -74,9 +89,6 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
     right = PipelineCounters.counter(metrics, PipelineCounters.PREDICTED_RIGHT);
     swapped = PipelineCounters.counter(metrics, PipelineCounters.VERSIONS_SWAPPED);
     deadLettered = PipelineCounters.counter(metrics, PipelineCounters.DEAD_LETTERED);
-    metrics
-        .addGroup(PipelineCounters.GROUP)
-        .gauge(PipelineCounters.CURRENT_VERSION, (Gauge<Long>) () -> served.version());
   }
 
   @Override
@@ -103,13 +115,17 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
     }
   }
 
+  /** True when the model named is a pipeline of segments: each event goes to its segment's. */
+  public static boolean bySegment(PipelineSpec spec, String model) {
+    return spec.segments().enabled() && model.equals(spec.name());
+  }
+
   private void lookForANewVersion() {
     lastLook = System.nanoTime();
-    long before = served.version();
     try {
       if (served.refresh()) {
         swapped.inc();
-        LOG.info("Scoring with {} (was version {})", served, before);
+        LOG.info("Scoring with {}", served);
       }
     } catch (IOException | RuntimeException e) {
       // The store may be out of reach for a moment: the version in hand goes on scoring.

@@ -153,7 +153,8 @@ class ScoreEventsTest {
         var harness =
             new OneInputStreamOperatorTestHarness<>(
                 new ProcessOperator<>(
-                    new ScoreEvents(spec, server.url(), "credit", "latest", Duration.ZERO)))) {
+                    new ScoreEvents(
+                        spec, server.url(), "credit", "latest", null, Duration.ZERO)))) {
       harness.open();
       harness.processElement(record(event(0), 0));
       TrainedVersions.publish(store, last);
@@ -175,7 +176,7 @@ class ScoreEventsTest {
     var harness =
         new OneInputStreamOperatorTestHarness<>(
             new ProcessOperator<>(
-                new ScoreEvents(spec, spec.store().uri(), "credit", version, Duration.ZERO)));
+                new ScoreEvents(spec, spec.store().uri(), "credit", version, null, Duration.ZERO)));
     harness.open();
     return harness;
   }

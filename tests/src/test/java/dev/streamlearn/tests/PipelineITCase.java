@@ -453,6 +453,7 @@ class PipelineITCase {
     Random random = new Random(11);
     int goodCount = 3000;
     int unrouted = 0;
+    Map<String, LabeledEvent> sent = new HashMap<>();
     try (KafkaProducer<byte[], byte[]> producer = producer()) {
       for (int i = 0; i < goodCount + 40; i++) {
         double x = random.nextGaussian();
@@ -469,8 +470,9 @@ class PipelineITCase {
           unrouted++;
         }
         double label = regionLabel(north ? "north" : "south", x, y) ? 1.0 : 0.0;
-        producer.send(
-            new ProducerRecord<>("sales", codec.encode(event("s-" + i, label, features))));
+        LabeledEvent event = event("s-" + i, label, features);
+        sent.put(event.getId(), event);
+        producer.send(new ProducerRecord<>("sales", codec.encode(event)));
       }
     }
 
@@ -540,6 +542,41 @@ class PipelineITCase {
     Map<String, Object> south = Map.of("x", 1.0, "y", 0.0, "region", "south");
     assertThat(bySegment.score(north, 0L)[0]).isGreaterThan(0.5f);
     assertThat(bySegment.score(south, 0L)[0]).isLessThan(0.5f);
+
+    // The scoring job on the same topic, by the pipeline's name: each event by its region's
+    // model; those of no region are dead-lettered with the reason.
+    kafka.createTopic("sales.predictions", 1);
+    kafka.createTopic("sales.predictions.dead-letter", 1);
+    ProgressMetrics.reset();
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setParallelism(2);
+    ScoringJob job =
+        ScoringJob.fromSpec(spec, "shops", "latest", Duration.ofSeconds(10), "sales.predictions");
+    job.addTo(env);
+    env.execute(job.jobName());
+    assertThat(ProgressMetrics.count(PipelineCounters.SCORED)).isEqualTo(goodCount);
+    assertThat(ProgressMetrics.count(PipelineCounters.DEAD_LETTERED)).isEqualTo(unrouted);
+    Map<String, Long> byModel = new java.util.TreeMap<>();
+    int checked = 0;
+    for (byte[] value : readAll("sales.predictions", goodCount)) {
+      Prediction prediction = Topics.predictions().decode(value);
+      byModel.merge(prediction.getModel(), 1L, Long::sum);
+      assertThat(prediction.getVersion())
+          .isEqualTo(models.alias(prediction.getModel(), "latest").orElseThrow());
+      LabeledEvent event = sent.get(prediction.getId());
+      SegmentedScorer.Scored offline =
+          bySegment.scoreWithModel(event.getFeatures(), event.getTimestamp().toEpochMilli());
+      assertThat(prediction.getModel()).isEqualTo(offline.model().manifest().name());
+      assertThat(prediction.getProbabilities().get("1")).isEqualTo((double) offline.scores()[0]);
+      checked++;
+    }
+    assertThat(checked).isEqualTo(goodCount);
+    assertThat(byModel.keySet()).containsExactly("shops.north", "shops.south");
+    assertThat(ProgressMetrics.count(PipelineCounters.PREDICTED_RIGHT))
+        .isGreaterThan(goodCount * 9L / 10);
+    assertThat(deadLetters("sales.predictions.dead-letter", unrouted))
+        .extracting(letter -> letter.getStage() + ": " + letter.getReason())
+        .contains("score: no model for region = 'east': the models are for [north, south]");
   }
 
   /**

@@ -1,13 +1,17 @@
 package dev.streamlearn.jobs.cli;
 
 import dev.streamlearn.core.data.ModelRouter;
+import dev.streamlearn.core.serve.ModelScorer;
+import dev.streamlearn.core.serve.Served;
 import dev.streamlearn.core.serve.ServedModel;
+import dev.streamlearn.core.serve.ServedSegments;
 import dev.streamlearn.core.serve.VersionSource;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.jobs.ScoringJob;
 import dev.streamlearn.jobs.runtime.ProgressMetrics;
 import dev.streamlearn.operators.PipelineCounters;
+import dev.streamlearn.operators.ScoreEvents;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -54,9 +58,17 @@ final class ScoreStreamCommand implements Callable<Integer> {
   @Option(
       names = "--model",
       description =
-          "The model to score with (default: the spec's name; a pipeline of segments or"
-              + " candidates names one of its models, e.g. digits.adam).")
+          "The model to score with (default: the spec's name, which for a pipeline of segments"
+              + " scores each event with its segment's model; a pipeline of candidates names one"
+              + " of its models, e.g. digits.adam).")
   String model;
+
+  @Option(
+      names = "--candidate",
+      description =
+          "Where the pipeline's segments have hyper-parameter candidates: the candidate whose"
+              + " segment models score.")
+  String candidate;
 
   @Option(
       names = "--version",
@@ -101,7 +113,13 @@ final class ScoreStreamCommand implements Callable<Integer> {
     String modelsUri = store != null ? store : spec.store().uri();
     VersionSource models = VersionSource.open(modelsUri);
     String name = model != null ? model : modelOf(spec, models);
-    ServedModel served = servedModel(models, name, version);
+    boolean bySegment = ScoreEvents.bySegment(spec, name);
+    if (bySegment && spec.source().recordSchema() != null) {
+      throw new IllegalArgumentException(
+          "scoring by segment reads LabeledEvent topics; for a source.schema pipeline, name one"
+              + " segment's model with --model");
+    }
+    Served served = served(models, name, version, bySegment ? candidate : null, bySegment);
     String predictions =
         outputTopic != null ? outputTopic : ScoringJob.defaultPredictionsTopic(spec);
     try (KafkaCheck kafka =
@@ -126,11 +144,18 @@ final class ScoreStreamCommand implements Callable<Integer> {
     Path state = Files.createTempDirectory("streamlearn-score-");
     LocalJobRun run =
         LocalJobRun.start(
-            ScoringJob.fromSpec(spec, modelsUri, name, version, every, predictions),
+            ScoringJob.fromSpec(
+                spec, modelsUri, name, version, bySegment ? candidate : null, every, predictions),
             parallelism,
             state);
-    boolean classification = !"regression".equals(served.scorer().manifest().task());
-    Progress progress = new Progress(models, name, version, classification, System.out);
+    ModelScorer any =
+        served instanceof ServedSegments segments
+            ? segments.scorers().get(0)
+            : ((ServedModel) served).scorer();
+    boolean classification = !"regression".equals(any.manifest().task());
+    // By segment each model's alias moves on its own: the line counts the swaps.
+    Progress progress =
+        new Progress(models, bySegment ? null : name, version, classification, System.out);
     try {
       if (!run.runUntil(progress::print, Duration.ofSeconds(5), deadline)) {
         System.out.println("Stopping...");
@@ -143,9 +168,9 @@ final class ScoreStreamCommand implements Callable<Integer> {
     }
   }
 
-  /** The spec's one model; a pipeline of several must name one. */
+  /** The spec's one model, or its segment models; a pipeline of candidates must name one. */
   private static String modelOf(PipelineSpec spec, VersionSource models) throws IOException {
-    if (!spec.segments().enabled() && !spec.hasCandidates()) {
+    if (spec.segments().enabled() || !spec.hasCandidates()) {
       return spec.name();
     }
     List<String> several = ModelRouter.pipelineModels(spec.name(), models.models());
@@ -153,16 +178,18 @@ final class ScoreStreamCommand implements Callable<Integer> {
         "pipeline '"
             + spec.name()
             + "' trains "
-            + (spec.segments().enabled() ? "a model per segment" : "a model per candidate")
-            + ": name the one to score with, --model "
+            + "a model per candidate: name the one to score with, --model "
             + (several.isEmpty() ? spec.name() + ".<name>" : String.join(" | ", several)));
   }
 
-  /** The version to start with; a model or alias that is not there is a clear error. */
-  private static ServedModel servedModel(VersionSource models, String name, String version)
+  /** The version(s) to start with; a model or alias that is not there is a clear error. */
+  private static Served served(
+      VersionSource models, String name, String version, String candidate, boolean bySegment)
       throws IOException {
     try {
-      return new ServedModel(models, name, version);
+      return bySegment
+          ? ServedSegments.open(models, name, version, candidate)
+          : new ServedModel(models, name, version);
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException(
           "model "
@@ -181,7 +208,10 @@ final class ScoreStreamCommand implements Callable<Integer> {
   /** One line every few seconds: the counters, the accuracy on labeled events, the version. */
   static final class Progress {
     private final VersionSource store;
+
+    /** The one model scored with; null when scoring by segment. */
     private final String model;
+
     private final String version;
     private final boolean classification;
     private final PrintStream out;
@@ -201,6 +231,12 @@ final class ScoreStreamCommand implements Callable<Integer> {
     }
 
     void print() {
+      if (model == null) {
+        out.printf(
+            "[%4ds] %s%n", (System.nanoTime() - start) / 1_000_000_000L, counts(classification));
+        out.flush();
+        return;
+      }
       String pointsAt;
       try {
         pointsAt =

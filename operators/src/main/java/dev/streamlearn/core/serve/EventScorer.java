@@ -6,6 +6,7 @@ import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
+import dev.streamlearn.store.Manifest;
 import java.util.List;
 import org.apache.avro.generic.GenericRecord;
 
@@ -39,7 +40,7 @@ public final class EventScorer {
    * @throws ExampleExtractor.RefusedException when a value breaks the version's rules
    */
   public ScoredEvent score(
-      byte[] value, int partition, long offset, long recordTimestamp, ServedModel served)
+      byte[] value, int partition, long offset, long recordTimestamp, Served served)
       throws AvroCodec.DecodeException, ExampleExtractor.RefusedException {
     lastId = null;
     if (value != null && value.length > maxRecordBytes) {
@@ -49,27 +50,27 @@ public final class EventScorer {
               + " bytes exceeds source.max-record-bytes = "
               + maxRecordBytes);
     }
-    ModelScorer scorer = served.scorer();
     ScoredEvent scored = new ScoredEvent();
-    float[] output;
+    SegmentedScorer.Scored result;
     if (records != null) {
       GenericRecord record = records.read(value);
       scored.id = records.idOf(record, partition, offset);
       lastId = scored.id;
       scored.timestamp = records.timeOf(record, recordTimestamp);
       scored.label = labelText(records.labelOf(record));
-      output = scorer.score(record, scored.timestamp);
+      result = served.score(record, scored.timestamp);
     } else {
       LabeledEvent event = events.decode(value);
       scored.id = event.getId();
       lastId = scored.id;
       scored.timestamp = event.getTimestamp().toEpochMilli();
       scored.label = labelText(event.getLabel());
-      output = scorer.score(event.getFeatures(), scored.timestamp);
+      result = served.score(event.getFeatures(), scored.timestamp);
     }
-    scored.model = scorer.manifest().name();
-    scored.version = scorer.manifest().version();
-    describe(output, scorer.manifest().task(), scorer.manifest().classes(), scored);
+    Manifest manifest = result.model().manifest();
+    scored.model = manifest.name();
+    scored.version = manifest.version();
+    describe(result.scores(), manifest.task(), manifest.classes(), scored);
     scored.scoredAt = System.currentTimeMillis();
     return scored;
   }

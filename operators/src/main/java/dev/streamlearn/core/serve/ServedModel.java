@@ -1,15 +1,18 @@
 package dev.streamlearn.core.serve;
 
+import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.store.ModelNames;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
+import java.util.Map;
+import org.apache.avro.generic.GenericRecord;
 
 /**
  * The version of a model that serving scores with: a fixed version, or the version an alias ({@code
  * latest}, {@code champion}) points at, followed as it moves. Flink-free; whoever holds it says
  * when to look again ({@link #refresh}).
  */
-public final class ServedModel {
+public final class ServedModel implements Served {
 
   private final VersionSource source;
   private final String model;
@@ -56,6 +59,18 @@ public final class ServedModel {
     return scorer.manifest().version();
   }
 
+  @Override
+  public SegmentedScorer.Scored score(Map<String, ?> fields, long timestamp)
+      throws ExampleExtractor.RefusedException {
+    return new SegmentedScorer.Scored(scorer, scorer.score(fields, timestamp));
+  }
+
+  @Override
+  public SegmentedScorer.Scored score(GenericRecord record, long timestamp)
+      throws ExampleExtractor.RefusedException {
+    return new SegmentedScorer.Scored(scorer, scorer.score(record, timestamp));
+  }
+
   /**
    * Loads the version the alias points at, if it moved; the current version stays until the new one
    * is read whole (a store that cannot be read for a moment, or an alias that is gone, leaves it in
@@ -65,6 +80,7 @@ public final class ServedModel {
    * @throws IOException when the new version cannot be read, or its files do not match their
    *     manifest (the current version stays)
    */
+  @Override
   public boolean refresh() throws IOException {
     if (!followsAlias) {
       return false;
