@@ -32,7 +32,7 @@ class SegmentedTrainingTest {
    * or no region) as in the north: a linear model of x, y and the region's one-hot can learn one of
    * the two, not both.
    */
-  private static final String PIPELINE =
+  static final String PIPELINE =
       String.join(
           "\n",
           "name: m",
@@ -44,7 +44,7 @@ class SegmentedTrainingTest {
           "validation: {window: 200s}",
           "");
 
-  private static final String SEGMENTS =
+  static final String SEGMENTS =
       "segments: {by: region, values: [north, south], others: elsewhere}\n";
 
   @Test
@@ -134,7 +134,7 @@ class SegmentedTrainingTest {
   }
 
   /** Examples of the three regions (and some with none), read through the spec's rules. */
-  private static List<Example> examples(PipelineSpec spec, int count) throws Exception {
+  static List<Example> examples(PipelineSpec spec, int count) throws Exception {
     Random random = new Random(17);
     RawFeatures rules = new RawFeatures(spec);
     String[] regions = {"north", "south", "north", "south", "east", null};
