@@ -24,9 +24,13 @@ public final class PipelineCounters {
   public static final String LATE = "eventsLate";
 
   /**
-   * The scoring job's: read = scored + dead-lettered; of those scored, how many carried a label and
-   * how many of those the model predicted (classification).
+   * The scoring job's, named apart from the training job's so both can run side by side: read =
+   * scored + dead-lettered; of those scored, how many carried a label and how many of those the
+   * model predicted (classification).
    */
+  public static final String SCORING_READ = "scoringEventsRead";
+
+  public static final String SCORING_DEAD_LETTERED = "scoringEventsDeadLettered";
   public static final String SCORED = "eventsScored";
 
   public static final String SCORED_WITH_LABEL = "eventsScoredWithLabel";

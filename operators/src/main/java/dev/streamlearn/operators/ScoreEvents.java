@@ -83,12 +83,12 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
     scorer = new EventScorer(spec);
     lastLook = System.nanoTime();
     MetricGroup metrics = getRuntimeContext().getMetricGroup();
-    read = PipelineCounters.counter(metrics, PipelineCounters.READ);
+    read = PipelineCounters.counter(metrics, PipelineCounters.SCORING_READ);
     scored = PipelineCounters.counter(metrics, PipelineCounters.SCORED);
     withLabel = PipelineCounters.counter(metrics, PipelineCounters.SCORED_WITH_LABEL);
     right = PipelineCounters.counter(metrics, PipelineCounters.PREDICTED_RIGHT);
     swapped = PipelineCounters.counter(metrics, PipelineCounters.VERSIONS_SWAPPED);
-    deadLettered = PipelineCounters.counter(metrics, PipelineCounters.DEAD_LETTERED);
+    deadLettered = PipelineCounters.counter(metrics, PipelineCounters.SCORING_DEAD_LETTERED);
   }
 
   @Override

@@ -555,7 +555,7 @@ class PipelineITCase {
     job.addTo(env);
     env.execute(job.jobName());
     assertThat(ProgressMetrics.count(PipelineCounters.SCORED)).isEqualTo(goodCount);
-    assertThat(ProgressMetrics.count(PipelineCounters.DEAD_LETTERED)).isEqualTo(unrouted);
+    assertThat(ProgressMetrics.count(PipelineCounters.SCORING_DEAD_LETTERED)).isEqualTo(unrouted);
     Map<String, Long> byModel = new java.util.TreeMap<>();
     int checked = 0;
     for (byte[] value : readAll("sales.predictions", goodCount)) {
@@ -1044,9 +1044,9 @@ class PipelineITCase {
     job.addTo(env);
     env.execute(job.jobName());
 
-    assertThat(ProgressMetrics.count(PipelineCounters.READ)).isEqualTo(1302);
+    assertThat(ProgressMetrics.count(PipelineCounters.SCORING_READ)).isEqualTo(1302);
     assertThat(ProgressMetrics.count(PipelineCounters.SCORED)).isEqualTo(1300);
-    assertThat(ProgressMetrics.count(PipelineCounters.DEAD_LETTERED)).isEqualTo(2);
+    assertThat(ProgressMetrics.count(PipelineCounters.SCORING_DEAD_LETTERED)).isEqualTo(2);
     assertThat(ProgressMetrics.count(PipelineCounters.SCORED_WITH_LABEL)).isEqualTo(1000);
     // x's sign is the label: the model gets nearly all of them.
     assertThat(ProgressMetrics.count(PipelineCounters.PREDICTED_RIGHT)).isGreaterThan(950);

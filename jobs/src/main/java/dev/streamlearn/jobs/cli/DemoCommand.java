@@ -6,9 +6,12 @@ import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.metrics.InputDrift;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.jobs.ScoringJob;
 import dev.streamlearn.jobs.StreamLearnJob;
 import dev.streamlearn.jobs.runtime.EmbeddedKafka;
+import dev.streamlearn.jobs.runtime.ProgressMetrics;
 import dev.streamlearn.jobs.runtime.SyntheticEvents;
+import dev.streamlearn.operators.PipelineCounters;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ModelStore;
 import dev.streamlearn.store.ModelStores;
@@ -125,6 +128,14 @@ final class DemoCommand implements Callable<Integer> {
               + " port; -1: no server).")
   int port;
 
+  @Option(
+      names = "--score",
+      description =
+          "Also run the scoring job beside the training job, from its first version on: every"
+              + " event of the topic scored by the latest version as it arrives (each new version"
+              + " taking over within 5 s), predictions to <topic>.predictions.")
+  boolean score;
+
   private final PrintStream out = System.out;
 
   @Override
@@ -214,8 +225,19 @@ final class DemoCommand implements Callable<Integer> {
     Thread producing = new Thread(producer, "synthetic-producer");
     producing.start();
     ProgressPrinter progress = ProgressPrinter.of(spec, models, out);
+    long deadline = System.nanoTime() + runFor.toNanos();
+    LocalJobRun scoring = null;
+    Runnable print = progress::print;
     try {
-      run.runUntil(progress::print, Duration.ofSeconds(5), System.nanoTime() + runFor.toNanos());
+      if (score) {
+        scoring = startScoring(kafka, spec, models, run, progress, deadline, work);
+        print =
+            () -> {
+              progress.print();
+              out.println("        scoring: " + ScoreStreamCommand.Progress.counts(true));
+            };
+      }
+      run.runUntil(print, Duration.ofSeconds(5), deadline);
       out.println(
           run.interrupted()
               ? "Ctrl-C: stopping cleanly..."
@@ -223,12 +245,16 @@ final class DemoCommand implements Callable<Integer> {
       producer.stop();
       producing.join();
       long sent = producer.sent.get();
-      run.await(
-          () -> ProgressPrinter.Counts.now().read() >= sent,
-          progress::print,
-          Duration.ofSeconds(60));
+      run.await(() -> ProgressPrinter.Counts.now().read() >= sent, print, Duration.ofSeconds(60));
+      if (scoring != null) {
+        scoring.await(
+            () -> ProgressMetrics.count(PipelineCounters.SCORING_READ) >= sent,
+            print,
+            Duration.ofSeconds(60));
+        scoring.stopDraining();
+      }
       run.stopDraining();
-      progress.print();
+      print.run();
       ProgressPrinter.Counts counts = ProgressPrinter.Counts.now();
       out.println();
       out.printf(
@@ -244,11 +270,70 @@ final class DemoCommand implements Callable<Integer> {
           countRecords(kafka.bootstrapServers(), spec.source().deadLetterTopic()),
           spec.source().metricsTopic(),
           countRecords(kafka.bootstrapServers(), spec.source().metricsTopic()));
+      if (scoring != null) {
+        out.println(
+            "Scoring job: "
+                + ScoreStreamCommand.Progress.summary(
+                    ScoringJob.defaultPredictionsTopic(spec), true)
+                + String.format(
+                    "%n  (the predictions topic holds %,d records)",
+                    countRecords(
+                        kafka.bootstrapServers(), ScoringJob.defaultPredictionsTopic(spec))));
+      }
       return summarizeModels(spec, models, counts.addsUp() ? 0 : 1);
     } finally {
       producer.stop();
+      if (scoring != null) {
+        scoring.done();
+      }
       run.done();
     }
+  }
+
+  /**
+   * {@code --score}: the scoring job beside the training job once the first version is out, on the
+   * same topic from its start, following the alias {@code latest} every 5 s.
+   */
+  private LocalJobRun startScoring(
+      EmbeddedKafka kafka,
+      PipelineSpec spec,
+      ModelStore models,
+      LocalJobRun training,
+      ProgressPrinter progress,
+      long deadline,
+      Path work)
+      throws Exception {
+    if (spec.segments().enabled() || spec.hasCandidates()) {
+      throw new IllegalArgumentException(
+          "--score scores with the pipeline's one model; this spec trains several (run"
+              + " ./streamlearn score-stream --model NAME beside it instead)");
+    }
+    String predictions = ScoringJob.defaultPredictionsTopic(spec);
+    kafka.createTopic(predictions, 2);
+    kafka.createTopic(ScoringJob.deadLetterTopicOf(predictions), 1);
+    out.println("Waiting for the first version before the scoring job starts...");
+    java.util.function.BooleanSupplier published =
+        () -> {
+          try {
+            return models.alias(spec.name(), "latest").isPresent();
+          } catch (IOException e) {
+            return false;
+          }
+        };
+    if (!training.await(
+        published, progress::print, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))) {
+      out.println("  no version within the run: the scoring job does not start");
+      return null;
+    }
+    LocalJobRun scoring =
+        LocalJobRun.startBeside(
+            ScoringJob.fromSpec(spec, spec.name(), "latest", Duration.ofSeconds(5), predictions),
+            parallelism,
+            work.resolve("flink-scoring"));
+    out.printf(
+        "Scoring job: topic %s scored by %s's latest version as events arrive -> topic %s%n",
+        spec.source().topic(), spec.name(), predictions);
+    return scoring;
   }
 
   /** {@code --try KEY=V1,V2}: a grid of candidates, each value read as YAML reads it. */

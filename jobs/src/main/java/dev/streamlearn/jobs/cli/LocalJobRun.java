@@ -33,6 +33,17 @@ final class LocalJobRun {
     return start(job, parallelism, stateDirectory, null);
   }
 
+  /**
+   * A second job beside one already running, on a MiniCluster of its own: the counters go on, and
+   * the first job's Ctrl-C handling stays the one.
+   */
+  static LocalJobRun startBeside(FlinkJob job, int parallelism, Path stateDirectory)
+      throws Exception {
+    StreamExecutionEnvironment env = LocalFlink.environment(parallelism, stateDirectory, null);
+    job.addTo(env);
+    return new LocalJobRun(env.executeAsync(job.jobName()), stateDirectory);
+  }
+
   /** The job started from the savepoint at {@code restoreFrom} (none when null). */
   static LocalJobRun start(FlinkJob job, int parallelism, Path stateDirectory, String restoreFrom)
       throws Exception {

@@ -175,6 +175,7 @@ final class PipelineBenchmark implements Callable<Integer> {
           steadyRate(
               ScoringJob.fromSpec(
                   spec, spec.name(), "latest", ScoringJob.DEFAULT_REFRESH, predictions),
+              PipelineCounters.SCORING_READ,
               work.resolve("flink-scoring"));
       results.put("scoringEventsPerSecond", scoring);
 
@@ -408,11 +409,14 @@ final class PipelineBenchmark implements Callable<Integer> {
 
   /** Steady-state events/s of the bounded job: the read rate between 20% and 90% of the input. */
   private double pipeline(PipelineSpec spec, Path state) throws Exception {
-    return steadyRate(StreamLearnJob.fromSpec(spec), state);
+    return steadyRate(StreamLearnJob.fromSpec(spec), PipelineCounters.READ, state);
   }
 
-  /** The read rate of a bounded job between 20% and 90% of the input, events/s. */
-  private double steadyRate(FlinkJob job, Path state) throws Exception {
+  /**
+   * The read rate of a bounded job between 20% and 90% of the input, events/s, by its counter of
+   * records read.
+   */
+  private double steadyRate(FlinkJob job, String readCounter, Path state) throws Exception {
     LocalJobRun run = LocalJobRun.start(job, parallelism, state);
     long from = events / 5;
     long to = events * 9L / 10;
@@ -422,7 +426,7 @@ final class PipelineBenchmark implements Callable<Integer> {
     long toCount = 0;
     try {
       while (toTime == 0) {
-        long read = ProgressMetrics.count(PipelineCounters.READ);
+        long read = ProgressMetrics.count(readCounter);
         long now = System.nanoTime();
         if (fromTime == 0 && read >= from) {
           fromTime = now;

@@ -161,7 +161,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
         System.out.println("Stopping...");
         run.stopDraining();
       }
-      System.out.println(Progress.summary(predictions));
+      System.out.println(Progress.summary(predictions, false));
       return 0;
     } finally {
       run.done();
@@ -256,9 +256,9 @@ final class ScoreStreamCommand implements Callable<Integer> {
     }
 
     static String counts(boolean classification) {
-      long read = ProgressMetrics.count(PipelineCounters.READ);
+      long read = ProgressMetrics.count(PipelineCounters.SCORING_READ);
       long scored = ProgressMetrics.count(PipelineCounters.SCORED);
-      long deadLettered = ProgressMetrics.count(PipelineCounters.DEAD_LETTERED);
+      long deadLettered = ProgressMetrics.count(PipelineCounters.SCORING_DEAD_LETTERED);
       long labeled = ProgressMetrics.count(PipelineCounters.SCORED_WITH_LABEL);
       long right = ProgressMetrics.count(PipelineCounters.PREDICTED_RIGHT);
       String line =
@@ -271,13 +271,19 @@ final class ScoreStreamCommand implements Callable<Integer> {
       return line;
     }
 
-    static String summary(String predictions) {
-      long read = ProgressMetrics.count(PipelineCounters.READ);
+    /**
+     * The accounting line, and where the predictions are.
+     *
+     * @param withCounts also the labeled events' accuracy and the versions swapped, first
+     */
+    static String summary(String predictions, boolean withCounts) {
+      long read = ProgressMetrics.count(PipelineCounters.SCORING_READ);
       long scored = ProgressMetrics.count(PipelineCounters.SCORED);
-      long deadLettered = ProgressMetrics.count(PipelineCounters.DEAD_LETTERED);
+      long deadLettered = ProgressMetrics.count(PipelineCounters.SCORING_DEAD_LETTERED);
       return String.format(
-          "Accounted for: read %,d = scored %,d + dead-lettered %,d%s%nPredictions are in topic"
+          "%sAccounted for: read %,d = scored %,d + dead-lettered %,d%s%nPredictions are in topic"
               + " %s; refused records in %s.",
+          withCounts ? counts(true) + String.format("%n") : "",
           read,
           scored,
           deadLettered,
