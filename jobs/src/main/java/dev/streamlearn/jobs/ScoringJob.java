@@ -13,7 +13,6 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
-import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
@@ -130,11 +129,7 @@ public final class ScoringJob implements FlinkJob {
 
   @Override
   public void addTo(StreamExecutionEnvironment env) {
-    env.getConfig().enableObjectReuse();
-    Duration interval = spec.checkpoint().interval();
-    if (!interval.isZero()) {
-      env.enableCheckpointing(interval.toMillis(), CheckpointingMode.EXACTLY_ONCE);
-    }
+    FlinkJob.configure(env, spec.checkpoint().interval());
     SingleOutputStreamOperator<ScoredEvent> scored =
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "read-events")
             .uid("read-events")

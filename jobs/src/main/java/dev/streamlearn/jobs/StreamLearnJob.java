@@ -15,12 +15,10 @@ import dev.streamlearn.operators.Refusal;
 import dev.streamlearn.operators.SourceRecord;
 import dev.streamlearn.operators.TrainModel;
 import java.nio.file.Path;
-import java.time.Duration;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
-import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.DataStreamUtils;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
@@ -67,12 +65,7 @@ public final class StreamLearnJob implements FlinkJob {
   /** Adds the pipeline's operators to {@code env} and sets its checkpointing. */
   @Override
   public void addTo(StreamExecutionEnvironment env) {
-    // Operators never keep or mutate records they pass on, so chained operators may share them.
-    env.getConfig().enableObjectReuse();
-    Duration interval = spec.checkpoint().interval();
-    if (!interval.isZero()) {
-      env.enableCheckpointing(interval.toMillis(), CheckpointingMode.EXACTLY_ONCE);
-    }
+    FlinkJob.configure(env, spec.checkpoint().interval());
     DataStream<SourceRecord> records =
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "read-events").uid("read-events");
 

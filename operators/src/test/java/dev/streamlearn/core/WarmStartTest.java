@@ -13,10 +13,7 @@ import dev.streamlearn.core.train.ModelTrainer;
 import dev.streamlearn.core.train.TrainerState;
 import dev.streamlearn.store.LocalModelStore;
 import dev.streamlearn.store.ManifestJson;
-import dev.streamlearn.store.ModelStore;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -121,12 +118,6 @@ class WarmStartTest {
 
   /** Publishes a version the trainer cut, as the job's sink would. */
   private static void publish(LocalModelStore models, ModelSnapshot version) throws Exception {
-    models.publish(
-        ManifestJson.read(version.manifestJson),
-        Map.of(
-            ModelStore.PARAMETERS,
-            version.parameters,
-            ModelStore.FEATURIZER,
-            version.featurizerJson.getBytes(StandardCharsets.UTF_8)));
+    TrainedVersions.publish(models, version);
   }
 }

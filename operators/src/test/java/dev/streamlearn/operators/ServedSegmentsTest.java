@@ -3,6 +3,7 @@ package dev.streamlearn.operators;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.streamlearn.core.TrainedVersions;
 import dev.streamlearn.core.serve.ModelScorer;
 import dev.streamlearn.core.serve.SegmentedScorer;
 import dev.streamlearn.core.serve.ServedSegments;
@@ -11,9 +12,6 @@ import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.core.train.ModelSnapshot;
 import dev.streamlearn.store.LocalModelStore;
-import dev.streamlearn.store.ManifestJson;
-import dev.streamlearn.store.ModelStore;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -47,13 +45,7 @@ class ServedSegmentsTest {
     LocalModelStore store = new LocalModelStore(directory);
     for (List<ModelSnapshot> versions : byModel.values()) {
       for (ModelSnapshot version : versions) {
-        store.publish(
-            ManifestJson.read(version.manifestJson),
-            Map.of(
-                ModelStore.PARAMETERS,
-                version.parameters,
-                ModelStore.FEATURIZER,
-                version.featurizerJson.getBytes(StandardCharsets.UTF_8)));
+        TrainedVersions.publish(store, version);
       }
       store.setAlias(versions.get(0).model, "latest", versions.get(0).version);
     }

@@ -7,6 +7,7 @@ import dev.streamlearn.core.serve.ModelScorer;
 import dev.streamlearn.core.serve.SegmentedScorer;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.jobs.FlinkJob;
 import dev.streamlearn.jobs.ScoringJob;
 import dev.streamlearn.jobs.StreamLearnJob;
 import dev.streamlearn.jobs.runtime.EmbeddedKafka;
@@ -547,13 +548,8 @@ class PipelineITCase {
     // model; those of no region are dead-lettered with the reason.
     kafka.createTopic("sales.predictions", 1);
     kafka.createTopic("sales.predictions.dead-letter", 1);
-    ProgressMetrics.reset();
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-    env.setParallelism(2);
-    ScoringJob job =
-        ScoringJob.fromSpec(spec, "shops", "latest", Duration.ofSeconds(10), "sales.predictions");
-    job.addTo(env);
-    env.execute(job.jobName());
+    runToTheEnd(
+        ScoringJob.fromSpec(spec, "shops", "latest", Duration.ofSeconds(10), "sales.predictions"));
     assertThat(ProgressMetrics.count(PipelineCounters.SCORED)).isEqualTo(goodCount);
     assertThat(ProgressMetrics.count(PipelineCounters.SCORING_DEAD_LETTERED)).isEqualTo(unrouted);
     Map<String, Long> byModel = new java.util.TreeMap<>();
@@ -1035,14 +1031,9 @@ class PipelineITCase {
       producer.send(new ProducerRecord<>("scoring", new byte[] {1, 2, 3}));
       producer.send(new ProducerRecord<>("scoring", "{\"x\": 1}".getBytes(StandardCharsets.UTF_8)));
     }
-    ProgressMetrics.reset();
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-    env.setParallelism(2);
-    ScoringJob job =
+    runToTheEnd(
         ScoringJob.fromSpec(
-            spec, "scored", "latest", Duration.ofSeconds(10), "scoring.predictions");
-    job.addTo(env);
-    env.execute(job.jobName());
+            spec, "scored", "latest", Duration.ofSeconds(10), "scoring.predictions"));
 
     assertThat(ProgressMetrics.count(PipelineCounters.SCORING_READ)).isEqualTo(1302);
     assertThat(ProgressMetrics.count(PipelineCounters.SCORED)).isEqualTo(1300);
@@ -1103,10 +1094,14 @@ class PipelineITCase {
 
   /** Runs the spec's job at parallelism 2 until its bounded source ends, counters reset first. */
   private static void runToTheEnd(PipelineSpec spec) throws Exception {
+    runToTheEnd(StreamLearnJob.fromSpec(spec));
+  }
+
+  /** Runs a job at parallelism 2 until its bounded source ends, counters reset first. */
+  private static void runToTheEnd(FlinkJob job) throws Exception {
     ProgressMetrics.reset();
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     env.setParallelism(2);
-    StreamLearnJob job = StreamLearnJob.fromSpec(spec);
     job.addTo(env);
     env.execute(job.jobName());
   }
