@@ -1,7 +1,6 @@
 package dev.streamlearn.jobs.cli;
 
 import dev.streamlearn.core.data.ModelRouter;
-import dev.streamlearn.core.serve.ModelScorer;
 import dev.streamlearn.core.serve.Served;
 import dev.streamlearn.core.serve.ServedModel;
 import dev.streamlearn.core.serve.ServedSegments;
@@ -114,6 +113,13 @@ final class ScoreStreamCommand implements Callable<Integer> {
     VersionSource models = VersionSource.open(modelsUri);
     String name = model != null ? model : modelOf(spec, models);
     boolean bySegment = ScoreEvents.bySegment(spec, name);
+    if (candidate != null && !bySegment) {
+      throw new IllegalArgumentException(
+          "--candidate picks the candidate of a pipeline of segments; to score with one model,"
+              + " name it with --model (e.g. "
+              + spec.name()
+              + ".<candidate>)");
+    }
     if (bySegment && spec.source().recordSchema() != null) {
       throw new IllegalArgumentException(
           "scoring by segment reads LabeledEvent topics; for a source.schema pipeline, name one"
@@ -148,11 +154,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
                 spec, modelsUri, name, version, bySegment ? candidate : null, every, predictions),
             parallelism,
             state);
-    ModelScorer any =
-        served instanceof ServedSegments segments
-            ? segments.scorers().get(0)
-            : ((ServedModel) served).scorer();
-    boolean classification = !"regression".equals(any.manifest().task());
+    boolean classification = !"regression".equals(served.anyModel().manifest().task());
     // By segment each model's alias moves on its own: the line counts the swaps.
     Progress progress =
         new Progress(models, bySegment ? null : name, version, classification, System.out);
@@ -177,8 +179,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
     throw new IllegalArgumentException(
         "pipeline '"
             + spec.name()
-            + "' trains "
-            + "a model per candidate: name the one to score with, --model "
+            + "' trains a model per candidate: name the one to score with, --model "
             + (several.isEmpty() ? spec.name() + ".<name>" : String.join(" | ", several)));
   }
 

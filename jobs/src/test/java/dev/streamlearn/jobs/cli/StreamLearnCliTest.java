@@ -167,6 +167,19 @@ class StreamLearnCliTest {
         .contains(
             "pipeline 'shop' trains a model per candidate: name the one to score with, --model"
                 + " shop.<name>");
+    Result candidate =
+        run(
+            "score-stream",
+            "--spec",
+            candidates.toString(),
+            "--model",
+            "shop.slow",
+            "--candidate",
+            "slow");
+    assertThat(candidate.code).isEqualTo(2);
+    assertThat(candidate.err)
+        .contains("--candidate picks the candidate of a pipeline of segments; to score with one")
+        .contains("--model (e.g. shop.<candidate>)");
   }
 
   @Test

@@ -19,6 +19,9 @@ public interface Served {
   SegmentedScorer.Scored score(GenericRecord record, long timestamp)
       throws ExampleExtractor.RefusedException;
 
+  /** One of the versions scored with now, for what they all share (task, classes). */
+  ModelScorer anyModel();
+
   /**
    * Looks again where the aliases point, and loads what moved.
    *

@@ -55,6 +55,11 @@ public final class ServedModel implements Served {
     return scorer;
   }
 
+  @Override
+  public ModelScorer anyModel() {
+    return scorer;
+  }
+
   public long version() {
     return scorer.manifest().version();
   }

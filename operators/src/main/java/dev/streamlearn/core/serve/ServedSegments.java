@@ -122,6 +122,11 @@ public final class ServedSegments implements Served {
     return moved;
   }
 
+  @Override
+  public ModelScorer anyModel() {
+    return bySegment.anyModel();
+  }
+
   /** The models scored with now, one per segment. */
   public List<ModelScorer> scorers() {
     return models.stream().map(ServedModel::scorer).toList();
