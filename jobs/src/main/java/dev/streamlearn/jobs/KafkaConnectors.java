@@ -68,12 +68,25 @@ public final class KafkaConnectors {
         .build();
   }
 
-  /** The scoring job's output, Avro {@link Prediction}s keyed by event id. */
-  public static KafkaSink<ScoredEvent> predictionSink(String bootstrapServers, String topic) {
-    return KafkaSink.<ScoredEvent>builder()
-        .setBootstrapServers(bootstrapServers)
-        .setRecordSerializer(new PredictionRecords(topic))
-        .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+  /**
+   * The scoring job's output, Avro {@link Prediction}s keyed by event id: at least once, or exactly
+   * once (in Kafka transactions committed with each checkpoint, named from {@code
+   * transactionalIdPrefix}; consumers that read committed records only see each prediction once).
+   */
+  public static KafkaSink<ScoredEvent> predictionSink(
+      String bootstrapServers, String topic, boolean exactlyOnce, String transactionalIdPrefix) {
+    var builder =
+        KafkaSink.<ScoredEvent>builder()
+            .setBootstrapServers(bootstrapServers)
+            .setRecordSerializer(new PredictionRecords(topic));
+    if (!exactlyOnce) {
+      return builder.setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE).build();
+    }
+    return builder
+        .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+        .setTransactionalIdPrefix(transactionalIdPrefix)
+        // Within the broker's transaction.max.timeout.ms (15 minutes by default).
+        .setProperty("transaction.timeout.ms", "900000")
         .build();
   }
 

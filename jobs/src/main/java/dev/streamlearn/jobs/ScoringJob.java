@@ -74,7 +74,7 @@ public final class ScoringJob implements FlinkJob {
       Duration refresh,
       String predictionsTopic) {
     return fromSpec(
-        spec, spec.store().uri(), model, versionOrAlias, null, refresh, predictionsTopic);
+        spec, spec.store().uri(), model, versionOrAlias, null, refresh, predictionsTopic, false);
   }
 
   /**
@@ -89,22 +89,14 @@ public final class ScoringJob implements FlinkJob {
       String versionOrAlias,
       String candidate,
       Duration refresh,
-      String predictionsTopic) {
+      String predictionsTopic,
+      boolean exactlyOnce) {
+    if (exactlyOnce && spec.checkpoint().interval().isZero()) {
+      throw new IllegalArgumentException(
+          "exactly-once predictions are committed with each checkpoint, and checkpoint.interval"
+              + " is 0s (no checkpoints): set an interval, or write predictions at least once");
+    }
     PipelineSpec.Source in = spec.source();
-    PipelineSpec.Source scoring =
-        new PipelineSpec.Source(
-            in.bootstrapServers(),
-            in.topic(),
-            in.groupId() + "-scoring",
-            in.startingOffsets(),
-            in.bounded(),
-            in.deadLetterTopic(),
-            in.metricsTopic(),
-            in.maxOutOfOrderness(),
-            in.idleTimeout(),
-            in.maxRecordBytes(),
-            in.unknownFields(),
-            in.recordSchema());
     return new ScoringJob(
         spec,
         models,
@@ -112,9 +104,31 @@ public final class ScoringJob implements FlinkJob {
         versionOrAlias,
         candidate,
         refresh,
-        KafkaConnectors.source(scoring),
+        KafkaConnectors.source(scoringSource(spec)),
         KafkaConnectors.deadLetterSink(in.bootstrapServers(), deadLetterTopicOf(predictionsTopic)),
-        KafkaConnectors.predictionSink(in.bootstrapServers(), predictionsTopic));
+        KafkaConnectors.predictionSink(
+            in.bootstrapServers(),
+            predictionsTopic,
+            exactlyOnce,
+            "streamlearn-score-" + model + "-" + predictionsTopic));
+  }
+
+  /** The spec's source read as a consumer group of its own, {@code <source.group-id>-scoring}. */
+  public static PipelineSpec.Source scoringSource(PipelineSpec spec) {
+    PipelineSpec.Source in = spec.source();
+    return new PipelineSpec.Source(
+        in.bootstrapServers(),
+        in.topic(),
+        in.groupId() + "-scoring",
+        in.startingOffsets(),
+        in.bounded(),
+        in.deadLetterTopic(),
+        in.metricsTopic(),
+        in.maxOutOfOrderness(),
+        in.idleTimeout(),
+        in.maxRecordBytes(),
+        in.unknownFields(),
+        in.recordSchema());
   }
 
   /** Where predictions go unless told: {@code <source.topic>.predictions}. */
@@ -151,6 +165,17 @@ public final class ScoringJob implements FlinkJob {
     return "streamlearn-score-" + model;
   }
 
+  /** {@code --delivery}: true for {@code exactly-once}. */
+  public static boolean delivery(String value) {
+    return switch (value) {
+      case "exactly-once" -> true;
+      case "at-least-once" -> false;
+      default ->
+          throw new IllegalArgumentException(
+              "--delivery " + value + ": at-least-once or exactly-once");
+    };
+  }
+
   /**
    * {@code flink run -c dev.streamlearn.jobs.ScoringJob streamlearn-job.jar --spec pipeline.yaml
    * [--model NAME] [--version latest] [--output-topic T] [--refresh 10s] [--store
@@ -163,6 +188,7 @@ public final class ScoringJob implements FlinkJob {
     String outputTopic = null;
     String store = null;
     String candidate = null;
+    boolean exactlyOnce = false;
     Duration refresh = DEFAULT_REFRESH;
     for (int i = 0; i + 1 < args.length; i += 2) {
       switch (args[i]) {
@@ -172,6 +198,7 @@ public final class ScoringJob implements FlinkJob {
         case "--output-topic" -> outputTopic = args[i + 1];
         case "--store" -> store = args[i + 1];
         case "--candidate" -> candidate = args[i + 1];
+        case "--delivery" -> exactlyOnce = delivery(args[i + 1]);
         case "--refresh" -> refresh = SpecLoader.parseDuration("--refresh", args[i + 1]);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
@@ -180,7 +207,8 @@ public final class ScoringJob implements FlinkJob {
       System.err.println(
           "usage: flink run -c dev.streamlearn.jobs.ScoringJob streamlearn-job.jar --spec"
               + " pipeline.yaml [--model NAME] [--version latest|champion|N] [--output-topic T]"
-              + " [--refresh 10s] [--store URI|http://host:port/] [--candidate NAME]");
+              + " [--refresh 10s] [--store URI|http://host:port/] [--candidate NAME]"
+              + " [--delivery at-least-once|exactly-once]");
       System.exit(2);
     }
     PipelineSpec spec = SpecLoader.load(specFile);
@@ -192,7 +220,8 @@ public final class ScoringJob implements FlinkJob {
             version,
             candidate,
             refresh,
-            outputTopic == null ? defaultPredictionsTopic(spec) : outputTopic);
+            outputTopic == null ? defaultPredictionsTopic(spec) : outputTopic,
+            exactlyOnce);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     job.addTo(env);
     env.execute(job.jobName());

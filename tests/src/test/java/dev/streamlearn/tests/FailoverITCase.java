@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.jobs.KafkaConnectors;
+import dev.streamlearn.jobs.ScoringJob;
 import dev.streamlearn.jobs.StreamLearnJob;
 import dev.streamlearn.jobs.runtime.EmbeddedKafka;
 import dev.streamlearn.operators.PublishModel;
@@ -20,6 +21,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.HashMap;
@@ -38,9 +40,14 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -102,6 +109,69 @@ class FailoverITCase {
       assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
           .isEqualTo(events);
     }
+  }
+
+  /**
+   * The scoring job with exactly-once predictions, failed mid-stream and restarted from its last
+   * checkpoint: a consumer of committed records sees one prediction per event, none twice.
+   */
+  @Test
+  void restoredScoringJobWritesEachPredictionOnce() throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
+      kafka.createTopic("fo-events", 1);
+      kafka.createTopic("fo-events.predictions", 1);
+      int events = produce(kafka.bootstrapServers(), 12_000);
+      PipelineSpec spec = spec(kafka, directory.resolve("scoring"));
+      run(spec, new DiscardRefusals());
+
+      FailingRefusals.reset();
+      StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+      env.setParallelism(1);
+      ScoringJob job =
+          new ScoringJob(
+              spec,
+              spec.store().uri(),
+              "fo",
+              "latest",
+              null,
+              Duration.ofSeconds(10),
+              KafkaConnectors.source(ScoringJob.scoringSource(spec)),
+              new FailingRefusals(),
+              KafkaConnectors.predictionSink(
+                  kafka.bootstrapServers(), "fo-events.predictions", true, "fo-scoring"));
+      job.addTo(env);
+      env.execute(job.jobName());
+      assertThat(FailingRefusals.FAILED.get()).as("the failure was injected").isTrue();
+      assertThat(FailingRefusals.RESTORED.get())
+          .as("the second attempt restored a checkpoint")
+          .isTrue();
+
+      List<String> ids = committedKeys(kafka.bootstrapServers(), "fo-events.predictions");
+      assertThat(new java.util.HashSet<>(ids)).hasSize(events);
+      assertThat(ids).hasSize(events);
+    }
+  }
+
+  /** The keys of a topic's committed records (read_committed), from the start to its end. */
+  private static List<String> committedKeys(String bootstrapServers, String topic) {
+    Properties properties = new Properties();
+    properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    properties.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    List<String> keys = new java.util.ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
+      TopicPartition partition = new TopicPartition(topic, 0);
+      consumer.assign(List.of(partition));
+      consumer.seekToBeginning(List.of(partition));
+      long end = consumer.endOffsets(List.of(partition)).get(partition);
+      while (consumer.position(partition) < end) {
+        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
+          keys.add(new String(record.key(), StandardCharsets.UTF_8));
+        }
+      }
+    }
+    return keys;
   }
 
   private static PipelineSpec spec(EmbeddedKafka kafka, Path store) {

@@ -89,6 +89,16 @@ final class ScoreStreamCommand implements Callable<Integer> {
   String refresh;
 
   @Option(
+      names = "--delivery",
+      defaultValue = "at-least-once",
+      description =
+          "at-least-once (default: each prediction as soon as it is made; after a failure, the"
+              + " events since the last checkpoint are scored again) or exactly-once (in Kafka"
+              + " transactions committed with each checkpoint: consumers reading committed records"
+              + " see each prediction once, a checkpoint interval later).")
+  String delivery;
+
+  @Option(
       names = "--parallelism",
       defaultValue = "1",
       description = "Flink parallelism (default ${DEFAULT-VALUE}).")
@@ -105,6 +115,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
     kafkaOptions.override(tree);
     PipelineSpec spec = SpecLoader.fromTree(tree);
     Duration every = SpecLoader.parseDuration("--refresh", refresh);
+    boolean exactlyOnce = ScoringJob.delivery(delivery);
     long deadline =
         duration == null
             ? Long.MAX_VALUE
@@ -151,7 +162,14 @@ final class ScoreStreamCommand implements Callable<Integer> {
     LocalJobRun run =
         LocalJobRun.start(
             ScoringJob.fromSpec(
-                spec, modelsUri, name, version, bySegment ? candidate : null, every, predictions),
+                spec,
+                modelsUri,
+                name,
+                version,
+                bySegment ? candidate : null,
+                every,
+                predictions,
+                exactlyOnce),
             parallelism,
             state);
     boolean classification = !"regression".equals(served.anyModel().manifest().task());
