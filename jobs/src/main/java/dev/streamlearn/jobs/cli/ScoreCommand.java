@@ -24,7 +24,6 @@ import picocli.CommandLine.Option;
 /** {@code streamlearn score}: one prediction per row of a CSV file, with a stored model version. */
 @Command(
     name = "score",
-    mixinStandardHelpOptions = true,
     description = {
       "Scores each row of a CSV file with a model version, from a store or a server; or, with",
       "--segments, each row with the model of its segment.",
@@ -32,6 +31,13 @@ import picocli.CommandLine.Option;
       "probability per class (classification) or the value (regression)."
     })
 final class ScoreCommand implements Callable<Integer> {
+
+  // --version names a model version here, so the standard -V/--version option is left out.
+  @Option(
+      names = {"-h", "--help"},
+      usageHelp = true,
+      description = "Show this help message and exit.")
+  boolean help;
 
   @Option(
       names = "--model",

@@ -30,7 +30,6 @@ import picocli.CommandLine.Option;
  */
 @Command(
     name = "score-stream",
-    mixinStandardHelpOptions = true,
     description = {
       "Scores the events of a pipeline spec's topic as they arrive, with a model version from its"
           + " store, and writes one Avro Prediction per event (keyed by event id) to a predictions"
@@ -41,6 +40,13 @@ import picocli.CommandLine.Option;
           + " cannot read, go to <predictions topic>.dead-letter with their reason."
     })
 final class ScoreStreamCommand implements Callable<Integer> {
+
+  // --version names a model version here, so the standard -V/--version option is left out.
+  @Option(
+      names = {"-h", "--help"},
+      usageHelp = true,
+      description = "Show this help message and exit.")
+  boolean help;
 
   @Option(names = "--spec", required = true, description = "The pipeline spec (YAML).")
   Path specFile;

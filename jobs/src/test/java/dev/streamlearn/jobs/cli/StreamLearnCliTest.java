@@ -182,6 +182,22 @@ class StreamLearnCliTest {
         .contains("--model (e.g. shop.<candidate>)");
   }
 
+  /** Each command answers --help (score and score-stream have a --version of their own). */
+  @Test
+  void everyCommandAnswersHelp() {
+    java.io.PrintStream console = System.out;
+    try {
+      System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+      for (String command :
+          new picocli.CommandLine(new StreamLearnCli()).getSubcommands().keySet()) {
+        Result help = run(command, "--help");
+        assertThat(help.code).as(command + " --help: " + help.err).isZero();
+      }
+    } finally {
+      System.setOut(console);
+    }
+  }
+
   @Test
   void refusesBadSpecBeforeStarting() throws Exception {
     Path spec = directory.resolve("bad.yaml");
