@@ -431,6 +431,45 @@ class PipelineITCase {
     float[] vector = new float[scorer.dimension()];
     assertThatThrownBy(() -> scorer.vectorOf(text, 0L, vector))
         .hasMessageStartingWith("field site.region = 'EAST' does not fit its type");
+
+    // The scoring job reads the same records: every one that is a Reading is scored, labeled or
+    // not (repeats too: it does not deduplicate), as the version scores the record itself.
+    kafka.createTopic("readings.predictions", 1);
+    kafka.createTopic("readings.predictions.dead-letter", 1);
+    runToTheEnd(
+        ScoringJob.fromSpec(
+            spec, "plant", "latest", Duration.ofSeconds(10), "readings.predictions"));
+    assertThat(ProgressMetrics.count(PipelineCounters.SCORING_READ))
+        .isEqualTo(goodCount + repeats + badCount);
+    assertThat(ProgressMetrics.count(PipelineCounters.SCORED)).isEqualTo(goodCount + repeats + 1);
+    assertThat(ProgressMetrics.count(PipelineCounters.SCORED_WITH_LABEL))
+        .isEqualTo(goodCount + repeats);
+    assertThat(ProgressMetrics.count(PipelineCounters.SCORING_DEAD_LETTERED)).isEqualTo(4);
+    ModelScorer latest =
+        ModelScorer.load(
+            store
+                .resolve("plant")
+                .resolve(Long.toString(models.alias("plant", "latest").orElseThrow())));
+    Map<String, GenericRecord> byId = new HashMap<>();
+    good.forEach(record -> byId.put(record.get("sensor").toString(), record));
+    byId.put("unlabeled", unlabeled);
+    List<byte[]> written = readAll("readings.predictions", goodCount + repeats + 1);
+    assertThat(written).hasSize(goodCount + repeats + 1);
+    for (byte[] value : written) {
+      Prediction prediction = Topics.predictions().decode(value);
+      GenericRecord record = byId.get(prediction.getId());
+      float p = latest.score(record, (long) record.get("at"))[0];
+      assertThat(prediction.getTimestamp().toEpochMilli()).isEqualTo((long) record.get("at"));
+      assertThat(prediction.getProbabilities().get(latest.manifest().classes().get(1)))
+          .isEqualTo((double) p);
+      // A boolean label is the class it trained: false and true are the classes 0 and 1.
+      List<String> classes = latest.manifest().classes();
+      assertThat(prediction.getLabel())
+          .isEqualTo(
+              record.get("alarm") == null
+                  ? null
+                  : classes.get((Boolean) record.get("alarm") ? 1 : 0));
+    }
   }
 
   /**

@@ -1,0 +1,57 @@
+package dev.streamlearn.core.serve;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** How a model's output becomes a prediction, for each task, and how labels are written. */
+class EventScorerTest {
+
+  @Test
+  void describesEachTasksOutput() {
+    ScoredEvent regression = new ScoredEvent();
+    EventScorer.describe(new float[] {41.5f}, "regression", List.of(), regression);
+    assertThat(regression.prediction).isNull();
+    assertThat(regression.value).isEqualTo(41.5);
+    assertThat(regression.classes).isEmpty();
+    assertThat(regression.probabilities).isEmpty();
+
+    // A binary model's one output is class 1's probability; class 1 wins a tie.
+    ScoredEvent binary = new ScoredEvent();
+    EventScorer.describe(new float[] {0.25f}, "binary", List.of("good", "bad"), binary);
+    assertThat(binary.classes).containsExactly("good", "bad");
+    assertThat(binary.probabilities).containsExactly(0.75f, 0.25f);
+    assertThat(binary.prediction).isEqualTo("good");
+    assertThat(binary.value).isEqualTo(0.75);
+    ScoredEvent tie = new ScoredEvent();
+    EventScorer.describe(new float[] {0.5f}, "binary", List.of("good", "bad"), tie);
+    assertThat(tie.prediction).isEqualTo("bad");
+
+    ScoredEvent multiclass = new ScoredEvent();
+    EventScorer.describe(
+        new float[] {0.1f, 0.7f, 0.2f}, "multiclass", List.of("a", "b", "c"), multiclass);
+    assertThat(multiclass.prediction).isEqualTo("b");
+    assertThat(multiclass.value).isEqualTo(0.7f);
+    // Classes a manifest does not name are named by their index.
+    ScoredEvent unnamed = new ScoredEvent();
+    EventScorer.describe(new float[] {0.9f}, "binary", List.of(), unnamed);
+    assertThat(unnamed.classes).containsExactly("0", "1");
+    assertThat(unnamed.prediction).isEqualTo("1");
+  }
+
+  @Test
+  void writesLabelsAsClassNamesAreWritten() {
+    assertThat(EventScorer.labelText(null)).isNull();
+    assertThat(EventScorer.labelText(7.0)).isEqualTo("7");
+    assertThat(EventScorer.labelText(2.5)).isEqualTo("2.5");
+    assertThat(EventScorer.labelText("bad")).isEqualTo("bad");
+
+    ScoredEvent scored = new ScoredEvent();
+    EventScorer.describe(new float[] {0.2f, 0.8f}, "multiclass", List.of("6", "7"), scored);
+    scored.label = EventScorer.labelText(7.0);
+    assertThat(scored.predictedItsLabel()).isTrue();
+    scored.label = null;
+    assertThat(scored.predictedItsLabel()).isFalse();
+  }
+}
