@@ -51,6 +51,9 @@ public final class PipelineCounters {
 
   public static final String VERSION_LATENCY = "versionLatencyMs";
 
+  /** Histogram, milliseconds: the scoring job's Kafka timestamp to prediction made. */
+  public static final String SCORING_LATENCY = "scoringLatencyMs";
+
   /** The featurizer's counters, named {@code features} + the counter's name capitalized. */
   public static String featureCounter(String name) {
     return "features" + Character.toUpperCase(name.charAt(0)) + name.substring(1);

@@ -13,7 +13,9 @@ import java.io.IOException;
 import java.time.Duration;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 import org.slf4j.Logger;
@@ -47,6 +49,7 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
   private transient Counter right;
   private transient Counter swapped;
   private transient Counter deadLettered;
+  private transient Histogram latency;
 
   /**
    * @param spec the pipeline whose topic is read (its source section)
@@ -89,6 +92,11 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
     right = PipelineCounters.counter(metrics, PipelineCounters.PREDICTED_RIGHT);
     swapped = PipelineCounters.counter(metrics, PipelineCounters.VERSIONS_SWAPPED);
     deadLettered = PipelineCounters.counter(metrics, PipelineCounters.SCORING_DEAD_LETTERED);
+    latency =
+        metrics
+            .addGroup(PipelineCounters.GROUP)
+            .histogram(
+                PipelineCounters.SCORING_LATENCY, new DescriptiveStatisticsHistogram(100_000));
   }
 
   @Override
@@ -101,6 +109,7 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
       ScoredEvent event =
           scorer.score(record.value, record.partition, record.offset, record.timestamp, served);
       scored.inc();
+      latency.update(event.scoredAt - record.timestamp);
       if (event.label != null) {
         withLabel.inc();
         if (event.predictedItsLabel()) {

@@ -293,6 +293,15 @@ final class ScoreStreamCommand implements Callable<Integer> {
       if (classification && labeled > 0) {
         line += String.format(" | accuracy %.3f on %,d labeled", (double) right / labeled, labeled);
       }
+      org.apache.flink.metrics.Histogram latency =
+          ProgressMetrics.histogram(PipelineCounters.SCORING_LATENCY);
+      if (latency != null && latency.getCount() > 0) {
+        var statistics = latency.getStatistics();
+        line +=
+            String.format(
+                " | latency p50 %,.0f ms, p99 %,.0f ms",
+                statistics.getQuantile(0.5), statistics.getQuantile(0.99));
+      }
       return line;
     }
 
