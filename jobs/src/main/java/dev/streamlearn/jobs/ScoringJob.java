@@ -91,6 +91,7 @@ public final class ScoringJob implements FlinkJob {
       Duration refresh,
       String predictionsTopic,
       boolean exactlyOnce) {
+    checkPredictionsTopic(spec, predictionsTopic);
     if (exactlyOnce && spec.checkpoint().interval().isZero()) {
       throw new IllegalArgumentException(
           "exactly-once predictions are committed with each checkpoint, and checkpoint.interval"
@@ -110,7 +111,34 @@ public final class ScoringJob implements FlinkJob {
             in.bootstrapServers(),
             predictionsTopic,
             exactlyOnce,
-            "streamlearn-score-" + model + "-" + predictionsTopic));
+            // Two scoring jobs writing exactly once must not share transactional ids.
+            String.join(
+                "-",
+                "streamlearn-score",
+                model,
+                versionOrAlias,
+                candidate == null ? "" : candidate,
+                predictionsTopic)));
+  }
+
+  /**
+   * Predictions may not go to the topic the job reads (they would come back as records to score) or
+   * to the training job's own topics.
+   */
+  public static void checkPredictionsTopic(PipelineSpec spec, String predictionsTopic) {
+    PipelineSpec.Source in = spec.source();
+    for (String taken : new String[] {in.topic(), in.deadLetterTopic(), in.metricsTopic()}) {
+      if (taken.equals(predictionsTopic)) {
+        throw new IllegalArgumentException(
+            "--output-topic "
+                + predictionsTopic
+                + " is one of the pipeline's own topics (source.topic "
+                + in.topic()
+                + " and its dead-letter and metrics topics); predictions need a topic of their"
+                + " own, e.g. "
+                + defaultPredictionsTopic(spec));
+      }
+    }
   }
 
   /** The spec's source read as a consumer group of its own, {@code <source.group-id>-scoring}. */

@@ -126,6 +126,9 @@ final class ScoreStreamCommand implements Callable<Integer> {
         duration == null
             ? Long.MAX_VALUE
             : System.nanoTime() + SpecLoader.parseDuration("--duration", duration).toNanos();
+    String predictions =
+        outputTopic != null ? outputTopic : ScoringJob.defaultPredictionsTopic(spec);
+    ScoringJob.checkPredictionsTopic(spec, predictions);
     String modelsUri = store != null ? store : spec.store().uri();
     VersionSource models = VersionSource.open(modelsUri);
     String name = model != null ? model : modelOf(spec, models);
@@ -143,8 +146,6 @@ final class ScoreStreamCommand implements Callable<Integer> {
               + " segment's model with --model");
     }
     Served served = served(models, name, version, bySegment ? candidate : null, bySegment);
-    String predictions =
-        outputTopic != null ? outputTopic : ScoringJob.defaultPredictionsTopic(spec);
     try (KafkaCheck kafka =
         new KafkaCheck(spec.source().bootstrapServers(), kafkaOptions.timeout())) {
       if (!kafka.topicExists(spec.source().topic())) {

@@ -150,6 +150,13 @@ class StreamLearnCliTest {
             + "'}\nfeatures: [{name: x, type: numeric}]\nstore: {uri: '"
             + directory.resolve("store")
             + "'}\n");
+    Result loop = run("score-stream", "--spec", spec.toString(), "--output-topic", "events");
+    assertThat(loop.code).isEqualTo(2);
+    assertThat(loop.err)
+        .contains(
+            "--output-topic events is one of the pipeline's own topics (source.topic events and"
+                + " its dead-letter and metrics topics); predictions need a topic of their own, e.g."
+                + " events.predictions");
     Result missing = run("score-stream", "--spec", spec.toString());
     assertThat(missing.code).isEqualTo(2);
     assertThat(missing.err)
