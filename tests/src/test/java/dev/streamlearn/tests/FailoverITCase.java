@@ -40,14 +40,9 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -146,32 +141,13 @@ class FailoverITCase {
           .as("the second attempt restored a checkpoint")
           .isTrue();
 
-      List<String> ids = committedKeys(kafka.bootstrapServers(), "fo-events.predictions");
+      List<String> ids =
+          TopicReader.readToTheEnd(kafka.bootstrapServers(), "fo-events.predictions", true).stream()
+              .map(record -> new String(record.key(), StandardCharsets.UTF_8))
+              .toList();
       assertThat(new java.util.HashSet<>(ids)).hasSize(events);
       assertThat(ids).hasSize(events);
     }
-  }
-
-  /** The keys of a topic's committed records (read_committed), from the start to its end. */
-  private static List<String> committedKeys(String bootstrapServers, String topic) {
-    Properties properties = new Properties();
-    properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-    properties.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    List<String> keys = new java.util.ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
-      TopicPartition partition = new TopicPartition(topic, 0);
-      consumer.assign(List.of(partition));
-      consumer.seekToBeginning(List.of(partition));
-      long end = consumer.endOffsets(List.of(partition)).get(partition);
-      while (consumer.position(partition) < end) {
-        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
-          keys.add(new String(record.key(), StandardCharsets.UTF_8));
-        }
-      }
-    }
-    return keys;
   }
 
   private static PipelineSpec spec(EmbeddedKafka kafka, Path store) {
