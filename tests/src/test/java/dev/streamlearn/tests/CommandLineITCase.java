@@ -292,14 +292,15 @@ class CommandLineITCase {
               "[1, 2]",
               "{\"id\": \"n5\", \"timestamp\": \"yesterday\", \"y\": 1, \"x\": 2}",
               "",
-              "{\"id\": \"n7\", \"timestamp\": \"2026-11-23T10:00:00Z\", \"y\": 0, \"x\": -1, \"c\": null}"));
+              "{\"id\": \"n7\", \"timestamp\": \"2026-11-23T10:00:00Z\", \"y\": 0, \"x\": -1, \"c\": null}",
+              "{\"id\": \"u8\", \"x\": 3}"));
 
       StringWriter err = new StringWriter();
       long before = System.currentTimeMillis();
       int produced = produce(err, spec, lines, "--label", "y");
       assertThat(produced).as(err.toString()).isEqualTo(1);
       assertThat(err.toString())
-          .contains("3 of 6 lines of " + lines + " are not events and were not sent")
+          .contains("3 of 7 lines of " + lines + " are not events and were not sent")
           .contains("the first: line 3: Unrecognized token 'not'");
 
       var codec = dev.streamlearn.schemas.codec.Topics.labeledEvents();
@@ -307,7 +308,7 @@ class CommandLineITCase {
       for (ConsumerRecord<byte[], byte[]> record : readTopic(kafka, "json-events")) {
         events.add(codec.decode(record.value()));
       }
-      assertThat(events).hasSize(3);
+      assertThat(events).hasSize(4);
       LabeledEvent nested = events.get(0);
       assertThat(nested.getId().toString()).isEqualTo("n1");
       assertThat(nested.getTimestamp().toEpochMilli()).isEqualTo(1_700_000_000_000L);
@@ -326,6 +327,9 @@ class CommandLineITCase {
       Map<String, Object> lastFeatures = new java.util.HashMap<>();
       last.getFeatures().forEach((name, value) -> lastFeatures.put(name.toString(), value));
       assertThat(lastFeatures).containsEntry("c", null).containsEntry("x", -1.0);
+      // A line without its label is sent as an event to be scored, its label absent.
+      assertThat(events.get(3).getId()).isEqualTo("u8");
+      assertThat(events.get(3).getLabel()).isNull();
     }
   }
 
