@@ -9,7 +9,7 @@ import java.util.Optional;
  * Versioned, immutable model artifacts. A version becomes visible in one step, complete with its
  * manifest, or not at all; it is never rewritten.
  */
-public interface ModelStore {
+public interface ModelStore extends VersionSource {
 
   String MANIFEST = "manifest.json";
   String PARAMETERS = "model.safetensors";
@@ -59,6 +59,7 @@ public interface ModelStore {
    */
   int sweepStaged(String model, java.time.Duration age) throws IOException;
 
+  @Override
   List<String> models() throws IOException;
 
   /** Version numbers, ascending. */
@@ -68,6 +69,7 @@ public interface ModelStore {
 
   byte[] readFile(String model, long version, String file) throws IOException;
 
+  @Override
   Optional<Long> alias(String model, String alias) throws IOException;
 
   /**
@@ -77,6 +79,7 @@ public interface ModelStore {
    * @throws java.nio.file.NoSuchFileException when the store has no such version
    * @throws IOException when a file does not match its manifest
    */
+  @Override
   default Map<String, byte[]> readVersion(String model, long version) throws IOException {
     Manifest manifest =
         manifest(model, version)
@@ -172,6 +175,7 @@ public interface ModelStore {
   }
 
   /** Where it keeps its data, for people to read. */
+  @Override
   String location();
 
   /**

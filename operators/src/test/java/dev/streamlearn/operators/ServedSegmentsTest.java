@@ -7,7 +7,6 @@ import dev.streamlearn.core.TrainedVersions;
 import dev.streamlearn.core.serve.ModelScorer;
 import dev.streamlearn.core.serve.SegmentedScorer;
 import dev.streamlearn.core.serve.ServedSegments;
-import dev.streamlearn.core.serve.VersionSource;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.core.train.ModelSnapshot;
@@ -49,7 +48,7 @@ class ServedSegmentsTest {
       }
       store.setAlias(versions.get(0).model, "latest", versions.get(0).version);
     }
-    ServedSegments served = ServedSegments.open(VersionSource.of(store), "m", "latest", null);
+    ServedSegments served = ServedSegments.open(store, "m", "latest", null);
     Map<String, Object> north = Map.of("x", 1.0, "y", 0.0, "region", "north");
     Map<String, Object> east = Map.of("x", 1.0, "y", 0.0, "region", "east");
     assertThat(versionOf(served.score(north, 0L))).isEqualTo("m.north 1");
@@ -66,11 +65,11 @@ class ServedSegmentsTest {
         .containsExactly(ModelScorer.load(store, "m.north", newest.version).score(north, 0L));
     assertThat(versionOf(served.score(east, 0L))).isEqualTo("m.elsewhere 1");
 
-    assertThatThrownBy(() -> ServedSegments.open(VersionSource.of(store), "m", "latest", "c1"))
+    assertThatThrownBy(() -> ServedSegments.open(store, "m", "latest", "c1"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage(
             "the segments of m have no hyper-parameter candidates; leave the candidate out");
-    assertThatThrownBy(() -> ServedSegments.open(VersionSource.of(store), "n", "latest", null))
+    assertThatThrownBy(() -> ServedSegments.open(store, "n", "latest", null))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("no segment models n.<segment> in " + directory);
   }

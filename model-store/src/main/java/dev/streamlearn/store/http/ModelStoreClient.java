@@ -7,6 +7,7 @@ import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ManifestJson;
 import dev.streamlearn.store.ModelNames;
 import dev.streamlearn.store.ModelStore;
+import dev.streamlearn.store.VersionSource;
 import java.io.BufferedReader;
 import java.io.Closeable;
 import java.io.IOException;
@@ -38,7 +39,7 @@ import java.util.stream.Stream;
  * the manifest's sha256 and size), resolve aliases, watch for new versions and alias moves, promote
  * and roll back by compare-and-set.
  */
-public final class ModelStoreClient {
+public final class ModelStoreClient implements VersionSource {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -102,6 +103,13 @@ public final class ModelStoreClient {
     }
   }
 
+  /** The server, e.g. {@code http://localhost:8080/}. */
+  @Override
+  public String location() {
+    return base.toString();
+  }
+
+  @Override
   public List<String> models() throws IOException {
     List<String> names = new ArrayList<>();
     for (JsonNode model : getJson(ModelStoreServer.API.substring(1)).path("models")) {
@@ -144,6 +152,7 @@ public final class ModelStoreClient {
         new String(get(versionPath(model, versionOrAlias)), StandardCharsets.UTF_8));
   }
 
+  @Override
   public Optional<Long> alias(String model, String alias) throws IOException {
     try {
       return Optional.of(
@@ -193,6 +202,7 @@ public final class ModelStoreClient {
    *
    * @throws IOException when a file does not match its checksum
    */
+  @Override
   public Map<String, byte[]> readVersion(String model, long version) throws IOException {
     return readVersion(manifest(model, Long.toString(version)));
   }

@@ -17,6 +17,7 @@ import dev.streamlearn.store.ManifestJson;
 import dev.streamlearn.store.ModelStore;
 import dev.streamlearn.store.Safetensors;
 import dev.streamlearn.store.Tensor;
+import dev.streamlearn.store.VersionSource;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -135,14 +136,9 @@ public final class ModelScorer {
   }
 
   /**
-   * Loads a version straight from a store, every file checked against the manifest's checksums
-   * ({@link ModelStore#readVersion}).
+   * Loads a version straight from a store or a store server, every file checked against the
+   * manifest's checksums ({@link VersionSource#readVersion}).
    */
-  public static ModelScorer load(ModelStore store, String model, long version) throws IOException {
-    return load(VersionSource.of(store), model, version);
-  }
-
-  /** Loads a version from a store or a store server, every file checked against the manifest. */
   public static ModelScorer load(VersionSource source, String model, long version)
       throws IOException {
     return new ModelScorer(

@@ -2,6 +2,7 @@ package dev.streamlearn.core.serve;
 
 import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.store.ModelNames;
+import dev.streamlearn.store.VersionSource;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.util.Map;

@@ -2,6 +2,7 @@ package dev.streamlearn.core.serve;
 
 import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.core.data.ModelRouter;
+import dev.streamlearn.store.VersionSource;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
