@@ -4,8 +4,6 @@ import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.core.serve.EventScorer;
 import dev.streamlearn.core.serve.ScoredEvent;
 import dev.streamlearn.core.serve.Served;
-import dev.streamlearn.core.serve.ServedModel;
-import dev.streamlearn.core.serve.ServedSegments;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.store.VersionSource;
@@ -78,10 +76,7 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
 
   @Override
   public void open(OpenContext openContext) throws IOException {
-    served =
-        bySegment(spec, model)
-            ? ServedSegments.open(VersionSource.open(models), model, versionOrAlias, candidate)
-            : new ServedModel(VersionSource.open(models), model, versionOrAlias);
+    served = Served.open(VersionSource.open(models), spec, model, versionOrAlias, candidate);
     LOG.info("Scoring with {}", served);
     scorer = new EventScorer(spec);
     lastLook = System.nanoTime();
@@ -122,11 +117,6 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
     } catch (ExampleExtractor.RefusedException e) {
       refuse(context, record, STAGE_SCORE, e.getMessage());
     }
-  }
-
-  /** True when the model named is a pipeline of segments: each event goes to its segment's. */
-  public static boolean bySegment(PipelineSpec spec, String model) {
-    return spec.segments().enabled() && model.equals(spec.name());
   }
 
   private void lookForANewVersion() {

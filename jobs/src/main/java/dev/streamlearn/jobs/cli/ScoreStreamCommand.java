@@ -2,14 +2,11 @@ package dev.streamlearn.jobs.cli;
 
 import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.serve.Served;
-import dev.streamlearn.core.serve.ServedModel;
-import dev.streamlearn.core.serve.ServedSegments;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.jobs.ScoringJob;
 import dev.streamlearn.jobs.runtime.ProgressMetrics;
 import dev.streamlearn.operators.PipelineCounters;
-import dev.streamlearn.operators.ScoreEvents;
 import dev.streamlearn.store.VersionSource;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -132,7 +129,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
     String modelsUri = store != null ? store : spec.store().uri();
     VersionSource models = VersionSource.open(modelsUri);
     String name = model != null ? model : modelOf(spec, models);
-    boolean bySegment = ScoreEvents.bySegment(spec, name);
+    boolean bySegment = Served.bySegment(spec, name);
     if (candidate != null && !bySegment) {
       throw new IllegalArgumentException(
           "--candidate picks the candidate of a pipeline of segments; to score with one model,"
@@ -145,7 +142,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
           "scoring by segment reads LabeledEvent topics; for a source.schema pipeline, name one"
               + " segment's model with --model");
     }
-    Served served = served(models, name, version, bySegment ? candidate : null, bySegment);
+    Served served = served(models, spec, name, version, candidate);
     try (KafkaCheck kafka =
         new KafkaCheck(spec.source().bootstrapServers(), kafkaOptions.timeout())) {
       if (!kafka.topicExists(spec.source().topic())) {
@@ -169,14 +166,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
     LocalJobRun run =
         LocalJobRun.start(
             ScoringJob.fromSpec(
-                spec,
-                modelsUri,
-                name,
-                version,
-                bySegment ? candidate : null,
-                every,
-                predictions,
-                exactlyOnce),
+                spec, modelsUri, name, version, candidate, every, predictions, exactlyOnce),
             parallelism,
             state);
     boolean classification = !"regression".equals(served.anyModel().manifest().task());
@@ -210,12 +200,10 @@ final class ScoreStreamCommand implements Callable<Integer> {
 
   /** The version(s) to start with; a model or alias that is not there is a clear error. */
   private static Served served(
-      VersionSource models, String name, String version, String candidate, boolean bySegment)
+      VersionSource models, PipelineSpec spec, String name, String version, String candidate)
       throws IOException {
     try {
-      return bySegment
-          ? ServedSegments.open(models, name, version, candidate)
-          : new ServedModel(models, name, version);
+      return Served.open(models, spec, name, version, candidate);
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException(
           "model "

@@ -1,6 +1,8 @@
 package dev.streamlearn.core.serve;
 
 import dev.streamlearn.core.data.ExampleExtractor;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.store.VersionSource;
 import java.io.IOException;
 import java.util.Map;
 import org.apache.avro.generic.GenericRecord;
@@ -10,6 +12,30 @@ import org.apache.avro.generic.GenericRecord;
  * segment model of a pipeline ({@link ServedSegments}). Flink-free.
  */
 public interface Served {
+
+  /**
+   * What to score with: {@code model}'s version, or, where {@code model} is the name of a pipeline
+   * of segments, each segment model's ({@link #bySegment}).
+   *
+   * @param candidate where the segments have hyper-parameter candidates, the one to score with
+   * @throws java.nio.file.NoSuchFileException when the model has no such version or alias (yet)
+   */
+  static Served open(
+      VersionSource source,
+      PipelineSpec spec,
+      String model,
+      String versionOrAlias,
+      String candidate)
+      throws IOException {
+    return bySegment(spec, model)
+        ? ServedSegments.open(source, model, versionOrAlias, candidate)
+        : new ServedModel(source, model, versionOrAlias);
+  }
+
+  /** True when the model named is a pipeline of segments: each event goes to its segment's. */
+  static boolean bySegment(PipelineSpec spec, String model) {
+    return spec.segments().enabled() && model.equals(spec.name());
+  }
 
   /** The output for a {@code LabeledEvent}'s features, and the version that gave it. */
   SegmentedScorer.Scored score(Map<String, ?> fields, long timestamp)
