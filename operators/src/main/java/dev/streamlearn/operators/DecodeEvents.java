@@ -59,17 +59,9 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
   @Override
   public void processElement(SourceRecord record, Context context, Collector<Example> out) {
     read.inc();
-    int maxBytes = spec.source().maxRecordBytes();
-    if (record.value != null && record.value.length > maxBytes) {
-      refuse(
-          context,
-          record,
-          STAGE_DECODE,
-          "record of "
-              + record.value.length
-              + " bytes exceeds source.max-record-bytes = "
-              + maxBytes,
-          null);
+    String oversized = spec.source().oversized(record.value);
+    if (oversized != null) {
+      refuse(context, record, STAGE_DECODE, oversized, null);
       return;
     }
     if (records != null) {

@@ -20,13 +20,13 @@ public final class EventScorer {
 
   private final AvroCodec<LabeledEvent> events;
   private final RecordEventDecoder records;
-  private final int maxRecordBytes;
+  private final PipelineSpec.Source source;
   private String lastId;
 
   public EventScorer(PipelineSpec spec) {
     events = Topics.labeledEvents();
     records = spec.source().recordSchema() == null ? null : new RecordEventDecoder(spec);
-    maxRecordBytes = spec.source().maxRecordBytes();
+    source = spec.source();
   }
 
   /** The id of the event scored (or refused) last, once its bytes were read; null before. */
@@ -43,12 +43,9 @@ public final class EventScorer {
       byte[] value, int partition, long offset, long recordTimestamp, Served served)
       throws AvroCodec.DecodeException, ExampleExtractor.RefusedException {
     lastId = null;
-    if (value != null && value.length > maxRecordBytes) {
-      throw new AvroCodec.DecodeException(
-          "record of "
-              + value.length
-              + " bytes exceeds source.max-record-bytes = "
-              + maxRecordBytes);
+    String oversized = source.oversized(value);
+    if (oversized != null) {
+      throw new AvroCodec.DecodeException(oversized);
     }
     ScoredEvent scored = new ScoredEvent();
     SegmentedScorer.Scored result;

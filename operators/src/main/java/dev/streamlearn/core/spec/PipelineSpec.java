@@ -121,7 +121,18 @@ public record PipelineSpec(
       int maxRecordBytes,
       String unknownFields,
       RecordSchema recordSchema)
-      implements Serializable {}
+      implements Serializable {
+
+    /** Why a record value is too big to read ({@code max-record-bytes}); null when it is not. */
+    public String oversized(byte[] value) {
+      return value != null && value.length > maxRecordBytes
+          ? "record of "
+              + value.length
+              + " bytes exceeds source.max-record-bytes = "
+              + maxRecordBytes
+          : null;
+    }
+  }
 
   /**
    * A topic of the producers' own Avro records: each feature reads the field its name (or {@code
