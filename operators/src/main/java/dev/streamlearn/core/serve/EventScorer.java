@@ -23,6 +23,11 @@ public final class EventScorer {
   private final PipelineSpec.Source source;
   private String lastId;
 
+  /** The model of the event scored last, and its class names: made once per version. */
+  private ModelScorer namedModel;
+
+  private String[] classNames;
+
   public EventScorer(PipelineSpec spec) {
     events = Topics.labeledEvents();
     records = spec.source().recordSchema() == null ? null : new RecordEventDecoder(spec);
@@ -67,24 +72,43 @@ public final class EventScorer {
     Manifest manifest = result.model().manifest();
     scored.model = manifest.name();
     scored.version = manifest.version();
-    describe(result.scores(), manifest.task(), manifest.classes(), scored);
+    if (result.model() != namedModel) {
+      namedModel = result.model();
+      classNames = classNames(manifest.task(), manifest.classes(), result.scores().length);
+    }
+    describe(result.scores(), classNames, scored);
     scored.scoredAt = System.currentTimeMillis();
     return scored;
   }
 
-  /** The prediction, its probability or value, and every class's probability. */
-  static void describe(float[] output, String task, List<String> classes, ScoredEvent scored) {
+  /**
+   * The names of a model's classes, one per probability (a binary model's one output is two): none
+   * for regression; classes a manifest does not name are named by their index.
+   */
+  static String[] classNames(String task, List<String> classes, int outputs) {
     if ("regression".equals(task)) {
+      return new String[0];
+    }
+    String[] names = new String[outputs == 1 ? 2 : outputs];
+    for (int j = 0; j < names.length; j++) {
+      names[j] = j < classes.size() ? classes.get(j) : Integer.toString(j);
+    }
+    return names;
+  }
+
+  /**
+   * The prediction, its probability or value, and every class's probability.
+   *
+   * @param classes the model's {@link #classNames}, shared by the events it scores
+   */
+  static void describe(float[] output, String[] classes, ScoredEvent scored) {
+    scored.classes = classes;
+    if (classes.length == 0) {
       scored.value = output[0];
-      scored.classes = new String[0];
       scored.probabilities = new float[0];
       return;
     }
     scored.probabilities = output.length == 1 ? new float[] {1 - output[0], output[0]} : output;
-    scored.classes = new String[scored.probabilities.length];
-    for (int j = 0; j < scored.classes.length; j++) {
-      scored.classes[j] = j < classes.size() ? classes.get(j) : Integer.toString(j);
-    }
     // A binary model's output is the probability of class 1, which wins a tie (as in scoring
     // files).
     int best = output.length == 1 ? (output[0] >= 0.5f ? 1 : 0) : 0;

@@ -11,7 +11,8 @@ class EventScorerTest {
   @Test
   void describesEachTasksOutput() {
     ScoredEvent regression = new ScoredEvent();
-    EventScorer.describe(new float[] {41.5f}, "regression", List.of(), regression);
+    EventScorer.describe(
+        new float[] {41.5f}, EventScorer.classNames("regression", List.of(), 1), regression);
     assertThat(regression.prediction).isNull();
     assertThat(regression.value).isEqualTo(41.5);
     assertThat(regression.classes).isEmpty();
@@ -19,23 +20,28 @@ class EventScorerTest {
 
     // A binary model's one output is class 1's probability; class 1 wins a tie.
     ScoredEvent binary = new ScoredEvent();
-    EventScorer.describe(new float[] {0.25f}, "binary", List.of("good", "bad"), binary);
+    EventScorer.describe(
+        new float[] {0.25f}, EventScorer.classNames("binary", List.of("good", "bad"), 1), binary);
     assertThat(binary.classes).containsExactly("good", "bad");
     assertThat(binary.probabilities).containsExactly(0.75f, 0.25f);
     assertThat(binary.prediction).isEqualTo("good");
     assertThat(binary.value).isEqualTo(0.75);
     ScoredEvent tie = new ScoredEvent();
-    EventScorer.describe(new float[] {0.5f}, "binary", List.of("good", "bad"), tie);
+    EventScorer.describe(
+        new float[] {0.5f}, EventScorer.classNames("binary", List.of("good", "bad"), 1), tie);
     assertThat(tie.prediction).isEqualTo("bad");
 
     ScoredEvent multiclass = new ScoredEvent();
     EventScorer.describe(
-        new float[] {0.1f, 0.7f, 0.2f}, "multiclass", List.of("a", "b", "c"), multiclass);
+        new float[] {0.1f, 0.7f, 0.2f},
+        EventScorer.classNames("multiclass", List.of("a", "b", "c"), 3),
+        multiclass);
     assertThat(multiclass.prediction).isEqualTo("b");
     assertThat(multiclass.value).isEqualTo(0.7f);
     // Classes a manifest does not name are named by their index.
     ScoredEvent unnamed = new ScoredEvent();
-    EventScorer.describe(new float[] {0.9f}, "binary", List.of(), unnamed);
+    EventScorer.describe(
+        new float[] {0.9f}, EventScorer.classNames("binary", List.of(), 1), unnamed);
     assertThat(unnamed.classes).containsExactly("0", "1");
     assertThat(unnamed.prediction).isEqualTo("1");
   }
@@ -48,7 +54,10 @@ class EventScorerTest {
     assertThat(EventScorer.labelText("bad")).isEqualTo("bad");
 
     ScoredEvent scored = new ScoredEvent();
-    EventScorer.describe(new float[] {0.2f, 0.8f}, "multiclass", List.of("6", "7"), scored);
+    EventScorer.describe(
+        new float[] {0.2f, 0.8f},
+        EventScorer.classNames("multiclass", List.of("6", "7"), 2),
+        scored);
     scored.label = EventScorer.labelText(7.0);
     assertThat(scored.predictedItsLabel()).isTrue();
     scored.label = null;
