@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -39,13 +40,17 @@ public final class KafkaConnectors {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
-   * Reads raw record values; offsets live in Flink checkpoints (and are committed on completion).
+   * Reads raw record values, of the labels topic too where the spec has one; offsets live in Flink
+   * checkpoints (and are committed on completion).
    */
   public static KafkaSource<SourceRecord> source(PipelineSpec.Source spec) {
     KafkaSourceBuilder<SourceRecord> builder =
         KafkaSource.<SourceRecord>builder()
             .setBootstrapServers(spec.bootstrapServers())
-            .setTopics(spec.topic())
+            .setTopics(
+                spec.labelsFollow()
+                    ? List.of(spec.topic(), spec.labels().topic())
+                    : List.of(spec.topic()))
             .setGroupId(spec.groupId())
             .setStartingOffsets(startingOffsets(spec.startingOffsets()))
             .setDeserializer(new RawRecords())

@@ -141,7 +141,10 @@ public final class ScoringJob implements FlinkJob {
     }
   }
 
-  /** The spec's source read as a consumer group of its own, {@code <source.group-id>-scoring}. */
+  /**
+   * The spec's source read as a consumer group of its own, {@code <source.group-id>-scoring}: its
+   * events topic only, not the labels topic.
+   */
   public static PipelineSpec.Source scoringSource(PipelineSpec spec) {
     PipelineSpec.Source in = spec.source();
     return new PipelineSpec.Source(
@@ -156,7 +159,8 @@ public final class ScoringJob implements FlinkJob {
         in.idleTimeout(),
         in.maxRecordBytes(),
         in.unknownFields(),
-        in.recordSchema());
+        in.recordSchema(),
+        null);
   }
 
   /** Where predictions go unless told: {@code <source.topic>.predictions}. */

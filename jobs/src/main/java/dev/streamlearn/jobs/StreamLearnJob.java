@@ -10,6 +10,7 @@ import dev.streamlearn.operators.CopyForCandidates;
 import dev.streamlearn.operators.DecodeEvents;
 import dev.streamlearn.operators.DeduplicateEvents;
 import dev.streamlearn.operators.ExampleSerializer;
+import dev.streamlearn.operators.JoinLabels;
 import dev.streamlearn.operators.PublishModel;
 import dev.streamlearn.operators.Refusal;
 import dev.streamlearn.operators.SourceRecord;
@@ -74,11 +75,7 @@ public final class StreamLearnJob implements FlinkJob {
             .process(new DecodeEvents(spec), ExampleSerializer.TYPE)
             .name("decode-events")
             .uid("decode-events");
-    examples
-        .getSideOutput(DecodeEvents.REFUSED)
-        .sinkTo(deadLetters)
-        .name("dead-letters")
-        .uid("dead-letters");
+    DataStream<Refusal> refused = examples.getSideOutput(DecodeEvents.REFUSED);
 
     WatermarkStrategy<Example> eventTime =
         WatermarkStrategy.<Example>forBoundedOutOfOrderness(spec.source().maxOutOfOrderness())
@@ -104,6 +101,23 @@ public final class StreamLearnJob implements FlinkJob {
               .name("deduplicate-events")
               .uid("deduplicate-events");
     }
+
+    // Events sent without a label wait for it, keyed by id: after deduplication the stream is
+    // partitioned by id already, so the join needs no second shuffle.
+    if (spec.source().labelsFollow()) {
+      KeyedStream<Example, String> byId =
+          single || spec.dedup().enabled()
+              ? DataStreamUtils.reinterpretAsKeyedStream(
+                  unique, example -> example.id, Types.STRING)
+              : unique.keyBy(example -> example.id);
+      SingleOutputStreamOperator<Example> labeled =
+          byId.process(new JoinLabels(spec.source()), ExampleSerializer.TYPE)
+              .name("join-labels")
+              .uid("join-labels");
+      refused = refused.union(labeled.getSideOutput(JoinLabels.REFUSED));
+      unique = labeled;
+    }
+    refused.sinkTo(deadLetters).name("dead-letters").uid("dead-letters");
 
     // One model, one per segment, or one per hyper-parameter candidate (every event copied to
     // each): each key is a model, trained by one subtask. With several subtasks a trainer's events

@@ -6,6 +6,7 @@ import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.data.RecordEventDecoder;
 import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.schemas.EventLabel;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
@@ -22,7 +23,9 @@ import org.apache.flink.util.OutputTag;
  * schema, those records ({@link RecordEventDecoder}). Oversized, malformed or foreign-schema bytes,
  * and events the spec cannot learn from (no label, a label of the wrong type, NaN or infinite
  * values, no segment where the spec trains one model per segment), go to {@link #REFUSED} with
- * their reason; the stream goes on.
+ * their reason; the stream goes on. With {@code source.labels}, an event without a label passes on
+ * to wait for it, and the records of the labels topic become {@link Example#labelOnly} examples
+ * (counted apart from the events: {@link PipelineCounters#LABELS_READ}).
  */
 public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
 
@@ -32,12 +35,16 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
 
   private final PipelineSpec spec;
   private transient AvroCodec<LabeledEvent> codec;
+  private transient AvroCodec<EventLabel> labelCodec;
+  private transient String labelsTopic;
   private transient ExampleExtractor extractor;
   private transient DirectEventDecoder direct;
   private transient RecordEventDecoder records;
   private transient ModelRouter segments;
   private transient Counter read;
   private transient Counter deadLettered;
+  private transient Counter labelsRead;
+  private transient Counter labelsDeadLettered;
 
   public DecodeEvents(PipelineSpec spec) {
     this.spec = spec;
@@ -46,6 +53,8 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
   @Override
   public void open(OpenContext openContext) {
     codec = Topics.labeledEvents();
+    labelCodec = Topics.eventLabels();
+    labelsTopic = spec.source().labelsFollow() ? spec.source().labels().topic() : null;
     extractor = new ExampleExtractor(spec);
     direct = new DirectEventDecoder(spec);
     records = spec.source().recordSchema() == null ? null : new RecordEventDecoder(spec);
@@ -54,10 +63,20 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
     deadLettered =
         PipelineCounters.counter(
             getRuntimeContext().getMetricGroup(), PipelineCounters.DEAD_LETTERED);
+    labelsRead =
+        PipelineCounters.counter(
+            getRuntimeContext().getMetricGroup(), PipelineCounters.LABELS_READ);
+    labelsDeadLettered =
+        PipelineCounters.counter(
+            getRuntimeContext().getMetricGroup(), PipelineCounters.LABELS_DEAD_LETTERED);
   }
 
   @Override
   public void processElement(SourceRecord record, Context context, Collector<Example> out) {
+    if (labelsTopic != null && labelsTopic.equals(record.topic)) {
+      decodeLabel(record, context, out);
+      return;
+    }
     read.inc();
     String oversized = spec.source().oversized(record.value);
     if (oversized != null) {
@@ -100,6 +119,29 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
     } catch (ExampleExtractor.RefusedException e) {
       refuse(context, record, STAGE_CLEAN, e.getMessage(), event.getId());
     }
+  }
+
+  /** A record of the labels topic: the label of an event sent earlier without one. */
+  private void decodeLabel(SourceRecord record, Context context, Collector<Example> out) {
+    labelsRead.inc();
+    String reason = spec.source().oversized(record.value);
+    String stage = STAGE_DECODE;
+    String eventId = null;
+    if (reason == null) {
+      try {
+        EventLabel label = labelCodec.decode(record.value);
+        eventId = label.getId();
+        stage = STAGE_CLEAN;
+        Example example = extractor.extractLabel(label, record.partition, record.offset);
+        example.ingestTime = record.timestamp;
+        out.collect(example);
+        return;
+      } catch (AvroCodec.DecodeException | ExampleExtractor.RefusedException e) {
+        reason = e.getMessage();
+      }
+    }
+    labelsDeadLettered.inc();
+    context.output(REFUSED, Refusal.of(record, stage, reason, eventId));
   }
 
   /** Passes a clean example on, unless it belongs to no segment of the spec's. */

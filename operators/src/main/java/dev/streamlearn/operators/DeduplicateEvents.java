@@ -13,7 +13,8 @@ import org.apache.flink.util.Collector;
 
 /**
  * Passes the first event of each id and drops the ones that repeat it within the TTL, counting
- * them. Keyed by event id; the seen-marker expires with state TTL, so state stays bounded.
+ * them. Keyed by event id; the seen-marker expires with state TTL, so state stays bounded. Labels
+ * from the labels topic ({@link Example#labelOnly}) share their event's id and pass untouched.
  */
 public final class DeduplicateEvents extends KeyedProcessFunction<String, Example, Example> {
 
@@ -45,6 +46,10 @@ public final class DeduplicateEvents extends KeyedProcessFunction<String, Exampl
   @Override
   public void processElement(Example example, Context context, Collector<Example> out)
       throws Exception {
+    if (example.labelOnly) {
+      out.collect(example);
+      return;
+    }
     if (seen.value() != null) {
       deduplicated.inc();
       return;

@@ -50,6 +50,7 @@ public final class ExampleSerializer extends TypeSerializer<Example> {
     to.offset = from.offset;
     to.ingestTime = from.ingestTime;
     to.candidate = from.candidate;
+    to.labelOnly = from.labelOnly;
     return to;
   }
 
@@ -81,6 +82,7 @@ public final class ExampleSerializer extends TypeSerializer<Example> {
     target.writeLong(record.offset);
     target.writeLong(record.ingestTime);
     target.writeInt(record.candidate);
+    target.writeBoolean(record.labelOnly);
   }
 
   @Override
@@ -102,6 +104,7 @@ public final class ExampleSerializer extends TypeSerializer<Example> {
     record.offset = source.readLong();
     record.ingestTime = source.readLong();
     record.candidate = source.readInt();
+    record.labelOnly = source.readBoolean();
     return record;
   }
 

@@ -5,7 +5,8 @@ import org.apache.flink.metrics.MetricGroup;
 
 /**
  * The counters that account for every record: read = trained + held out + deduplicated +
- * dead-lettered (once the stream has drained). They live in the {@value #GROUP} metric group.
+ * dead-lettered (once the stream has drained); with a labels topic, also labels read = labels
+ * joined + labels dead-lettered. They live in the {@value #GROUP} metric group.
  */
 public final class PipelineCounters {
 
@@ -15,6 +16,16 @@ public final class PipelineCounters {
   public static final String DEDUPLICATED = "eventsDeduplicated";
   public static final String TRAINED = "eventsTrained";
   public static final String HELD_OUT = "eventsHeldOut";
+
+  /**
+   * Records of {@code source.labels.topic}: read, joined with their event (which is then trained on
+   * or held out), or dead-lettered (unreadable, repeated, or no event of that id within the wait).
+   * An event that waits in vain for its label counts as an event dead-lettered.
+   */
+  public static final String LABELS_READ = "labelsRead";
+
+  public static final String LABELS_JOINED = "labelsJoined";
+  public static final String LABELS_DEAD_LETTERED = "labelsDeadLettered";
 
   /**
    * Events that reached the trainer after their validation window had closed (trained on or held

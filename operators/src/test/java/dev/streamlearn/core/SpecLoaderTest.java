@@ -44,6 +44,42 @@ class SpecLoaderTest {
   }
 
   @Test
+  void readsTheLabelsTopicAndRefusesWhatCannotJoin() {
+    assertThat(SpecLoader.parse(MINIMAL).source().labelsFollow()).isFalse();
+    PipelineSpec.Labels labels =
+        SpecLoader.parse(MINIMAL + "source: {labels: {}}\n").source().labels();
+    assertThat(labels).isEqualTo(new PipelineSpec.Labels("events.labels", Duration.ofHours(1)));
+    assertThat(
+            SpecLoader.parse(
+                    MINIMAL
+                        + "source: {topic: clicks, labels: {topic: conversions, max-wait: 2d}}\n")
+                .source()
+                .labels())
+        .isEqualTo(new PipelineSpec.Labels("conversions", Duration.ofDays(2)));
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "source: {labels: {topic: events}}\n"))
+        .hasMessage(
+            "spec key 'source.labels.topic' = 'events': a topic other than source.topic: labels are"
+                + " EventLabel records on a topic of their own");
+    assertThatThrownBy(
+            () -> SpecLoader.parse(MINIMAL + "source: {labels: {topic: events.dead-letter}}\n"))
+        .hasMessageStartingWith("spec key 'source.labels.topic' = 'events.dead-letter': a topic");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "source: {labels: {max-wait: 0s}}\n"))
+        .hasMessage(
+            "spec key 'source.labels.max-wait' = '0s': a positive duration such as 10m or 1h");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "source: {labels: {wait: 1h}}\n"))
+        .hasMessageStartingWith("spec key 'source.labels.wait' = '1h': unknown key");
+    assertThatThrownBy(
+            () ->
+                SpecLoader.parse(
+                    MINIMAL
+                        + "source: {labels: {}, schema: {avro: '{\"type\": \"record\", \"name\":"
+                        + " \"R\", \"fields\": [{\"name\": \"x\", \"type\": \"double\"},"
+                        + " {\"name\": \"label\", \"type\": \"double\"}]}'}}\n"))
+        .hasMessageStartingWith(
+            "spec key 'source.labels.topic' = 'events.labels': source.schema.id set too");
+  }
+
+  @Test
   void readsTheIdleTimeoutAndRefusesOneThatIsNoDuration() {
     assertThat(SpecLoader.parse(MINIMAL + "source: {idle-timeout: 0s}\n").source().idleTimeout())
         .isZero();

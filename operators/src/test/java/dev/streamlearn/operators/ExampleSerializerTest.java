@@ -22,6 +22,7 @@ class ExampleSerializerTest {
     example.offset = 1L << 40;
     example.ingestTime = 42;
     example.candidate = 2;
+    example.labelOnly = true;
 
     DataOutputSerializer out = new DataOutputSerializer(64);
     ExampleSerializer.INSTANCE.serialize(example, out);
@@ -50,5 +51,6 @@ class ExampleSerializerTest {
     assertThat(actual.offset).isEqualTo(expected.offset);
     assertThat(actual.ingestTime).isEqualTo(expected.ingestTime);
     assertThat(actual.candidate).isEqualTo(expected.candidate);
+    assertThat(actual.labelOnly).isEqualTo(expected.labelOnly);
   }
 }

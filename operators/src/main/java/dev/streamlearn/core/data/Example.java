@@ -11,7 +11,10 @@ public class Example {
   /** Event time, epoch milliseconds. */
   public long timestamp;
 
-  /** Binary: 0 or 1; multiclass: the class index; regression: the value. */
+  /**
+   * Binary: 0 or 1; multiclass: the class index; regression: the value. NaN: not known yet (an
+   * event that waits for its label from {@code source.labels}).
+   */
   public double label;
 
   public float weight = 1f;
@@ -36,5 +39,16 @@ public class Example {
    */
   public int candidate;
 
+  /**
+   * Not an event but the label of event {@link #id}, read from {@code source.labels.topic}: {@link
+   * #label}, {@link #timestamp} (when it became known) and where it was read; no features.
+   */
+  public boolean labelOnly;
+
   public Example() {}
+
+  /** An event that waits for its label to arrive from the labels topic. */
+  public boolean awaitsLabel() {
+    return !labelOnly && Double.isNaN(label);
+  }
 }

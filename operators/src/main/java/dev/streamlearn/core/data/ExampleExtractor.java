@@ -1,6 +1,7 @@
 package dev.streamlearn.core.data;
 
 import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.schemas.EventLabel;
 import dev.streamlearn.schemas.LabeledEvent;
 import java.io.Serializable;
 import java.util.List;
@@ -19,10 +20,14 @@ public final class ExampleExtractor implements Serializable {
   private final String task;
   private final List<String> classes;
 
+  /** Events without a label wait for it ({@code source.labels}) rather than being refused. */
+  private final boolean labelsFollow;
+
   public ExampleExtractor(PipelineSpec spec) {
     this.rules = new RawFeatures(spec);
     this.task = spec.label().task();
     this.classes = List.copyOf(spec.label().classes());
+    this.labelsFollow = spec.source().labelsFollow();
   }
 
   /** The stateless cleaning rules this extractor applies. */
@@ -51,6 +56,32 @@ public final class ExampleExtractor implements Serializable {
     return example;
   }
 
+  /**
+   * The label of an event sent earlier without one, as an {@link Example#labelOnly} example: its
+   * label read by the same rules as an event's own.
+   *
+   * @throws RefusedException with the reason it cannot be used
+   */
+  public Example extractLabel(EventLabel label, int partition, long offset)
+      throws RefusedException {
+    if (label.getId() == null || label.getId().isBlank()) {
+      throw new RefusedException("label has an empty event id");
+    }
+    if (label.getLabel() == null) {
+      throw new RefusedException("label of event " + label.getId() + " has no value");
+    }
+    Example example = new Example();
+    example.labelOnly = true;
+    example.id = label.getId();
+    example.timestamp = label.getTimestamp().toEpochMilli();
+    example.partition = partition;
+    example.offset = offset;
+    example.label = labelIndex(label.getLabel());
+    example.numeric = new double[0];
+    example.categorical = new String[0];
+    return example;
+  }
+
   static float weight(Double weight) throws RefusedException {
     if (weight == null) {
       return 1f;
@@ -63,6 +94,9 @@ public final class ExampleExtractor implements Serializable {
 
   double labelIndex(Object label) throws RefusedException {
     if (label == null) {
+      if (labelsFollow) {
+        return Double.NaN;
+      }
       throw new RefusedException("event has no label");
     }
     if (task.equals("regression")) {

@@ -107,6 +107,8 @@ public record PipelineSpec(
    * @param unknownFields ignore or refuse: events carrying fields no feature reads
    * @param recordSchema the producers' own Avro record schema and where the event's parts are in
    *     it; null when the topic carries {@code LabeledEvent}s
+   * @param labels where the labels of events sent without one arrive later; null: every event
+   *     carries its label, and an event without one is refused
    */
   public record Source(
       String bootstrapServers,
@@ -120,8 +122,14 @@ public record PipelineSpec(
       Duration idleTimeout,
       int maxRecordBytes,
       String unknownFields,
-      RecordSchema recordSchema)
+      RecordSchema recordSchema,
+      Labels labels)
       implements Serializable {
+
+    /** Whether events may arrive without their label, to be joined with it from a labels topic. */
+    public boolean labelsFollow() {
+      return labels != null;
+    }
 
     /** Why a record value is too big to read ({@code max-record-bytes}); null when it is not. */
     public String oversized(byte[] value) {
@@ -133,6 +141,17 @@ public record PipelineSpec(
           : null;
     }
   }
+
+  /**
+   * Labels that arrive after their events: an event without a label waits, in keyed state, for the
+   * {@code EventLabel} of its id on {@code topic}, and is learned from when it comes.
+   *
+   * @param topic the topic of {@code EventLabel} records, read with the events (same consumer
+   *     group, starting offsets and boundedness)
+   * @param maxWait how long, in event time, an event waits for its label and a label for its event;
+   *     an event still unlabeled then is dead-lettered, as is a label whose event never came
+   */
+  public record Labels(String topic, Duration maxWait) implements Serializable {}
 
   /**
    * A topic of the producers' own Avro records: each feature reads the field its name (or {@code

@@ -168,7 +168,8 @@ public final class SpecLoader {
         "idle-timeout",
         "max-record-bytes",
         "unknown-fields",
-        "schema");
+        "schema",
+        "labels");
     String topic = source.string("topic", "events");
     String unknownFields = source.oneOf("unknown-fields", "ignore", List.of("ignore", "refuse"));
     PipelineSpec.RecordSchema recordSchema =
@@ -192,7 +193,18 @@ public final class SpecLoader {
             source.duration("idle-timeout", "30s"),
             (int) source.integer("max-record-bytes", 1 << 20, 64, 64L << 20),
             unknownFields,
-            recordSchema);
+            recordSchema,
+            source.has("labels") ? labels(source.child("labels"), topic, recordSchema) : null);
+    if (sourceSpec.labelsFollow()) {
+      String labelsTopic = sourceSpec.labels().topic();
+      if (labelsTopic.equals(sourceSpec.deadLetterTopic())
+          || labelsTopic.equals(sourceSpec.metricsTopic())) {
+        throw new SpecException(
+            "source.labels.topic",
+            labelsTopic,
+            "a topic other than source.dead-letter-topic and source.metrics-topic");
+      }
+    }
 
     Node label = spec.child("label");
     label.allow("task", "classes");
@@ -569,6 +581,35 @@ public final class SpecLoader {
           "a segment name that is not one of segments.values, for the events of none of them");
     }
     return new PipelineSpec.Segments(by, values, others);
+  }
+
+  /** {@code source.labels}: the topic where labels of events sent without one arrive later. */
+  private static PipelineSpec.Labels labels(
+      Node node, String eventsTopic, PipelineSpec.RecordSchema recordSchema) {
+    node.allow("topic", "max-wait");
+    String topic = node.string("topic", eventsTopic + ".labels");
+    if (topic.equals(eventsTopic)) {
+      throw new SpecException(
+          node.key("topic"),
+          topic,
+          "a topic other than source.topic: labels are EventLabel records on a topic of their own");
+    }
+    Duration maxWait = node.duration("max-wait", "1h");
+    if (maxWait.isZero() || maxWait.isNegative()) {
+      throw new SpecException(
+          node.key("max-wait"),
+          node.string("max-wait", "1h"),
+          "a positive duration such as 10m or 1h");
+    }
+    if (recordSchema != null && recordSchema.idField() == null) {
+      throw new SpecException(
+          node.key("topic"),
+          topic,
+          "source.schema.id set too: a label finds its event by the event's id, and without"
+              + " source.schema.id an event's id is its Kafka partition and offset, which a label"
+              + " cannot name");
+    }
+    return new PipelineSpec.Labels(topic, maxWait);
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.streamlearn.schemas.codec;
 
 import dev.streamlearn.schemas.DeadLetter;
+import dev.streamlearn.schemas.EventLabel;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.Prediction;
 import dev.streamlearn.schemas.WindowMetrics;
@@ -11,6 +12,11 @@ public final class Topics {
   /** Labeled events, written by producers. */
   public static AvroCodec<LabeledEvent> labeledEvents() {
     return new AvroCodec<>(LabeledEvent.class);
+  }
+
+  /** Labels of events sent earlier without one, on a pipeline's labels topic. */
+  public static AvroCodec<EventLabel> eventLabels() {
+    return new AvroCodec<>(EventLabel.class);
   }
 
   /** Records the pipeline refused, with their reason. */

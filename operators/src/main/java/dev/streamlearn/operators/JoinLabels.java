@@ -1,0 +1,114 @@
+package dev.streamlearn.operators;
+
+import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.data.LabelJoin;
+import dev.streamlearn.core.spec.PipelineSpec;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Joins events sent without a label with their labels from {@code source.labels.topic}, keyed by
+ * event id: whichever comes first waits in keyed state until the other comes, or until the
+ * watermark passes its time plus {@code source.labels.max-wait}, when it is dead-lettered with the
+ * reason. Events that carry their own label pass straight on. A second label for an id is
+ * dead-lettered; a second event that waits for the same id counts as deduplicated.
+ */
+public final class JoinLabels extends KeyedProcessFunction<String, Example, Example> {
+
+  /** Given-up events and labels, on their way to the dead-letter topic. */
+  public static final OutputTag<Refusal> REFUSED = DecodeEvents.REFUSED;
+
+  public static final String STAGE = "join-labels";
+
+  private final String eventsTopic;
+  private final LabelJoin rules;
+  private final String labelsTopic;
+  private transient ValueState<Example> waiting;
+  private transient ValueState<Boolean> labeled;
+  private transient Counter joined;
+  private transient Counter labelsDeadLettered;
+  private transient Counter eventsDeadLettered;
+  private transient Counter deduplicated;
+
+  public JoinLabels(PipelineSpec.Source source) {
+    if (!source.labelsFollow()) {
+      throw new IllegalArgumentException("the spec names no source.labels to join");
+    }
+    this.eventsTopic = source.topic();
+    this.labelsTopic = source.labels().topic();
+    this.rules = new LabelJoin(source.labels().maxWait(), labelsTopic);
+  }
+
+  @Override
+  public void open(OpenContext openContext) {
+    waiting =
+        getRuntimeContext().getState(new ValueStateDescriptor<>("waiting", ExampleSerializer.TYPE));
+    labeled = getRuntimeContext().getState(new ValueStateDescriptor<>("labeled", Types.BOOLEAN));
+    var metrics = getRuntimeContext().getMetricGroup();
+    joined = PipelineCounters.counter(metrics, PipelineCounters.LABELS_JOINED);
+    labelsDeadLettered = PipelineCounters.counter(metrics, PipelineCounters.LABELS_DEAD_LETTERED);
+    eventsDeadLettered = PipelineCounters.counter(metrics, PipelineCounters.DEAD_LETTERED);
+    deduplicated = PipelineCounters.counter(metrics, PipelineCounters.DEDUPLICATED);
+  }
+
+  @Override
+  public void processElement(Example example, Context context, Collector<Example> out)
+      throws Exception {
+    if (!example.labelOnly && !example.awaitsLabel()) {
+      out.collect(example);
+      return;
+    }
+    Example held = waiting.value();
+    if (held == null && labeled.value() == null) {
+      waiting.update(example);
+      context.timerService().registerEventTimeTimer(rules.deadline(example));
+      return;
+    }
+    if (held == null || held.labelOnly == example.labelOnly) {
+      // A second label, or a second event, for an id that has one waiting or joined already.
+      if (example.labelOnly) {
+        labelsDeadLettered.inc();
+        context.output(
+            REFUSED,
+            Refusal.of(example, labelsTopic, STAGE, LabelJoin.repeated(example, held == null)));
+      } else {
+        deduplicated.inc();
+      }
+      return;
+    }
+    waiting.clear();
+    labeled.update(Boolean.TRUE);
+    joined.inc();
+    out.collect(example.labelOnly ? LabelJoin.join(held, example) : LabelJoin.join(example, held));
+  }
+
+  @Override
+  public void onTimer(long timestamp, OnTimerContext context, Collector<Example> out)
+      throws Exception {
+    Example held = waiting.value();
+    if (held == null) {
+      labeled.clear();
+      return;
+    }
+    if (rules.deadline(held) > timestamp) {
+      return; // the timer of an earlier wait on this id; this one has its own
+    }
+    waiting.clear();
+    labeled.clear();
+    String reason =
+        rules.expired(held, context.timerService().currentWatermark() == Long.MAX_VALUE);
+    if (held.labelOnly) {
+      labelsDeadLettered.inc();
+      context.output(REFUSED, Refusal.of(held, labelsTopic, STAGE, reason));
+    } else {
+      eventsDeadLettered.inc();
+      context.output(REFUSED, Refusal.of(held, eventsTopic, STAGE, reason));
+    }
+  }
+}

@@ -1,0 +1,166 @@
+package dev.streamlearn.operators;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamlearn.core.data.Example;
+import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.core.spec.SpecLoader;
+import java.util.List;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.Test;
+
+/** Events sent without a label meet the labels that follow, through Flink's keyed test harness. */
+class JoinLabelsTest {
+
+  private static final PipelineSpec.Source SOURCE =
+      SpecLoader.parse(
+              "features: [{name: x, type: numeric}]\n"
+                  + "source: {topic: clicks, labels: {topic: clicks.labels, max-wait: 10s}}\n")
+          .source();
+
+  @Test
+  void eachEventTakesTheLabelOfItsIdWhicheverComesFirst() throws Exception {
+    try (var harness = harness()) {
+      harness.open();
+      harness.processElement(event("a", 1_000, 0));
+      harness.processElement(label("b", 1_500, 1));
+      harness.processElement(labeledEvent("c", 1_600, 0));
+      assertThat(harness.extractOutputValues()).extracting(e -> e.id).containsExactly("c");
+
+      harness.processElement(label("a", 4_000, 1));
+      harness.processElement(event("b", 2_000, 0));
+      List<Example> out = harness.extractOutputValues();
+      assertThat(out).extracting(e -> e.id).containsExactly("c", "a", "b");
+      // Learned from when the label was known (a), or at the event's own later time (b).
+      assertThat(out).extracting(e -> e.timestamp).containsExactly(1_600L, 4_000L, 2_000L);
+      assertThat(out).extracting(e -> e.label).containsExactly(0.0, 1.0, 1.0);
+      assertThat(out).allMatch(e -> !e.labelOnly && e.numeric.length == 1);
+      // The events' own positions, for lineage; the labels' arrival times, for latency.
+      assertThat(out.get(1).offset).isEqualTo(100);
+      assertThat(out.get(1).ingestTime).isEqualTo(4_000 + 7);
+      assertThat(harness.getSideOutput(JoinLabels.REFUSED)).isNull();
+
+      // Joined ids keep a marker until the wait is over, so a repeated label is told apart.
+      harness.processElement(label("a", 5_000, 0));
+      assertThat(reasons(harness))
+          .containsExactly(
+              "clicks.labels a: event a was labeled already; a repeated label is not learned from");
+      harness.processWatermark(new Watermark(30_000));
+      assertThat(harness.numKeyedStateEntries()).isZero();
+      assertThat(harness.numEventTimeTimers()).isZero();
+    }
+  }
+
+  @Test
+  void whatWaitsInVainIsDeadLetteredWithTheReason() throws Exception {
+    try (var harness = harness()) {
+      harness.open();
+      harness.processElement(event("a", 1_000, 0));
+      harness.processElement(label("orphan", 2_000, 1));
+      harness.processElement(label("orphan", 2_500, 0));
+      harness.processElement(event("a", 1_200, 0));
+      assertThat(reasons(harness))
+          .containsExactly(
+              "clicks.labels orphan: a label for event orphan waits already; a repeated label is"
+                  + " not learned from");
+
+      // Nothing is given up before its time plus the wait.
+      harness.processWatermark(new Watermark(10_999));
+      assertThat(harness.getSideOutput(JoinLabels.REFUSED)).hasSize(1);
+      harness.processWatermark(new Watermark(12_000));
+      assertThat(reasons(harness).subList(1, 3))
+          .containsExactly(
+              "clicks a: no label arrived on clicks.labels within PT10S of the event",
+              "clicks.labels orphan: no event with id orphan arrived within PT10S of its label");
+      Refusal expired =
+          harness.getSideOutput(JoinLabels.REFUSED).stream().toList().get(1).getValue();
+      assertThat(expired.stage).isEqualTo("join-labels");
+      assertThat(expired.offset).isEqualTo(100);
+      assertThat(expired.payload).isEmpty();
+
+      // A label after its event gave up waits in turn; the end of the input ends every wait.
+      harness.processElement(label("a", 13_000, 1));
+      harness.processElement(event("late", 13_000, 0));
+      harness.processWatermark(new Watermark(Long.MAX_VALUE));
+      assertThat(reasons(harness).subList(3, 5))
+          .containsExactlyInAnyOrder(
+              "clicks.labels a: no event with id a arrived before the input ended",
+              "clicks late: no label arrived on clicks.labels before the input ended");
+      assertThat(harness.extractOutputValues()).isEmpty();
+      assertThat(harness.numKeyedStateEntries()).isZero();
+    }
+  }
+
+  @Test
+  void waitingEventsSurviveSnapshotAndRestore() throws Exception {
+    OperatorSubtaskState snapshot;
+    try (var harness = harness()) {
+      harness.open();
+      harness.processElement(event("a", 1_000, 0));
+      harness.processElement(label("b", 1_000, 1));
+      snapshot = harness.snapshot(1, 1);
+    }
+    try (var harness = harness()) {
+      harness.initializeState(snapshot);
+      harness.open();
+      harness.processElement(label("a", 3_000, 1));
+      harness.processElement(event("b", 3_000, 0));
+      assertThat(harness.extractOutputValues())
+          .extracting(e -> e.id + "=" + e.label)
+          .containsExactly("a=1.0", "b=1.0");
+      harness.processWatermark(new Watermark(Long.MAX_VALUE));
+      assertThat(harness.getSideOutput(JoinLabels.REFUSED)).isNull();
+    }
+  }
+
+  private static KeyedOneInputStreamOperatorTestHarness<String, Example, Example> harness()
+      throws Exception {
+    return new KeyedOneInputStreamOperatorTestHarness<>(
+        new KeyedProcessOperator<>(new JoinLabels(SOURCE)),
+        (Example example) -> example.id,
+        Types.STRING);
+  }
+
+  private static StreamRecord<Example> event(String id, long time, double x) {
+    Example example = new Example();
+    example.id = id;
+    example.timestamp = time;
+    example.label = Double.NaN;
+    example.numeric = new double[] {x};
+    example.categorical = new String[0];
+    example.offset = 100;
+    example.ingestTime = time + 5;
+    return new StreamRecord<>(example, time);
+  }
+
+  private static StreamRecord<Example> labeledEvent(String id, long time, double label) {
+    StreamRecord<Example> record = event(id, time, 0);
+    record.getValue().label = label;
+    return record;
+  }
+
+  private static StreamRecord<Example> label(String id, long time, double label) {
+    Example example = new Example();
+    example.labelOnly = true;
+    example.id = id;
+    example.timestamp = time;
+    example.label = label;
+    example.numeric = new double[0];
+    example.categorical = new String[0];
+    example.offset = 7;
+    example.ingestTime = time + 7;
+    return new StreamRecord<>(example, time);
+  }
+
+  private static List<String> reasons(
+      KeyedOneInputStreamOperatorTestHarness<String, Example, Example> harness) {
+    return harness.getSideOutput(JoinLabels.REFUSED).stream()
+        .map(r -> r.getValue().topic + " " + r.getValue().eventId + ": " + r.getValue().reason)
+        .toList();
+  }
+}
