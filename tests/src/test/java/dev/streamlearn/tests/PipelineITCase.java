@@ -14,6 +14,7 @@ import dev.streamlearn.jobs.runtime.EmbeddedKafka;
 import dev.streamlearn.jobs.runtime.ProgressMetrics;
 import dev.streamlearn.operators.PipelineCounters;
 import dev.streamlearn.schemas.DeadLetter;
+import dev.streamlearn.schemas.EventLabel;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.Prediction;
 import dev.streamlearn.schemas.WindowMetrics;
@@ -1110,6 +1111,116 @@ class PipelineITCase {
     assertThat(deadLetters("scoring.predictions.dead-letter", 2))
         .extracting(letter -> letter.getStage() + ": " + letter.getReason())
         .allMatch(line -> line.startsWith("decode: not Avro single-object encoded"));
+  }
+
+  @Test
+  void learnsFromLabelsThatArriveAfterTheirEvents() throws Exception {
+    Path store = temporary.resolve("late-labels-store");
+    PipelineSpec spec =
+        SpecLoader.parse(
+            String.join(
+                "\n",
+                "name: late-labels",
+                "source: {bootstrap-servers: '" + kafka.bootstrapServers() + "', topic: clicks,",
+                "         bounded: true, labels: {topic: conversions, max-wait: 1h}}",
+                "features: [{name: x, type: numeric}]",
+                "validation: {window: 300s}",
+                "store: {uri: '" + store + "'}",
+                ""));
+    createTopics("clicks");
+    kafka.createTopic("conversions", 2);
+
+    // Events without a label (some never get one), a few that carry their own, and on the labels
+    // topic: each label 30 s after its event, labels of events never sent, repeats, junk.
+    AvroCodec<LabeledEvent> events = Topics.labeledEvents();
+    AvroCodec<EventLabel> labels = Topics.eventLabels();
+    Random random = new Random(41);
+    int waiting = 2000;
+    int neverLabeled = 100;
+    int ownLabel = 100;
+    List<EventLabel> sent = new ArrayList<>();
+    try (KafkaProducer<byte[], byte[]> producer = producer()) {
+      for (int i = 0; i < waiting + ownLabel; i++) {
+        double x = random.nextGaussian();
+        double label = x > 0 ? 1.0 : 0.0;
+        boolean own = i >= waiting;
+        LabeledEvent event = event("c-" + i, own ? label : null, Map.of("x", x));
+        producer.send(new ProducerRecord<>("clicks", events.encode(event)));
+        if (!own && i % 20 != 7) {
+          sent.add(
+              EventLabel.newBuilder()
+                  .setId(event.getId())
+                  .setTimestamp(event.getTimestamp().plusSeconds(30))
+                  .setLabel(label)
+                  .build());
+        }
+      }
+      for (int i = 0; i < 20; i++) {
+        sent.add(
+            EventLabel.newBuilder()
+                .setId("unknown-" + i)
+                .setTimestamp(Instant.ofEpochMilli(1_700_000_000_000L + 1000L * i))
+                .setLabel(1.0)
+                .build());
+      }
+      for (int i = 0; i < 10; i++) {
+        sent.add(sent.get(i * 3));
+      }
+      for (EventLabel label : sent) {
+        producer.send(new ProducerRecord<>("conversions", labels.encode(label)));
+      }
+      producer.send(new ProducerRecord<>("conversions", new byte[] {4, 5, 6}));
+      producer.send(new ProducerRecord<>("conversions", "yes".getBytes(StandardCharsets.UTF_8)));
+    }
+    int joinable = waiting - neverLabeled;
+    assertThat(sent).hasSize(joinable + 20 + 10);
+    runToTheEnd(spec);
+
+    long trained = ProgressMetrics.count(PipelineCounters.TRAINED);
+    long heldOut = ProgressMetrics.count(PipelineCounters.HELD_OUT);
+    assertThat(ProgressMetrics.count(PipelineCounters.READ)).isEqualTo(waiting + ownLabel);
+    assertThat(trained + heldOut).isEqualTo(joinable + ownLabel);
+    assertThat(ProgressMetrics.count(PipelineCounters.DEAD_LETTERED)).isEqualTo(neverLabeled);
+    assertThat(ProgressMetrics.count(PipelineCounters.DEDUPLICATED)).isZero();
+    assertThat(ProgressMetrics.count(PipelineCounters.LABELS_READ)).isEqualTo(sent.size() + 2);
+    assertThat(ProgressMetrics.count(PipelineCounters.LABELS_JOINED)).isEqualTo(joinable);
+    assertThat(ProgressMetrics.count(PipelineCounters.LABELS_DEAD_LETTERED)).isEqualTo(20 + 10 + 2);
+
+    List<DeadLetter> letters = deadLetters("clicks.dead-letter", neverLabeled + 32);
+    assertThat(letters).hasSize(neverLabeled + 32);
+    Map<String, Long> byReason = new java.util.TreeMap<>();
+    for (DeadLetter letter : letters) {
+      String reason =
+          letter.getTopic()
+              + " "
+              + letter.getStage()
+              + ": "
+              + letter.getReason().replaceAll("(event|id) [a-z]+-[0-9]+", "$1 ID");
+      byReason.merge(reason.replaceFirst("decode: .*", "decode: ..."), 1L, Long::sum);
+    }
+    assertThat(byReason)
+        .containsEntry(
+            "clicks join-labels: no label arrived on conversions before the input ended",
+            (long) neverLabeled)
+        .containsEntry(
+            "conversions join-labels: no event with id ID arrived before the input ended", 20L)
+        .containsEntry("conversions decode: ...", 2L);
+    // A repeat comes while the first label waits for its event or after they were joined.
+    assertThat(
+            byReason.entrySet().stream()
+                .filter(e -> e.getKey().contains("repeated label"))
+                .mapToLong(Map.Entry::getValue)
+                .sum())
+        .isEqualTo(10);
+    assertThat(letters.stream().filter(l -> l.getStage().equals("join-labels")))
+        .allMatch(l -> l.getPayload().remaining() == 0 && l.getEventId() != null);
+
+    // Learned from the joined labels as from labels carried by the events.
+    LocalModelStore models = new LocalModelStore(store);
+    List<Long> versions = models.versions("late-labels");
+    Manifest last = models.manifest("late-labels", versions.get(versions.size() - 1)).orElseThrow();
+    assertThat(last.lineage().eventsTrainedTotal()).isEqualTo(trained);
+    assertThat(last.metrics().get("window").get("accuracy")).isGreaterThan(0.9);
   }
 
   /** {@code count} events of one numeric input x, labelled by its sign, as Avro bytes. */

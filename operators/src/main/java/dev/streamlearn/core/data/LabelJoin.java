@@ -1,18 +1,19 @@
 package dev.streamlearn.core.data;
 
+import java.io.Serializable;
 import java.time.Duration;
 
 /**
  * What happens when an event sent without its label meets the label that follows, or does not
  * within the wait: the rules of the label join, apart from where its state lives.
  */
-public final class LabelJoin {
+public final class LabelJoin implements Serializable {
 
-  private final Duration wait;
+  private final Duration maxWait;
   private final String labelsTopic;
 
-  public LabelJoin(Duration wait, String labelsTopic) {
-    this.wait = wait;
+  public LabelJoin(Duration maxWait, String labelsTopic) {
+    this.maxWait = maxWait;
     this.labelsTopic = labelsTopic;
   }
 
@@ -29,7 +30,7 @@ public final class LabelJoin {
 
   /** The event time until which {@code waiting} (an event or a label) waits for its other half. */
   public long deadline(Example waiting) {
-    long millis = wait.toMillis();
+    long millis = maxWait.toMillis();
     return waiting.timestamp > Long.MAX_VALUE - millis
         ? Long.MAX_VALUE
         : waiting.timestamp + millis;
@@ -44,11 +45,11 @@ public final class LabelJoin {
     if (waiting.labelOnly) {
       return inputEnded
           ? "no event with id " + waiting.id + " arrived before the input ended"
-          : "no event with id " + waiting.id + " arrived within " + wait + " of its label";
+          : "no event with id " + waiting.id + " arrived within " + maxWait + " of its label";
     }
     return inputEnded
         ? "no label arrived on " + labelsTopic + " before the input ended"
-        : "no label arrived on " + labelsTopic + " within " + wait + " of the event";
+        : "no label arrived on " + labelsTopic + " within " + maxWait + " of the event";
   }
 
   /** Why a second label for one id is not learned from. */
