@@ -14,10 +14,11 @@ import org.apache.flink.util.OutputTag;
 
 /**
  * Joins events sent without a label with their labels from {@code source.labels.topic}, keyed by
- * event id: whichever comes first waits in keyed state until the other comes, or until the
- * watermark passes its time plus {@code source.labels.max-wait}, when it is dead-lettered with the
- * reason. Events that carry their own label pass straight on. A second label for an id is
- * dead-lettered; a second event that waits for the same id counts as deduplicated.
+ * event id: whichever comes first waits in keyed state until the other comes, or until both the
+ * watermark and the other topic's records read have passed its time plus {@code
+ * source.labels.max-wait} ({@link LabelJoin#mayGiveUp}), when it is dead-lettered with the reason.
+ * Events that carry their own label pass straight on. A second label for an id is dead-lettered; a
+ * second event that waits for the same id counts as deduplicated.
  */
 public final class JoinLabels extends KeyedProcessFunction<String, Example, Example> {
 
@@ -36,13 +37,21 @@ public final class JoinLabels extends KeyedProcessFunction<String, Example, Exam
   private transient Counter eventsDeadLettered;
   private transient Counter deduplicated;
 
+  /**
+   * The latest event time read at this subtask of each topic; not kept in checkpoints (after a
+   * restore, waits end once both topics are read again).
+   */
+  private transient long eventsReadUntil;
+
+  private transient long labelsReadUntil;
+
   public JoinLabels(PipelineSpec.Source source) {
     if (!source.labelsFollow()) {
       throw new IllegalArgumentException("the spec names no source.labels to join");
     }
     this.eventsTopic = source.topic();
     this.labelsTopic = source.labels().topic();
-    this.rules = new LabelJoin(source.labels().maxWait(), labelsTopic);
+    this.rules = new LabelJoin(source.labels().maxWait(), labelsTopic, source.maxOutOfOrderness());
   }
 
   @Override
@@ -55,11 +64,18 @@ public final class JoinLabels extends KeyedProcessFunction<String, Example, Exam
     labelsDeadLettered = PipelineCounters.counter(metrics, PipelineCounters.LABELS_DEAD_LETTERED);
     eventsDeadLettered = PipelineCounters.counter(metrics, PipelineCounters.DEAD_LETTERED);
     deduplicated = PipelineCounters.counter(metrics, PipelineCounters.DEDUPLICATED);
+    eventsReadUntil = Long.MIN_VALUE;
+    labelsReadUntil = Long.MIN_VALUE;
   }
 
   @Override
   public void processElement(Example example, Context context, Collector<Example> out)
       throws Exception {
+    if (example.labelOnly) {
+      labelsReadUntil = Math.max(labelsReadUntil, example.timestamp);
+    } else {
+      eventsReadUntil = Math.max(eventsReadUntil, example.timestamp);
+    }
     if (!example.labelOnly && !example.awaitsLabel()) {
       out.collect(example);
       return;
@@ -99,10 +115,14 @@ public final class JoinLabels extends KeyedProcessFunction<String, Example, Exam
     if (rules.deadline(held) > timestamp) {
       return; // the timer of an earlier wait on this id; this one has its own
     }
+    boolean inputEnded = context.timerService().currentWatermark() == Long.MAX_VALUE;
+    if (!inputEnded && !rules.mayGiveUp(held, held.labelOnly ? eventsReadUntil : labelsReadUntil)) {
+      context.timerService().registerEventTimeTimer(rules.recheckAfter(timestamp));
+      return;
+    }
     waiting.clear();
     labeled.clear();
-    String reason =
-        rules.expired(held, context.timerService().currentWatermark() == Long.MAX_VALUE);
+    String reason = rules.expired(held, inputEnded);
     if (held.labelOnly) {
       labelsDeadLettered.inc();
       context.output(REFUSED, Refusal.of(held, labelsTopic, STAGE, reason));

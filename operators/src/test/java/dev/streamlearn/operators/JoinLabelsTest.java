@@ -68,6 +68,11 @@ class JoinLabelsTest {
           .containsExactly(
               "clicks.labels orphan: a label for event orphan waits already; a repeated label is"
                   + " not learned from");
+      // Both topics read on to 17 s: an event that carries its label, a label and its event.
+      harness.processElement(labeledEvent("own", 17_000, 1));
+      harness.processElement(event("p", 16_000, 0));
+      harness.processElement(label("p", 17_000, 1));
+      assertThat(harness.extractOutputValues()).extracting(e -> e.id).containsExactly("own", "p");
 
       // Nothing is given up before its time plus the wait.
       harness.processWatermark(new Watermark(10_999));
@@ -91,7 +96,34 @@ class JoinLabelsTest {
           .containsExactlyInAnyOrder(
               "clicks.labels a: no event with id a arrived before the input ended",
               "clicks late: no label arrived on clicks.labels before the input ended");
-      assertThat(harness.extractOutputValues()).isEmpty();
+      assertThat(harness.extractOutputValues()).hasSize(2);
+      assertThat(harness.numKeyedStateEntries()).isZero();
+    }
+  }
+
+  @Test
+  void aTopicReadAheadEndsNoWaitOfTheOther() throws Exception {
+    try (var harness = harness()) {
+      harness.open();
+      // The labels topic is read far ahead of the events topic, and the watermark with it.
+      harness.processElement(label("x", 1_000, 1));
+      harness.processElement(label("z", 90_000, 0));
+      harness.processWatermark(new Watermark(200_000));
+      assertThat(harness.getSideOutput(JoinLabels.REFUSED)).isNull();
+      harness.processElement(event("x", 1_000, 0));
+      harness.processElement(event("z", 89_000, 0));
+      assertThat(harness.extractOutputValues())
+          .extracting(e -> e.id + "=" + e.label)
+          .containsExactly("x=1.0", "z=0.0");
+
+      // An event waits while no labels are read at all: a stalled labeling system loses nothing.
+      harness.processElement(event("w", 300_000, 0));
+      harness.processWatermark(new Watermark(10_000_000));
+      assertThat(harness.getSideOutput(JoinLabels.REFUSED)).isNull();
+      harness.processElement(label("w", 310_000, 1));
+      assertThat(harness.extractOutputValues()).extracting(e -> e.id).endsWith("w");
+      harness.processWatermark(new Watermark(Long.MAX_VALUE));
+      assertThat(harness.getSideOutput(JoinLabels.REFUSED)).isNull();
       assertThat(harness.numKeyedStateEntries()).isZero();
     }
   }

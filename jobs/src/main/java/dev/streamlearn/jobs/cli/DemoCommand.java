@@ -12,6 +12,9 @@ import dev.streamlearn.jobs.runtime.EmbeddedKafka;
 import dev.streamlearn.jobs.runtime.ProgressMetrics;
 import dev.streamlearn.jobs.runtime.SyntheticEvents;
 import dev.streamlearn.operators.PipelineCounters;
+import dev.streamlearn.schemas.EventLabel;
+import dev.streamlearn.schemas.codec.AvroCodec;
+import dev.streamlearn.schemas.codec.Topics;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ModelStore;
 import dev.streamlearn.store.ModelStores;
@@ -29,6 +32,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -136,6 +140,15 @@ final class DemoCommand implements Callable<Integer> {
               + " taking over within 5 s), predictions to <topic>.predictions.")
   boolean score;
 
+  @Option(
+      names = "--labels-after",
+      paramLabel = "DURATION",
+      description =
+          "Send each synthetic event without its label, and the label DURATION later in event"
+              + " time (events are 10 ms apart) to <topic>.labels; 1% of the events never get"
+              + " one. The pipeline joins them (source.labels, max-wait three times DURATION).")
+  String labelsAfter;
+
   private final PrintStream out = System.out;
 
   @Override
@@ -143,6 +156,17 @@ final class DemoCommand implements Callable<Integer> {
     if (input != null && label == null) {
       throw new IllegalArgumentException(
           "--input needs --label COLUMN, the column that holds the label");
+    }
+    if (input != null && labelsAfter != null) {
+      throw new IllegalArgumentException(
+          "--labels-after works with the synthetic stream; for a file, send its events without"
+              + " labels and then `./streamlearn produce --labels` to a spec with source.labels");
+    }
+    Duration labelDelay =
+        labelsAfter == null ? null : SpecLoader.parseDuration("--labels-after", labelsAfter);
+    if (labelDelay != null && (labelDelay.isZero() || labelDelay.isNegative())) {
+      throw new IllegalArgumentException(
+          "--labels-after " + labelsAfter + ": a positive duration such as 2s");
     }
     Duration runFor = SpecLoader.parseDuration("--duration", duration);
     CsvEvents rows = input == null ? null : readInput();
@@ -160,7 +184,8 @@ final class DemoCommand implements Callable<Integer> {
                 + server.url()
                 + "api/v1/models)");
       }
-      int exit = rows == null ? synthetic(kafka, runFor, work) : fromFile(kafka, work, rows);
+      int exit =
+          rows == null ? synthetic(kafka, runFor, work, labelDelay) : fromFile(kafka, work, rows);
       if (server != null) {
         out.println(
             "The server stops with the demo; `./streamlearn models serve --store "
@@ -185,7 +210,8 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  private int synthetic(EmbeddedKafka kafka, Duration runFor, Path work) throws Exception {
+  private int synthetic(EmbeddedKafka kafka, Duration runFor, Path work, Duration labelDelay)
+      throws Exception {
     Map<String, Object> tree;
     try (InputStream resource = DemoCommand.class.getResourceAsStream("/demo-pipeline.yaml")) {
       tree =
@@ -198,6 +224,10 @@ final class DemoCommand implements Callable<Integer> {
     SpecLoader.override(tree, "source.bootstrap-servers", kafka.bootstrapServers());
     SpecLoader.override(tree, "store.uri", store.toAbsolutePath().toString());
     addTries(tree);
+    if (labelDelay != null) {
+      SpecLoader.override(
+          tree, "source.labels.max-wait", labelDelay.multipliedBy(3).toMillis() + "ms");
+    }
     PipelineSpec spec = SpecLoader.fromTree(tree);
     kafka.createTopic(spec.source().topic(), 2);
     kafka.createTopic(spec.source().deadLetterTopic(), 1);
@@ -205,6 +235,15 @@ final class DemoCommand implements Callable<Integer> {
     out.printf(
         "  topics %s (2 partitions), %s, %s%n",
         spec.source().topic(), spec.source().deadLetterTopic(), spec.source().metricsTopic());
+    if (spec.source().labelsFollow()) {
+      kafka.createTopic(spec.source().labels().topic(), 2);
+      out.printf(
+          "  labels topic %s (2 partitions): each event's label %s after it, in event time; an"
+              + " event waits for it up to %s%n",
+          spec.source().labels().topic(),
+          labelDelay == null ? "sent" : labelDelay.toString().substring(2).toLowerCase(),
+          spec.source().labels().maxWait().toString().substring(2).toLowerCase());
+    }
 
     ModelStore models = ModelStores.open(spec.store().uri());
     if (versionCount(models, spec) > 0) {
@@ -221,7 +260,12 @@ final class DemoCommand implements Callable<Integer> {
         "Running job '%s' on a local Flink MiniCluster for %s; synthetic stream at %,d events/s, concept drift every %,d events.%n",
         spec.name(), duration, rate, DRIFT_EVERY);
     SyntheticProducer producer =
-        new SyntheticProducer(kafka.bootstrapServers(), spec.source().topic(), rate);
+        new SyntheticProducer(
+            kafka.bootstrapServers(),
+            spec.source().topic(),
+            rate,
+            labelDelay == null ? null : spec.source().labels().topic(),
+            labelDelay);
     Thread producing = new Thread(producer, "synthetic-producer");
     producing.start();
     ProgressPrinter progress = ProgressPrinter.of(spec, models, out);
@@ -245,7 +289,13 @@ final class DemoCommand implements Callable<Integer> {
       producer.stop();
       producing.join();
       long sent = producer.sent.get();
-      run.await(() -> ProgressPrinter.Counts.now().read() >= sent, print, Duration.ofSeconds(60));
+      long labelsSent = producer.labelsSent.get();
+      run.await(
+          () ->
+              ProgressPrinter.Counts.now().read() >= sent
+                  && ProgressPrinter.Counts.now().labelsRead() >= labelsSent,
+          print,
+          Duration.ofSeconds(60));
       if (scoring != null) {
         scoring.await(
             () -> ProgressMetrics.count(PipelineCounters.SCORING_READ) >= sent,
@@ -260,6 +310,13 @@ final class DemoCommand implements Callable<Integer> {
       out.printf(
           "Produced %,d records: %,d good, %,d repeated ids, %,d malformed.%n",
           sent, producer.good.get(), producer.duplicates.get(), producer.malformed.get());
+      if (labelDelay != null) {
+        out.printf(
+            "Produced %,d labels, each %s after its event; %,d good events got none.%n",
+            labelsSent,
+            labelDelay.toString().substring(2).toLowerCase(),
+            producer.good.get() - labelsSent);
+      }
       out.println(counts.summary());
       if (!ProgressPrinter.Counts.features().isEmpty()) {
         out.println(ProgressPrinter.Counts.features());
@@ -708,21 +765,53 @@ final class DemoCommand implements Callable<Integer> {
 
   static final long DRIFT_EVERY = 120_000;
 
-  /** Sends the synthetic stream at a steady rate until stopped. */
+  /**
+   * Sends the synthetic stream at a steady rate until stopped; with a labels topic, each good
+   * event's label goes there once the stream's event time has passed the event's by the delay.
+   */
   private static final class SyntheticProducer implements Runnable {
     private final String bootstrapServers;
     private final String topic;
     private final int rate;
+    private final String labelsTopic;
+    private final Duration labelDelay;
+    private final java.util.ArrayDeque<EventLabel> pendingLabels = new java.util.ArrayDeque<>();
+    private final Random neverLabeled = new Random(7);
+    private final AvroCodec<EventLabel> labels = Topics.eventLabels();
+    final AtomicLong labelsSent = new AtomicLong();
     private final AtomicBoolean running = new AtomicBoolean(true);
     final AtomicLong sent = new AtomicLong();
     final AtomicLong good = new AtomicLong();
     final AtomicLong duplicates = new AtomicLong();
     final AtomicLong malformed = new AtomicLong();
 
-    SyntheticProducer(String bootstrapServers, String topic, int rate) {
+    SyntheticProducer(
+        String bootstrapServers, String topic, int rate, String labelsTopic, Duration labelDelay) {
       this.bootstrapServers = bootstrapServers;
       this.topic = topic;
       this.rate = rate;
+      this.labelsTopic = labelsTopic;
+      this.labelDelay = labelDelay;
+    }
+
+    /** Keeps a good event's label to send later; one in a hundred is never sent. */
+    private void holdLabel(EventLabel label) {
+      if (neverLabeled.nextDouble() >= 0.01) {
+        label.setTimestamp(label.getTimestamp().plus(labelDelay));
+        pendingLabels.add(label);
+      }
+    }
+
+    /** Sends the labels whose time has come by {@code until} (every one when null). */
+    private void sendLabels(KafkaProducer<byte[], byte[]> producer, java.time.Instant until) {
+      while (!pendingLabels.isEmpty()
+          && (until == null || !pendingLabels.peek().getTimestamp().isAfter(until))) {
+        EventLabel label = pendingLabels.poll();
+        producer.send(
+            new ProducerRecord<>(
+                labelsTopic, label.getId().getBytes(StandardCharsets.UTF_8), labels.encode(label)));
+        labelsSent.incrementAndGet();
+      }
     }
 
     void stop() {
@@ -731,7 +820,11 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public void run() {
-      SyntheticEvents events = new SyntheticEvents(42, DRIFT_EVERY, System.currentTimeMillis());
+      long startMillis = System.currentTimeMillis();
+      SyntheticEvents events = new SyntheticEvents(42, DRIFT_EVERY, startMillis);
+      if (labelsTopic != null) {
+        events.labelsApart();
+      }
       long start = System.nanoTime();
       try (KafkaProducer<byte[], byte[]> producer = producer(bootstrapServers)) {
         while (running.get()) {
@@ -747,9 +840,16 @@ final class DemoCommand implements Callable<Integer> {
               case DUPLICATE -> duplicates.incrementAndGet();
               case MALFORMED -> malformed.incrementAndGet();
             }
+            if (next.label() != null) {
+              java.time.Instant now = next.label().getTimestamp();
+              holdLabel(next.label());
+              sendLabels(producer, now);
+            }
           }
           Thread.sleep(5);
         }
+        // The labels still due are known by the end of the stream.
+        sendLabels(producer, null);
         producer.flush();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();

@@ -7,6 +7,7 @@ import dev.streamlearn.core.data.CsvReader;
 import dev.streamlearn.core.data.RecordEncoder;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.schemas.EventLabel;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
@@ -45,7 +46,10 @@ import picocli.CommandLine.Spec;
       "dotted path, the label to the schema's label field).",
       "CSV: a header row; --label names the label column (default: the last column).",
       "JSON lines: one object per line, either {id, timestamp, label, features: {...}} or flat",
-      "with --label naming the label field."
+      "with --label naming the label field.",
+      "--labels: the rows are labels of events sent earlier without one (columns or fields id,",
+      "label or --label, and timestamp, which defaults to now), sent as EventLabels to the",
+      "spec's source.labels.topic."
     })
 final class ProduceCommand implements Callable<Integer> {
 
@@ -63,6 +67,13 @@ final class ProduceCommand implements Callable<Integer> {
   @Option(names = "--label", description = "The label column or field.")
   String label;
 
+  @Option(
+      names = "--labels",
+      description =
+          "Send the rows as labels of events sent earlier (id, label, optional timestamp) to"
+              + " source.labels.topic.")
+  boolean labels;
+
   @Mixin KafkaOptions kafkaOptions;
 
   @Spec CommandSpec command;
@@ -72,8 +83,16 @@ final class ProduceCommand implements Callable<Integer> {
     Map<String, Object> tree = SpecLoader.readTree(specFile);
     kafkaOptions.override(tree);
     PipelineSpec spec = SpecLoader.fromTree(tree);
+    if (labels && !spec.source().labelsFollow()) {
+      throw new IllegalArgumentException(
+          "--labels: the spec "
+              + specFile
+              + " names no source.labels; add 'labels: {topic: "
+              + spec.source().topic()
+              + ".labels}' under source so the pipeline reads labels that follow their events");
+    }
     AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
-    String topic = spec.source().topic();
+    String topic = labels ? spec.source().labels().topic() : spec.source().topic();
     Duration timeout = kafkaOptions.timeout();
     try (KafkaCheck kafka = new KafkaCheck(spec.source().bootstrapServers(), timeout)) {
       if (kafka.createTopic(topic)) {
@@ -88,6 +107,9 @@ final class ProduceCommand implements Callable<Integer> {
     long start = System.nanoTime();
     try (KafkaProducer<byte[], byte[]> producer =
         DemoCommand.producer(spec.source().bootstrapServers())) {
+      if (labels) {
+        return produceLabels(spec, producer, failures);
+      }
       if (spec.source().recordSchema() != null) {
         return produceRecords(spec, producer, failures);
       }
@@ -151,7 +173,7 @@ final class ProduceCommand implements Callable<Integer> {
   }
 
   private int report(PipelineSpec spec, long sent, SendFailures failures) {
-    String topic = spec.source().topic();
+    String topic = labels ? spec.source().labels().topic() : spec.source().topic();
     long failed = failures.count.get();
     if (failed > 0) {
       command
@@ -163,8 +185,129 @@ final class ProduceCommand implements Callable<Integer> {
       return 1;
     }
     System.out.printf(
-        "Sent %,d events to %s at %s.%n", sent, topic, spec.source().bootstrapServers());
+        "Sent %,d %s to %s at %s.%n",
+        sent, labels ? "labels" : "events", topic, spec.source().bootstrapServers());
     return 0;
+  }
+
+  /**
+   * The rows as {@link EventLabel}s: {@code id} and the label column or field are required, {@code
+   * timestamp} (epoch milliseconds or ISO-8601) defaults to now. Labels are sent as numbers unless
+   * the spec lists class names. Rows without an id or a label are counted and not sent (exit 1).
+   */
+  private int produceLabels(
+      PipelineSpec spec, KafkaProducer<byte[], byte[]> producer, SendFailures failures)
+      throws IOException {
+    List<Map<String, Object>> rows = new ArrayList<>();
+    String labelName = label != null ? label : "label";
+    if (isJsonLines()) {
+      for (String line : Files.readAllLines(input, StandardCharsets.UTF_8)) {
+        if (!line.isBlank()) {
+          Map<String, Object> values = new HashMap<>();
+          try {
+            flatten(jsonObject(line), "", values);
+          } catch (IOException | IllegalArgumentException e) {
+            values.put(null, firstLine(e));
+          }
+          rows.add(values);
+        }
+      }
+    } else {
+      CsvReader.Table table = CsvReader.read(input);
+      for (List<String> row : table.rows()) {
+        Map<String, Object> values = new HashMap<>();
+        for (int c = 0; c < row.size(); c++) {
+          values.put(table.header().get(c), row.get(c).isBlank() ? null : row.get(c));
+        }
+        rows.add(values);
+      }
+    }
+    boolean classNames = !spec.label().classes().isEmpty();
+    AvroCodec<EventLabel> codec = Topics.eventLabels();
+    String topic = spec.source().labels().topic();
+    long now = System.currentTimeMillis();
+    long start = System.nanoTime();
+    long sent = 0;
+    long unfit = 0;
+    String firstUnfit = null;
+    for (int i = 0; i < rows.size(); i++) {
+      Map<String, Object> values = rows.get(i);
+      EventLabel record;
+      try {
+        record = eventLabel(values, labelName, classNames, now);
+      } catch (IllegalArgumentException e) {
+        unfit++;
+        firstUnfit = firstUnfit != null ? firstUnfit : "row " + (i + 1) + ": " + e.getMessage();
+        continue;
+      }
+      producer.send(
+          new ProducerRecord<>(
+              topic, record.getId().getBytes(StandardCharsets.UTF_8), codec.encode(record)),
+          failures);
+      sent = progress(++sent, start);
+    }
+    producer.flush();
+    if (unfit > 0) {
+      command
+          .commandLine()
+          .getErr()
+          .printf(
+              "streamlearn: %,d of %,d rows are not labels and were not sent; the first: %s%n",
+              unfit, rows.size(), firstUnfit);
+    }
+    return Math.max(report(spec, sent, failures), unfit > 0 ? 1 : 0);
+  }
+
+  private static EventLabel eventLabel(
+      Map<String, Object> values, String labelName, boolean classNames, long now) {
+    if (values.containsKey(null)) {
+      throw new IllegalArgumentException(String.valueOf(values.get(null)));
+    }
+    Object id = values.get("id");
+    Object value = values.get(labelName);
+    if (id == null || value == null) {
+      throw new IllegalArgumentException(
+          "a label needs an id and a value in '" + labelName + "'; this one has " + values);
+    }
+    Object labelValue = value;
+    if (classNames) {
+      labelValue =
+          value instanceof Double d && d == Math.rint(d)
+              ? Long.toString(d.longValue())
+              : value.toString();
+    } else if (!(value instanceof Double)) {
+      try {
+        labelValue = Double.parseDouble(value.toString().trim());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(
+            "label '" + value + "' is not a number, and the spec lists no label.classes");
+      }
+    }
+    Object time = values.get("timestamp");
+    Instant timestamp;
+    if (time == null) {
+      timestamp = Instant.ofEpochMilli(now);
+    } else if (time instanceof Double millis) {
+      timestamp = Instant.ofEpochMilli(millis.longValue());
+    } else {
+      String text = time.toString().trim();
+      try {
+        timestamp =
+            text.matches("-?\\d+")
+                ? Instant.ofEpochMilli(Long.parseLong(text))
+                : Instant.parse(text);
+      } catch (java.time.format.DateTimeParseException e) {
+        throw new IllegalArgumentException(
+            "timestamp '" + text + "' is neither epoch milliseconds nor ISO-8601");
+      }
+    }
+    String idText =
+        id instanceof Double d && d == Math.rint(d) ? Long.toString(d.longValue()) : id.toString();
+    return EventLabel.newBuilder()
+        .setId(idText)
+        .setTimestamp(timestamp)
+        .setLabel(labelValue)
+        .build();
   }
 
   /**

@@ -46,29 +46,58 @@ final class ProgressPrinter {
     this.out = out;
   }
 
-  /** Counter totals at this moment. */
-  record Counts(long read, long trained, long heldOut, long deduplicated, long deadLettered) {
+  /**
+   * Counter totals at this moment: the events', and the labels' of a labels topic (zero without
+   * one).
+   */
+  record Counts(
+      long read,
+      long trained,
+      long heldOut,
+      long deduplicated,
+      long deadLettered,
+      long labelsRead,
+      long labelsJoined,
+      long labelsDeadLettered) {
     static Counts now() {
       return new Counts(
           ProgressMetrics.count(PipelineCounters.READ),
           ProgressMetrics.count(PipelineCounters.TRAINED),
           ProgressMetrics.count(PipelineCounters.HELD_OUT),
           ProgressMetrics.count(PipelineCounters.DEDUPLICATED),
-          ProgressMetrics.count(PipelineCounters.DEAD_LETTERED));
+          ProgressMetrics.count(PipelineCounters.DEAD_LETTERED),
+          ProgressMetrics.count(PipelineCounters.LABELS_READ),
+          ProgressMetrics.count(PipelineCounters.LABELS_JOINED),
+          ProgressMetrics.count(PipelineCounters.LABELS_DEAD_LETTERED));
     }
 
     long accountedFor() {
       return trained + heldOut + deduplicated + deadLettered;
     }
 
+    boolean labelsAddUp() {
+      return labelsRead == labelsJoined + labelsDeadLettered;
+    }
+
     boolean addsUp() {
-      return read == accountedFor();
+      return read == accountedFor() && labelsAddUp();
     }
 
     /** The accounting line printed when a run ends, saying whether it adds up. */
     String summary() {
       String line =
-          "Accounted for: " + describe() + (addsUp() ? "  (adds up)" : "  (DOES NOT ADD UP)");
+          "Accounted for: "
+              + describe()
+              + (read == accountedFor() ? "  (adds up)" : "  (DOES NOT ADD UP)");
+      if (labelsRead > 0) {
+        line +=
+            String.format(
+                "%nLabels: read %,d = joined with their event %,d + dead-lettered %,d%s",
+                labelsRead,
+                labelsJoined,
+                labelsDeadLettered,
+                labelsAddUp() ? "  (adds up)" : "  (DOES NOT ADD UP)");
+      }
       long late = ProgressMetrics.count(PipelineCounters.LATE);
       if (late > 0) {
         line +=
@@ -108,13 +137,18 @@ final class ProgressPrinter {
     lastRead = counts.read;
     lastNanos = now;
     out.printf(
-        "[%4ds] read %,d | trained %,d | held out %,d | deduplicated %,d | dead-lettered %,d | %,.0f events/s | %s%n",
+        "[%4ds] read %,d | trained %,d | held out %,d | deduplicated %,d | dead-lettered %,d%s | %,.0f events/s | %s%n",
         (now - startNanos) / 1_000_000_000L,
         counts.read,
         counts.trained,
         counts.heldOut,
         counts.deduplicated,
         counts.deadLettered,
+        counts.labelsRead > 0
+            ? String.format(
+                " | labels read %,d, joined %,d, dead-lettered %,d",
+                counts.labelsRead, counts.labelsJoined, counts.labelsDeadLettered)
+            : "",
         rate,
         latestVersion());
     out.flush();

@@ -1,6 +1,7 @@
 package dev.streamlearn.jobs.runtime;
 
 import dev.streamlearn.schemas.DeadLetter;
+import dev.streamlearn.schemas.EventLabel;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
@@ -30,8 +31,11 @@ public final class SyntheticEvents {
     MALFORMED
   }
 
-  /** One record value and what it is. */
-  public record Next(byte[] value, Kind kind, String id) {}
+  /**
+   * One record value and what it is; with labels apart ({@link #labelsApart}), a good event is sent
+   * without its label and {@code label} holds it, to be sent later.
+   */
+  public record Next(byte[] value, Kind kind, String id, EventLabel label) {}
 
   private final Random random;
 
@@ -42,6 +46,7 @@ public final class SyntheticEvents {
   private final long startMillis;
   private final AvroCodec<LabeledEvent> events = Topics.labeledEvents();
   private final AvroCodec<DeadLetter> otherSchema = Topics.deadLetters();
+  private boolean labelsApart;
   private long sequence;
   private byte[] lastGood;
   private String lastGoodId;
@@ -53,6 +58,12 @@ public final class SyntheticEvents {
     this.startMillis = startMillis;
   }
 
+  /** Good events go without their label, which {@link Next#label} holds. */
+  public SyntheticEvents labelsApart() {
+    this.labelsApart = true;
+    return this;
+  }
+
   /** The concept in force for the event with this sequence number. */
   public int concept(long sequenceNumber) {
     return (int) ((sequenceNumber / driftEvery) % 2);
@@ -61,18 +72,28 @@ public final class SyntheticEvents {
   public Next next() {
     double roll = random.nextDouble();
     if (roll < 0.02 && lastGood != null) {
-      return new Next(lastGood, Kind.DUPLICATE, lastGoodId);
+      return new Next(lastGood, Kind.DUPLICATE, lastGoodId, null);
     }
     long n = sequence++;
     String id = "evt-" + n;
     if (roll < 0.025) {
-      return new Next(malformed(n, id), Kind.MALFORMED, id);
+      return new Next(malformed(n, id), Kind.MALFORMED, id, null);
     }
     LabeledEvent event = event(n, id);
+    EventLabel label = null;
+    if (labelsApart) {
+      label =
+          EventLabel.newBuilder()
+              .setId(id)
+              .setTimestamp(event.getTimestamp())
+              .setLabel(event.getLabel())
+              .build();
+      event.setLabel(null);
+    }
     byte[] value = events.encode(event);
     lastGood = value;
     lastGoodId = id;
-    return new Next(value, Kind.GOOD, id);
+    return new Next(value, Kind.GOOD, id, label);
   }
 
   private LabeledEvent event(long n, String id) {

@@ -6,15 +6,25 @@ import java.time.Duration;
 /**
  * What happens when an event sent without its label meets the label that follows, or does not
  * within the wait: the rules of the label join, apart from where its state lives.
+ *
+ * <p>A wait ends in the other topic's event time, not the watermark's alone: an event is given up
+ * on once the labels read have reached its time plus the wait (less the out-of-orderness allowed),
+ * and a label once the events read have. While a backlog is read, one topic can be read far ahead
+ * of the other (a fetch brings up to a megabyte of one partition), and the watermark with it; what
+ * waits for the lagging topic keeps waiting until that topic has caught up. While the other topic
+ * is silent, nothing is given up: a labeling system that stops loses no events. At the end of the
+ * input every wait ends.
  */
 public final class LabelJoin implements Serializable {
 
   private final Duration maxWait;
   private final String labelsTopic;
+  private final long outOfOrderness;
 
-  public LabelJoin(Duration maxWait, String labelsTopic) {
+  public LabelJoin(Duration maxWait, String labelsTopic, Duration outOfOrderness) {
     this.maxWait = maxWait;
     this.labelsTopic = labelsTopic;
+    this.outOfOrderness = outOfOrderness.toMillis();
   }
 
   /**
@@ -34,6 +44,24 @@ public final class LabelJoin implements Serializable {
     return waiting.timestamp > Long.MAX_VALUE - millis
         ? Long.MAX_VALUE
         : waiting.timestamp + millis;
+  }
+
+  /**
+   * Whether {@code waiting}, past its deadline by the watermark, may be given up on: the other
+   * topic's records have been read past the deadline by the out-of-orderness allowed.
+   *
+   * @param otherTopicLatest the latest time read of the topic the other half comes from (events for
+   *     a waiting label, labels for a waiting event); {@link Long#MIN_VALUE}: none read
+   */
+  public boolean mayGiveUp(Example waiting, long otherTopicLatest) {
+    return otherTopicLatest != Long.MIN_VALUE
+        && otherTopicLatest - outOfOrderness >= deadline(waiting);
+  }
+
+  /** When to look again at a wait that the other topic has not caught up with at {@code time}. */
+  public long recheckAfter(long time) {
+    long step = Math.max(1, maxWait.toMillis() / 4);
+    return time > Long.MAX_VALUE - step ? Long.MAX_VALUE : time + step;
   }
 
   /**
