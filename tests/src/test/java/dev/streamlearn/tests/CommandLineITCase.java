@@ -19,6 +19,8 @@ import dev.streamlearn.core.train.TrainerState;
 import dev.streamlearn.core.train.WindowReport;
 import dev.streamlearn.jobs.cli.StreamLearnCli;
 import dev.streamlearn.jobs.runtime.EmbeddedKafka;
+import dev.streamlearn.jobs.runtime.ProgressMetrics;
+import dev.streamlearn.operators.PipelineCounters;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.codec.Topics;
 import dev.streamlearn.store.LocalModelStore;
@@ -330,6 +332,87 @@ class CommandLineITCase {
       // A line without its label is sent as an event to be scored, its label absent.
       assertThat(events.get(3).getId()).isEqualTo("u8");
       assertThat(events.get(3).getLabel()).isNull();
+    }
+  }
+
+  /**
+   * Events sent without their labels, then the labels from a file with {@code produce --labels}:
+   * {@code run} joins them and accounts for every event and every label.
+   */
+  @Test
+  void producesEventsThenTheirLabelsAndRunJoinsThem() throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
+      Path spec = directory.resolve("joined.yaml");
+      Files.writeString(
+          spec,
+          String.join(
+              "\n",
+              "name: joined",
+              "source: {bootstrap-servers: '" + kafka.bootstrapServers() + "', topic: visits,",
+              "         bounded: true, labels: {topic: visits.labels}}",
+              "label: {classes: [stayed, left]}",
+              "features: [{name: x, type: numeric}]",
+              "validation: {window: 100s}",
+              ""));
+      java.util.Random random = new java.util.Random(5);
+      List<String> events = new ArrayList<>();
+      List<String> labels = new ArrayList<>(List.of("id,outcome,timestamp"));
+      for (int i = 0; i < 400; i++) {
+        double x = random.nextGaussian();
+        long time = 1_700_000_000_000L + 1000L * i;
+        events.add(String.format("{\"id\": \"v%d\", \"timestamp\": %d, \"x\": %s}", i, time, x));
+        if (i % 40 != 3) {
+          labels.add("v" + i + "," + (x > 0 ? "left" : "stayed") + "," + (time + 20_000));
+        }
+      }
+      labels.add("v1,,");
+      Path eventsFile = directory.resolve("visits.jsonl");
+      Path labelsFile = directory.resolve("outcomes.csv");
+      Files.write(eventsFile, events);
+      Files.write(labelsFile, labels);
+
+      StringWriter err = new StringWriter();
+      assertThat(produce(err, spec, eventsFile)).as(err.toString()).isZero();
+      java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+      PrintStream console = System.out;
+      int sentLabels;
+      try {
+        System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+        sentLabels = produce(err, spec, labelsFile, "--labels", "--label", "outcome");
+      } finally {
+        System.setOut(console);
+      }
+      assertThat(sentLabels).isEqualTo(1);
+      assertThat(printed.toString(StandardCharsets.UTF_8))
+          .contains("Created topic visits.labels")
+          .contains("Sent 390 labels to visits.labels");
+      assertThat(err.toString())
+          .contains(
+              "1 of 391 rows are not labels and were not sent; the first: row 391: a label"
+                  + " needs an id and a value in 'outcome'");
+      var codec = dev.streamlearn.schemas.codec.Topics.eventLabels();
+      var first = codec.decode(readTopic(kafka, "visits.labels").get(0).value());
+      assertThat(first.getLabel().toString()).isIn("left", "stayed");
+      assertThat(first.getTimestamp().toEpochMilli() % 1000).isZero();
+
+      String out = runPrinting(err, "run", "--spec", spec.toString());
+      assertThat(out)
+          .contains(
+              "Accounted for: read 400 = trained "
+                  + ProgressMetrics.count(PipelineCounters.TRAINED)
+                  + " + held out "
+                  + ProgressMetrics.count(PipelineCounters.HELD_OUT)
+                  + " + deduplicated 0 + dead-lettered 10  (adds up)")
+          .contains("Labels: read 390 = joined with their event 390 + dead-lettered 0  (adds up)");
+
+      // Without source.labels there is nowhere to send labels.
+      Path plain = directory.resolve("plain.yaml");
+      Files.writeString(
+          plain, Files.readString(spec).replace(", labels: {topic: visits.labels}", ""));
+      StringWriter refused = new StringWriter();
+      assertThat(produce(refused, plain, labelsFile, "--labels")).isEqualTo(2);
+      assertThat(refused.toString())
+          .contains("--labels: the spec " + plain + " names no source.labels");
     }
   }
 
