@@ -10,6 +10,7 @@ import dev.streamlearn.jobs.StreamLearnJob;
 import dev.streamlearn.jobs.runtime.EmbeddedKafka;
 import dev.streamlearn.operators.PublishModel;
 import dev.streamlearn.operators.Refusal;
+import dev.streamlearn.schemas.EventLabel;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
@@ -150,23 +151,117 @@ class FailoverITCase {
     }
   }
 
+  /**
+   * Events sent without labels and their labels on a topic of their own, the job failed mid-stream
+   * and restarted from its last checkpoint: what waited in keyed state for its other half at the
+   * checkpoint is joined after the restore, and every joined event is learned from (or held out)
+   * exactly once.
+   */
+  @Test
+  void restoredJobJoinsEachLabelOnce() throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
+      kafka.createTopic("fo-events", 1);
+      kafka.createTopic("fo-events.labels", 1);
+      int events = 12_000;
+      int joinable = produceWithLabelsApart(kafka.bootstrapServers(), events);
+      Map<String, Object> tree =
+          SpecLoader.readTree(specText(kafka, directory.resolve("joined")), "fo.yaml");
+      SpecLoader.override(tree, "source.labels.topic", "fo-events.labels");
+      PipelineSpec spec = SpecLoader.fromTree(tree);
+
+      FailingRefusals.reset();
+      dev.streamlearn.jobs.runtime.ProgressMetrics.reset();
+      run(spec, new FailingRefusals());
+      assertThat(FailingRefusals.FAILED.get()).as("the failure was injected").isTrue();
+      assertThat(FailingRefusals.RESTORED.get())
+          .as("the second attempt restored a checkpoint")
+          .isTrue();
+
+      LocalModelStore store = new LocalModelStore(directory.resolve("joined"));
+      List<Long> versions = store.versions("fo");
+      var last = store.manifest("fo", versions.get(versions.size() - 1)).orElseThrow();
+      assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
+          .isEqualTo(joinable);
+    }
+  }
+
+  /**
+   * {@code count} records as {@link #produce} makes them, but sent without their labels; the label
+   * of each good event but every 50th follows on {@code fo-events.labels}, 100 ms later in event
+   * time. Returns how many events get their label.
+   */
+  private static int produceWithLabelsApart(String bootstrapServers, int count) {
+    Properties properties = new Properties();
+    properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
+    AvroCodec<EventLabel> labels = Topics.eventLabels();
+    Random random = new Random(13);
+    int labeled = 0;
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(properties)) {
+      for (int i = 0; i < count; i++) {
+        if (i % 25 == 24) {
+          producer.send(
+              new ProducerRecord<>(
+                  "fo-events", null, ("not an event " + i).getBytes(StandardCharsets.UTF_8)));
+          continue;
+        }
+        double a = random.nextGaussian();
+        double b = random.nextGaussian();
+        Map<String, Object> features = new HashMap<>();
+        features.put("a", a);
+        features.put("b", b);
+        features.put("c", a * b > 0 ? "same" : "different");
+        Instant time = Instant.ofEpochMilli(1_000_000L + i);
+        producer.send(
+            new ProducerRecord<>(
+                "fo-events",
+                null,
+                codec.encode(
+                    LabeledEvent.newBuilder()
+                        .setId("fo-" + i)
+                        .setTimestamp(time)
+                        .setFeatures(features)
+                        .build())));
+        if (i % 50 != 7) {
+          producer.send(
+              new ProducerRecord<>(
+                  "fo-events.labels",
+                  null,
+                  labels.encode(
+                      EventLabel.newBuilder()
+                          .setId("fo-" + i)
+                          .setTimestamp(time.plusMillis(100))
+                          .setLabel(a * b > 0.2 ? 1.0 : 0.0)
+                          .build())));
+          labeled++;
+        }
+      }
+    }
+    return labeled;
+  }
+
   private static PipelineSpec spec(EmbeddedKafka kafka, Path store) {
-    return SpecLoader.parse(
-        String.join(
-            "\n",
-            "name: fo",
-            "source: {bootstrap-servers: '"
-                + kafka.bootstrapServers()
-                + "', topic: fo-events, bounded: true,",
-            "         group-id: fo-" + store.getFileName() + "}",
-            "features: [{name: a, type: numeric}, {name: b, type: numeric}, {name: c, type: categorical, hash-buckets: 4}]",
-            "model: {type: mlp, hidden-layers: [8], activation: tanh, dropout: 0.2}",
-            "training: {batch-size: 32, learning-rate: 0.01, optimizer: {type: adam}}",
-            "validation: {window: 1500ms}",
-            "checkpoint: {interval: 100ms}",
-            "backend: nd4j",
-            "store: {uri: '" + store + "'}",
-            ""));
+    return SpecLoader.parse(specText(kafka, store));
+  }
+
+  private static String specText(EmbeddedKafka kafka, Path store) {
+    return String.join(
+        "\n",
+        "name: fo",
+        "source: {bootstrap-servers: '"
+            + kafka.bootstrapServers()
+            + "', topic: fo-events, bounded: true,",
+        "         group-id: fo-" + store.getFileName() + "}",
+        "features: [{name: a, type: numeric}, {name: b, type: numeric}, {name: c, type: categorical, hash-buckets: 4}]",
+        "model: {type: mlp, hidden-layers: [8], activation: tanh, dropout: 0.2}",
+        "training: {batch-size: 32, learning-rate: 0.01, optimizer: {type: adam}}",
+        "validation: {window: 1500ms}",
+        "checkpoint: {interval: 100ms}",
+        "backend: nd4j",
+        "store: {uri: '" + store + "'}",
+        "");
   }
 
   private static void run(PipelineSpec spec, Sink<Refusal> deadLetters) throws Exception {

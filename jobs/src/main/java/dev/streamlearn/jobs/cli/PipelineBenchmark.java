@@ -19,6 +19,7 @@ import dev.streamlearn.jobs.StreamLearnJob;
 import dev.streamlearn.jobs.runtime.EmbeddedKafka;
 import dev.streamlearn.jobs.runtime.ProgressMetrics;
 import dev.streamlearn.operators.PipelineCounters;
+import dev.streamlearn.schemas.EventLabel;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
@@ -61,7 +62,9 @@ import picocli.CommandLine.Option;
       "(2) the training step alone over the same vectors, (3) the pipeline end to end with",
       "checkpointing, in steady state, (4) latency from an event's Kafka timestamp to its training",
       "step and from a version's newest event to its publication, at a fraction of the pipeline's rate,",
-      "(5) peak heap and resident set. Events are produced before any clock starts."
+      "(5) peak heap and resident set; also the pipeline with labels that follow their events on",
+      "a topic of their own (joined by id), and the scoring job. Events are produced before any",
+      "clock starts."
     })
 final class PipelineBenchmark implements Callable<Integer> {
 
@@ -167,6 +170,12 @@ final class PipelineBenchmark implements Callable<Integer> {
       results.put("pipelineEventsPerSecond", pipeline);
 
       System.out.println(
+          "Pipeline with labels apart: events without labels, each label 1 s later (event time) on"
+              + " a labels topic, joined by id...");
+      double joined = labelsApart(kafka, tree, work.resolve("flink-labels"));
+      results.put("pipelineLabelsApartEventsPerSecond", joined);
+
+      System.out.println(
           "Scoring job: Kafka -> decode -> features -> score with the latest version -> predictions topic...");
       String predictions = ScoringJob.defaultPredictionsTopic(spec);
       kafka.createTopic(predictions, parallelism);
@@ -202,6 +211,7 @@ final class PipelineBenchmark implements Callable<Integer> {
       System.out.printf("%-58s %,14.0f%n", "limit: training step alone (examples/s)", step);
       System.out.printf(
           "%-58s %,14.0f%n", "pipeline, steady state, checkpointing on (events/s)", pipeline);
+      System.out.printf("%-58s %,14.0f%n", "pipeline, labels apart and joined (events/s)", joined);
       System.out.printf(
           "%-58s %,14.0f%n", "scoring job, latest version, steady state (events/s)", scoring);
       System.out.printf("%-58s %14.2f%n", "pipeline / consume + decode", pipeline / consume);
@@ -271,6 +281,50 @@ final class PipelineBenchmark implements Callable<Integer> {
       }
       producer.flush();
     }
+  }
+
+  /**
+   * The pipeline's steady rate, events/s, when the same events come without their labels and each
+   * label follows 1 s later in event time on {@code <topic>.labels}, the job joining them by id.
+   */
+  private double labelsApart(EmbeddedKafka kafka, Map<String, Object> base, Path state)
+      throws Exception {
+    Map<String, Object> tree = SpecLoader.readTree(JSON.writeValueAsString(base), "benchmark spec");
+    SpecLoader.override(tree, "source.topic", "bench-late");
+    SpecLoader.override(tree, "source.labels.topic", "bench-late.labels");
+    SpecLoader.override(tree, "store.uri", state.resolve("models").toString());
+    PipelineSpec spec = SpecLoader.fromTree(tree);
+    kafka.createTopic(spec.source().topic(), parallelism);
+    kafka.createTopic(spec.source().labels().topic(), parallelism);
+    kafka.createTopic(spec.source().deadLetterTopic(), 1);
+    kafka.createTopic(spec.source().metricsTopic(), 1);
+    AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
+    AvroCodec<EventLabel> labels = Topics.eventLabels();
+    java.util.ArrayDeque<EventLabel> pending = new java.util.ArrayDeque<>();
+    try (KafkaProducer<byte[], byte[]> producer = DemoCommand.producer(kafka.bootstrapServers())) {
+      for (byte[] value : encode(spec, events, 0, 0)) {
+        LabeledEvent event = codec.decode(value);
+        pending.add(
+            EventLabel.newBuilder()
+                .setId(event.getId())
+                .setTimestamp(event.getTimestamp().plusSeconds(1))
+                .setLabel(event.getLabel())
+                .build());
+        event.setLabel(null);
+        producer.send(new ProducerRecord<>(spec.source().topic(), null, codec.encode(event)));
+        while (!pending.isEmpty() && !pending.peek().getTimestamp().isAfter(event.getTimestamp())) {
+          producer.send(
+              new ProducerRecord<>(
+                  spec.source().labels().topic(), null, labels.encode(pending.poll())));
+        }
+      }
+      for (EventLabel label : pending) {
+        producer.send(
+            new ProducerRecord<>(spec.source().labels().topic(), null, labels.encode(label)));
+      }
+      producer.flush();
+    }
+    return steadyRate(StreamLearnJob.fromSpec(spec), PipelineCounters.READ, state);
   }
 
   /**
