@@ -324,7 +324,16 @@ final class PipelineBenchmark implements Callable<Integer> {
       }
       producer.flush();
     }
-    return steadyRate(StreamLearnJob.fromSpec(spec), PipelineCounters.READ, state);
+    double rate = steadyRate(StreamLearnJob.fromSpec(spec), PipelineCounters.READ, state);
+    System.out.printf(
+        "  (stopped at 90%% of the events) events read %,d, labels read %,d, joined %,d; events"
+            + " trained on %,d, held out %,d%n",
+        ProgressMetrics.count(PipelineCounters.READ),
+        ProgressMetrics.count(PipelineCounters.LABELS_READ),
+        ProgressMetrics.count(PipelineCounters.LABELS_JOINED),
+        ProgressMetrics.count(PipelineCounters.TRAINED),
+        ProgressMetrics.count(PipelineCounters.HELD_OUT));
+    return rate;
   }
 
   /**
