@@ -6,7 +6,6 @@ import dev.streamlearn.core.spec.PipelineSpec;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
@@ -17,8 +16,9 @@ import org.apache.flink.util.OutputTag;
  * event id: whichever comes first waits in keyed state until the other comes, or until both the
  * watermark and the other topic's records read have passed its time plus {@code
  * source.labels.max-wait} ({@link LabelJoin#mayGiveUp}), when it is dead-lettered with the reason.
- * Events that carry their own label pass straight on. A second label for an id is dead-lettered; a
- * second event that waits for the same id counts as deduplicated.
+ * Events that carry their own label pass straight on. A second label while one waits is
+ * dead-lettered; a second event while one waits counts as deduplicated. Nothing is kept for an id
+ * once joined: a label that comes after its event was labeled waits in vain, like an orphan.
  */
 public final class JoinLabels extends KeyedProcessFunction<String, Example, Example> {
 
@@ -31,7 +31,6 @@ public final class JoinLabels extends KeyedProcessFunction<String, Example, Exam
   private final LabelJoin rules;
   private final String labelsTopic;
   private transient ValueState<Example> waiting;
-  private transient ValueState<Boolean> labeled;
   private transient Counter joined;
   private transient Counter labelsDeadLettered;
   private transient Counter eventsDeadLettered;
@@ -58,7 +57,6 @@ public final class JoinLabels extends KeyedProcessFunction<String, Example, Exam
   public void open(OpenContext openContext) {
     waiting =
         getRuntimeContext().getState(new ValueStateDescriptor<>("waiting", ExampleSerializer.TYPE));
-    labeled = getRuntimeContext().getState(new ValueStateDescriptor<>("labeled", Types.BOOLEAN));
     var metrics = getRuntimeContext().getMetricGroup();
     joined = PipelineCounters.counter(metrics, PipelineCounters.LABELS_JOINED);
     labelsDeadLettered = PipelineCounters.counter(metrics, PipelineCounters.LABELS_DEAD_LETTERED);
@@ -81,25 +79,28 @@ public final class JoinLabels extends KeyedProcessFunction<String, Example, Exam
       return;
     }
     Example held = waiting.value();
-    if (held == null && labeled.value() == null) {
+    if (held == null) {
       waiting.update(example);
       context.timerService().registerEventTimeTimer(rules.deadline(example));
       return;
     }
-    if (held == null || held.labelOnly == example.labelOnly) {
-      // A second label, or a second event, for an id that has one waiting or joined already.
+    if (held.labelOnly == example.labelOnly) {
+      // A second label, or a second event, for an id that has one waiting.
       if (example.labelOnly) {
         labelsDeadLettered.inc();
         context.output(
-            REFUSED,
-            Refusal.of(example, labelsTopic, STAGE, LabelJoin.repeated(example, held == null)));
+            REFUSED, Refusal.of(example, labelsTopic, STAGE, LabelJoin.repeated(example)));
       } else {
         deduplicated.inc();
       }
       return;
     }
+    // Nothing stays behind for a joined id: its timer goes too, unless the wait had been extended
+    // (then that later timer finds nothing waiting).
     waiting.clear();
-    labeled.update(Boolean.TRUE);
+    if (context.timerService().currentWatermark() < rules.deadline(held)) {
+      context.timerService().deleteEventTimeTimer(rules.deadline(held));
+    }
     joined.inc();
     out.collect(example.labelOnly ? LabelJoin.join(held, example) : LabelJoin.join(example, held));
   }
@@ -109,7 +110,6 @@ public final class JoinLabels extends KeyedProcessFunction<String, Example, Exam
       throws Exception {
     Example held = waiting.value();
     if (held == null) {
-      labeled.clear();
       return;
     }
     if (rules.deadline(held) > timestamp) {
@@ -121,7 +121,6 @@ public final class JoinLabels extends KeyedProcessFunction<String, Example, Exam
       return;
     }
     waiting.clear();
-    labeled.clear();
     String reason = rules.expired(held, inputEnded);
     if (held.labelOnly) {
       labelsDeadLettered.inc();

@@ -44,15 +44,18 @@ class JoinLabelsTest {
       assertThat(out.get(1).offset).isEqualTo(100);
       assertThat(out.get(1).ingestTime).isEqualTo(4_000 + 7);
       assertThat(harness.getSideOutput(JoinLabels.REFUSED)).isNull();
-
-      // Joined ids keep a marker until the wait is over, so a repeated label is told apart.
-      harness.processElement(label("a", 5_000, 0));
-      assertThat(reasons(harness))
-          .containsExactly(
-              "clicks.labels a: event a was labeled already; a repeated label is not learned from");
-      harness.processWatermark(new Watermark(30_000));
+      // Nothing stays behind for joined ids, neither state nor timers.
       assertThat(harness.numKeyedStateEntries()).isZero();
       assertThat(harness.numEventTimeTimers()).isZero();
+
+      // A label for an event labeled already waits in vain, like an orphan.
+      harness.processElement(label("a", 5_000, 0));
+      harness.processWatermark(new Watermark(Long.MAX_VALUE));
+      assertThat(reasons(harness))
+          .containsExactly(
+              "clicks.labels a: no event with id a took it before the input ended (the event never"
+                  + " came, or was labeled already)");
+      assertThat(harness.numKeyedStateEntries()).isZero();
     }
   }
 
@@ -81,7 +84,8 @@ class JoinLabelsTest {
       assertThat(reasons(harness).subList(1, 3))
           .containsExactly(
               "clicks a: no label arrived on clicks.labels within PT10S of the event",
-              "clicks.labels orphan: no event with id orphan arrived within PT10S of its label");
+              "clicks.labels orphan: no event with id orphan took it within PT10S of the label (the"
+                  + " event never came, or was labeled already)");
       Refusal expired =
           harness.getSideOutput(JoinLabels.REFUSED).stream().toList().get(1).getValue();
       assertThat(expired.stage).isEqualTo("join-labels");
@@ -94,7 +98,8 @@ class JoinLabelsTest {
       harness.processWatermark(new Watermark(Long.MAX_VALUE));
       assertThat(reasons(harness).subList(3, 5))
           .containsExactlyInAnyOrder(
-              "clicks.labels a: no event with id a arrived before the input ended",
+              "clicks.labels a: no event with id a took it before the input ended (the event never"
+                  + " came, or was labeled already)",
               "clicks late: no label arrived on clicks.labels before the input ended");
       assertThat(harness.extractOutputValues()).hasSize(2);
       assertThat(harness.numKeyedStateEntries()).isZero();

@@ -72,8 +72,14 @@ public final class LabelJoin implements Serializable {
   public String expired(Example waiting, boolean inputEnded) {
     if (waiting.labelOnly) {
       return inputEnded
-          ? "no event with id " + waiting.id + " arrived before the input ended"
-          : "no event with id " + waiting.id + " arrived within " + maxWait + " of its label";
+          ? "no event with id "
+              + waiting.id
+              + " took it before the input ended (the event never came, or was labeled already)"
+          : "no event with id "
+              + waiting.id
+              + " took it within "
+              + maxWait
+              + " of the label (the event never came, or was labeled already)";
     }
     return inputEnded
         ? "no label arrived on " + labelsTopic + " before the input ended"
@@ -81,9 +87,7 @@ public final class LabelJoin implements Serializable {
   }
 
   /** Why a second label for one id is not learned from. */
-  public static String repeated(Example label, boolean eventLabeledAlready) {
-    return eventLabeledAlready
-        ? "event " + label.id + " was labeled already; a repeated label is not learned from"
-        : "a label for event " + label.id + " waits already; a repeated label is not learned from";
+  public static String repeated(Example label) {
+    return "a label for event " + label.id + " waits already; a repeated label is not learned from";
   }
 }
