@@ -9,6 +9,8 @@ import dev.streamlearn.operators.ScoreEvents;
 import dev.streamlearn.operators.SourceRecord;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -127,14 +129,19 @@ public final class ScoringJob implements FlinkJob {
    */
   public static void checkPredictionsTopic(PipelineSpec spec, String predictionsTopic) {
     PipelineSpec.Source in = spec.source();
-    for (String taken : new String[] {in.topic(), in.deadLetterTopic(), in.metricsTopic()}) {
+    List<String> pipelineTopics =
+        new ArrayList<>(List.of(in.topic(), in.deadLetterTopic(), in.metricsTopic()));
+    if (in.labelsFollow()) {
+      pipelineTopics.add(in.labels().topic());
+    }
+    for (String taken : pipelineTopics) {
       if (taken.equals(predictionsTopic)) {
         throw new IllegalArgumentException(
             "--output-topic "
                 + predictionsTopic
                 + " is one of the pipeline's own topics (source.topic "
                 + in.topic()
-                + " and its dead-letter and metrics topics); predictions need a topic of their"
+                + " and its dead-letter, metrics and labels topics); predictions need a topic of their"
                 + " own, e.g. "
                 + defaultPredictionsTopic(spec));
       }

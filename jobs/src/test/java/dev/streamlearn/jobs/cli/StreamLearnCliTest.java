@@ -155,8 +155,14 @@ class StreamLearnCliTest {
     assertThat(loop.err)
         .contains(
             "--output-topic events is one of the pipeline's own topics (source.topic events and"
-                + " its dead-letter and metrics topics); predictions need a topic of their own, e.g."
-                + " events.predictions");
+                + " its dead-letter, metrics and labels topics); predictions need a topic of their"
+                + " own, e.g. events.predictions");
+    Path joined = directory.resolve("joined.yaml");
+    Files.writeString(joined, Files.readString(spec).replace("source: {", "source: {labels: {}, "));
+    Result labels =
+        run("score-stream", "--spec", joined.toString(), "--output-topic", "events.labels");
+    assertThat(labels.code).isEqualTo(2);
+    assertThat(labels.err).contains("--output-topic events.labels is one of the pipeline's own");
     Result missing = run("score-stream", "--spec", spec.toString());
     assertThat(missing.code).isEqualTo(2);
     assertThat(missing.err)
