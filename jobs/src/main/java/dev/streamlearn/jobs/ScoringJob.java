@@ -4,6 +4,7 @@ import dev.streamlearn.core.serve.ScoredEvent;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.operators.DecodeEvents;
+import dev.streamlearn.operators.JudgePredictions;
 import dev.streamlearn.operators.Refusal;
 import dev.streamlearn.operators.ScoreEvents;
 import dev.streamlearn.operators.SourceRecord;
@@ -13,10 +14,12 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 
 /**
  * Scores a pipeline's topic as it arrives, with a version of one of its models from the store, and
@@ -149,8 +152,8 @@ public final class ScoringJob implements FlinkJob {
   }
 
   /**
-   * The spec's source read as a consumer group of its own, {@code <source.group-id>-scoring}: its
-   * events topic only, not the labels topic.
+   * The spec's source read as a consumer group of its own, {@code <source.group-id>-scoring}, with
+   * its labels topic where it has one (to judge the predictions made without a label).
    */
   public static PipelineSpec.Source scoringSource(PipelineSpec spec) {
     PipelineSpec.Source in = spec.source();
@@ -167,7 +170,7 @@ public final class ScoringJob implements FlinkJob {
         in.maxRecordBytes(),
         in.unknownFields(),
         in.recordSchema(),
-        null);
+        in.labels());
   }
 
   /** Where predictions go unless told: {@code <source.topic>.predictions}. */
@@ -197,6 +200,38 @@ public final class ScoringJob implements FlinkJob {
         .sinkTo(deadLetters)
         .name("dead-letters")
         .uid("dead-letters");
+    if (spec.source().labelsFollow()) {
+      judgeWithLaterLabels(scored);
+    }
+  }
+
+  /**
+   * Predictions made without a label meet the labels that follow on the labels topic, keyed by
+   * event id, so the job's accuracy covers them ({@link JudgePredictions}); event time is the
+   * events' and the labels' own, as in the training job.
+   */
+  private void judgeWithLaterLabels(SingleOutputStreamOperator<ScoredEvent> scored) {
+    WatermarkStrategy<ScoredEvent> eventTime =
+        WatermarkStrategy.<ScoredEvent>forBoundedOutOfOrderness(spec.source().maxOutOfOrderness())
+            .withTimestampAssigner((event, previous) -> event.timestamp);
+    if (!spec.source().idleTimeout().isZero()) {
+      eventTime = eventTime.withIdleness(spec.source().idleTimeout());
+    }
+    scored
+        .filter(event -> event.label == null)
+        .name("predictions-without-label")
+        .uid("predictions-without-label")
+        .union(scored.getSideOutput(ScoreEvents.LABELS))
+        .assignTimestampsAndWatermarks(eventTime)
+        .name("event-time")
+        .uid("event-time")
+        .keyBy(event -> event.id)
+        .process(new JudgePredictions(spec.source()), Types.VOID)
+        .name("judge-predictions")
+        .uid("judge-predictions")
+        .sinkTo(new DiscardingSink<>())
+        .name("judged")
+        .uid("judged");
   }
 
   @Override

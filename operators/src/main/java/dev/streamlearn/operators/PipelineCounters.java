@@ -47,6 +47,17 @@ public final class PipelineCounters {
   public static final String SCORED_WITH_LABEL = "eventsScoredWithLabel";
   public static final String PREDICTED_RIGHT = "eventsPredictedRight";
 
+  /**
+   * The scoring job's records of the labels topic (with {@code source.labels}): read = matched with
+   * the prediction made earlier for the event (which then counts in {@link #SCORED_WITH_LABEL} and,
+   * when right, {@link #PREDICTED_RIGHT}) + unmatched (unreadable, repeated, or no prediction of
+   * that id within the wait; the training job dead-letters those).
+   */
+  public static final String SCORING_LABELS_READ = "scoringLabelsRead";
+
+  public static final String SCORING_LABELS_MATCHED = "scoringLabelsMatched";
+  public static final String SCORING_LABELS_UNMATCHED = "scoringLabelsUnmatched";
+
   /** Times the scoring job changed the version it scores with (its alias moved). */
   public static final String VERSIONS_SWAPPED = "versionsSwapped";
 

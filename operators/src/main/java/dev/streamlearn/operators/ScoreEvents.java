@@ -16,6 +16,7 @@ import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,11 +25,15 @@ import org.slf4j.LoggerFactory;
  * the version an alias points at, looked up again every {@code refresh} (on the next record after
  * that long; {@link Duration#ZERO}: at every record), so a newly published or promoted version
  * takes over without a restart. Bytes that are not an event, and events the version cannot read, go
- * to {@link DecodeEvents#REFUSED} with their reason.
+ * to {@link DecodeEvents#REFUSED} with their reason. With {@code source.labels}, the labels topic's
+ * records go to {@link #LABELS}, to judge the predictions made earlier ({@link JudgePredictions}).
  */
 public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent> {
 
   public static final String STAGE_SCORE = "score";
+
+  /** Labels of events scored without one, from the pipeline's labels topic. */
+  public static final OutputTag<ScoredEvent> LABELS = new OutputTag<>("labels") {};
 
   private static final Logger LOG = LoggerFactory.getLogger(ScoreEvents.class);
 
@@ -48,6 +53,9 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
   private transient Counter swapped;
   private transient Counter deadLettered;
   private transient Histogram latency;
+  private transient String labelsTopic;
+  private transient Counter labelsRead;
+  private transient Counter labelsUnmatched;
 
   /**
    * @param spec the pipeline whose topic is read (its source section)
@@ -87,6 +95,9 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
     right = PipelineCounters.counter(metrics, PipelineCounters.PREDICTED_RIGHT);
     swapped = PipelineCounters.counter(metrics, PipelineCounters.VERSIONS_SWAPPED);
     deadLettered = PipelineCounters.counter(metrics, PipelineCounters.SCORING_DEAD_LETTERED);
+    labelsTopic = spec.source().labelsFollow() ? spec.source().labels().topic() : null;
+    labelsRead = PipelineCounters.counter(metrics, PipelineCounters.SCORING_LABELS_READ);
+    labelsUnmatched = PipelineCounters.counter(metrics, PipelineCounters.SCORING_LABELS_UNMATCHED);
     latency =
         metrics
             .addGroup(PipelineCounters.GROUP)
@@ -96,6 +107,15 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
 
   @Override
   public void processElement(SourceRecord record, Context context, Collector<ScoredEvent> out) {
+    if (labelsTopic != null && labelsTopic.equals(record.topic)) {
+      labelsRead.inc();
+      try {
+        context.output(LABELS, scorer.label(record.value));
+      } catch (AvroCodec.DecodeException e) {
+        labelsUnmatched.inc(); // the training job dead-letters it, with the reason
+      }
+      return;
+    }
     read.inc();
     if (System.nanoTime() - lastLook >= refreshNanos) {
       lookForANewVersion();

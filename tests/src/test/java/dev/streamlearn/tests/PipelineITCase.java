@@ -1222,6 +1222,25 @@ class PipelineITCase {
     Manifest last = models.manifest("late-labels", versions.get(versions.size() - 1)).orElseThrow();
     assertThat(last.lineage().eventsTrainedTotal()).isEqualTo(trained);
     assertThat(last.metrics().get("window").get("accuracy")).isGreaterThan(0.9);
+
+    // The scoring job predicts every event when it comes, and judges the predictions made without
+    // a label by the labels that follow.
+    kafka.createTopic("clicks.predictions", 2);
+    kafka.createTopic("clicks.predictions.dead-letter", 1);
+    runToTheEnd(
+        ScoringJob.fromSpec(
+            spec, "late-labels", "latest", Duration.ofSeconds(10), "clicks.predictions"));
+    assertThat(ProgressMetrics.count(PipelineCounters.SCORED)).isEqualTo(waiting + ownLabel);
+    assertThat(readAll("clicks.predictions", waiting + ownLabel)).hasSize(waiting + ownLabel);
+    assertThat(ProgressMetrics.count(PipelineCounters.SCORING_LABELS_READ))
+        .isEqualTo(sent.size() + 2);
+    assertThat(ProgressMetrics.count(PipelineCounters.SCORING_LABELS_MATCHED)).isEqualTo(joinable);
+    assertThat(ProgressMetrics.count(PipelineCounters.SCORING_LABELS_UNMATCHED))
+        .isEqualTo(20 + 10 + 2);
+    long judged = ProgressMetrics.count(PipelineCounters.SCORED_WITH_LABEL);
+    assertThat(judged).isEqualTo(joinable + ownLabel);
+    assertThat(ProgressMetrics.count(PipelineCounters.PREDICTED_RIGHT))
+        .isGreaterThan(judged * 9 / 10);
   }
 
   /** {@code count} events of one numeric input x, labelled by its sign, as Avro bytes. */

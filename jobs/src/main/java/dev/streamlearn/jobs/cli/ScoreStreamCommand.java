@@ -303,14 +303,28 @@ final class ScoreStreamCommand implements Callable<Integer> {
       long read = ProgressMetrics.count(PipelineCounters.SCORING_READ);
       long scored = ProgressMetrics.count(PipelineCounters.SCORED);
       long deadLettered = ProgressMetrics.count(PipelineCounters.SCORING_DEAD_LETTERED);
+      long labelsRead = ProgressMetrics.count(PipelineCounters.SCORING_LABELS_READ);
+      long matched = ProgressMetrics.count(PipelineCounters.SCORING_LABELS_MATCHED);
+      long unmatched = ProgressMetrics.count(PipelineCounters.SCORING_LABELS_UNMATCHED);
+      String labels =
+          labelsRead == 0
+              ? ""
+              : String.format(
+                  "%nLabels that came later: read %,d = matched with their prediction %,d +"
+                      + " unmatched %,d%s",
+                  labelsRead,
+                  matched,
+                  unmatched,
+                  labelsRead == matched + unmatched ? "  (adds up)" : "  (DOES NOT ADD UP)");
       return String.format(
-          "%sAccounted for: read %,d = scored %,d + dead-lettered %,d%s%nPredictions are in topic"
-              + " %s; refused records in %s.",
+          "%sAccounted for: read %,d = scored %,d + dead-lettered %,d%s%s%nPredictions are in"
+              + " topic %s; refused records in %s.",
           withCounts ? counts(true) + String.format("%n") : "",
           read,
           scored,
           deadLettered,
           read == scored + deadLettered ? "  (adds up)" : "  (DOES NOT ADD UP)",
+          labels,
           predictions,
           ScoringJob.deadLetterTopicOf(predictions));
     }

@@ -40,10 +40,13 @@ public final class LabelJoin implements Serializable {
 
   /** The event time until which {@code waiting} (an event or a label) waits for its other half. */
   public long deadline(Example waiting) {
+    return deadline(waiting.timestamp);
+  }
+
+  /** The event time until which what arrived at {@code time} waits for its other half. */
+  public long deadline(long time) {
     long millis = maxWait.toMillis();
-    return waiting.timestamp > Long.MAX_VALUE - millis
-        ? Long.MAX_VALUE
-        : waiting.timestamp + millis;
+    return time > Long.MAX_VALUE - millis ? Long.MAX_VALUE : time + millis;
   }
 
   /**
@@ -54,8 +57,13 @@ public final class LabelJoin implements Serializable {
    *     a waiting label, labels for a waiting event); {@link Long#MIN_VALUE}: none read
    */
   public boolean mayGiveUp(Example waiting, long otherTopicLatest) {
+    return mayGiveUp(waiting.timestamp, otherTopicLatest);
+  }
+
+  /** {@link #mayGiveUp(Example, long)} for what arrived at {@code time}. */
+  public boolean mayGiveUp(long time, long otherTopicLatest) {
     return otherTopicLatest != Long.MIN_VALUE
-        && otherTopicLatest - outOfOrderness >= deadline(waiting);
+        && otherTopicLatest - outOfOrderness >= deadline(time);
   }
 
   /** When to look again at a wait that the other topic has not caught up with at {@code time}. */

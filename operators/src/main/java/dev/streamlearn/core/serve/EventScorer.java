@@ -3,6 +3,7 @@ package dev.streamlearn.core.serve;
 import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.core.data.RecordEventDecoder;
 import dev.streamlearn.core.spec.PipelineSpec;
+import dev.streamlearn.schemas.EventLabel;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
@@ -19,6 +20,7 @@ import org.apache.avro.generic.GenericRecord;
 public final class EventScorer {
 
   private final AvroCodec<LabeledEvent> events;
+  private final AvroCodec<EventLabel> labels = Topics.eventLabels();
   private final RecordEventDecoder records;
   private final PipelineSpec.Source source;
   private String lastId;
@@ -117,6 +119,22 @@ public final class EventScorer {
     }
     scored.prediction = scored.classes[best];
     scored.value = scored.probabilities[best];
+  }
+
+  /**
+   * A record of the pipeline's labels topic, as a {@link ScoredEvent#labelOnly} event: id, the time
+   * the label became known, the label as the class names are written.
+   *
+   * @throws AvroCodec.DecodeException when the bytes are not an {@code EventLabel}
+   */
+  public ScoredEvent label(byte[] value) throws AvroCodec.DecodeException {
+    EventLabel label = labels.decode(value);
+    ScoredEvent scored = new ScoredEvent();
+    scored.labelOnly = true;
+    scored.id = label.getId();
+    scored.timestamp = label.getTimestamp().toEpochMilli();
+    scored.label = labelText(label.getLabel());
+    return scored;
   }
 
   /** A label as the class names are written: whole numbers without ".0"; null stays null. */

@@ -31,6 +31,13 @@ public class ScoredEvent {
 
   public long scoredAt;
 
+  /**
+   * Not a prediction but the label of event {@link #id} from the pipeline's labels topic: {@link
+   * #label} and {@link #timestamp} (when it became known) only; it judges the prediction made
+   * earlier without a label.
+   */
+  public boolean labelOnly;
+
   public ScoredEvent() {}
 
   /** True when the event had a label and the model predicted it (classification only). */
