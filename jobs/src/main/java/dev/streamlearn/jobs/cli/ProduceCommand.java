@@ -198,30 +198,8 @@ final class ProduceCommand implements Callable<Integer> {
   private int produceLabels(
       PipelineSpec spec, KafkaProducer<byte[], byte[]> producer, SendFailures failures)
       throws IOException {
-    List<Map<String, Object>> rows = new ArrayList<>();
+    Rows rows = readRows();
     String labelName = label != null ? label : "label";
-    if (isJsonLines()) {
-      for (String line : Files.readAllLines(input, StandardCharsets.UTF_8)) {
-        if (!line.isBlank()) {
-          Map<String, Object> values = new HashMap<>();
-          try {
-            flatten(jsonObject(line), "", values);
-          } catch (IOException | IllegalArgumentException e) {
-            values.put(null, firstLine(e));
-          }
-          rows.add(values);
-        }
-      }
-    } else {
-      CsvReader.Table table = CsvReader.read(input);
-      for (List<String> row : table.rows()) {
-        Map<String, Object> values = new HashMap<>();
-        for (int c = 0; c < row.size(); c++) {
-          values.put(table.header().get(c), row.get(c).isBlank() ? null : row.get(c));
-        }
-        rows.add(values);
-      }
-    }
     boolean classNames = !spec.label().classes().isEmpty();
     AvroCodec<EventLabel> codec = Topics.eventLabels();
     String topic = spec.source().labels().topic();
@@ -231,10 +209,12 @@ final class ProduceCommand implements Callable<Integer> {
     long unfit = 0;
     String firstUnfit = null;
     for (int i = 0; i < rows.size(); i++) {
-      Map<String, Object> values = rows.get(i);
       EventLabel record;
       try {
-        record = eventLabel(values, labelName, classNames, now);
+        if (rows.unreadable().get(i) != null) {
+          throw new IllegalArgumentException(rows.unreadable().get(i));
+        }
+        record = eventLabel(rows.values().get(i), labelName, classNames, now);
       } catch (IllegalArgumentException e) {
         unfit++;
         firstUnfit = firstUnfit != null ? firstUnfit : "row " + (i + 1) + ": " + e.getMessage();
@@ -260,12 +240,9 @@ final class ProduceCommand implements Callable<Integer> {
 
   private static EventLabel eventLabel(
       Map<String, Object> values, String labelName, boolean classNames, long now) {
-    if (values.containsKey(null)) {
-      throw new IllegalArgumentException(String.valueOf(values.get(null)));
-    }
     Object id = values.get("id");
     Object value = values.get(labelName);
-    if (id == null || value == null) {
+    if (isMissing(id) || isMissing(value)) {
       throw new IllegalArgumentException(
           "a label needs an id and a value in '" + labelName + "'; this one has " + values);
     }
@@ -285,7 +262,7 @@ final class ProduceCommand implements Callable<Integer> {
     }
     Object time = values.get("timestamp");
     Instant timestamp;
-    if (time == null) {
+    if (isMissing(time)) {
       timestamp = Instant.ofEpochMilli(now);
     } else if (time instanceof Double millis) {
       timestamp = Instant.ofEpochMilli(millis.longValue());
@@ -324,37 +301,15 @@ final class ProduceCommand implements Callable<Integer> {
     RecordEncoder encoder = new RecordEncoder(mapping);
     String topic = spec.source().topic();
     String prefix = input.getFileName().toString() + "-";
-    List<Map<String, Object>> rows = new ArrayList<>();
-    // Per row: why it could not be read (a JSON line that is not an object), or null.
-    List<String> unreadable = new ArrayList<>();
-    String labelName;
-    if (isJsonLines()) {
-      labelName = label != null ? label : mapping.labelField();
-      for (String line : Files.readAllLines(input, StandardCharsets.UTF_8)) {
-        if (!line.isBlank()) {
-          Map<String, Object> values = new HashMap<>();
-          String why = null;
-          try {
-            flatten(jsonObject(line), "", values);
-          } catch (IOException | IllegalArgumentException e) {
-            why = firstLine(e);
-          }
-          rows.add(values);
-          unreadable.add(why);
-        }
-      }
-    } else {
-      CsvReader.Table table = CsvReader.read(input);
-      labelName = label != null ? label : table.header().get(table.header().size() - 1);
-      for (List<String> row : table.rows()) {
-        Map<String, Object> values = new HashMap<>();
-        for (int c = 0; c < row.size(); c++) {
-          values.put(table.header().get(c), row.get(c));
-        }
-        rows.add(values);
-        unreadable.add(null);
-      }
-    }
+    Rows table = readRows();
+    List<Map<String, Object>> rows = table.values();
+    List<String> unreadable = table.unreadable();
+    String labelName =
+        label != null
+            ? label
+            : table.header() == null
+                ? mapping.labelField()
+                : table.header().get(table.header().size() - 1);
     long startMillis = System.currentTimeMillis();
     long start = System.nanoTime();
     long sent = 0;
@@ -398,6 +353,55 @@ final class ProduceCommand implements Callable<Integer> {
               unfit, rows.size(), encoder.schema().getFullName(), firstUnfit);
     }
     return Math.max(report(spec, sent, failures), unfit > 0 ? 1 : 0);
+  }
+
+  /**
+   * The input's rows as values by name: a JSON line's by dotted path, a CSV row's by column.
+   *
+   * @param unreadable per row, why it could not be read (a JSON line that is not an object), or
+   *     null
+   * @param header a CSV file's columns; null for JSON lines
+   */
+  private record Rows(
+      List<Map<String, Object>> values, List<String> unreadable, List<String> header) {
+    int size() {
+      return values.size();
+    }
+  }
+
+  private Rows readRows() throws IOException {
+    List<Map<String, Object>> rows = new ArrayList<>();
+    List<String> unreadable = new ArrayList<>();
+    if (isJsonLines()) {
+      for (String line : Files.readAllLines(input, StandardCharsets.UTF_8)) {
+        if (!line.isBlank()) {
+          Map<String, Object> values = new HashMap<>();
+          String why = null;
+          try {
+            flatten(jsonObject(line), "", values);
+          } catch (IOException | IllegalArgumentException e) {
+            why = firstLine(e);
+          }
+          rows.add(values);
+          unreadable.add(why);
+        }
+      }
+      return new Rows(rows, unreadable, null);
+    }
+    CsvReader.Table table = CsvReader.read(input);
+    for (List<String> row : table.rows()) {
+      Map<String, Object> values = new HashMap<>();
+      for (int c = 0; c < row.size(); c++) {
+        values.put(table.header().get(c), row.get(c));
+      }
+      rows.add(values);
+      unreadable.add(null);
+    }
+    return new Rows(rows, unreadable, table.header());
+  }
+
+  private static boolean isMissing(Object value) {
+    return value == null || value.toString().isBlank();
   }
 
   /** A JSON object's scalar values by dotted path. */
