@@ -116,8 +116,7 @@ final class ProduceCommand implements Callable<Integer> {
       if (isJsonLines()) {
         long startMillis = System.currentTimeMillis();
         long lines = 0;
-        long unreadable = 0;
-        String firstUnreadable = null;
+        Unsent unreadable = new Unsent();
         try (BufferedReader reader = Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
           String line;
           while ((line = reader.readLine()) != null) {
@@ -129,10 +128,7 @@ final class ProduceCommand implements Callable<Integer> {
             try {
               event = fromJson(jsonObject(line), prefix, number - 1, startMillis);
             } catch (IOException | RuntimeException e) {
-              unreadable++;
-              if (firstUnreadable == null) {
-                firstUnreadable = "line " + number + ": " + firstLine(e);
-              }
+              unreadable.add("line " + number, firstLine(e));
               continue;
             }
             producer.send(
@@ -143,14 +139,9 @@ final class ProduceCommand implements Callable<Integer> {
           }
         }
         producer.flush();
-        if (unreadable > 0) {
-          command
-              .commandLine()
-              .getErr()
-              .printf(
-                  "streamlearn: %,d of %,d lines of %s are not events and were not sent; the"
-                      + " first: %s%n",
-                  unreadable, sent + unreadable, input, firstUnreadable);
+        if (unreadable.report(
+                String.format("%,d lines of %s are not events", sent + unreadable.count, input))
+            > 0) {
           return Math.max(report(spec, sent, failures), 1);
         }
       } else {
@@ -206,8 +197,7 @@ final class ProduceCommand implements Callable<Integer> {
     long now = System.currentTimeMillis();
     long start = System.nanoTime();
     long sent = 0;
-    long unfit = 0;
-    String firstUnfit = null;
+    Unsent unfit = new Unsent();
     for (int i = 0; i < rows.size(); i++) {
       EventLabel record;
       try {
@@ -216,8 +206,7 @@ final class ProduceCommand implements Callable<Integer> {
         }
         record = eventLabel(rows.values().get(i), labelName, classNames, now);
       } catch (IllegalArgumentException e) {
-        unfit++;
-        firstUnfit = firstUnfit != null ? firstUnfit : "row " + (i + 1) + ": " + e.getMessage();
+        unfit.add("row " + (i + 1), e.getMessage());
         continue;
       }
       producer.send(
@@ -227,15 +216,8 @@ final class ProduceCommand implements Callable<Integer> {
       sent = progress(++sent, start);
     }
     producer.flush();
-    if (unfit > 0) {
-      command
-          .commandLine()
-          .getErr()
-          .printf(
-              "streamlearn: %,d of %,d rows are not labels and were not sent; the first: %s%n",
-              unfit, rows.size(), firstUnfit);
-    }
-    return Math.max(report(spec, sent, failures), unfit > 0 ? 1 : 0);
+    int refused = unfit.report(String.format("%,d rows are not labels", rows.size()));
+    return Math.max(report(spec, sent, failures), refused);
   }
 
   private static EventLabel eventLabel(
@@ -313,8 +295,7 @@ final class ProduceCommand implements Callable<Integer> {
     long startMillis = System.currentTimeMillis();
     long start = System.nanoTime();
     long sent = 0;
-    long unfit = 0;
-    String firstUnfit = null;
+    Unsent unfit = new Unsent();
     for (int i = 0; i < rows.size(); i++) {
       Map<String, Object> values = rows.get(i);
       values.put(mapping.labelField(), values.get(labelName));
@@ -332,8 +313,7 @@ final class ProduceCommand implements Callable<Integer> {
         }
         bytes = encoder.encode(encoder.record(values));
       } catch (IllegalArgumentException e) {
-        unfit++;
-        firstUnfit = firstUnfit != null ? firstUnfit : "row " + (i + 1) + ": " + e.getMessage();
+        unfit.add("row " + (i + 1), e.getMessage());
         continue;
       }
       Object id = mapping.idField() == null ? null : values.get(mapping.idField());
@@ -344,15 +324,10 @@ final class ProduceCommand implements Callable<Integer> {
       sent = progress(++sent, start);
     }
     producer.flush();
-    if (unfit > 0) {
-      command
-          .commandLine()
-          .getErr()
-          .printf(
-              "streamlearn: %,d of %,d rows do not fit %s and were not sent; the first: %s%n",
-              unfit, rows.size(), encoder.schema().getFullName(), firstUnfit);
-    }
-    return Math.max(report(spec, sent, failures), unfit > 0 ? 1 : 0);
+    int refused =
+        unfit.report(
+            String.format("%,d rows do not fit %s", rows.size(), encoder.schema().getFullName()));
+    return Math.max(report(spec, sent, failures), refused);
   }
 
   /**
@@ -414,6 +389,36 @@ final class ProduceCommand implements Callable<Integer> {
       } else {
         values.put(prefix + field.getKey(), value(field.getValue()));
       }
+    }
+  }
+
+  /** Rows or lines not sent because they could not be read: how many, and the first's reason. */
+  private final class Unsent {
+    long count;
+    String first;
+
+    void add(String where, String why) {
+      count++;
+      if (first == null) {
+        first = where + ": " + why;
+      }
+    }
+
+    /**
+     * Says how many of {@code ofWhat} (e.g. "12 rows are not labels") were not sent, when any.
+     *
+     * @return the exit status it asks for: 1 when some were not sent, else 0
+     */
+    int report(String ofWhat) {
+      if (count == 0) {
+        return 0;
+      }
+      command
+          .commandLine()
+          .getErr()
+          .printf(
+              "streamlearn: %,d of %s and were not sent; the first: %s%n", count, ofWhat, first);
+      return 1;
     }
   }
 
