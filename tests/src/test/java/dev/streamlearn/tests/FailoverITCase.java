@@ -191,15 +191,11 @@ class FailoverITCase {
    * time. Returns how many events get their label.
    */
   private static int produceWithLabelsApart(String bootstrapServers, int count) {
-    Properties properties = new Properties();
-    properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-    properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-    properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
     AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
     AvroCodec<EventLabel> labels = Topics.eventLabels();
     Random random = new Random(13);
     int labeled = 0;
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(properties)) {
+    try (KafkaProducer<byte[], byte[]> producer = producer(bootstrapServers)) {
       for (int i = 0; i < count; i++) {
         if (i % 25 == 24) {
           producer.send(
@@ -283,14 +279,10 @@ class FailoverITCase {
    * throughout.
    */
   private static int produce(String bootstrapServers, int count) {
-    Properties properties = new Properties();
-    properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-    properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-    properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
     AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
     Random random = new Random(11);
     int good = 0;
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(properties)) {
+    try (KafkaProducer<byte[], byte[]> producer = producer(bootstrapServers)) {
       for (int i = 0; i < count; i++) {
         byte[] value;
         if (i % 25 == 24) {
@@ -316,6 +308,14 @@ class FailoverITCase {
       }
     }
     return good;
+  }
+
+  private static KafkaProducer<byte[], byte[]> producer(String bootstrapServers) {
+    Properties properties = new Properties();
+    properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    return new KafkaProducer<>(properties);
   }
 
   /** Drops refusals. */
