@@ -353,6 +353,7 @@ class CommandLineITCase {
               "label: {classes: [stayed, left]}",
               "features: [{name: x, type: numeric}]",
               "validation: {window: 100s}",
+              "store: {uri: '" + directory.resolve("joined-store") + "'}",
               ""));
       java.util.Random random = new java.util.Random(5);
       List<String> events = new ArrayList<>();
@@ -389,7 +390,7 @@ class CommandLineITCase {
       assertThat(err.toString())
           .contains(
               "1 of 391 rows are not labels and were not sent; the first: row 391: a label"
-                  + " needs an id and a value in 'outcome'");
+                  + " needs a value in 'outcome'");
       var codec = dev.streamlearn.schemas.codec.Topics.eventLabels();
       var first = codec.decode(readTopic(kafka, "visits.labels").get(0).value());
       assertThat(first.getLabel().toString()).isIn("left", "stayed");
@@ -404,6 +405,32 @@ class CommandLineITCase {
                   + ProgressMetrics.count(PipelineCounters.HELD_OUT)
                   + " + deduplicated 0 + dead-lettered 10  (adds up)")
           .contains("Labels: read 390 = joined with their event 390 + dead-lettered 0  (adds up)");
+
+      // A file's rows as events without their labels, then the same rows as those labels: ids
+      // <file>-<row> in both, so each label finds its event.
+      Path credit = directory.resolve("credit-g-late-labels.yaml");
+      Files.writeString(
+          credit,
+          Files.readString(repositoryFile("examples/credit-g-late-labels.yaml"))
+              .replace(
+                  "bootstrap-servers: localhost:9092",
+                  "bootstrap-servers: " + kafka.bootstrapServers() + "\n  bounded: true")
+              .replace("uri: models", "uri: " + directory.resolve("late-store")));
+      assertThat(produceCredit(err, credit, "--without-labels")).as(err.toString()).isZero();
+      assertThat(
+              Topics.labeledEvents()
+                  .decode(readTopic(kafka, "credit-applications-late").get(0).value())
+                  .getLabel())
+          .isNull();
+      assertThat(produceCredit(err, credit, "--labels")).as(err.toString()).isZero();
+      String creditRun = runPrinting(err, "run", "--spec", credit.toString());
+      assertThat(creditRun)
+          .contains("Accounted for: read 1,000 = trained ")
+          .contains(" + deduplicated 0 + dead-lettered 0  (adds up)")
+          .contains(
+              "Labels: read 1,000 = joined with their event 1,000 + dead-lettered 0  (adds up)");
+      assertThat(produceCredit(err, credit, "--labels", "--without-labels")).isEqualTo(2);
+      assertThat(err.toString()).contains("--labels sends labels and --without-labels sends");
 
       // Without source.labels there is nowhere to send labels.
       Path plain = directory.resolve("plain.yaml");

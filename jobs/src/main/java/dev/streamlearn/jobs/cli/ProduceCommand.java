@@ -49,7 +49,9 @@ import picocli.CommandLine.Spec;
       "with --label naming the label field.",
       "--labels: the rows are labels of events sent earlier without one (columns or fields id,",
       "label or --label, and timestamp, which defaults to now), sent as EventLabels to the",
-      "spec's source.labels.topic."
+      "spec's source.labels.topic. --without-labels sends the events with their labels left out;",
+      "--labels on the same file then sends those labels (a row without an id is <file>-<row> in",
+      "both)."
     })
 final class ProduceCommand implements Callable<Integer> {
 
@@ -74,6 +76,12 @@ final class ProduceCommand implements Callable<Integer> {
               + " source.labels.topic.")
   boolean labels;
 
+  @Option(
+      names = "--without-labels",
+      description =
+          "Send the events with their labels left out, to be labeled later with --labels.")
+  boolean withoutLabels;
+
   @Mixin KafkaOptions kafkaOptions;
 
   @Spec CommandSpec command;
@@ -83,6 +91,10 @@ final class ProduceCommand implements Callable<Integer> {
     Map<String, Object> tree = SpecLoader.readTree(specFile);
     kafkaOptions.override(tree);
     PipelineSpec spec = SpecLoader.fromTree(tree);
+    if (labels && withoutLabels) {
+      throw new IllegalArgumentException(
+          "--labels sends labels and --without-labels sends events without them: one at a time");
+    }
     if (labels && !spec.source().labelsFollow()) {
       throw new IllegalArgumentException(
           "--labels: the spec "
@@ -127,6 +139,9 @@ final class ProduceCommand implements Callable<Integer> {
             LabeledEvent event;
             try {
               event = fromJson(jsonObject(line), prefix, number - 1, startMillis);
+              if (withoutLabels) {
+                event.setLabel(null);
+              }
             } catch (IOException | RuntimeException e) {
               unreadable.add("line " + number, firstLine(e));
               continue;
@@ -151,6 +166,9 @@ final class ProduceCommand implements Callable<Integer> {
         long startMillis = System.currentTimeMillis();
         for (int i = 0; i < rows.size(); i++) {
           LabeledEvent event = rows.event(i, prefix, startMillis);
+          if (withoutLabels) {
+            event.setLabel(null);
+          }
           producer.send(
               new ProducerRecord<>(
                   topic, event.getId().getBytes(StandardCharsets.UTF_8), codec.encode(event)),
@@ -182,15 +200,24 @@ final class ProduceCommand implements Callable<Integer> {
   }
 
   /**
-   * The rows as {@link EventLabel}s: {@code id} and the label column or field are required, {@code
-   * timestamp} (epoch milliseconds or ISO-8601) defaults to now. Labels are sent as numbers unless
-   * the spec lists class names. Rows without an id or a label are counted and not sent (exit 1).
+   * The rows as {@link EventLabel}s: the label column or field is required ({@code --label}, else
+   * {@code label}, else a CSV file's last column); {@code id} defaults to {@code <file>-<row>}, the
+   * id the row's event got from {@code produce --without-labels}; {@code timestamp} (epoch
+   * milliseconds or ISO-8601) defaults to now. Labels are sent as numbers unless the spec lists
+   * class names. Rows without a label are counted and not sent (exit 1).
    */
   private int produceLabels(
       PipelineSpec spec, KafkaProducer<byte[], byte[]> producer, SendFailures failures)
       throws IOException {
     Rows rows = readRows();
-    String labelName = label != null ? label : "label";
+    String prefix = input.getFileName().toString() + "-";
+    // As for events: a CSV file's label is its last column unless told, or a column named label.
+    String labelName =
+        label != null
+            ? label
+            : rows.header() != null && !rows.header().contains("label")
+                ? rows.header().get(rows.header().size() - 1)
+                : "label";
     boolean classNames = !spec.label().classes().isEmpty();
     AvroCodec<EventLabel> codec = Topics.eventLabels();
     String topic = spec.source().labels().topic();
@@ -204,7 +231,9 @@ final class ProduceCommand implements Callable<Integer> {
         if (rows.unreadable().get(i) != null) {
           throw new IllegalArgumentException(rows.unreadable().get(i));
         }
-        record = eventLabel(rows.values().get(i), labelName, classNames, now);
+        record =
+            eventLabel(
+                rows.values().get(i), prefix + rows.index().get(i), labelName, classNames, now);
       } catch (IllegalArgumentException e) {
         unfit.add("row " + (i + 1), e.getMessage());
         continue;
@@ -220,13 +249,20 @@ final class ProduceCommand implements Callable<Integer> {
     return Math.max(report(spec, sent, failures), refused);
   }
 
+  /**
+   * @param defaultId the id of a row that names none: {@code <file>-<row>}, as its event got
+   */
   private static EventLabel eventLabel(
-      Map<String, Object> values, String labelName, boolean classNames, long now) {
-    Object id = values.get("id");
+      Map<String, Object> values,
+      String defaultId,
+      String labelName,
+      boolean classNames,
+      long now) {
+    Object id = isMissing(values.get("id")) ? defaultId : values.get("id");
     Object value = values.get(labelName);
-    if (isMissing(id) || isMissing(value)) {
+    if (isMissing(value)) {
       throw new IllegalArgumentException(
-          "a label needs an id and a value in '" + labelName + "'; this one has " + values);
+          "a label needs a value in '" + labelName + "'; this one has " + values);
     }
     Object labelValue = value;
     if (classNames) {
@@ -298,7 +334,7 @@ final class ProduceCommand implements Callable<Integer> {
     Unsent unfit = new Unsent();
     for (int i = 0; i < rows.size(); i++) {
       Map<String, Object> values = rows.get(i);
-      values.put(mapping.labelField(), values.get(labelName));
+      values.put(mapping.labelField(), withoutLabels ? null : values.get(labelName));
       if (mapping.idField() != null && values.get(mapping.idField()) == null) {
         values.put(mapping.idField(), prefix + i);
       }
@@ -336,9 +372,14 @@ final class ProduceCommand implements Callable<Integer> {
    * @param unreadable per row, why it could not be read (a JSON line that is not an object), or
    *     null
    * @param header a CSV file's columns; null for JSON lines
+   * @param index per row, its place in the file (a JSON line's number less one, blank lines
+   *     counted, as events are numbered)
    */
   private record Rows(
-      List<Map<String, Object>> values, List<String> unreadable, List<String> header) {
+      List<Map<String, Object>> values,
+      List<String> unreadable,
+      List<String> header,
+      List<Integer> index) {
     int size() {
       return values.size();
     }
@@ -347,9 +388,12 @@ final class ProduceCommand implements Callable<Integer> {
   private Rows readRows() throws IOException {
     List<Map<String, Object>> rows = new ArrayList<>();
     List<String> unreadable = new ArrayList<>();
+    List<Integer> index = new ArrayList<>();
     if (isJsonLines()) {
+      int number = 0;
       for (String line : Files.readAllLines(input, StandardCharsets.UTF_8)) {
         if (!line.isBlank()) {
+          index.add(number);
           Map<String, Object> values = new HashMap<>();
           String why = null;
           try {
@@ -360,8 +404,9 @@ final class ProduceCommand implements Callable<Integer> {
           rows.add(values);
           unreadable.add(why);
         }
+        number++;
       }
-      return new Rows(rows, unreadable, null);
+      return new Rows(rows, unreadable, null, index);
     }
     CsvReader.Table table = CsvReader.read(input);
     for (List<String> row : table.rows()) {
@@ -369,10 +414,11 @@ final class ProduceCommand implements Callable<Integer> {
       for (int c = 0; c < row.size(); c++) {
         values.put(table.header().get(c), row.get(c));
       }
+      index.add(rows.size());
       rows.add(values);
       unreadable.add(null);
     }
-    return new Rows(rows, unreadable, table.header());
+    return new Rows(rows, unreadable, table.header(), index);
   }
 
   private static boolean isMissing(Object value) {
