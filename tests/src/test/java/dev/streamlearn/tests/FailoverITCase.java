@@ -162,7 +162,7 @@ class FailoverITCase {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
       kafka.createTopic("fo-events", 1);
       kafka.createTopic("fo-events.labels", 1);
-      int events = 12_000;
+      int events = 20_000;
       int joinable = produceWithLabelsApart(kafka.bootstrapServers(), events);
       Map<String, Object> tree =
           SpecLoader.readTree(specText(kafka, directory.resolve("joined")), "fo.yaml");
@@ -188,7 +188,7 @@ class FailoverITCase {
   /**
    * {@code count} records as {@link #produce} makes them, but sent without their labels; the label
    * of each good event but every 50th follows on {@code fo-events.labels}, 100 ms later in event
-   * time. Returns how many events get their label.
+   * time, with a malformed record every 25th there too. Returns how many events get their label.
    */
   private static int produceWithLabelsApart(String bootstrapServers, int count) {
     AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
@@ -220,6 +220,12 @@ class FailoverITCase {
                         .setTimestamp(time)
                         .setFeatures(features)
                         .build())));
+        if (i % 25 == 12) {
+          // Refusals from both topics all along, so the dead-letter sink sees traffic throughout.
+          producer.send(
+              new ProducerRecord<>(
+                  "fo-events.labels", null, ("not a label " + i).getBytes(StandardCharsets.UTF_8)));
+        }
         if (i % 50 != 7) {
           producer.send(
               new ProducerRecord<>(
