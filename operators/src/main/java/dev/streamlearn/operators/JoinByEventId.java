@@ -6,6 +6,7 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
@@ -14,8 +15,9 @@ import org.apache.flink.util.Collector;
  * {@code source.labels.topic}: whichever comes first waits in keyed state, with an event-time timer
  * at its time plus {@code source.labels.max-wait}, until the other comes or the wait is given up
  * ({@link LabelJoin}: the other topic's records must have been read past the deadline too, so a
- * topic read ahead of the other during a backlog ends no wait). Nothing is kept for an id once
- * joined. What the two halves are, and what a join, a repeat or a given-up wait does, is the
+ * topic read ahead of the other during a backlog ends no wait; then {@code source.idle-timeout} of
+ * processing time more, for the partitions of a topic read unevenly). Nothing is kept for an id
+ * once joined. What the two halves are, and what a join, a repeat or a given-up wait does, is the
  * subclass's.
  *
  * @param <T> the records of both halves (the label's marked as such)
@@ -25,6 +27,7 @@ abstract class JoinByEventId<T, O> extends KeyedProcessFunction<String, T, O> {
 
   protected final LabelJoin rules;
   private final TypeInformation<T> type;
+  private final long graceMillis;
   private transient ValueState<T> waiting;
 
   /**
@@ -43,6 +46,7 @@ abstract class JoinByEventId<T, O> extends KeyedProcessFunction<String, T, O> {
         new LabelJoin(
             source.labels().maxWait(), source.labels().topic(), source.maxOutOfOrderness());
     this.type = type;
+    this.graceMillis = source.idleTimeout().toMillis();
   }
 
   /** Whether {@code record} is a label rather than what it labels. */
@@ -102,24 +106,47 @@ abstract class JoinByEventId<T, O> extends KeyedProcessFunction<String, T, O> {
     long deadline = rules.deadline(timeOf(held));
     if (context.timerService().currentWatermark() < deadline) {
       context.timerService().deleteEventTimeTimer(deadline);
+    } else {
+      context.timerService().deleteEventTimeTimer(Long.MAX_VALUE);
     }
     joined(label ? held : record, label ? record : held, out);
   }
 
+  /**
+   * A wait ends once the watermark and the other topic's records have passed its deadline, and then
+   * {@code source.idle-timeout} of processing time more: the partitions of one topic are read
+   * unevenly while a backlog is read (a fetch brings up to a megabyte of one partition before the
+   * next), so the other topic's latest time can run ahead of the partition the other half is in.
+   * The end of the input ends every wait at once.
+   */
   @Override
   public final void onTimer(long timestamp, OnTimerContext context, Collector<O> out)
       throws Exception {
     T held = waiting.value();
-    if (held == null || rules.deadline(timeOf(held)) > timestamp) {
-      return; // the timer of an earlier wait on this id; a later one has its own
+    if (held == null) {
+      return; // the timer of a wait that has ended
     }
-    boolean inputEnded = context.timerService().currentWatermark() == Long.MAX_VALUE;
-    long otherTopicReadUntil = isLabel(held) ? eventsReadUntil : labelsReadUntil;
-    if (!inputEnded && !rules.mayGiveUp(timeOf(held), otherTopicReadUntil)) {
-      context.timerService().registerEventTimeTimer(rules.recheckAfter(timestamp));
-      return;
+    long watermark = context.timerService().currentWatermark();
+    boolean inputEnded = watermark == Long.MAX_VALUE;
+    if (!inputEnded) {
+      if (watermark < rules.deadline(timeOf(held))) {
+        return; // the timer of an earlier wait on this id; this one has its own
+      }
+      long otherTopicReadUntil = isLabel(held) ? eventsReadUntil : labelsReadUntil;
+      if (!rules.mayGiveUp(timeOf(held), otherTopicReadUntil)) {
+        context.timerService().registerEventTimeTimer(rules.recheckAfter(watermark));
+        return;
+      }
+      if (context.timeDomain() == TimeDomain.EVENT_TIME && graceMillis > 0) {
+        long now = context.timerService().currentProcessingTime();
+        context.timerService().registerProcessingTimeTimer(now + graceMillis);
+        // Processing-time timers do not fire at the end of the input; this one does.
+        context.timerService().registerEventTimeTimer(Long.MAX_VALUE);
+        return;
+      }
     }
     waiting.clear();
+    context.timerService().deleteEventTimeTimer(Long.MAX_VALUE);
     gaveUp(held, inputEnded, context);
   }
 }

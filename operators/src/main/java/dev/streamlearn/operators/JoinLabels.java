@@ -5,6 +5,8 @@ import dev.streamlearn.core.data.LabelJoin;
 import dev.streamlearn.core.spec.PipelineSpec;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
@@ -29,6 +31,7 @@ public final class JoinLabels extends JoinByEventId<Example, Example> {
   private transient Counter labelsDeadLettered;
   private transient Counter eventsDeadLettered;
   private transient Counter deduplicated;
+  private transient Histogram labelDelay;
 
   public JoinLabels(PipelineSpec.Source source) {
     super(source, ExampleSerializer.TYPE);
@@ -44,6 +47,10 @@ public final class JoinLabels extends JoinByEventId<Example, Example> {
     labelsDeadLettered = PipelineCounters.counter(metrics, PipelineCounters.LABELS_DEAD_LETTERED);
     eventsDeadLettered = PipelineCounters.counter(metrics, PipelineCounters.DEAD_LETTERED);
     deduplicated = PipelineCounters.counter(metrics, PipelineCounters.DEDUPLICATED);
+    labelDelay =
+        metrics
+            .addGroup(PipelineCounters.GROUP)
+            .histogram(PipelineCounters.LABEL_DELAY, new DescriptiveStatisticsHistogram(100_000));
   }
 
   @Override
@@ -73,6 +80,7 @@ public final class JoinLabels extends JoinByEventId<Example, Example> {
   @Override
   void joined(Example event, Example label, Collector<Example> out) {
     joined.inc();
+    labelDelay.update(Math.max(0, label.timestamp - event.timestamp));
     out.collect(LabelJoin.join(event, label));
   }
 

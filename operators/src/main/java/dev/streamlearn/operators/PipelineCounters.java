@@ -28,6 +28,12 @@ public final class PipelineCounters {
   public static final String LABELS_DEAD_LETTERED = "labelsDeadLettered";
 
   /**
+   * Histogram, milliseconds of event time: how long after its event each joined label became known
+   * (0 when the label's time is earlier), to set {@code source.labels.max-wait} by.
+   */
+  public static final String LABEL_DELAY = "labelDelayMs";
+
+  /**
    * Events that reached the trainer after their validation window had closed (trained on or held
    * out all the same, in the oldest open window): more than {@code source.max-out-of-orderness} out
    * of order.

@@ -77,10 +77,15 @@ class JoinLabelsTest {
       harness.processElement(label("p", 17_000, 1));
       assertThat(harness.extractOutputValues()).extracting(e -> e.id).containsExactly("own", "p");
 
-      // Nothing is given up before its time plus the wait.
+      // Nothing is given up before its time plus the wait, and then source.idle-timeout (30 s)
+      // of processing time more, for the partitions of a topic read unevenly.
       harness.processWatermark(new Watermark(10_999));
       assertThat(harness.getSideOutput(JoinLabels.REFUSED)).hasSize(1);
       harness.processWatermark(new Watermark(12_000));
+      harness.setProcessingTime(29_999);
+      assertThat(harness.getSideOutput(JoinLabels.REFUSED)).hasSize(1);
+      harness.setProcessingTime(30_000);
+      assertThat(harness.numEventTimeTimers()).isZero();
       assertThat(reasons(harness).subList(1, 3))
           .containsExactly(
               "clicks a: no label arrived on clicks.labels within PT10S of the event",
@@ -103,6 +108,24 @@ class JoinLabelsTest {
               "clicks late: no label arrived on clicks.labels before the input ended");
       assertThat(harness.extractOutputValues()).hasSize(2);
       assertThat(harness.numKeyedStateEntries()).isZero();
+    }
+  }
+
+  @Test
+  void theEndOfTheInputEndsAWaitInItsGrace() throws Exception {
+    try (var harness = harness()) {
+      harness.open();
+      harness.processElement(event("x", 1_000, 0));
+      harness.processElement(event("p", 20_000, 0));
+      harness.processElement(label("p", 20_000, 1));
+      harness.processWatermark(new Watermark(12_000));
+      assertThat(harness.getSideOutput(JoinLabels.REFUSED)).isNull();
+      // Processing-time timers do not fire at the end of the input; the wait ends all the same.
+      harness.processWatermark(new Watermark(Long.MAX_VALUE));
+      assertThat(reasons(harness))
+          .containsExactly("clicks x: no label arrived on clicks.labels before the input ended");
+      assertThat(harness.numKeyedStateEntries()).isZero();
+      assertThat(harness.numEventTimeTimers()).isZero();
     }
   }
 

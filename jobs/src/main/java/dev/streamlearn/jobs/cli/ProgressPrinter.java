@@ -97,6 +97,19 @@ final class ProgressPrinter {
                 labelsJoined,
                 labelsDeadLettered,
                 labelsAddUp() ? "  (adds up)" : "  (DOES NOT ADD UP)");
+        org.apache.flink.metrics.Histogram delay =
+            ProgressMetrics.histogram(PipelineCounters.LABEL_DELAY);
+        if (delay != null && delay.getCount() > 0) {
+          var statistics = delay.getStatistics();
+          line +=
+              String.format(
+                  "%nLabel delay, event time from an event to its label: p50 %s, p99 %s, max %s"
+                      + " (of the last %,d joined; source.labels.max-wait bounds it)",
+                  readable(statistics.getQuantile(0.5)),
+                  readable(statistics.getQuantile(0.99)),
+                  readable(statistics.getMax()),
+                  statistics.size());
+        }
       }
       long late = ProgressMetrics.count(PipelineCounters.LATE);
       if (late > 0) {
@@ -108,6 +121,20 @@ final class ProgressPrinter {
                 late);
       }
       return line;
+    }
+
+    /** Milliseconds as a person reads them: 850 ms, 2.5 s, 3.2 min, 1.5 h. */
+    static String readable(double millis) {
+      if (millis < 1_000) {
+        return String.format("%.0f ms", millis);
+      }
+      if (millis < 60_000) {
+        return String.format("%.1f s", millis / 1_000);
+      }
+      if (millis < 3_600_000) {
+        return String.format("%.1f min", millis / 60_000);
+      }
+      return String.format("%.1f h", millis / 3_600_000);
     }
 
     /** How often each cleaning and encoding rule acted, when any did. */
@@ -146,8 +173,11 @@ final class ProgressPrinter {
         counts.deadLettered,
         counts.labelsRead > 0
             ? String.format(
-                " | labels read %,d, joined %,d, dead-lettered %,d",
-                counts.labelsRead, counts.labelsJoined, counts.labelsDeadLettered)
+                " | labels read %,d, joined %,d, dead-lettered %,d; events waiting ~%,d",
+                counts.labelsRead,
+                counts.labelsJoined,
+                counts.labelsDeadLettered,
+                Math.max(0, counts.read - counts.accountedFor()))
             : "",
         rate,
         latestVersion());
