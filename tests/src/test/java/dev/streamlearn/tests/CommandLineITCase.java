@@ -374,6 +374,17 @@ class CommandLineITCase {
 
       StringWriter err = new StringWriter();
       assertThat(produce(err, spec, eventsFile)).as(err.toString()).isZero();
+      // Without its labels topic the job would hold every event waiting: refused before it starts.
+      StringWriter noLabels = new StringWriter();
+      assertThat(
+              StreamLearnCli.execute(
+                  new PrintWriter(noLabels, true), "run", "--spec", spec.toString()))
+          .isEqualTo(2);
+      assertThat(noLabels.toString())
+          .contains(
+              "topic 'visits.labels' (source.labels.topic) does not exist at "
+                  + kafka.bootstrapServers()
+                  + ": create it, or send labels with ./streamlearn produce --labels");
       java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
       PrintStream console = System.out;
       int sentLabels;

@@ -66,6 +66,30 @@ final class KafkaCheck implements AutoCloseable {
   }
 
   /**
+   * Refuses a source whose topics do not exist, naming the way out: a job would read nothing from
+   * an events topic that is not there, and its events would wait for labels from a labels topic
+   * that is not there.
+   */
+  void requireTopicsOf(dev.streamlearn.core.spec.PipelineSpec.Source source) {
+    if (!topicExists(source.topic())) {
+      throw new IllegalArgumentException(
+          "topic '"
+              + source.topic()
+              + "' (source.topic) does not exist at "
+              + source.bootstrapServers()
+              + ": create it, or send events with ./streamlearn produce, which creates it");
+    }
+    if (source.labelsFollow() && !topicExists(source.labels().topic())) {
+      throw new IllegalArgumentException(
+          "topic '"
+              + source.labels().topic()
+              + "' (source.labels.topic) does not exist at "
+              + source.bootstrapServers()
+              + ": create it, or send labels with ./streamlearn produce --labels, which creates it");
+    }
+  }
+
+  /**
    * Creates {@code topic} with the broker's default partitions and replication; true when this call
    * created it, false when it existed already.
    */

@@ -76,14 +76,7 @@ final class RunCommand implements Callable<Integer> {
     }
     Duration timeout = kafkaOptions.timeout();
     try (KafkaCheck kafka = new KafkaCheck(spec.source().bootstrapServers(), timeout)) {
-      if (!kafka.topicExists(spec.source().topic())) {
-        throw new IllegalArgumentException(
-            "topic '"
-                + spec.source().topic()
-                + "' (source.topic) does not exist at "
-                + spec.source().bootstrapServers()
-                + ": create it, or send events with ./streamlearn produce, which creates it");
-      }
+      kafka.requireTopicsOf(spec.source());
     }
     ModelStore models = ModelStores.open(spec.store().uri());
     System.out.printf(

@@ -145,13 +145,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
     Served served = served(models, spec, name, version, candidate);
     try (KafkaCheck kafka =
         new KafkaCheck(spec.source().bootstrapServers(), kafkaOptions.timeout())) {
-      if (!kafka.topicExists(spec.source().topic())) {
-        throw new IllegalArgumentException(
-            "topic '"
-                + spec.source().topic()
-                + "' (source.topic) does not exist at "
-                + spec.source().bootstrapServers());
-      }
+      kafka.requireTopicsOf(spec.source());
       kafka.createTopic(predictions);
       kafka.createTopic(ScoringJob.deadLetterTopicOf(predictions));
     }
