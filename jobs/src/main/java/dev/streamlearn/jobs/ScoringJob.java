@@ -144,8 +144,8 @@ public final class ScoringJob implements FlinkJob {
                 + predictionsTopic
                 + " is one of the pipeline's own topics (source.topic "
                 + in.topic()
-                + " and its dead-letter, metrics and labels topics); predictions need a topic of their"
-                + " own, e.g. "
+                + " and its dead-letter, metrics and labels topics); predictions need a topic of"
+                + " their own, e.g. "
                 + defaultPredictionsTopic(spec));
       }
     }

@@ -85,7 +85,8 @@ final class KafkaCheck implements AutoCloseable {
               + source.labels().topic()
               + "' (source.labels.topic) does not exist at "
               + source.bootstrapServers()
-              + ": create it, or send labels with ./streamlearn produce --labels, which creates it");
+              + ": create it, or send labels with ./streamlearn produce --labels, which creates"
+              + " it");
     }
   }
 
