@@ -34,7 +34,9 @@ import picocli.CommandLine.Option;
       "Following an alias (latest, champion), a newly published or promoted version takes over"
           + " within --refresh. Labels are optional; where events carry one, the accuracy of the"
           + " predictions is shown as they go. Records that are not events, or that the version"
-          + " cannot read, go to <predictions topic>.dead-letter with their reason."
+          + " cannot read, go to <predictions topic>.dead-letter with their reason.",
+      "Where the spec has source.labels, a prediction made without a label is judged when its"
+          + " label arrives on the labels topic, and counts in that accuracy then."
     })
 final class ScoreStreamCommand implements Callable<Integer> {
 
