@@ -75,7 +75,11 @@ public final class StreamLearnJob implements FlinkJob {
             .process(new DecodeEvents(spec), ExampleSerializer.TYPE)
             .name("decode-events")
             .uid("decode-events");
-    DataStream<Refusal> refused = examples.getSideOutput(DecodeEvents.REFUSED);
+    examples
+        .getSideOutput(DecodeEvents.REFUSED)
+        .sinkTo(deadLetters)
+        .name("dead-letters")
+        .uid("dead-letters");
 
     WatermarkStrategy<Example> eventTime =
         WatermarkStrategy.<Example>forBoundedOutOfOrderness(spec.source().maxOutOfOrderness())
@@ -114,10 +118,14 @@ public final class StreamLearnJob implements FlinkJob {
           byId.process(new JoinLabels(spec.source()), ExampleSerializer.TYPE)
               .name("join-labels")
               .uid("join-labels");
-      refused = refused.union(labeled.getSideOutput(JoinLabels.REFUSED));
+      // A sink of its own rather than a union with the decoder's: each chains to its operator.
+      labeled
+          .getSideOutput(JoinLabels.REFUSED)
+          .sinkTo(deadLetters)
+          .name("join-dead-letters")
+          .uid("join-dead-letters");
       unique = labeled;
     }
-    refused.sinkTo(deadLetters).name("dead-letters").uid("dead-letters");
 
     // One model, one per segment, or one per hyper-parameter candidate (every event copied to
     // each): each key is a model, trained by one subtask. With several subtasks a trainer's events

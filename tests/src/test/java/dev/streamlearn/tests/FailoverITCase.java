@@ -169,7 +169,8 @@ class FailoverITCase {
       SpecLoader.override(tree, "source.labels.topic", "fo-events.labels");
       PipelineSpec spec = SpecLoader.fromTree(tree);
 
-      FailingRefusals.reset();
+      // The decoder's refusals and the join's go to two sinks, each this one.
+      FailingRefusals.reset(2);
       dev.streamlearn.jobs.runtime.ProgressMetrics.reset();
       run(spec, new FailingRefusals());
       assertThat(FailingRefusals.FAILED.get()).as("the failure was injected").isTrue();
@@ -333,9 +334,9 @@ class FailoverITCase {
   }
 
   /**
-   * Drops refusals too, but fails the job once: on the first refusal after its second checkpoint
-   * snapshot. With one checkpoint at a time, the first has completed by then, so the restart
-   * restores it.
+   * Drops refusals too, but fails the job once: on the first refusal after the second checkpoint's
+   * snapshot of every writer. With one checkpoint at a time, the first has completed by then, so
+   * the restart restores it.
    */
   static final class FailingRefusals
       implements Sink<Refusal>, SupportsWriterState<Refusal, Integer> {
@@ -343,10 +344,21 @@ class FailoverITCase {
     static final AtomicBoolean RESTORED = new AtomicBoolean();
     static final AtomicInteger SNAPSHOTS = new AtomicInteger();
 
+    /** Writer snapshots to wait for: two per checkpoint where a job has two dead-letter sinks. */
+    static volatile int snapshotsBeforeFailure = 2;
+
     static void reset() {
+      reset(1);
+    }
+
+    /**
+     * @param writers how many of the job's sinks are this one
+     */
+    static void reset(int writers) {
       FAILED.set(false);
       RESTORED.set(false);
       SNAPSHOTS.set(0);
+      snapshotsBeforeFailure = 2 * writers;
     }
 
     @Override
@@ -388,7 +400,7 @@ class FailoverITCase {
       public void write(Refusal refusal, Context context) throws InterruptedException {
         // Slow enough that several checkpoints pass while the stream flows.
         Thread.sleep(2);
-        if (!FAILED.get() && SNAPSHOTS.get() >= 2) {
+        if (!FAILED.get() && SNAPSHOTS.get() >= snapshotsBeforeFailure) {
           FAILED.set(true);
           throw new IllegalStateException(
               "injected failure at " + refusal.topic + "@" + refusal.offset);
