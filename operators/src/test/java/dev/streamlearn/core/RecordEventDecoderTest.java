@@ -111,6 +111,26 @@ class RecordEventDecoderTest {
     assertThat(example.categorical).containsExactly("EUR", null, null);
   }
 
+  /** A record without its label waits for it where the spec has a labels topic. */
+  @Test
+  void aRecordWithoutItsLabelWaitsForItWithALabelsTopic() throws Exception {
+    GenericRecord payment = payment("p-3", 1_000_000L, "5.00", "GBP", true);
+    payment.put("is_fraud", null);
+    assertThatThrownBy(
+            () ->
+                new RecordEventDecoder(spec("confluent", Map.of()))
+                    .decode(confluent(payment), 0, 0, 0L))
+        .isInstanceOf(ExampleExtractor.RefusedException.class)
+        .hasMessage("event has no label");
+    Map<String, Object> tree = tree("confluent", Map.of(), FEATURES);
+    SpecLoader.override(tree, "source.labels.topic", "payments.outcomes");
+    Example example =
+        new RecordEventDecoder(SpecLoader.fromTree(tree)).decode(confluent(payment), 0, 0, 0L);
+    assertThat(example.id).isEqualTo("p-3");
+    assertThat(example.awaitsLabel()).isTrue();
+    assertThat(example.categorical).containsExactly("GBP", "DE", "123456789012345678");
+  }
+
   @Test
   void eachFramingReadsTheSameRecordAndRefusesTheOthers() throws Exception {
     GenericRecord payment = payment("p-3", 5_000_000L, "99.99", "GBP", true);
