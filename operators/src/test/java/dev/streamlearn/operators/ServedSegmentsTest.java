@@ -74,6 +74,55 @@ class ServedSegmentsTest {
         .hasMessage("no segment models n.<segment> in " + directory);
   }
 
+  /** The producers' own records are routed by segment through the same rules as training. */
+  @Test
+  void scoresTheProducersOwnRecordsBySegment() throws Exception {
+    org.apache.avro.Schema schema =
+        new org.apache.avro.Schema.Parser()
+            .parse(
+                """
+                {"type": "record", "name": "Visit", "namespace": "com.example", "fields": [
+                  {"name": "id", "type": "string"},
+                  {"name": "x", "type": "double"},
+                  {"name": "y", "type": "double"},
+                  {"name": "region", "type": ["null", "string"], "default": null},
+                  {"name": "label", "type": ["null", "double"], "default": null}]}
+                """);
+    Map<String, Object> tree =
+        SpecLoader.readTree(
+            SegmentedTrainingTest.PIPELINE
+                + SegmentedTrainingTest.SEGMENTS
+                + "backend: reference\n",
+            "test");
+    SpecLoader.override(tree, "source.schema.avro", schema.toString());
+    SpecLoader.override(tree, "source.schema.framing", "raw");
+    SpecLoader.override(tree, "source.schema.id", "id");
+    PipelineSpec spec = SpecLoader.fromTree(tree);
+    LocalModelStore store = new LocalModelStore(directory);
+    for (ModelSnapshot version :
+        TrainModelTest.run(
+            new TrainModel(spec), spec, SegmentedTrainingTest.examples(spec, 3000), -1)) {
+      TrainedVersions.publish(store, version);
+      store.setAlias(version.model, "latest", version.version);
+    }
+    ServedSegments served = ServedSegments.open(store, "m", "latest", null);
+    for (String region : new String[] {"north", "south", "east", null}) {
+      org.apache.avro.generic.GenericRecord record =
+          new org.apache.avro.generic.GenericData.Record(schema);
+      record.put("id", "v-" + region);
+      record.put("x", 0.7);
+      record.put("y", -0.2);
+      record.put("region", region);
+      SegmentedScorer.Scored scored = served.score(record, 0L);
+      String model = region == null || region.equals("east") ? "m.elsewhere" : "m." + region;
+      assertThat(scored.model().manifest().name()).as(region).isEqualTo(model);
+      assertThat(scored.scores())
+          .containsExactly(
+              ModelScorer.load(store, model, scored.model().manifest().version())
+                  .score(record, 0L));
+    }
+  }
+
   private static String versionOf(SegmentedScorer.Scored scored) {
     return scored.model().manifest().name() + " " + scored.model().manifest().version();
   }

@@ -139,11 +139,6 @@ final class ScoreStreamCommand implements Callable<Integer> {
               + spec.name()
               + ".<candidate>)");
     }
-    if (bySegment && spec.source().recordSchema() != null) {
-      throw new IllegalArgumentException(
-          "scoring by segment reads LabeledEvent topics; for a source.schema pipeline, name one"
-              + " segment's model with --model");
-    }
     Served served = served(models, spec, name, version, candidate);
     try (KafkaCheck kafka =
         new KafkaCheck(spec.source().bootstrapServers(), kafkaOptions.timeout())) {

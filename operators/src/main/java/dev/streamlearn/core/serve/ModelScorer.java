@@ -203,6 +203,17 @@ public final class ModelScorer {
   }
 
   /**
+   * Reads one of the producers' own records by the training rules (see {@link #score(GenericRecord,
+   * long)}).
+   */
+  Cleaned clean(GenericRecord record, long timestamp) throws ExampleExtractor.RefusedException {
+    double[] numeric = new double[rules.numericCount()];
+    String[] text = new String[rules.categoricalCount()];
+    clean(record, timestamp, numeric, text);
+    return new Cleaned(numeric, text);
+  }
+
+  /**
    * The model's output for an event already read by rules like this model's ({@link #readsLike}).
    */
   float[] score(Cleaned cleaned) {

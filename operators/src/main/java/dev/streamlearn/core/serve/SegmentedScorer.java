@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import org.apache.avro.generic.GenericRecord;
 
 /**
  * Scores raw events with the models of a segmented pipeline, each event with the model of its
@@ -128,6 +129,28 @@ public final class SegmentedScorer {
   public Scored scoreWithModel(Map<String, ?> fields, long timestamp)
       throws ExampleExtractor.RefusedException {
     ModelScorer.Cleaned cleaned = reader.clean(fields, timestamp);
+    ModelScorer model = modelFor(cleaned);
+    float[] scores =
+        readLikeReader.contains(model) ? model.score(cleaned) : model.score(fields, timestamp);
+    return new Scored(model, scores);
+  }
+
+  /**
+   * The same for one of the producers' own Avro records (a pipeline with {@code source.schema}),
+   * its segment read at the feature's field path as training read it.
+   */
+  public Scored scoreWithModel(GenericRecord record, long timestamp)
+      throws ExampleExtractor.RefusedException {
+    ModelScorer.Cleaned cleaned = reader.clean(record, timestamp);
+    ModelScorer model = modelFor(cleaned);
+    float[] scores =
+        readLikeReader.contains(model) ? model.score(cleaned) : model.score(record, timestamp);
+    return new Scored(model, scores);
+  }
+
+  /** The model of an event's segment, from its cleaned values. */
+  private ModelScorer modelFor(ModelScorer.Cleaned cleaned)
+      throws ExampleExtractor.RefusedException {
     String value = cleaned.text()[slot];
     ModelScorer model = value == null || value.isBlank() ? null : bySegment.get(value);
     if (model == null) {
@@ -141,9 +164,7 @@ public final class SegmentedScorer {
               + ": the models are for "
               + bySegment.keySet());
     }
-    float[] scores =
-        readLikeReader.contains(model) ? model.score(cleaned) : model.score(fields, timestamp);
-    return new Scored(model, scores);
+    return model;
   }
 
   /** The output of the event's segment's model (see {@link ModelScorer#score(Map, long)}). */

@@ -79,13 +79,10 @@ public final class ServedSegments implements Served {
     return bySegment.scoreWithModel(fields, timestamp);
   }
 
-  /** Routing by segment reads a {@code LabeledEvent}'s features; records are refused. */
   @Override
   public SegmentedScorer.Scored score(GenericRecord record, long timestamp)
       throws ExampleExtractor.RefusedException {
-    throw new ExampleExtractor.RefusedException(
-        "scoring by segment reads LabeledEvent topics; score a source.schema pipeline's records"
-            + " with one segment's model");
+    return bySegment.scoreWithModel(record, timestamp);
   }
 
   /**
