@@ -38,11 +38,6 @@ public final class LabelJoin implements Serializable {
     return event;
   }
 
-  /** The event time until which {@code waiting} (an event or a label) waits for its other half. */
-  public long deadline(Example waiting) {
-    return deadline(waiting.timestamp);
-  }
-
   /** The event time until which what arrived at {@code time} waits for its other half. */
   public long deadline(long time) {
     long millis = maxWait.toMillis();
@@ -50,17 +45,12 @@ public final class LabelJoin implements Serializable {
   }
 
   /**
-   * Whether {@code waiting}, past its deadline by the watermark, may be given up on: the other
-   * topic's records have been read past the deadline by the out-of-orderness allowed.
+   * Whether what arrived at {@code time}, past its deadline by the watermark, may be given up on:
+   * the other topic's records have been read past the deadline by the out-of-orderness allowed.
    *
    * @param otherTopicLatest the latest time read of the topic the other half comes from (events for
    *     a waiting label, labels for a waiting event); {@link Long#MIN_VALUE}: none read
    */
-  public boolean mayGiveUp(Example waiting, long otherTopicLatest) {
-    return mayGiveUp(waiting.timestamp, otherTopicLatest);
-  }
-
-  /** {@link #mayGiveUp(Example, long)} for what arrived at {@code time}. */
   public boolean mayGiveUp(long time, long otherTopicLatest) {
     return otherTopicLatest != Long.MIN_VALUE
         && otherTopicLatest - outOfOrderness >= deadline(time);
