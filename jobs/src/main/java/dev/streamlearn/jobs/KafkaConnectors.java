@@ -18,6 +18,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
@@ -27,6 +28,8 @@ import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.util.Collector;
+import org.apache.flink.util.function.SerializableFunction;
+import org.apache.flink.util.function.SerializableSupplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -68,7 +71,12 @@ public final class KafkaConnectors {
   public static KafkaSink<Refusal> deadLetterSink(String bootstrapServers, String topic) {
     return KafkaSink.<Refusal>builder()
         .setBootstrapServers(bootstrapServers)
-        .setRecordSerializer(new DeadLetterRecords(topic))
+        .setRecordSerializer(
+            new AvroRecords<>(
+                topic,
+                Topics::deadLetters,
+                (Refusal refusal) -> refusal.eventId,
+                KafkaConnectors::toDeadLetter))
         .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
         .build();
   }
@@ -83,7 +91,12 @@ public final class KafkaConnectors {
     var builder =
         KafkaSink.<ScoredEvent>builder()
             .setBootstrapServers(bootstrapServers)
-            .setRecordSerializer(new PredictionRecords(topic));
+            .setRecordSerializer(
+                new AvroRecords<>(
+                    topic,
+                    Topics::predictions,
+                    (ScoredEvent event) -> event.id,
+                    KafkaConnectors::toPrediction));
     if (!exactlyOnce) {
       return builder.setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE).build();
     }
@@ -99,7 +112,12 @@ public final class KafkaConnectors {
   public static KafkaSink<WindowReport> metricsSink(PipelineSpec.Source spec) {
     return KafkaSink.<WindowReport>builder()
         .setBootstrapServers(spec.bootstrapServers())
-        .setRecordSerializer(new WindowMetricsRecords(spec.metricsTopic()))
+        .setRecordSerializer(
+            new AvroRecords<>(
+                spec.metricsTopic(),
+                Topics::windowMetrics,
+                (WindowReport report) -> report.model,
+                KafkaConnectors::toWindowMetrics))
         .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
         .build();
   }
@@ -133,67 +151,41 @@ public final class KafkaConnectors {
     }
   }
 
-  /** Writes refusals as Avro {@link DeadLetter}s keyed by event id. */
-  static final class DeadLetterRecords implements KafkaRecordSerializationSchema<Refusal> {
+  /**
+   * Writes values as Avro records of one type: keyed by {@code keyOf} (null: no key), converted by
+   * {@code toRecord}, encoded with the codec {@code codecOf} makes (made once per writer, since
+   * codecs are not serializable).
+   */
+  static final class AvroRecords<T, R extends SpecificRecord>
+      implements KafkaRecordSerializationSchema<T> {
     private final String topic;
-    private transient AvroCodec<DeadLetter> codec;
+    private final SerializableSupplier<AvroCodec<R>> codecOf;
+    private final SerializableFunction<T, String> keyOf;
+    private final SerializableFunction<T, R> toRecord;
+    private transient AvroCodec<R> codec;
 
-    DeadLetterRecords(String topic) {
+    AvroRecords(
+        String topic,
+        SerializableSupplier<AvroCodec<R>> codecOf,
+        SerializableFunction<T, String> keyOf,
+        SerializableFunction<T, R> toRecord) {
       this.topic = topic;
+      this.codecOf = codecOf;
+      this.keyOf = keyOf;
+      this.toRecord = toRecord;
     }
 
     @Override
     public ProducerRecord<byte[], byte[]> serialize(
-        Refusal refusal, KafkaSinkContext context, Long timestamp) {
+        T value, KafkaSinkContext context, Long timestamp) {
       if (codec == null) {
-        codec = Topics.deadLetters();
+        codec = codecOf.get();
       }
+      String key = keyOf.apply(value);
       return new ProducerRecord<>(
           topic,
-          refusal.eventId == null ? null : refusal.eventId.getBytes(StandardCharsets.UTF_8),
-          codec.encode(toDeadLetter(refusal)));
-    }
-  }
-
-  /** Writes window reports as Avro {@link WindowMetrics}. */
-  static final class WindowMetricsRecords implements KafkaRecordSerializationSchema<WindowReport> {
-    private final String topic;
-    private transient AvroCodec<WindowMetrics> codec;
-
-    WindowMetricsRecords(String topic) {
-      this.topic = topic;
-    }
-
-    @Override
-    public ProducerRecord<byte[], byte[]> serialize(
-        WindowReport report, KafkaSinkContext context, Long timestamp) {
-      if (codec == null) {
-        codec = Topics.windowMetrics();
-      }
-      return new ProducerRecord<>(
-          topic,
-          report.model.getBytes(StandardCharsets.UTF_8),
-          codec.encode(toWindowMetrics(report)));
-    }
-  }
-
-  /** Writes scored events as Avro {@link Prediction}s keyed by event id. */
-  static final class PredictionRecords implements KafkaRecordSerializationSchema<ScoredEvent> {
-    private final String topic;
-    private transient AvroCodec<Prediction> codec;
-
-    PredictionRecords(String topic) {
-      this.topic = topic;
-    }
-
-    @Override
-    public ProducerRecord<byte[], byte[]> serialize(
-        ScoredEvent event, KafkaSinkContext context, Long timestamp) {
-      if (codec == null) {
-        codec = Topics.predictions();
-      }
-      return new ProducerRecord<>(
-          topic, event.id.getBytes(StandardCharsets.UTF_8), codec.encode(toPrediction(event)));
+          key == null ? null : key.getBytes(StandardCharsets.UTF_8),
+          codec.encode(toRecord.apply(value)));
     }
   }
 
