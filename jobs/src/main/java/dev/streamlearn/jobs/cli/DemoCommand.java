@@ -291,9 +291,10 @@ final class DemoCommand implements Callable<Integer> {
       long sent = producer.sent.get();
       long labelsSent = producer.labelsSent.get();
       run.await(
-          () ->
-              ProgressPrinter.Counts.now().read() >= sent
-                  && ProgressPrinter.Counts.now().labelsRead() >= labelsSent,
+          () -> {
+            ProgressPrinter.Counts counts = ProgressPrinter.Counts.now();
+            return counts.read() >= sent && counts.labelsRead() >= labelsSent;
+          },
           print,
           Duration.ofSeconds(60));
       if (scoring != null) {
