@@ -85,18 +85,12 @@ final class ProgressPrinter {
 
     /** The accounting line printed when a run ends, saying whether it adds up. */
     String summary() {
-      String line =
-          "Accounted for: "
-              + describe()
-              + (read == accountedFor() ? "  (adds up)" : "  (DOES NOT ADD UP)");
+      String line = "Accounted for: " + describe() + verdict(read == accountedFor());
       if (labelsRead > 0) {
         line +=
             String.format(
                 "%nLabels: read %,d = joined with their event %,d + dead-lettered %,d%s",
-                labelsRead,
-                labelsJoined,
-                labelsDeadLettered,
-                labelsAddUp() ? "  (adds up)" : "  (DOES NOT ADD UP)");
+                labelsRead, labelsJoined, labelsDeadLettered, verdict(labelsAddUp()));
         org.apache.flink.metrics.Histogram delay =
             ProgressMetrics.histogram(PipelineCounters.LABEL_DELAY);
         if (delay != null && delay.getCount() > 0) {
@@ -121,6 +115,11 @@ final class ProgressPrinter {
                 late);
       }
       return line;
+    }
+
+    /** What an accounting line ends with: whether its two sides are equal. */
+    static String verdict(boolean addsUp) {
+      return addsUp ? "  (adds up)" : "  (DOES NOT ADD UP)";
     }
 
     /** Milliseconds as a person reads them: 850 ms, 2.5 s, 3.2 min, 1.5 h. */

@@ -306,7 +306,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
                   labelsRead,
                   matched,
                   unmatched,
-                  labelsRead == matched + unmatched ? "  (adds up)" : "  (DOES NOT ADD UP)");
+                  ProgressPrinter.Counts.verdict(labelsRead == matched + unmatched));
       return String.format(
           "%sAccounted for: read %,d = scored %,d + dead-lettered %,d%s%s%nPredictions are in"
               + " topic %s; refused records in %s.",
@@ -314,7 +314,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
           read,
           scored,
           deadLettered,
-          read == scored + deadLettered ? "  (adds up)" : "  (DOES NOT ADD UP)",
+          ProgressPrinter.Counts.verdict(read == scored + deadLettered),
           labels,
           predictions,
           ScoringJob.deadLetterTopicOf(predictions));
