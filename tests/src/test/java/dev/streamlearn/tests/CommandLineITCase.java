@@ -417,6 +417,38 @@ class CommandLineITCase {
                   + " + deduplicated 0 + dead-lettered 10  (adds up)")
           .contains("Labels: read 390 = joined with their event 390 + dead-lettered 0  (adds up)");
 
+      // The ten events whose label never came, in the dead-letter topic without their bytes, are
+      // read back from the events topic and sent on.
+      String summary =
+          printing(
+              () -> StreamLearnCli.execute("dead-letters", "summary", "--spec", spec.toString()));
+      assertThat(summary)
+          .contains(
+              "Dead-letter topic visits.dead-letter at "
+                  + kafka.bootstrapServers()
+                  + ": 10 dead letters, refused ")
+          .contains("  10 carry no payload")
+          .containsPattern("\\s+10  join-labels  visits\\s+no label arrived on visits.labels ");
+      String replay =
+          printing(
+              () ->
+                  StreamLearnCli.execute(
+                      "dead-letters",
+                      "replay",
+                      "--spec",
+                      spec.toString(),
+                      "--to-topic",
+                      "visits.retry"));
+      assertThat(replay).contains("Replayed 10 to visits.retry; 10 read back from their topic");
+      List<ConsumerRecord<byte[], byte[]>> visits = readTopic(kafka, "visits");
+      assertThat(readTopic(kafka, "visits.retry"))
+          .extracting(r -> new String(r.value(), StandardCharsets.UTF_8))
+          .containsExactlyElementsOf(
+              java.util.stream.IntStream.range(0, 400)
+                  .filter(i -> i % 40 == 3)
+                  .mapToObj(i -> new String(visits.get(i).value(), StandardCharsets.UTF_8))
+                  .toList());
+
       // A file's rows as events without their labels, then the same rows as those labels: ids
       // <file>-<row> in both, so each label finds its event.
       Path credit = directory.resolve("credit-g-late-labels.yaml");
@@ -658,6 +690,22 @@ class CommandLineITCase {
         assertThat(worst).isLessThan(1e-6);
       }
     }
+  }
+
+  /** What {@code command} prints on standard output; it must exit 0. */
+  private static String printing(java.util.function.IntSupplier command) {
+    java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+    PrintStream console = System.out;
+    int code;
+    try {
+      System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+      code = command.getAsInt();
+    } finally {
+      System.setOut(console);
+    }
+    String out = printed.toString(StandardCharsets.UTF_8);
+    assertThat(code).as(out).isZero();
+    return out;
   }
 
   private static List<ConsumerRecord<byte[], byte[]>> readTopic(EmbeddedKafka kafka, String topic) {

@@ -328,6 +328,11 @@ final class DemoCommand implements Callable<Integer> {
           countRecords(kafka.bootstrapServers(), spec.source().deadLetterTopic()),
           spec.source().metricsTopic(),
           countRecords(kafka.bootstrapServers(), spec.source().metricsTopic()));
+      List<DeadLetterTopic.Refused> refused =
+          DeadLetterTopic.read(kafka.bootstrapServers(), spec.source().deadLetterTopic()).refused();
+      if (!refused.isEmpty()) {
+        DeadLettersCommand.printKinds(refused, 8, false, out);
+      }
       if (scoring != null) {
         out.println(
             "Scoring job: "

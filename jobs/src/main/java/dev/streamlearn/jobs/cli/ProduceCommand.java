@@ -482,7 +482,8 @@ final class ProduceCommand implements Callable<Integer> {
     }
   }
 
-  private static long progress(long sent, long startNanos) {
+  /** Prints how many were sent, and how fast, every 100,000. */
+  static long progress(long sent, long startNanos) {
     if (sent % 100_000 == 0) {
       System.out.printf(
           "  %,d sent (%,.0f/s)%n", sent, sent / ((System.nanoTime() - startNanos) / 1e9));

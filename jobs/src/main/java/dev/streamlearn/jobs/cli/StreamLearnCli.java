@@ -21,7 +21,8 @@ import picocli.CommandLine.Command;
       ScoreStreamCommand.class,
       CurvesCommand.class,
       BenchCommand.class,
-      ModelsCommand.class
+      ModelsCommand.class,
+      DeadLettersCommand.class
     })
 public final class StreamLearnCli implements Runnable {
 
