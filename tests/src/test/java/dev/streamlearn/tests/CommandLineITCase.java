@@ -161,6 +161,50 @@ class CommandLineITCase {
               lastAfter.lineage().eventsTrainedTotal() + lastAfter.lineage().eventsHeldOutTotal())
           .isEqualTo(2000);
 
+      // Labels that follow their events, turned on for the running pipeline: a thousand events
+      // without labels, then their labels on a topic the savepoint's source never read.
+      java.util.regex.Matcher secondSavepoint =
+          java.util.regex.Pattern.compile("Stopped with a savepoint at (\\S+)").matcher(second);
+      assertThat(secondSavepoint.find()).as(second).isTrue();
+      Path labeled = directory.resolve("credit-g-labels.yaml");
+      Files.writeString(
+          labeled,
+          Files.readString(retuned)
+              .replace(
+                  "topic: resumed-events",
+                  "topic: resumed-events\n  labels: {topic: resumed-events.labels}"));
+      assertThat(Files.readString(labeled)).contains("resumed-events.labels");
+      Path late = directory.resolve("credit-g-late.csv");
+      Files.copy(repositoryFile("../shared/data/credit-g.csv"), late);
+      assertThat(produceCreditRows(produceErr, labeled, late, "--without-labels"))
+          .as(produceErr.toString())
+          .isZero();
+      assertThat(produceCreditRows(produceErr, labeled, late, "--labels"))
+          .as(produceErr.toString())
+          .isZero();
+      String third =
+          runPrinting(
+              err,
+              "run",
+              "--spec",
+              labeled.toString(),
+              "--from-savepoint",
+              secondSavepoint.group(1),
+              "--duration",
+              "15s");
+      assertThat(third)
+          .contains("Starting from the savepoint")
+          .contains("Accounted for: read 1,000 = trained ")
+          .contains(
+              "Labels: read 1,000 = joined with their event 1,000 + dead-lettered 0  (adds up)");
+      List<Long> labeledVersions = store.versions("credit-g");
+      Manifest lastLabeled =
+          store.manifest("credit-g", labeledVersions.get(labeledVersions.size() - 1)).orElseThrow();
+      assertThat(
+              lastLabeled.lineage().eventsTrainedTotal()
+                  + lastLabeled.lineage().eventsHeldOutTotal())
+          .isEqualTo(3000);
+
       // Another network cannot go on from that state: the job fails, saying which model and why.
       Path mlp = directory.resolve("credit-g-mlp.yaml");
       Files.writeString(
