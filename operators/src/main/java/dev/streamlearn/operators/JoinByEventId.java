@@ -38,6 +38,9 @@ abstract class JoinByEventId<T, O> extends KeyedProcessFunction<String, T, O> {
 
   private transient long labelsReadUntil;
 
+  /** The time of the first event read at this subtask, for {@link #labelsBehindMillis()}. */
+  private transient long firstEventRead;
+
   JoinByEventId(PipelineSpec.Source source, TypeInformation<T> type) {
     if (!source.labelsFollow()) {
       throw new IllegalArgumentException("the spec names no source.labels to join with");
@@ -77,6 +80,15 @@ abstract class JoinByEventId<T, O> extends KeyedProcessFunction<String, T, O> {
     waiting = getRuntimeContext().getState(new ValueStateDescriptor<>("waiting", type));
     eventsReadUntil = Long.MIN_VALUE;
     labelsReadUntil = Long.MIN_VALUE;
+    firstEventRead = Long.MIN_VALUE;
+  }
+
+  /**
+   * How far the labels topic is behind the events topic at this subtask ({@link
+   * LabelJoin#labelsBehind}).
+   */
+  long labelsBehindMillis() {
+    return LabelJoin.labelsBehind(firstEventRead, eventsReadUntil, labelsReadUntil);
   }
 
   @Override
@@ -86,6 +98,9 @@ abstract class JoinByEventId<T, O> extends KeyedProcessFunction<String, T, O> {
       labelsReadUntil = Math.max(labelsReadUntil, timeOf(record));
     } else {
       eventsReadUntil = Math.max(eventsReadUntil, timeOf(record));
+      if (firstEventRead == Long.MIN_VALUE) {
+        firstEventRead = timeOf(record);
+      }
     }
     if (!label && complete(record, out)) {
       return;

@@ -5,6 +5,7 @@ import dev.streamlearn.core.data.LabelJoin;
 import dev.streamlearn.core.spec.PipelineSpec;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.util.Collector;
@@ -51,6 +52,9 @@ public final class JoinLabels extends JoinByEventId<Example, Example> {
         metrics
             .addGroup(PipelineCounters.GROUP)
             .histogram(PipelineCounters.LABEL_DELAY, new DescriptiveStatisticsHistogram(100_000));
+    metrics
+        .addGroup(PipelineCounters.GROUP)
+        .<Long, Gauge<Long>>gauge(PipelineCounters.LABELS_BEHIND, this::labelsBehindMillis);
   }
 
   @Override

@@ -34,6 +34,14 @@ public final class PipelineCounters {
   public static final String LABEL_DELAY = "labelDelayMs";
 
   /**
+   * Gauge, milliseconds of event time, per join subtask: how far the labels topic is behind the
+   * events topic ({@link dev.streamlearn.core.data.LabelJoin#labelsBehind}). Above {@code
+   * source.labels.max-wait}, events wait in state for labels that have not been read yet; a labels
+   * topic that stopped shows here first.
+   */
+  public static final String LABELS_BEHIND = "labelsBehindEventsMs";
+
+  /**
    * Events that reached the trainer after their validation window had closed (trained on or held
    * out all the same, in the oldest open window): more than {@code source.max-out-of-orderness} out
    * of order.

@@ -178,12 +178,35 @@ class JoinLabelsTest {
     }
   }
 
+  @Test
+  void saysHowFarTheLabelsAreBehindTheEvents() throws Exception {
+    JoinLabels join = new JoinLabels(SOURCE);
+    try (var harness = harness(join)) {
+      harness.open();
+      assertThat(join.labelsBehindMillis()).isZero();
+      harness.processElement(event("a", 1_000, 0));
+      harness.processElement(event("b", 26_000, 0));
+      // No label yet: behind by all the events have spanned, past max-wait (10 s).
+      assertThat(join.labelsBehindMillis()).isEqualTo(25_000);
+      harness.processElement(label("a", 21_000, 1));
+      assertThat(join.labelsBehindMillis()).isEqualTo(5_000);
+      harness.processElement(label("c", 30_000, 1));
+      assertThat(join.labelsBehindMillis()).isZero();
+      // Events that carry their own label move the events' time too.
+      harness.processElement(labeledEvent("d", 42_000, 1));
+      assertThat(join.labelsBehindMillis()).isEqualTo(12_000);
+    }
+  }
+
   private static KeyedOneInputStreamOperatorTestHarness<String, Example, Example> harness()
       throws Exception {
+    return harness(new JoinLabels(SOURCE));
+  }
+
+  private static KeyedOneInputStreamOperatorTestHarness<String, Example, Example> harness(
+      JoinLabels join) throws Exception {
     return new KeyedOneInputStreamOperatorTestHarness<>(
-        new KeyedProcessOperator<>(new JoinLabels(SOURCE)),
-        (Example example) -> example.id,
-        Types.STRING);
+        new KeyedProcessOperator<>(join), (Example example) -> example.id, Types.STRING);
   }
 
   private static StreamRecord<Example> event(String id, long time, double x) {

@@ -20,6 +20,10 @@ final class ProgressPrinter {
   private final String several;
 
   private final ModelStore store;
+
+  /** {@code source.labels.max-wait}; null when the events carry their labels. */
+  private final java.time.Duration labelsMaxWait;
+
   private final PrintStream out;
   private final long startNanos = System.nanoTime();
   private long lastRead;
@@ -32,17 +36,28 @@ final class ProgressPrinter {
         spec.segments().enabled()
             ? spec.hasCandidates() ? "segment candidate models" : "segment models"
             : spec.hasCandidates() ? "candidates" : null;
-    return new ProgressPrinter(spec.name(), several, store, out);
+    return new ProgressPrinter(
+        spec.name(),
+        several,
+        store,
+        spec.source().labelsFollow() ? spec.source().labels().maxWait() : null,
+        out);
   }
 
   /**
    * @param several what the pipeline's models are when it trains several, named {@code
    *     <model>.<segment or candidate>}; null when it trains one
    */
-  private ProgressPrinter(String model, String several, ModelStore store, PrintStream out) {
+  private ProgressPrinter(
+      String model,
+      String several,
+      ModelStore store,
+      java.time.Duration labelsMaxWait,
+      PrintStream out) {
     this.model = model;
     this.several = several;
     this.store = store;
+    this.labelsMaxWait = labelsMaxWait;
     this.out = out;
   }
 
@@ -170,17 +185,36 @@ final class ProgressPrinter {
         counts.heldOut,
         counts.deduplicated,
         counts.deadLettered,
-        counts.labelsRead > 0
+        labelsMaxWait != null || counts.labelsRead > 0
             ? String.format(
-                " | labels read %,d, joined %,d, dead-lettered %,d; events waiting ~%,d",
+                " | labels read %,d, joined %,d, dead-lettered %,d; events waiting ~%,d%s",
                 counts.labelsRead,
                 counts.labelsJoined,
                 counts.labelsDeadLettered,
-                Math.max(0, counts.read - counts.accountedFor()))
+                Math.max(0, counts.read - counts.accountedFor()),
+                labelsBehind())
             : "",
         rate,
         latestVersion());
     out.flush();
+  }
+
+  /**
+   * How far the labels are behind the events, in event time, at the join subtask furthest behind;
+   * past {@code max-wait}, what that means.
+   */
+  private String labelsBehind() {
+    java.util.OptionalLong behind = ProgressMetrics.gaugeMax(PipelineCounters.LABELS_BEHIND);
+    if (behind.isEmpty() || labelsMaxWait == null) {
+      return "";
+    }
+    String line = "; labels " + Counts.readable(behind.getAsLong()) + " behind the events";
+    return behind.getAsLong() > labelsMaxWait.toMillis()
+        ? line
+            + " (more than source.labels.max-wait "
+            + Counts.readable(labelsMaxWait.toMillis())
+            + ": events wait for them, none is given up on)"
+        : line;
   }
 
   String latestVersion() {

@@ -2,10 +2,12 @@ package dev.streamlearn.jobs.runtime;
 
 import dev.streamlearn.operators.PipelineCounters;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.Metric;
 import org.apache.flink.metrics.MetricConfig;
@@ -26,6 +28,17 @@ public final class ProgressMetrics implements MetricReporter {
   private static final Map<Counter, String> LIVE = new ConcurrentHashMap<>();
   private static final Map<String, AtomicLong> RETIRED = new ConcurrentHashMap<>();
   private static final Map<String, Histogram> HISTOGRAMS = new ConcurrentHashMap<>();
+  private static final Map<Gauge<?>, String> GAUGES = new ConcurrentHashMap<>();
+
+  /** The largest value of a numeric gauge over the subtasks that have it; empty when none does. */
+  public static OptionalLong gaugeMax(String name) {
+    return GAUGES.entrySet().stream()
+        .filter(e -> e.getValue().equals(name))
+        .map(e -> e.getKey().getValue())
+        .filter(Number.class::isInstance)
+        .mapToLong(value -> ((Number) value).longValue())
+        .max();
+  }
 
   /** The latest registered histogram of that name (one trainer subtask in a local run). */
   public static Histogram histogram(String name) {
@@ -48,6 +61,7 @@ public final class ProgressMetrics implements MetricReporter {
     LIVE.clear();
     RETIRED.clear();
     HISTOGRAMS.clear();
+    GAUGES.clear();
   }
 
   @Override
@@ -64,10 +78,16 @@ public final class ProgressMetrics implements MetricReporter {
     if (metric instanceof Histogram histogram && isPipelineMetric(name, group)) {
       HISTOGRAMS.put(name, histogram);
     }
+    if (metric instanceof Gauge<?> gauge && isPipelineMetric(name, group)) {
+      GAUGES.put(gauge, name);
+    }
   }
 
   @Override
   public void notifyOfRemovedMetric(Metric metric, String name, MetricGroup group) {
+    if (metric instanceof Gauge<?> gauge) {
+      GAUGES.remove(gauge);
+    }
     if (metric instanceof Counter counter && LIVE.remove(counter) != null) {
       RETIRED.computeIfAbsent(name, k -> new AtomicLong()).addAndGet(counter.getCount());
     }

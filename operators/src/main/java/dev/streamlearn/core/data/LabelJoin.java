@@ -56,6 +56,22 @@ public final class LabelJoin implements Serializable {
         && otherTopicLatest - outOfOrderness >= deadline(time);
   }
 
+  /**
+   * How far, in event time, the labels topic is behind the events topic where they are read: the
+   * events' latest time less the labels', or, before the first label, the event time the events
+   * have spanned since the first one; 0 before the first event or when the labels are ahead. While
+   * it exceeds {@code max-wait}, events wait in state rather than being given up on.
+   *
+   * @param firstEvent the time of the first event read; {@link Long#MIN_VALUE}: none read
+   */
+  public static long labelsBehind(long firstEvent, long eventsLatest, long labelsLatest) {
+    if (firstEvent == Long.MIN_VALUE) {
+      return 0;
+    }
+    long from = labelsLatest == Long.MIN_VALUE ? firstEvent : labelsLatest;
+    return Math.max(0, eventsLatest - from);
+  }
+
   /** When to look again at a wait that the other topic has not caught up with at {@code time}. */
   public long recheckAfter(long time) {
     long step = Math.max(1, maxWait.toMillis() / 4);
