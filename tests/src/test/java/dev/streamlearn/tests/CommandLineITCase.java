@@ -241,6 +241,85 @@ class CommandLineITCase {
     }
   }
 
+  /**
+   * {@code run --metrics-port} serves the job's metrics to Prometheus under the names Flink's
+   * reporter gives them on a cluster, and every metric the alert rules of {@code
+   * deploy/streamlearn-alerts.yml} watch is among them.
+   */
+  @Test
+  void servesItsMetricsToPrometheusUnderTheNamesTheAlertsUse() throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
+      Path spec = directory.resolve("credit-g-late-labels.yaml");
+      Files.writeString(
+          spec,
+          Files.readString(repositoryFile("examples/credit-g-late-labels.yaml"))
+              .replace(
+                  "bootstrap-servers: localhost:9092",
+                  "bootstrap-servers: " + kafka.bootstrapServers())
+              .replace("uri: models", "uri: " + directory.resolve("metrics-store")));
+      StringWriter err = new StringWriter();
+      assertThat(produceCredit(err, spec, "--without-labels")).as(err.toString()).isZero();
+      assertThat(produceCredit(err, spec, "--labels")).as(err.toString()).isZero();
+      int port;
+      try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+        port = free.getLocalPort();
+      }
+      var run =
+          java.util.concurrent.CompletableFuture.supplyAsync(
+              () ->
+                  runPrinting(
+                      err,
+                      "run",
+                      "--spec",
+                      spec.toString(),
+                      "--duration",
+                      "20s",
+                      "--metrics-port",
+                      String.valueOf(port)));
+      java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+      String read = "flink_taskmanager_job_task_operator_streamlearn_eventsRead{";
+      String scraped = "";
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      // Until every event is read: the value of eventsRead at decode_events is 1000.0.
+      while (System.nanoTime() < deadline
+          && !java.util.regex.Pattern.compile(
+                  "(?m)^" + java.util.regex.Pattern.quote(read) + ".*\\} 1000\\.0$")
+              .matcher(scraped)
+              .find()) {
+        Thread.sleep(500);
+        try {
+          scraped =
+              http.send(
+                      java.net.http.HttpRequest.newBuilder(
+                              java.net.URI.create("http://localhost:" + port + "/metrics"))
+                          .build(),
+                      java.net.http.HttpResponse.BodyHandlers.ofString())
+                  .body();
+        } catch (java.io.IOException notYet) {
+          // the reporter starts with the MiniCluster
+        }
+      }
+      String out = run.get();
+      assertThat(out).contains("Prometheus metrics at http://localhost:" + port + "/metrics");
+      assertThat(scraped).contains(read).contains("job_name=\"streamlearn_credit_g_late\"");
+      java.util.regex.Matcher watched =
+          java.util.regex.Pattern.compile("flink_taskmanager_job_task_operator_streamlearn_\\w+")
+              .matcher(Files.readString(repositoryFile("deploy/streamlearn-alerts.yml")));
+      List<String> names = new ArrayList<>();
+      while (watched.find()) {
+        names.add(watched.group());
+      }
+      assertThat(names)
+          .contains(
+              "flink_taskmanager_job_task_operator_streamlearn_eventsDeadLettered",
+              "flink_taskmanager_job_task_operator_streamlearn_labelsBehindEventsMs",
+              "flink_taskmanager_job_task_operator_streamlearn_versionsPublished");
+      for (String name : names) {
+        assertThat(scraped).as(name).containsPattern("(?m)^" + name + "\\{");
+      }
+    }
+  }
+
   /** Runs the command line, returning what it printed; fails unless it exits 0. */
   private static String runPrinting(StringWriter err, String... args) {
     java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();

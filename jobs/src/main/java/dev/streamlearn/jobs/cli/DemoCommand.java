@@ -47,6 +47,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -149,10 +150,13 @@ final class DemoCommand implements Callable<Integer> {
               + " one. The pipeline joins them (source.labels, max-wait three times DURATION).")
   String labelsAfter;
 
+  @Mixin MetricsOption metrics;
+
   private final PrintStream out = System.out;
 
   @Override
   public Integer call() throws Exception {
+    metrics.port();
     if (input != null && label == null) {
       throw new IllegalArgumentException(
           "--input needs --label COLUMN, the column that holds the label");
@@ -255,7 +259,15 @@ final class DemoCommand implements Callable<Integer> {
               + "'; pass an empty --store DIR");
     }
     LocalJobRun run =
-        LocalJobRun.start(StreamLearnJob.fromSpec(spec), parallelism, work.resolve("flink"));
+        LocalJobRun.start(
+            StreamLearnJob.fromSpec(spec),
+            parallelism,
+            work.resolve("flink"),
+            null,
+            metrics.port());
+    if (metrics.where() != null) {
+      out.println(metrics.where());
+    }
     out.printf(
         "Running job '%s' on a local Flink MiniCluster for %s; synthetic stream at %,d events/s, concept drift every %,d events.%n",
         spec.name(), duration, rate, DRIFT_EVERY);
@@ -534,7 +546,15 @@ final class DemoCommand implements Callable<Integer> {
     ModelStore models = ModelStores.open(spec.store().uri());
     long versionsBefore = versionCount(models, spec);
     LocalJobRun run =
-        LocalJobRun.start(StreamLearnJob.fromSpec(spec), parallelism, work.resolve("flink"));
+        LocalJobRun.start(
+            StreamLearnJob.fromSpec(spec),
+            parallelism,
+            work.resolve("flink"),
+            null,
+            metrics.port());
+    if (metrics.where() != null) {
+      out.println(metrics.where());
+    }
     out.printf(
         "Running job '%s' on a local Flink MiniCluster until it has read every row...%n",
         spec.name());

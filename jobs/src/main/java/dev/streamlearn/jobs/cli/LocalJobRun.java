@@ -47,9 +47,19 @@ final class LocalJobRun {
   /** The job started from the savepoint at {@code restoreFrom} (none when null). */
   static LocalJobRun start(FlinkJob job, int parallelism, Path stateDirectory, String restoreFrom)
       throws Exception {
+    return start(job, parallelism, stateDirectory, restoreFrom, -1);
+  }
+
+  /**
+   * The same, its metrics served to Prometheus on {@code metricsPort} when that is positive ({@code
+   * --metrics-port}).
+   */
+  static LocalJobRun start(
+      FlinkJob job, int parallelism, Path stateDirectory, String restoreFrom, int metricsPort)
+      throws Exception {
     ProgressMetrics.reset();
     StreamExecutionEnvironment env =
-        LocalFlink.environment(parallelism, stateDirectory, restoreFrom);
+        LocalFlink.environment(parallelism, stateDirectory, restoreFrom, metricsPort);
     job.addTo(env);
     LocalJobRun run = new LocalJobRun(env.executeAsync(job.jobName()), stateDirectory);
     Runtime.getRuntime()

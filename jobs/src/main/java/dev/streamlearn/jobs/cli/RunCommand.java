@@ -27,6 +27,8 @@ final class RunCommand implements Callable<Integer> {
 
   @Mixin KafkaOptions kafkaOptions;
 
+  @Mixin MetricsOption metrics;
+
   @Option(names = "--store", description = "Overrides store.uri.")
   String store;
 
@@ -61,6 +63,7 @@ final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    int metricsPort = metrics.port();
     Map<String, Object> tree = SpecLoader.readTree(specFile);
     kafkaOptions.override(tree);
     if (store != null) {
@@ -85,9 +88,13 @@ final class RunCommand implements Callable<Integer> {
     if (fromSavepoint != null) {
       System.out.println("Starting from the savepoint " + fromSavepoint);
     }
+    if (metrics.where() != null) {
+      System.out.println(metrics.where());
+    }
     Path state = stateDir != null ? stateDir : Files.createTempDirectory("streamlearn-run-");
     LocalJobRun run =
-        LocalJobRun.start(StreamLearnJob.fromSpec(spec), parallelism, state, fromSavepoint);
+        LocalJobRun.start(
+            StreamLearnJob.fromSpec(spec), parallelism, state, fromSavepoint, metricsPort);
     try {
       if (!run.runUntil(
           ProgressPrinter.of(spec, models, System.out)::print, Duration.ofSeconds(5), deadline)) {

@@ -52,6 +52,8 @@ final class ScoreStreamCommand implements Callable<Integer> {
 
   @Mixin KafkaOptions kafkaOptions;
 
+  @Mixin MetricsOption metrics;
+
   @Option(
       names = "--store",
       description =
@@ -116,6 +118,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    int metricsPort = metrics.port();
     Map<String, Object> tree = SpecLoader.readTree(specFile);
     kafkaOptions.override(tree);
     PipelineSpec spec = SpecLoader.fromTree(tree);
@@ -159,7 +162,12 @@ final class ScoreStreamCommand implements Callable<Integer> {
             ScoringJob.fromSpec(
                 spec, modelsUri, name, version, candidate, every, predictions, exactlyOnce),
             parallelism,
-            state);
+            state,
+            null,
+            metricsPort);
+    if (metrics.where() != null) {
+      System.out.println(metrics.where());
+    }
     boolean classification = !"regression".equals(served.anyModel().manifest().task());
     // By segment each model's alias moves on its own: the line counts the swaps.
     Progress progress =

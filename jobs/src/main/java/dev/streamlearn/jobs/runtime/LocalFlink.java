@@ -21,7 +21,23 @@ public final class LocalFlink {
    */
   public static StreamExecutionEnvironment environment(
       int parallelism, Path stateDirectory, String restoreFrom) {
+    return environment(parallelism, stateDirectory, restoreFrom, -1);
+  }
+
+  /**
+   * The same, its metrics also served to Prometheus at {@code
+   * http://localhost:<metricsPort>/metrics} (Flink's Prometheus reporter, as a cluster configures
+   * it) when {@code metricsPort} is positive.
+   */
+  public static StreamExecutionEnvironment environment(
+      int parallelism, Path stateDirectory, String restoreFrom, int metricsPort) {
     Configuration conf = new Configuration();
+    if (metricsPort > 0) {
+      conf.setString(
+          "metrics.reporter.prom.factory.class",
+          "org.apache.flink.metrics.prometheus.PrometheusReporterFactory");
+      conf.setString("metrics.reporter.prom.port", String.valueOf(metricsPort));
+    }
     if (restoreFrom != null) {
       conf.setString("execution.state-recovery.path", restoreFrom);
     }
