@@ -39,6 +39,15 @@ class StreamLearnCliTest {
   }
 
   @Test
+  void refusesAMetricsPortThatIsNotAPort() {
+    Result result =
+        run("demo", "--metrics-port", "0", "--store", directory.resolve("store").toString());
+    assertThat(result.code).isEqualTo(2);
+    assertThat(result.err).contains("--metrics-port 0: a port in [1, 65535]");
+    assertThat(directory.resolve("store")).doesNotExist();
+  }
+
+  @Test
   void refusesUnknownLabelColumn() {
     Result result =
         run(
