@@ -125,6 +125,18 @@ final class DeadLettersCommand implements Runnable {
       return DeadLetterTopic.read(spec.source().bootstrapServers(), topic);
     }
 
+    /**
+     * Loads the spec, reads the dead-letter topic, prints the line that says what it holds and
+     * which were chosen, and answers those.
+     */
+    List<Refused> readChosen() throws java.io.IOException {
+      load();
+      DeadLetterTopic.Contents contents = read();
+      List<Refused> chosen = chosen(contents.refused());
+      System.out.println(header(contents, chosen, this));
+      return chosen;
+    }
+
     List<Refused> chosen(List<Refused> all) {
       Instant after = sinceInstant();
       String text = reason == null ? null : reason.toLowerCase(Locale.ROOT);
@@ -190,10 +202,7 @@ final class DeadLettersCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      selection.load();
-      DeadLetterTopic.Contents contents = selection.read();
-      List<Refused> chosen = selection.chosen(contents.refused());
-      System.out.println(header(contents, chosen, selection));
+      List<Refused> chosen = selection.readChosen();
       if (chosen.isEmpty()) {
         return 0;
       }
@@ -233,16 +242,13 @@ final class DeadLettersCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      selection.load();
-      DeadLetterTopic.Contents contents = selection.read();
-      List<Refused> chosen = selection.chosen(contents.refused());
-      System.out.println(header(contents, chosen, selection));
+      List<Refused> chosen = selection.readChosen();
       int shown = limit <= 0 ? chosen.size() : Math.min(limit, chosen.size());
       for (Refused refused : chosen.subList(0, shown)) {
         var letter = refused.letter();
         System.out.printf(
             "  %s-%d@%d  %s  %s  %s  id %s  %,d bytes  %s%n",
-            contents.topic(),
+            selection.topic,
             refused.partition(),
             refused.offset(),
             refused.refusedAt(),
@@ -280,11 +286,8 @@ final class DeadLettersCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      selection.load();
+      List<Refused> chosen = selection.readChosen();
       String servers = selection.spec.source().bootstrapServers();
-      DeadLetterTopic.Contents contents = selection.read();
-      List<Refused> chosen = selection.chosen(contents.refused());
-      System.out.println(header(contents, chosen, selection));
       Map<Source, Refused> once = new LinkedHashMap<>();
       for (Refused refused : chosen) {
         once.putIfAbsent(refused.source(), refused);

@@ -258,16 +258,7 @@ final class DemoCommand implements Callable<Integer> {
               + modelsOf(spec, models).get(0)
               + "'; pass an empty --store DIR");
     }
-    LocalJobRun run =
-        LocalJobRun.start(
-            StreamLearnJob.fromSpec(spec),
-            parallelism,
-            work.resolve("flink"),
-            null,
-            metrics.port());
-    if (metrics.where() != null) {
-      out.println(metrics.where());
-    }
+    LocalJobRun run = startTraining(spec, work);
     out.printf(
         "Running job '%s' on a local Flink MiniCluster for %s; synthetic stream at %,d events/s, concept drift every %,d events.%n",
         spec.name(), duration, rate, DRIFT_EVERY);
@@ -545,16 +536,7 @@ final class DemoCommand implements Callable<Integer> {
     }
     ModelStore models = ModelStores.open(spec.store().uri());
     long versionsBefore = versionCount(models, spec);
-    LocalJobRun run =
-        LocalJobRun.start(
-            StreamLearnJob.fromSpec(spec),
-            parallelism,
-            work.resolve("flink"),
-            null,
-            metrics.port());
-    if (metrics.where() != null) {
-      out.println(metrics.where());
-    }
+    LocalJobRun run = startTraining(spec, work);
     out.printf(
         "Running job '%s' on a local Flink MiniCluster until it has read every row...%n",
         spec.name());
@@ -761,6 +743,21 @@ final class DemoCommand implements Callable<Integer> {
     String base = file.getFileName().toString().replaceFirst("\\.[^.]*$", "");
     String cleaned = base.replaceAll("[^A-Za-z0-9._-]", "-").replaceFirst("^[^A-Za-z0-9]+", "");
     return cleaned.isEmpty() ? "model" : cleaned;
+  }
+
+  /** The training job on a MiniCluster of its own, its metrics served where --metrics-port says. */
+  private LocalJobRun startTraining(PipelineSpec spec, Path work) throws Exception {
+    LocalJobRun run =
+        LocalJobRun.start(
+            StreamLearnJob.fromSpec(spec),
+            parallelism,
+            work.resolve("flink"),
+            null,
+            metrics.port());
+    if (metrics.where() != null) {
+      out.println(metrics.where());
+    }
+    return run;
   }
 
   static KafkaProducer<byte[], byte[]> producer(String bootstrapServers) {
