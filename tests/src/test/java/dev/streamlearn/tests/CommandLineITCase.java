@@ -542,9 +542,7 @@ class CommandLineITCase {
 
       // The ten events whose label never came, in the dead-letter topic without their bytes, are
       // read back from the events topic and sent on.
-      String summary =
-          printing(
-              () -> StreamLearnCli.execute("dead-letters", "summary", "--spec", spec.toString()));
+      String summary = runPrinting(err, "dead-letters", "summary", "--spec", spec.toString());
       assertThat(summary)
           .contains(
               "Dead-letter topic visits.dead-letter at "
@@ -553,15 +551,14 @@ class CommandLineITCase {
           .contains("  10 carry no payload")
           .containsPattern("\\s+10  join-labels  visits\\s+no label arrived on visits.labels ");
       String replay =
-          printing(
-              () ->
-                  StreamLearnCli.execute(
-                      "dead-letters",
-                      "replay",
-                      "--spec",
-                      spec.toString(),
-                      "--to-topic",
-                      "visits.retry"));
+          runPrinting(
+              err,
+              "dead-letters",
+              "replay",
+              "--spec",
+              spec.toString(),
+              "--to-topic",
+              "visits.retry");
       assertThat(replay).contains("Replayed 10 to visits.retry; 10 read back from their topic");
       List<ConsumerRecord<byte[], byte[]>> visits = readTopic(kafka, "visits");
       assertThat(readTopic(kafka, "visits.retry"))
@@ -813,22 +810,6 @@ class CommandLineITCase {
         assertThat(worst).isLessThan(1e-6);
       }
     }
-  }
-
-  /** What {@code command} prints on standard output; it must exit 0. */
-  private static String printing(java.util.function.IntSupplier command) {
-    java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
-    PrintStream console = System.out;
-    int code;
-    try {
-      System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
-      code = command.getAsInt();
-    } finally {
-      System.setOut(console);
-    }
-    String out = printed.toString(StandardCharsets.UTF_8);
-    assertThat(code).as(out).isZero();
-    return out;
   }
 
   private static List<ConsumerRecord<byte[], byte[]>> readTopic(EmbeddedKafka kafka, String topic) {

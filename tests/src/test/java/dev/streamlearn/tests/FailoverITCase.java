@@ -204,23 +204,11 @@ class FailoverITCase {
                   "fo-events", null, ("not an event " + i).getBytes(StandardCharsets.UTF_8)));
           continue;
         }
-        double a = random.nextGaussian();
-        double b = random.nextGaussian();
-        Map<String, Object> features = new HashMap<>();
-        features.put("a", a);
-        features.put("b", b);
-        features.put("c", a * b > 0 ? "same" : "different");
-        Instant time = Instant.ofEpochMilli(1_000_000L + i);
-        producer.send(
-            new ProducerRecord<>(
-                "fo-events",
-                null,
-                codec.encode(
-                    LabeledEvent.newBuilder()
-                        .setId("fo-" + i)
-                        .setTimestamp(time)
-                        .setFeatures(features)
-                        .build())));
+        LabeledEvent event = goodEvent(i, random);
+        Object label = event.getLabel();
+        event.setLabel(null);
+        Instant time = event.getTimestamp();
+        producer.send(new ProducerRecord<>("fo-events", null, codec.encode(event)));
         if (i % 25 == 12) {
           // Refusals from both topics all along, so the dead-letter sink sees traffic throughout.
           producer.send(
@@ -236,7 +224,7 @@ class FailoverITCase {
                       EventLabel.newBuilder()
                           .setId("fo-" + i)
                           .setTimestamp(time.plusMillis(100))
-                          .setLabel(a * b > 0.2 ? 1.0 : 0.0)
+                          .setLabel(label)
                           .build())));
           labeled++;
         }
@@ -295,26 +283,32 @@ class FailoverITCase {
         if (i % 25 == 24) {
           value = ("not an event " + i).getBytes(StandardCharsets.UTF_8);
         } else {
-          double a = random.nextGaussian();
-          double b = random.nextGaussian();
-          Map<String, Object> features = new HashMap<>();
-          features.put("a", a);
-          features.put("b", b);
-          features.put("c", a * b > 0 ? "same" : "different");
-          value =
-              codec.encode(
-                  LabeledEvent.newBuilder()
-                      .setId("fo-" + i)
-                      .setTimestamp(Instant.ofEpochMilli(1_000_000L + i))
-                      .setLabel(a * b > 0.2 ? 1.0 : 0.0)
-                      .setFeatures(features)
-                      .build());
+          value = codec.encode(goodEvent(i, random));
           good++;
         }
         producer.send(new ProducerRecord<>("fo-events", null, value));
       }
     }
     return good;
+  }
+
+  /**
+   * Good event {@code i} of the failover streams: features a and b drawn from {@code random}, c
+   * their signs' agreement, labeled 1 when a·b > 0.2.
+   */
+  private static LabeledEvent goodEvent(int i, Random random) {
+    double a = random.nextGaussian();
+    double b = random.nextGaussian();
+    Map<String, Object> features = new HashMap<>();
+    features.put("a", a);
+    features.put("b", b);
+    features.put("c", a * b > 0 ? "same" : "different");
+    return LabeledEvent.newBuilder()
+        .setId("fo-" + i)
+        .setTimestamp(Instant.ofEpochMilli(1_000_000L + i))
+        .setLabel(a * b > 0.2 ? 1.0 : 0.0)
+        .setFeatures(features)
+        .build();
   }
 
   private static KafkaProducer<byte[], byte[]> producer(String bootstrapServers) {
