@@ -84,8 +84,10 @@ public final class ScoringJob implements FlinkJob {
 
   /**
    * The same, with versions from {@code models} (a store's URI, or a server's URL). The pipeline's
-   * own name, where it trains a model per segment, scores each event with its segment's model (of
-   * {@code candidate}, where the segments have hyper-parameter candidates; else null).
+   * own name, where it trains a model per segment, scores each event with its segment's model.
+   * Where it trains hyper-parameter candidates, {@code candidate} names the one to score with (each
+   * segment's), or is {@code best}: whichever ranks first, followed as the ranking moves; else
+   * null.
    */
   public static ScoringJob fromSpec(
       PipelineSpec spec,
@@ -281,7 +283,7 @@ public final class ScoringJob implements FlinkJob {
       System.err.println(
           "usage: flink run -c dev.streamlearn.jobs.ScoringJob streamlearn-job.jar --spec"
               + " pipeline.yaml [--model NAME] [--version latest|champion|N] [--output-topic T]"
-              + " [--refresh 10s] [--store URI|http://host:port/] [--candidate NAME]"
+              + " [--refresh 10s] [--store URI|http://host:port/] [--candidate NAME|best]"
               + " [--delivery at-least-once|exactly-once]");
       System.exit(2);
     }

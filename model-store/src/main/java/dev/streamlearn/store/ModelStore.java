@@ -65,6 +65,7 @@ public interface ModelStore extends VersionSource {
   /** Version numbers, ascending. */
   List<Long> versions(String model) throws IOException;
 
+  @Override
   Optional<Manifest> manifest(String model, long version) throws IOException;
 
   byte[] readFile(String model, long version, String file) throws IOException;

@@ -22,6 +22,9 @@ public interface VersionSource {
 
   List<String> models() throws IOException;
 
+  /** A version's manifest alone (its files are not read); empty when there is no such version. */
+  Optional<Manifest> manifest(String model, long version) throws IOException;
+
   /** Where it reads from, for people to read. */
   String location();
 

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
 class CandidateTrainingTest {
 
   /** The label is 1 inside the unit circle: an MLP can learn it, a linear model cannot. */
-  private static final String PIPELINE =
+  static final String PIPELINE =
       String.join(
           "\n",
           "name: m",
@@ -44,10 +44,10 @@ class CandidateTrainingTest {
           "cuda: {cpu-backend: java}",
           "");
 
-  private static final String BASE =
+  static final String BASE =
       "model: {type: logistic}\ntraining: {batch-size: 16, learning-rate: 0.3, seed: 5}\n";
 
-  private static final String CANDIDATES =
+  static final String CANDIDATES =
       String.join(
           "\n",
           "candidates:",
@@ -72,7 +72,7 @@ class CandidateTrainingTest {
           "model: {type: mlp, hidden-layers: [16], activation: tanh}\ntraining: {batch-size: 16,"
               + " learning-rate: 0.02, seed: 5, optimizer: {type: adam}}\n");
 
-  private static final TrainModel.DeviceFactory HOST =
+  static final TrainModel.DeviceFactory HOST =
       (backend, index, precision) -> new HostDeviceOps(Precision.FP32);
 
   /**
@@ -206,7 +206,7 @@ class CandidateTrainingTest {
     }
   }
 
-  private static Collector<Example> collectInto(List<Example> into) {
+  static Collector<Example> collectInto(List<Example> into) {
     return new Collector<>() {
       @Override
       public void collect(Example record) {
@@ -219,7 +219,7 @@ class CandidateTrainingTest {
   }
 
   /** Points in the plane, labeled 1 inside the unit circle. */
-  private static List<Example> examples(PipelineSpec spec, int count) throws Exception {
+  static List<Example> examples(PipelineSpec spec, int count) throws Exception {
     Random random = new Random(23);
     RawFeatures rules = new RawFeatures(spec);
     List<Example> examples = new ArrayList<>();

@@ -792,6 +792,7 @@ class PipelineITCase {
     AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
     Random random = new Random(29);
     int goodCount = 3000;
+    Map<String, Map<String, Object>> sent = new HashMap<>();
     try (KafkaProducer<byte[], byte[]> producer = producer()) {
       for (int i = 0; i < goodCount; i++) {
         double x = random.nextGaussian();
@@ -804,6 +805,7 @@ class PipelineITCase {
         double label = regionLabel(north ? "north" : "south", x, y) ? 1.0 : 0.0;
         producer.send(
             new ProducerRecord<>("tills", codec.encode(event("t-" + i, label, features))));
+        sent.put("t-" + i, features);
       }
     }
 
@@ -869,6 +871,41 @@ class PipelineITCase {
     // log loss is the worse in both regions, so the best is c2.
     assertThat(rightByRegion(lines, expected, "stores.north.c2", "stores.south.c2"))
         .isGreaterThan(360);
+
+    // The scoring job with --candidate best: each event by its region's best candidate, as that
+    // version's own scorer scores it.
+    kafka.createTopic("tills.predictions", 1);
+    kafka.createTopic("tills.predictions.dead-letter", 1);
+    runToTheEnd(
+        ScoringJob.fromSpec(
+            spec,
+            store.toString(),
+            "stores",
+            "latest",
+            "best",
+            Duration.ofSeconds(10),
+            "tills.predictions",
+            false));
+    assertThat(ProgressMetrics.count(PipelineCounters.SCORED)).isEqualTo(goodCount);
+    Map<String, ModelScorer> best = new HashMap<>();
+    for (String region : List.of("north", "south")) {
+      String model = "stores." + region + ".c2";
+      best.put(
+          region, ModelScorer.load(models, model, models.alias(model, "latest").orElseThrow()));
+    }
+    Map<String, Long> byModel = new java.util.TreeMap<>();
+    for (byte[] value : readAll("tills.predictions", goodCount)) {
+      Prediction prediction = Topics.predictions().decode(value);
+      Map<String, Object> features = sent.get(prediction.getId());
+      ModelScorer scorer = best.get((String) features.get("region"));
+      assertThat(prediction.getModel()).isEqualTo(scorer.manifest().name());
+      assertThat(prediction.getVersion()).isEqualTo(scorer.manifest().version());
+      assertThat(prediction.getProbabilities().get("1"))
+          .isEqualTo((double) scorer.score(features, prediction.getTimestamp().toEpochMilli())[0]);
+      byModel.merge(prediction.getModel(), 1L, Long::sum);
+    }
+    assertThat(byModel.keySet()).containsExactly("stores.north.c2", "stores.south.c2");
+    assertThat(byModel.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(goodCount);
   }
 
   /**

@@ -369,11 +369,13 @@ final class DemoCommand implements Callable<Integer> {
       long deadline,
       Path work)
       throws Exception {
-    if (spec.segments().enabled() || spec.hasCandidates()) {
+    if (spec.segments().enabled() && !spec.hasCandidates()) {
       throw new IllegalArgumentException(
-          "--score scores with the pipeline's one model; this spec trains several (run"
-              + " ./streamlearn score-stream --model NAME beside it instead)");
+          "--score scores with the pipeline's one model, or its best candidate; this spec trains"
+              + " a model per segment (run ./streamlearn score-stream beside it instead)");
     }
+    // With candidates, whichever ranks first scores, followed as the ranking moves.
+    String candidate = spec.hasCandidates() ? PipelineSpec.BEST_CANDIDATE : null;
     String predictions = ScoringJob.defaultPredictionsTopic(spec);
     kafka.createTopic(predictions, 2);
     kafka.createTopic(ScoringJob.deadLetterTopicOf(predictions), 1);
@@ -381,7 +383,15 @@ final class DemoCommand implements Callable<Integer> {
     java.util.function.BooleanSupplier published =
         () -> {
           try {
-            return models.alias(spec.name(), "latest").isPresent();
+            if (candidate == null) {
+              return models.alias(spec.name(), "latest").isPresent();
+            }
+            for (String model : ModelRouter.pipelineModels(spec.name(), models.models())) {
+              if (models.alias(model, "latest").isPresent()) {
+                return true;
+              }
+            }
+            return false;
           } catch (IOException e) {
             return false;
           }
@@ -393,12 +403,24 @@ final class DemoCommand implements Callable<Integer> {
     }
     LocalJobRun scoring =
         LocalJobRun.startBeside(
-            ScoringJob.fromSpec(spec, spec.name(), "latest", Duration.ofSeconds(5), predictions),
+            ScoringJob.fromSpec(
+                spec,
+                spec.store().uri(),
+                spec.name(),
+                "latest",
+                candidate,
+                Duration.ofSeconds(5),
+                predictions,
+                false),
             parallelism,
             work.resolve("flink-scoring"));
     out.printf(
-        "Scoring job: topic %s scored by %s's latest version as events arrive -> topic %s%n",
-        spec.source().topic(), spec.name(), predictions);
+        "Scoring job: topic %s scored by %s as events arrive -> topic %s%n",
+        spec.source().topic(),
+        candidate == null
+            ? spec.name() + "'s latest version"
+            : "the best of " + spec.name() + "'s candidates (on the newest window)",
+        predictions);
     return scoring;
   }
 

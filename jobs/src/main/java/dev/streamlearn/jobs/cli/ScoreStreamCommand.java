@@ -2,6 +2,8 @@ package dev.streamlearn.jobs.cli;
 
 import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.serve.Served;
+import dev.streamlearn.core.serve.ServedBestCandidates;
+import dev.streamlearn.core.serve.ServedModel;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.jobs.ScoringJob;
@@ -65,15 +67,16 @@ final class ScoreStreamCommand implements Callable<Integer> {
       names = "--model",
       description =
           "The model to score with (default: the spec's name, which for a pipeline of segments"
-              + " scores each event with its segment's model; a pipeline of candidates names one"
-              + " of its models, e.g. digits.adam).")
+              + " scores each event with its segment's model; or one of a pipeline's candidate"
+              + " models, e.g. digits.adam).")
   String model;
 
   @Option(
       names = "--candidate",
       description =
-          "Where the pipeline's segments have hyper-parameter candidates: the candidate whose"
-              + " segment models score.")
+          "Where the pipeline has hyper-parameter candidates: the one to score with (of each"
+              + " segment, where it has segments), by name, or 'best': whichever ranks first on"
+              + " the newest held-out window, followed as the ranking moves.")
   String candidate;
 
   @Option(
@@ -133,15 +136,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
     ScoringJob.checkPredictionsTopic(spec, predictions);
     String modelsUri = store != null ? store : spec.store().uri();
     VersionSource models = VersionSource.open(modelsUri);
-    String name = model != null ? model : modelOf(spec, models);
-    boolean bySegment = Served.bySegment(spec, name);
-    if (candidate != null && !bySegment) {
-      throw new IllegalArgumentException(
-          "--candidate picks the candidate of a pipeline of segments; to score with one model,"
-              + " name it with --model (e.g. "
-              + spec.name()
-              + ".<candidate>)");
-    }
+    String name = model != null ? model : modelOf(spec, models, candidate);
     Served served = served(models, spec, name, version, candidate);
     try (KafkaCheck kafka =
         new KafkaCheck(spec.source().bootstrapServers(), kafkaOptions.timeout())) {
@@ -169,9 +164,14 @@ final class ScoreStreamCommand implements Callable<Integer> {
       System.out.println(metrics.where());
     }
     boolean classification = !"regression".equals(served.anyModel().manifest().task());
-    // By segment each model's alias moves on its own: the line counts the swaps.
+    // By segment (or best candidate) the versions move on their own: the line counts the swaps.
     Progress progress =
-        new Progress(models, bySegment ? null : name, version, classification, System.out);
+        new Progress(
+            models,
+            served instanceof ServedModel one ? one.model() : null,
+            version,
+            classification,
+            System.out);
     try {
       if (!run.runUntil(progress::print, Duration.ofSeconds(5), deadline)) {
         System.out.println("Stopping...");
@@ -184,16 +184,23 @@ final class ScoreStreamCommand implements Callable<Integer> {
     }
   }
 
-  /** The spec's one model, or its segment models; a pipeline of candidates must name one. */
-  private static String modelOf(PipelineSpec spec, VersionSource models) throws IOException {
-    if (spec.segments().enabled() || !spec.hasCandidates()) {
+  /**
+   * The spec's one model, or its segment models; a pipeline of candidates (without segments) must
+   * name one, or choose one with --candidate.
+   */
+  private static String modelOf(PipelineSpec spec, VersionSource models, String candidate)
+      throws IOException {
+    if (spec.segments().enabled() || !spec.hasCandidates() || candidate != null) {
       return spec.name();
     }
     List<String> several = ModelRouter.pipelineModels(spec.name(), models.models());
     throw new IllegalArgumentException(
         "pipeline '"
             + spec.name()
-            + "' trains a model per candidate: name the one to score with, --model "
+            + "' trains a model per candidate: choose the one to score with, --candidate "
+            + PipelineSpec.BEST_CANDIDATE
+            + " (whichever ranks first, followed as the ranking moves) or --candidate NAME, or"
+            + " --model "
             + (several.isEmpty() ? spec.name() + ".<name>" : String.join(" | ", several)));
   }
 
@@ -204,6 +211,12 @@ final class ScoreStreamCommand implements Callable<Integer> {
     try {
       return Served.open(models, spec, name, version, candidate);
     } catch (NoSuchFileException e) {
+      String holds =
+          "the store holds "
+              + (models.models().isEmpty() ? "no models yet" : String.join(", ", models.models()));
+      if (ServedBestCandidates.isBest(candidate)) {
+        throw new IllegalArgumentException(e.getMessage() + "; " + holds);
+      }
       throw new IllegalArgumentException(
           "model "
               + name
@@ -213,8 +226,8 @@ final class ScoreStreamCommand implements Callable<Integer> {
               + models.location()
               + " ("
               + e.getMessage()
-              + "); the store holds "
-              + (models.models().isEmpty() ? "no models yet" : String.join(", ", models.models())));
+              + "); "
+              + holds);
     }
   }
 

@@ -187,8 +187,9 @@ class StreamLearnCliTest {
     assertThat(several.code).isEqualTo(2);
     assertThat(several.err)
         .contains(
-            "pipeline 'shop' trains a model per candidate: name the one to score with, --model"
-                + " shop.<name>");
+            "pipeline 'shop' trains a model per candidate: choose the one to score with,"
+                + " --candidate best (whichever ranks first, followed as the ranking moves) or"
+                + " --candidate NAME, or --model shop.<name>");
     Result candidate =
         run(
             "score-stream",
@@ -200,8 +201,30 @@ class StreamLearnCliTest {
             "slow");
     assertThat(candidate.code).isEqualTo(2);
     assertThat(candidate.err)
-        .contains("--candidate picks the candidate of a pipeline of segments; to score with one")
-        .contains("--model (e.g. shop.<candidate>)");
+        .contains(
+            "a candidate (slow) is chosen among the candidates of the spec's pipeline shop, not"
+                + " of the model shop.slow: leave the model out");
+    Result best = run("score-stream", "--spec", candidates.toString(), "--candidate", "best");
+    assertThat(best.code).isEqualTo(2);
+    assertThat(best.err)
+        .contains(
+            "no hyper-parameter candidate models shop.<candidate> with a latest version in "
+                + directory.resolve("store")
+                + "; the store holds no models yet");
+    Result champion =
+        run(
+            "score-stream",
+            "--spec",
+            candidates.toString(),
+            "--candidate",
+            "best",
+            "--version",
+            "champion");
+    assertThat(champion.code).isEqualTo(2);
+    assertThat(champion.err)
+        .contains(
+            "the best candidate is chosen among the candidates' latest versions: leave the"
+                + " version (champion) out");
   }
 
   /** Each command answers --help (score and score-stream have a --version of their own). */

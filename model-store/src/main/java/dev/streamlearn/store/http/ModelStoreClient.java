@@ -153,6 +153,18 @@ public final class ModelStoreClient implements VersionSource {
   }
 
   @Override
+  public Optional<Manifest> manifest(String model, long version) throws IOException {
+    try {
+      return Optional.of(manifest(model, Long.toString(ModelNames.checkVersion(version))));
+    } catch (ServerException e) {
+      if (e.status() == 404) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+  }
+
+  @Override
   public Optional<Long> alias(String model, String alias) throws IOException {
     try {
       return Optional.of(

@@ -124,6 +124,9 @@ class ModelStoreServerTest {
     assertThat(versions.get(2).metrics().get("window").get("accuracy")).isEqualTo(0.73);
     assertThat(client.manifest("churn", "latest").version()).isEqualTo(3);
     assertThat(client.manifest("churn", "2")).isEqualTo(store.manifest("churn", 2).orElseThrow());
+    assertThat(client.manifest("churn", 2L)).isEqualTo(store.manifest("churn", 2));
+    assertThat(client.manifest("churn", 9L)).isEmpty();
+    assertThat(client.manifest("nothing", 1L)).isEmpty();
     HttpResponse<String> page = get("api/v1/models/churn/versions?offset=1&limit=1");
     assertThat(page.statusCode()).isEqualTo(200);
     assertThat(page.body())

@@ -4,6 +4,7 @@ import dev.streamlearn.core.data.ExampleExtractor;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.store.VersionSource;
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 import org.apache.avro.generic.GenericRecord;
 
@@ -15,10 +16,17 @@ public interface Served {
 
   /**
    * What to score with: {@code model}'s version, or, where {@code model} is the name of a pipeline
-   * of segments, each segment model's ({@link #bySegment}).
+   * of segments, each segment model's ({@link #bySegment}). Where the spec's pipeline trains
+   * hyper-parameter candidates, {@code candidate} names the one to score with (the model {@code
+   * <pipeline>.<candidate>}, or that candidate of each segment), or is {@value
+   * PipelineSpec#BEST_CANDIDATE}: whichever ranks first, followed as the ranking moves ({@link
+   * ServedBestCandidates}).
    *
-   * @param candidate where the segments have hyper-parameter candidates, the one to score with
+   * @param candidate a candidate's name, {@value PipelineSpec#BEST_CANDIDATE}, or null
    * @throws java.nio.file.NoSuchFileException when the model has no such version or alias (yet)
+   * @throws IllegalArgumentException when a candidate is named where it cannot be (another model
+   *     than the pipeline's, a spec without candidates, a version other than {@code latest} with
+   *     {@value PipelineSpec#BEST_CANDIDATE}), or a candidate the spec does not list
    */
   static Served open(
       VersionSource source,
@@ -27,9 +35,55 @@ public interface Served {
       String versionOrAlias,
       String candidate)
       throws IOException {
-    return bySegment(spec, model)
-        ? ServedSegments.open(source, model, versionOrAlias, candidate)
-        : new ServedModel(source, model, versionOrAlias);
+    if (candidate != null && !bySegment(spec, model)) {
+      if (!model.equals(spec.name())) {
+        throw new IllegalArgumentException(
+            "a candidate ("
+                + candidate
+                + ") is chosen among the candidates of the spec's pipeline "
+                + spec.name()
+                + ", not of the model "
+                + model
+                + ": leave the model out");
+      }
+      if (!spec.hasCandidates()) {
+        throw new IllegalArgumentException(
+            "pipeline "
+                + spec.name()
+                + " has no hyper-parameter candidates: leave the candidate ("
+                + candidate
+                + ") out");
+      }
+    }
+    if (ServedBestCandidates.isBest(candidate)) {
+      if (!versionOrAlias.equals("latest")) {
+        throw new IllegalArgumentException(
+            "the best candidate is chosen among the candidates' latest versions: leave the"
+                + " version ("
+                + versionOrAlias
+                + ") out");
+      }
+      return ServedBestCandidates.open(source, model, spec.segments().enabled());
+    }
+    if (bySegment(spec, model)) {
+      return ServedSegments.open(source, model, versionOrAlias, candidate);
+    }
+    if (candidate != null) {
+      List<String> names = spec.candidates().stream().map(PipelineSpec.Candidate::name).toList();
+      if (!names.contains(candidate)) {
+        throw new IllegalArgumentException(
+            "no candidate '"
+                + candidate
+                + "' in pipeline "
+                + spec.name()
+                + ": its candidates are "
+                + String.join(", ", names)
+                + ", or "
+                + PipelineSpec.BEST_CANDIDATE);
+      }
+      return new ServedModel(source, model + "." + candidate, versionOrAlias);
+    }
+    return new ServedModel(source, model, versionOrAlias);
   }
 
   /** True when the model named is a pipeline of segments: each event goes to its segment's. */

@@ -61,6 +61,11 @@ public final class ServedModel implements Served {
     return scorer;
   }
 
+  /** The model scored with. */
+  public String model() {
+    return model;
+  }
+
   public long version() {
     return scorer.manifest().version();
   }

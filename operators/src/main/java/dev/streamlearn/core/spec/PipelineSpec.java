@@ -47,6 +47,12 @@ public record PipelineSpec(
   public record Candidate(String name, Map<String, String> settings, Model model, Training training)
       implements Serializable {}
 
+  /**
+   * Where a candidate is chosen (scoring), the one that ranks first on the newest held-out window;
+   * not a candidate's name.
+   */
+  public static final String BEST_CANDIDATE = "best";
+
   /** True when the spec trains several hyper-parameter candidates. */
   public boolean hasCandidates() {
     return !candidates.isEmpty();

@@ -392,6 +392,14 @@ public final class SpecLoader {
     if (!ModelRouter.isPlainName(candidate)) {
       throw new SpecException(item.key("name"), candidate, "1 to 31 letters, digits, '_' or '-'");
     }
+    if (candidate.equals(PipelineSpec.BEST_CANDIDATE)) {
+      throw new SpecException(
+          item.key("name"),
+          candidate,
+          "another name: '"
+              + PipelineSpec.BEST_CANDIDATE
+              + "' means whichever candidate ranks first, where a candidate is chosen");
+    }
     Node modelNode = item.child("model");
     if (modelNode.has("warm-start")) {
       throw new SpecException(
