@@ -77,11 +77,39 @@ final class DeadLetterTopic {
     AvroCodec<DeadLetter> codec = Topics.deadLetters();
     List<Refused> refused = new ArrayList<>();
     List<String> unreadable = new ArrayList<>();
+    readToEnd(
+        bootstrapServers,
+        topic,
+        "dead-letter topic",
+        record -> {
+          try {
+            refused.add(
+                new Refused(record.partition(), record.offset(), codec.decode(record.value())));
+          } catch (AvroCodec.DecodeException e) {
+            unreadable.add(topic + "-" + record.partition() + "@" + record.offset());
+          }
+        });
+    refused.sort(Comparator.comparingInt(Refused::partition).thenComparingLong(Refused::offset));
+    return new Contents(topic, refused, unreadable);
+  }
+
+  /**
+   * Hands every committed record of {@code topic}, from its start to its end when the call began,
+   * to {@code each}.
+   *
+   * @param what what the topic is, for the error (e.g. {@code predictions topic})
+   * @throws IllegalArgumentException when the topic does not exist
+   */
+  static void readToEnd(
+      String bootstrapServers,
+      String topic,
+      String what,
+      java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> each) {
     try (KafkaConsumer<byte[], byte[]> consumer = consumer(bootstrapServers)) {
       List<PartitionInfo> partitions = consumer.partitionsFor(topic);
       if (partitions == null || partitions.isEmpty()) {
         throw new IllegalArgumentException(
-            "dead-letter topic '" + topic + "' does not exist at " + bootstrapServers);
+            what + " '" + topic + "' does not exist at " + bootstrapServers);
       }
       List<TopicPartition> assigned =
           partitions.stream()
@@ -93,20 +121,12 @@ final class DeadLetterTopic {
       Map<TopicPartition, Long> end = consumer.endOffsets(assigned);
       while (assigned.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
         for (ConsumerRecord<byte[], byte[]> record : consumer.poll(POLL)) {
-          if (record.offset() >= end.get(new TopicPartition(topic, record.partition()))) {
-            continue;
-          }
-          try {
-            refused.add(
-                new Refused(record.partition(), record.offset(), codec.decode(record.value())));
-          } catch (AvroCodec.DecodeException e) {
-            unreadable.add(topic + "-" + record.partition() + "@" + record.offset());
+          if (record.offset() < end.get(new TopicPartition(topic, record.partition()))) {
+            each.accept(record);
           }
         }
       }
     }
-    refused.sort(Comparator.comparingInt(Refused::partition).thenComparingLong(Refused::offset));
-    return new Contents(topic, refused, unreadable);
   }
 
   /**
