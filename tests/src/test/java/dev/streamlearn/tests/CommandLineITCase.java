@@ -320,6 +320,62 @@ class CommandLineITCase {
     }
   }
 
+  /**
+   * The README's first command, shorter and with two candidates: the demo's synthetic stream on a
+   * broker of its own, the scoring job beside the training job serving the best candidate. Both
+   * jobs account for every record, the candidates are ranked, and the predictions are counted by
+   * the model that made them, most of them by the candidate that ranks first.
+   */
+  @Test
+  void runsTheDemoWithCandidatesAndScoresWithTheBest() throws Exception {
+    Path store = directory.resolve("demo-store");
+    String out =
+        runPrinting(
+            new StringWriter(),
+            "demo",
+            "--duration",
+            "20s",
+            "--store",
+            store.toString(),
+            "--port",
+            "-1",
+            "--score",
+            "--try",
+            "training.learning-rate=0.001,0.3");
+    assertThat(out)
+        .containsPattern(
+            "Accounted for: read [0-9,]+ = trained [0-9,]+ \\+ held out [0-9,]+ \\+ deduplicated"
+                + " [0-9,]+ \\+ dead-lettered [0-9,]+  \\(adds up\\)")
+        .contains("Scoring job: topic demo-events scored by the best of demo's candidates")
+        .contains("Best on the newest window: demo.c2");
+    java.util.regex.Matcher scoring =
+        java.util.regex.Pattern.compile(
+                "Accounted for: read ([0-9,]+) = scored ([0-9,]+) \\+ dead-lettered [0-9,]+  \\(adds"
+                    + " up\\)")
+            .matcher(out);
+    assertThat(scoring.find()).as(out).isTrue();
+    long scored = Long.parseLong(scoring.group(2).replace(",", ""));
+    assertThat(scored).isGreaterThan(10_000);
+    java.util.regex.Matcher holds =
+        java.util.regex.Pattern.compile(
+                "the predictions topic holds ([0-9,]+) records, by model: (.*)\\)\n")
+            .matcher(out);
+    assertThat(holds.find()).as(out).isTrue();
+    assertThat(Long.parseLong(holds.group(1).replace(",", ""))).isEqualTo(scored);
+    Map<String, Long> byModel = new java.util.HashMap<>();
+    java.util.regex.Matcher each =
+        java.util.regex.Pattern.compile("(demo\\.c[12]) ([0-9,]+) \\(accuracy (0\\.[0-9]+)\\)")
+            .matcher(holds.group(2));
+    while (each.find()) {
+      byModel.put(each.group(1), Long.parseLong(each.group(2).replace(",", "")));
+    }
+    assertThat(byModel.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(scored);
+    assertThat(byModel.get("demo.c2")).isGreaterThan(scored / 2);
+    LocalModelStore models = new LocalModelStore(store);
+    assertThat(models.models()).containsExactlyInAnyOrder("demo.c1", "demo.c2");
+    assertThat(models.versions("demo.c2")).hasSizeGreaterThan(2);
+  }
+
   /** Runs the command line, returning what it printed; fails unless it exits 0. */
   private static String runPrinting(StringWriter err, String... args) {
     java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();

@@ -28,6 +28,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -357,11 +358,12 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   /**
-   * {@code 119,518 records, by model: demo.c2 117,902, demo.c1 1,616}: the predictions topic's
-   * records, counted by the model that made each, most first.
+   * {@code 119,518 records, by model: demo.c2 117,902 (accuracy 0.801), demo.c1 1,616 (accuracy
+   * 0.640)}: the predictions topic's records, counted by the model that made each, most first, with
+   * the accuracy of those whose event carried its label (classification).
    */
   static String predictionsByModel(String bootstrapServers, String topic) {
-    Map<String, Long> byModel = new java.util.TreeMap<>();
+    Map<String, long[]> byModel = new java.util.TreeMap<>(); // records, labeled, right
     long[] records = {0};
     AvroCodec<dev.streamlearn.schemas.Prediction> codec = Topics.predictions();
     DeadLetterTopic.readToEnd(
@@ -371,15 +373,27 @@ final class DemoCommand implements Callable<Integer> {
         record -> {
           records[0]++;
           try {
-            byModel.merge(codec.decode(record.value()).getModel(), 1L, Long::sum);
+            dev.streamlearn.schemas.Prediction prediction = codec.decode(record.value());
+            long[] counts = byModel.computeIfAbsent(prediction.getModel(), m -> new long[3]);
+            counts[0]++;
+            if (prediction.getLabel() != null && prediction.getPrediction() != null) {
+              counts[1]++;
+              counts[2] += prediction.getLabel().equals(prediction.getPrediction()) ? 1 : 0;
+            }
           } catch (AvroCodec.DecodeException e) {
-            byModel.merge("(not a prediction)", 1L, Long::sum);
+            byModel.computeIfAbsent("(not a prediction)", m -> new long[3])[0]++;
           }
         });
     List<String> each =
         byModel.entrySet().stream()
-            .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
-            .map(e -> String.format("%s %,d", e.getKey(), e.getValue()))
+            .sorted(Comparator.comparingLong((Map.Entry<String, long[]> e) -> -e.getValue()[0]))
+            .map(
+                e ->
+                    String.format("%s %,d", e.getKey(), e.getValue()[0])
+                        + (e.getValue()[1] == 0
+                            ? ""
+                            : String.format(
+                                " (accuracy %.3f)", (double) e.getValue()[2] / e.getValue()[1])))
             .toList();
     return String.format("%,d records", records[0])
         + (each.isEmpty() ? "" : ", by model: " + String.join(", ", each));
