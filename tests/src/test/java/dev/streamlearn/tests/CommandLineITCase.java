@@ -242,9 +242,10 @@ class CommandLineITCase {
   }
 
   /**
-   * {@code run --metrics-port} serves the job's metrics to Prometheus under the names Flink's
-   * reporter gives them on a cluster, and every metric the alert rules of {@code
-   * deploy/streamlearn-alerts.yml} watch is among them.
+   * {@code run --metrics-port} and {@code score-stream --metrics-port} serve their jobs' metrics to
+   * Prometheus under the names Flink's reporter gives them on a cluster, and every metric the alert
+   * rules of {@code deploy/streamlearn-alerts.yml} watch is among them (the training job's rules
+   * among the training job's, the scoring job's among the scoring job's).
    */
   @Test
   void servesItsMetricsToPrometheusUnderTheNamesTheAlertsUse() throws Exception {
@@ -276,48 +277,96 @@ class CommandLineITCase {
                       "20s",
                       "--metrics-port",
                       String.valueOf(port)));
-      java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
       String read = "flink_taskmanager_job_task_operator_streamlearn_eventsRead{";
-      String scraped = "";
-      long deadline = System.nanoTime() + 60_000_000_000L;
       // Until every event is read: the value of eventsRead at decode_events is 1000.0.
-      while (System.nanoTime() < deadline
-          && !java.util.regex.Pattern.compile(
-                  "(?m)^" + java.util.regex.Pattern.quote(read) + ".*\\} 1000\\.0$")
-              .matcher(scraped)
-              .find()) {
-        Thread.sleep(500);
-        try {
-          scraped =
-              http.send(
-                      java.net.http.HttpRequest.newBuilder(
-                              java.net.URI.create("http://localhost:" + port + "/metrics"))
-                          .build(),
-                      java.net.http.HttpResponse.BodyHandlers.ofString())
-                  .body();
-        } catch (java.io.IOException notYet) {
-          // the reporter starts with the MiniCluster
-        }
-      }
+      String scraped = scrapeUntil(port, read);
       String out = run.get();
       assertThat(out).contains("Prometheus metrics at http://localhost:" + port + "/metrics");
       assertThat(scraped).contains(read).contains("job_name=\"streamlearn_credit_g_late\"");
-      java.util.regex.Matcher watched =
-          java.util.regex.Pattern.compile("flink_taskmanager_job_task_operator_streamlearn_\\w+")
-              .matcher(Files.readString(repositoryFile("deploy/streamlearn-alerts.yml")));
-      List<String> names = new ArrayList<>();
-      while (watched.find()) {
-        names.add(watched.group());
+
+      // The scoring job, on the model just trained, judging its predictions as the labels come.
+      int scoringPort;
+      try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+        scoringPort = free.getLocalPort();
       }
-      assertThat(names)
+      var scoring =
+          java.util.concurrent.CompletableFuture.supplyAsync(
+              () ->
+                  runPrinting(
+                      err,
+                      "score-stream",
+                      "--spec",
+                      spec.toString(),
+                      "--duration",
+                      "15s",
+                      "--metrics-port",
+                      String.valueOf(scoringPort)));
+      String scoringRead = "flink_taskmanager_job_task_operator_streamlearn_scoringEventsRead{";
+      String scoringScraped = scrapeUntil(scoringPort, scoringRead);
+      assertThat(scoring.get()).contains("Accounted for: read 1,000 = scored 1,000");
+
+      String rules = Files.readString(repositoryFile("deploy/streamlearn-alerts.yml"));
+      int scoringGroup = rules.indexOf("- name: streamlearn-scoring");
+      assertThat(scoringGroup).isPositive();
+      List<String> trainingNames = metricNames(rules.substring(0, scoringGroup));
+      List<String> scoringNames = metricNames(rules.substring(scoringGroup));
+      assertThat(trainingNames)
           .contains(
               "flink_taskmanager_job_task_operator_streamlearn_eventsDeadLettered",
               "flink_taskmanager_job_task_operator_streamlearn_labelsBehindEventsMs",
               "flink_taskmanager_job_task_operator_streamlearn_versionsPublished");
-      for (String name : names) {
+      assertThat(scoringNames)
+          .contains(
+              "flink_taskmanager_job_task_operator_streamlearn_scoringEventsDeadLettered",
+              "flink_taskmanager_job_task_operator_streamlearn_eventsPredictedRight",
+              "flink_taskmanager_job_task_operator_streamlearn_eventsScoredWithLabel");
+      for (String name : trainingNames) {
         assertThat(scraped).as(name).containsPattern("(?m)^" + name + "\\{");
       }
+      for (String name : scoringNames) {
+        assertThat(scoringScraped).as(name).containsPattern("(?m)^" + name + "\\{");
+      }
     }
+  }
+
+  /** The metric names a piece of the alert rules watches. */
+  private static List<String> metricNames(String rules) {
+    java.util.regex.Matcher watched =
+        java.util.regex.Pattern.compile("flink_taskmanager_job_task_operator_streamlearn_\\w+")
+            .matcher(rules);
+    List<String> names = new ArrayList<>();
+    while (watched.find()) {
+      names.add(watched.group());
+    }
+    return names;
+  }
+
+  /**
+   * Scrapes {@code localhost:port/metrics} until {@code counter} (a metric name and its opening
+   * brace) reads 1000 in some series, for at most a minute; the last scrape.
+   */
+  private static String scrapeUntil(int port, String counter) throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    java.util.regex.Pattern done =
+        java.util.regex.Pattern.compile(
+            "(?m)^" + java.util.regex.Pattern.quote(counter) + ".*\\} 1000\\.0$");
+    String scraped = "";
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (System.nanoTime() < deadline && !done.matcher(scraped).find()) {
+      Thread.sleep(500);
+      try {
+        scraped =
+            http.send(
+                    java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create("http://localhost:" + port + "/metrics"))
+                        .build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString())
+                .body();
+      } catch (java.io.IOException notYet) {
+        // the reporter starts with the MiniCluster
+      }
+    }
+    return scraped;
   }
 
   /**
