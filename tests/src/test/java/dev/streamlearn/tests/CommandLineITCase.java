@@ -261,49 +261,24 @@ class CommandLineITCase {
       StringWriter err = new StringWriter();
       assertThat(produceCredit(err, spec, "--without-labels")).as(err.toString()).isZero();
       assertThat(produceCredit(err, spec, "--labels")).as(err.toString()).isZero();
-      int port;
-      try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
-        port = free.getLocalPort();
-      }
-      var run =
-          java.util.concurrent.CompletableFuture.supplyAsync(
-              () ->
-                  runPrinting(
-                      err,
-                      "run",
-                      "--spec",
-                      spec.toString(),
-                      "--duration",
-                      "20s",
-                      "--metrics-port",
-                      String.valueOf(port)));
       String read = "flink_taskmanager_job_task_operator_streamlearn_eventsRead{";
       // Until every event is read: the value of eventsRead at decode_events is 1000.0.
-      String scraped = scrapeUntil(port, read);
-      String out = run.get();
-      assertThat(out).contains("Prometheus metrics at http://localhost:" + port + "/metrics");
-      assertThat(scraped).contains(read).contains("job_name=\"streamlearn_credit_g_late\"");
+      Scraped training = runScraping(err, "run", spec, "20s", read);
+      assertThat(training.out())
+          .contains("Prometheus metrics at http://localhost:" + training.port() + "/metrics");
+      assertThat(training.metrics())
+          .contains(read)
+          .contains("job_name=\"streamlearn_credit_g_late\"");
 
       // The scoring job, on the model just trained, judging its predictions as the labels come.
-      int scoringPort;
-      try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
-        scoringPort = free.getLocalPort();
-      }
-      var scoring =
-          java.util.concurrent.CompletableFuture.supplyAsync(
-              () ->
-                  runPrinting(
-                      err,
-                      "score-stream",
-                      "--spec",
-                      spec.toString(),
-                      "--duration",
-                      "15s",
-                      "--metrics-port",
-                      String.valueOf(scoringPort)));
-      String scoringRead = "flink_taskmanager_job_task_operator_streamlearn_scoringEventsRead{";
-      String scoringScraped = scrapeUntil(scoringPort, scoringRead);
-      assertThat(scoring.get()).contains("Accounted for: read 1,000 = scored 1,000");
+      Scraped scoring =
+          runScraping(
+              err,
+              "score-stream",
+              spec,
+              "15s",
+              "flink_taskmanager_job_task_operator_streamlearn_scoringEventsRead{");
+      assertThat(scoring.out()).contains("Accounted for: read 1,000 = scored 1,000");
 
       String rules = Files.readString(repositoryFile("deploy/streamlearn-alerts.yml"));
       int scoringGroup = rules.indexOf("- name: streamlearn-scoring");
@@ -321,12 +296,42 @@ class CommandLineITCase {
               "flink_taskmanager_job_task_operator_streamlearn_eventsPredictedRight",
               "flink_taskmanager_job_task_operator_streamlearn_eventsScoredWithLabel");
       for (String name : trainingNames) {
-        assertThat(scraped).as(name).containsPattern("(?m)^" + name + "\\{");
+        assertThat(training.metrics()).as(name).containsPattern("(?m)^" + name + "\\{");
       }
       for (String name : scoringNames) {
-        assertThat(scoringScraped).as(name).containsPattern("(?m)^" + name + "\\{");
+        assertThat(scoring.metrics()).as(name).containsPattern("(?m)^" + name + "\\{");
       }
     }
+  }
+
+  /** What a command run with {@code --metrics-port} printed, and its last scrape. */
+  private record Scraped(String out, String metrics, int port) {}
+
+  /**
+   * Runs {@code command --spec spec --duration duration --metrics-port PORT} on a free port,
+   * scraping it until {@code counter} reads 1000 ({@link #scrapeUntil}).
+   */
+  private static Scraped runScraping(
+      StringWriter err, String command, Path spec, String duration, String counter)
+      throws Exception {
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    var run =
+        java.util.concurrent.CompletableFuture.supplyAsync(
+            () ->
+                runPrinting(
+                    err,
+                    command,
+                    "--spec",
+                    spec.toString(),
+                    "--duration",
+                    duration,
+                    "--metrics-port",
+                    String.valueOf(port)));
+    String scraped = scrapeUntil(port, counter);
+    return new Scraped(run.get(), scraped, port);
   }
 
   /** The metric names a piece of the alert rules watches. */

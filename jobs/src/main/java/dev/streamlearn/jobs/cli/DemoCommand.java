@@ -401,7 +401,8 @@ final class DemoCommand implements Callable<Integer> {
 
   /**
    * {@code --score}: the scoring job beside the training job once the first version is out, on the
-   * same topic from its start, following the alias {@code latest} every 5 s.
+   * same topic from its start, following the alias {@code latest} every 5 s (with candidates, the
+   * best candidate, each segment's with segments).
    */
   private LocalJobRun startScoring(
       EmbeddedKafka kafka,

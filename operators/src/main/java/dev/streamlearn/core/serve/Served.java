@@ -35,27 +35,28 @@ public interface Served {
       String versionOrAlias,
       String candidate)
       throws IOException {
-    if (candidate != null && !bySegment(spec, model)) {
-      if (!model.equals(spec.name())) {
-        throw new IllegalArgumentException(
-            "a candidate ("
-                + candidate
-                + ") is chosen among the candidates of the spec's pipeline "
-                + spec.name()
-                + ", not of the model "
-                + model
-                + ": leave the model out");
-      }
-      if (!spec.hasCandidates()) {
-        throw new IllegalArgumentException(
-            "pipeline "
-                + spec.name()
-                + " has no hyper-parameter candidates: leave the candidate ("
-                + candidate
-                + ") out");
-      }
+    boolean best = ServedBestCandidates.isBest(candidate);
+    boolean segmented = bySegment(spec, model);
+    if (candidate != null && !segmented && !model.equals(spec.name())) {
+      throw new IllegalArgumentException(
+          "a candidate ("
+              + candidate
+              + ") is chosen among the candidates of the spec's pipeline "
+              + spec.name()
+              + ", not of the model "
+              + model
+              + ": leave the model out");
     }
-    if (ServedBestCandidates.isBest(candidate)) {
+    // (Segments whose models have candidates the spec no longer lists: ServedSegments decides.)
+    if (candidate != null && (best || !segmented) && !spec.hasCandidates()) {
+      throw new IllegalArgumentException(
+          "pipeline "
+              + spec.name()
+              + " has no hyper-parameter candidates: leave the candidate ("
+              + candidate
+              + ") out");
+    }
+    if (best) {
       if (!versionOrAlias.equals("latest")) {
         throw new IllegalArgumentException(
             "the best candidate is chosen among the candidates' latest versions: leave the"
@@ -65,7 +66,7 @@ public interface Served {
       }
       return ServedBestCandidates.open(source, model, spec.segments().enabled());
     }
-    if (bySegment(spec, model)) {
+    if (segmented) {
       return ServedSegments.open(source, model, versionOrAlias, candidate);
     }
     if (candidate != null) {
