@@ -326,14 +326,16 @@ final class DemoCommand implements Callable<Integer> {
       if (!ProgressPrinter.Counts.features().isEmpty()) {
         out.println(ProgressPrinter.Counts.features());
       }
+      // Read once: what it holds is counted, and its kinds of reason listed below.
+      DeadLetterTopic.Contents deadLetters =
+          DeadLetterTopic.read(kafka.bootstrapServers(), spec.source().deadLetterTopic());
       out.printf(
           "Dead-letter topic %s holds %,d records; metrics topic %s holds %,d window reports.%n",
           spec.source().deadLetterTopic(),
-          countRecords(kafka.bootstrapServers(), spec.source().deadLetterTopic()),
+          deadLetters.refused().size() + deadLetters.unreadable().size(),
           spec.source().metricsTopic(),
           countRecords(kafka.bootstrapServers(), spec.source().metricsTopic()));
-      List<DeadLetterTopic.Refused> refused =
-          DeadLetterTopic.read(kafka.bootstrapServers(), spec.source().deadLetterTopic()).refused();
+      List<DeadLetterTopic.Refused> refused = deadLetters.refused();
       if (!refused.isEmpty()) {
         DeadLettersCommand.printKinds(refused, 8, false, out);
       }
