@@ -245,10 +245,11 @@ class CommandLineITCase {
    * {@code run --metrics-port} and {@code score-stream --metrics-port} serve their jobs' metrics to
    * Prometheus under the names Flink's reporter gives them on a cluster, and every metric the alert
    * rules of {@code deploy/streamlearn-alerts.yml} watch is among them (the training job's rules
-   * among the training job's, the scoring job's among the scoring job's).
+   * among the training job's, the scoring job's among the scoring job's), as is every metric the
+   * Grafana dashboard shows (but the GPU trainers' transfer gauges).
    */
   @Test
-  void servesItsMetricsToPrometheusUnderTheNamesTheAlertsUse() throws Exception {
+  void servesItsMetricsToPrometheusUnderTheNamesTheAlertsAndDashboardUse() throws Exception {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
       Path spec = directory.resolve("credit-g-late-labels.yaml");
       Files.writeString(
@@ -300,6 +301,18 @@ class CommandLineITCase {
       }
       for (String name : scoringNames) {
         assertThat(scoring.metrics()).as(name).containsPattern("(?m)^" + name + "\\{");
+      }
+
+      List<String> shown =
+          metricNames(
+              String.join("\n", GrafanaDashboardTest.queries(GrafanaDashboardTest.dashboard())));
+      assertThat(shown).hasSizeGreaterThan(20);
+      for (String name : shown) {
+        if (!name.contains("_deviceBytes")) {
+          assertThat(training.metrics() + scoring.metrics())
+              .as(name)
+              .containsPattern("(?m)^" + name + "\\{");
+        }
       }
     }
   }
