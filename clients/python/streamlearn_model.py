@@ -1,0 +1,704 @@
+#!/usr/bin/env python3
+"""StreamLearn model versions in Python, with the standard library only.
+
+Loads a version as the model store holds it (manifest.json, featurizer.json, model.safetensors),
+from a directory or from a model store server (every file checked against the manifest's sha256),
+and scores raw events with exactly the features training computed: the same cleaning rules, the
+featurizer's learned state (imputation values, caps, scaling, vocabularies, hashing, dates,
+crosses, PCA components) and the network. Java serving does the same with
+dev.streamlearn.core.serve.ModelScorer; the two agree to float32 precision
+(ModelScorerInPythonTest checks every rule, and the three kinds of task, against it).
+
+    from streamlearn_model import Model
+    model = Model.load("models/credit-g/6")          # or Model.download("http://host:8080/", "credit-g", "latest")
+    model.score({"duration": 6, "purpose": "radio/tv", ...})    # [probability of classes[1]]
+    model.predict({"duration": 6, ...})                          # "good"
+
+From the command line, like `streamlearn score`:
+
+    python3 streamlearn_model.py --model models/credit-g/6 --input rows.csv --output scored.csv
+    python3 streamlearn_model.py --model http://host:8080/api/v1/models/credit-g/versions/latest \
+        --input events.jsonl --output scored.jsonl --timestamp-field time
+
+A model trained on the producers' own Avro records (a version with input-schema.avsc) reads each
+feature's dotted field path, from a flat mapping of paths or from nested mappings; values must be
+of the record's own types (Java serving also converts text to them, this module does not).
+"""
+
+import argparse
+import calendar
+import csv
+import datetime
+import decimal
+import hashlib
+import json
+import math
+import os
+import re
+import struct
+import sys
+import tempfile
+import urllib.parse
+import urllib.request
+
+FEATURIZER_FORMAT = 2
+MAX_STRING_LENGTH = 1024
+CROSS_SEPARATOR = "\u001f"
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+FILES = ("manifest.json", "featurizer.json", "model.safetensors", "input-schema.avsc")
+
+
+class Refused(ValueError):
+    """An event that training would have refused (dead-lettered), with the reason."""
+
+
+# --- Java's ways with numbers and text, which the features depend on ---------------------------
+
+
+def _java_trim(text):
+    """String.trim(): strips characters up to U+0020 from both ends."""
+    return text.strip("".join(chr(c) for c in range(33)))
+
+
+def java_double(value):
+    """Double.toString(value), as Java writes a double."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
+    sign = "-" if value < 0 else ""
+    digits_tuple = decimal.Decimal(repr(abs(value))).normalize().as_tuple()
+    digits = "".join(map(str, digits_tuple.digits))
+    exponent = digits_tuple.exponent + len(digits) - 1  # value = d.ddd x 10^exponent
+    if 1e-3 <= abs(value) < 1e7:
+        if exponent >= 0:
+            whole = digits[: exponent + 1].ljust(exponent + 1, "0")
+            fraction = digits[exponent + 1 :] or "0"
+        else:
+            whole = "0"
+            fraction = "0" * (-exponent - 1) + digits
+        return sign + whole + "." + fraction
+    return sign + digits[0] + "." + (digits[1:] or "0") + "E" + str(exponent)
+
+
+_JAVA_DECIMAL = re.compile(r"[+-]?(NaN|Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)[fFdD]?")
+_JAVA_HEX = re.compile(r"[+-]?0[xX]([0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?\d+[fFdD]?")
+
+
+def _parse_java_double(text):
+    """Double.parseDouble (after trimming); None when Java would not read it as a number."""
+    if _JAVA_DECIMAL.fullmatch(text):
+        body = text[:-1] if text[-1] in "fFdD" and not text.endswith("Infinity") else text
+        return float(body.replace("Infinity", "inf"))
+    if _JAVA_HEX.fullmatch(text):
+        body = text[:-1] if text[-1] in "fFdD" else text
+        return float.fromhex(body)
+    return None
+
+
+def _float32(value):
+    return struct.unpack("<f", struct.pack("<f", value))[0]
+
+
+def _short(value):
+    """A float32 value in the fewest digits that read back as it (as Java writes a float)."""
+    for digits in range(1, 10):
+        text = "%.*g" % (digits, value)
+        if _float32(float(text)) == value:
+            return text
+    return repr(value)
+
+
+def murmur3_x86_32(data, seed):
+    """MurmurHash3 x86 32-bit of bytes, as a signed 32-bit integer."""
+    c1, c2, mask = 0xCC9E2D51, 0x1B873593, 0xFFFFFFFF
+    h = seed & mask
+    blocks = len(data) // 4
+    for i in range(blocks):
+        k = int.from_bytes(data[4 * i : 4 * i + 4], "little")
+        k = (k * c1) & mask
+        k = ((k << 15) | (k >> 17)) & mask
+        k = (k * c2) & mask
+        h ^= k
+        h = ((h << 13) | (h >> 19)) & mask
+        h = (h * 5 + 0xE6546B64) & mask
+    tail = data[4 * blocks :]
+    k = 0
+    if len(tail) == 3:
+        k ^= tail[2] << 16
+    if len(tail) >= 2:
+        k ^= tail[1] << 8
+    if len(tail) >= 1:
+        k ^= tail[0]
+        k = (k * c1) & mask
+        k = ((k << 15) | (k >> 17)) & mask
+        k = (k * c2) & mask
+        h ^= k
+    h ^= len(data)
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & mask
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & mask
+    h ^= h >> 16
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def bucket_of(value, buckets, seed):
+    return murmur3_x86_32(value.encode("utf-8"), seed) % buckets
+
+
+# --- reading an event's raw values by the training rules (RawFeatures, ExampleExtractor) -------
+
+
+def numeric_value(name, value, non_finite_is_missing):
+    if value is None:
+        return math.nan
+    if isinstance(value, bool):
+        number = 1.0 if value else 0.0
+    elif isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        text = _java_trim(str(value))
+        if not text:
+            return math.nan
+        number = _parse_java_double(text)
+        if number is None:
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            raise Refused("feature %s = '%s' is not a number" % (name, shown))
+    if not math.isfinite(number):
+        if non_finite_is_missing:
+            return math.nan
+        raise Refused("feature %s is %s" % (name, java_double(number)))
+    return number
+
+
+def categorical_value(name, value):
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise Refused("feature %s is %s" % (name, java_double(value)))
+        if value == math.floor(value) and abs(value) < 1e15:
+            return str(int(value))
+        return java_double(value)
+    else:
+        text = str(value)
+    if len(text) > MAX_STRING_LENGTH:
+        raise Refused(
+            "feature %s is %d characters long; at most %d are allowed"
+            % (name, len(text), MAX_STRING_LENGTH)
+        )
+    return text
+
+
+def _zone(name):
+    if name in ("Z", "UTC", "GMT", "UT"):
+        return datetime.timezone.utc
+    offset = re.fullmatch(r"(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?", name)
+    if offset:
+        minutes = int(offset.group(2)) * 60 + int(offset.group(3) or 0)
+        return datetime.timezone(datetime.timedelta(minutes=-minutes if offset.group(1) == "-" else minutes))
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def _millis(moment):
+    return (moment - EPOCH) // datetime.timedelta(milliseconds=1)
+
+
+def epoch_millis(feature, field, value, zone):
+    """A time as epoch milliseconds: a number as it is, text as ISO-8601; NaN when missing."""
+    what = "the event time" if feature is None else "feature " + feature
+    if value is None:
+        return math.nan
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        millis = float(value)
+        if not math.isfinite(millis) or abs(millis) > 1e16:
+            raise Refused("%s: field %s = %s is not a time" % (what, field, java_double(millis)))
+        return float(math.floor(millis))
+    text = _java_trim(str(value))
+    if not text:
+        return math.nan
+    try:
+        if len(text) == 10:
+            day = datetime.date.fromisoformat(text)
+            return float(_millis(datetime.datetime(day.year, day.month, day.day, tzinfo=zone)))
+        if "T" not in text:
+            raise ValueError(text)
+        if text.endswith("Z"):
+            moment = datetime.datetime.fromisoformat(text[:-1] + "+00:00")
+        elif re.search(r"[+-]\d{2}:\d{2}$", text):
+            moment = datetime.datetime.fromisoformat(text)
+        else:
+            moment = datetime.datetime.fromisoformat(text).replace(tzinfo=zone)
+        return float(_millis(moment))
+    except ValueError:
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise Refused(
+            "%s: field %s = '%s' is not a time (epoch milliseconds or ISO-8601)" % (what, field, shown)
+        ) from None
+
+
+def _field(fields, path):
+    """A field by name, or by dotted path through nested mappings."""
+    if path in fields:
+        return fields[path]
+    node = fields
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+# --- the model ------------------------------------------------------------------------------------
+
+
+def _number(node):
+    """featurizer.json writes infinities and NaN as strings."""
+    if node is None:
+        return math.nan
+    return float(node)
+
+
+class _Feature:
+    def __init__(self, node, index):
+        rules = node["rules"]
+        self.index = index
+        self.name = rules["name"]
+        self.type = rules["type"]
+        self.rules = rules
+        self.offset = node["offset"]
+        self.width = node["width"]
+        self.state = node.get("state", {})
+        self.missing = rules.get("missing", "none")
+        self.indicator = bool(rules.get("missing-indicator", False))
+        if self.type == "datetime":
+            self.zone = _zone(rules.get("time-zone", "UTC"))
+            self.yearly = set()
+            self.days = set()
+            for day in rules.get("holidays", []):
+                if len(day) == 5:
+                    self.yearly.add((int(day[:2]), int(day[3:])))
+                else:
+                    self.days.add(datetime.date.fromisoformat(day))
+        if self.type == "categorical":
+            self.one_hot = rules.get("encoding", "one-hot") == "one-hot"
+            self.entries = rules["vocabulary-size"] if self.one_hot else rules["hash-buckets"]
+            self.vocabulary = {value: i for i, value in enumerate(self.state.get("vocabulary", []))}
+
+    def raw_fields(self):
+        if self.type == "pca":
+            return []
+        if self.type == "cross":
+            return list(self.rules["fields"])
+        if self.type == "datetime":
+            return [self.rules["field"]] if "field" in self.rules else []
+        return [self.name]
+
+
+class Model:
+    """One model version: its manifest, featurizer and network, ready to score raw events."""
+
+    def __init__(self, files, where):
+        self.where = where
+        self.manifest = json.loads(files["manifest.json"])
+        featurizer = json.loads(files["featurizer.json"])
+        if featurizer.get("formatVersion") != FEATURIZER_FORMAT:
+            raise ValueError(
+                "%s/featurizer.json has formatVersion %s; this module reads %d"
+                % (where, featurizer.get("formatVersion"), FEATURIZER_FORMAT)
+            )
+        self.dimension = featurizer["dimension"]
+        self.seed = featurizer["seed"]
+        self.features = [_Feature(node, i) for i, node in enumerate(featurizer["features"])]
+        self._by_name = {feature.name: feature for feature in self.features}
+        target = featurizer.get("target")
+        self._target = (target["mean"], target["std"]) if target else (0.0, 1.0)
+        self.input_schema = json.loads(files["input-schema.avsc"]) if "input-schema.avsc" in files else None
+        self._layers, metadata = _read_safetensors(files["model.safetensors"])
+        if not self._layers or len(self._layers[0][0]) != self.dimension:
+            raise ValueError(
+                "%s/model.safetensors does not take featurizer.json's %d inputs" % (where, self.dimension)
+            )
+        self.activation = metadata.get("activation", "relu")
+        self.loss = metadata.get("loss", "bce")
+
+    @property
+    def name(self):
+        return self.manifest["name"]
+
+    @property
+    def version(self):
+        return self.manifest["version"]
+
+    @property
+    def task(self):
+        return self.manifest["task"]
+
+    @property
+    def classes(self):
+        return self.manifest.get("classes") or []
+
+    @property
+    def feature_names(self):
+        return self.manifest.get("featureNames") or []
+
+    @classmethod
+    def load(cls, directory):
+        """A version directory, as the store writes it or as downloaded."""
+        files = {}
+        for name in FILES:
+            path = os.path.join(directory, name)
+            if os.path.exists(path):
+                with open(path, "rb") as file:
+                    files[name] = file.read()
+        for name in FILES[:3]:
+            if name not in files:
+                raise FileNotFoundError(os.path.join(directory, name))
+        return cls(files, directory)
+
+    @classmethod
+    def download(cls, server, model, version="latest", directory=None):
+        """A version from a model store server (`streamlearn models serve`), by number or alias,
+        every file checked against the manifest's sha256; kept in `directory` when given."""
+        base = server.rstrip("/") + "/api/v1/models/" + urllib.parse.quote(model, safe="")
+        with urllib.request.urlopen(base + "/versions/" + urllib.parse.quote(str(version), safe="")) as reply:
+            manifest_bytes = reply.read()
+        manifest = json.loads(manifest_bytes)
+        files = {"manifest.json": manifest_bytes}
+        for name, entry in sorted((manifest.get("files") or {}).items()):
+            url = "%s/versions/%d/files/%s" % (base, manifest["version"], urllib.parse.quote(name, safe=""))
+            with urllib.request.urlopen(url) as reply:
+                data = reply.read()
+            digest = hashlib.sha256(data).hexdigest()
+            if digest != entry["sha256"] or len(data) != entry["size"]:
+                raise ValueError(
+                    "%s: %s has sha256 %s (%d bytes), its manifest says %s (%d bytes)"
+                    % (url, name, digest, len(data), entry["sha256"], entry["size"])
+                )
+            files[name] = data
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+            for name, data in files.items():
+                with open(os.path.join(directory, name), "wb") as file:
+                    file.write(data)
+        return cls(files, "%s/%s/%d" % (server.rstrip("/"), model, manifest["version"]))
+
+    # -- scoring --
+
+    def vector(self, fields, timestamp=None):
+        """The input vector training computed for an event: `fields` by name, `timestamp` its time
+        (epoch milliseconds, or a datetime) for datetime features that read the event's time."""
+        if timestamp is None:
+            timestamp = _millis(datetime.datetime.now(datetime.timezone.utc))
+        elif isinstance(timestamp, datetime.datetime):
+            timestamp = _millis(timestamp)
+        raw = self._clean(fields or {}, float(timestamp))
+        out = [0.0] * self.dimension
+        for feature in self.features:
+            missing = self._write(feature, raw, out)
+            if missing and feature.indicator:
+                out[feature.offset + feature.width - 1] = 1.0
+        return out
+
+    def score(self, fields, timestamp=None):
+        """The probability of classes[1] (binary), one probability per class (multiclass), or the
+        value (regression), as a list. Raises Refused where training would have refused the event."""
+        x = self.vector(fields, timestamp)
+        for layer, (weight, bias) in enumerate(self._layers):
+            outputs = len(bias)
+            z = list(bias)
+            for i, value in enumerate(x):
+                if value != 0.0:
+                    row = weight[i]
+                    for j in range(outputs):
+                        z[j] += value * row[j]
+            z = [_float32(v) for v in z]
+            if layer < len(self._layers) - 1:
+                x = [_float32(_activate(self.activation, v)) for v in z]
+            else:
+                x = z
+        if self.loss == "bce":
+            result = [_sigmoid(x[0])]
+        elif self.loss == "ce":
+            top = max(x)
+            exps = [math.exp(v - top) for v in x]
+            total = sum(exps)
+            result = [v / total for v in exps]
+        else:
+            result = list(x)
+        if self.task == "regression":
+            mean, std = self._target
+            result[0] = result[0] * std + mean
+        return [_float32(v) for v in result]
+
+    def predict(self, fields, timestamp=None):
+        """The most probable class (classification) or the value (regression)."""
+        scores = self.score(fields, timestamp)
+        if self.task == "regression":
+            return scores[0]
+        if len(scores) == 1:
+            return self.classes[1 if scores[0] >= 0.5 else 0]
+        return self.classes[max(range(len(scores)), key=scores.__getitem__)]
+
+    def _clean(self, fields, timestamp):
+        """Every feature's cleaned raw value (RawFeatures.fill): a float, a string, or None."""
+        raw = {}
+        for feature in self.features:
+            if feature.type == "pca":
+                continue
+            name = feature.name
+            if feature.type == "numeric":
+                value = numeric_value(
+                    name, _field(fields, name), feature.rules.get("non-finite", "refuse") == "missing"
+                )
+                low, high = feature.rules.get("range", [-math.inf, math.inf])
+                if value < low or value > high:
+                    raise Refused(
+                        "feature %s = %s is outside its range [%s, %s]"
+                        % (name, java_double(value), java_double(float(low)), java_double(float(high)))
+                    )
+                missing = math.isnan(value)
+            elif feature.type == "datetime":
+                if "field" in feature.rules:
+                    field = feature.rules["field"]
+                    value = epoch_millis(name, field, _field(fields, field), feature.zone)
+                else:
+                    value = timestamp
+                missing = math.isnan(value)
+            elif feature.type == "categorical":
+                value = categorical_value(name, _field(fields, name))
+                missing = value is None
+            else:
+                parts = []
+                for field in feature.rules["fields"]:
+                    part = categorical_value(field, _field(fields, field))
+                    if part is None:
+                        break
+                    parts.append(part)
+                missing = len(parts) < len(feature.rules["fields"])
+                value = None if missing else CROSS_SEPARATOR.join(parts)
+            if missing and feature.missing == "drop":
+                raise Refused("feature %s is missing and its missing policy is drop" % name)
+            raw[name] = value
+        return raw
+
+    def _write(self, feature, raw, out):
+        """Writes one feature's entries (Featurizer.transform); True when its value was missing."""
+        o = feature.offset
+        state = feature.state
+        if feature.type == "numeric":
+            value = raw[feature.name]
+            missing = math.isnan(value)
+            if missing:
+                value = _number(state["fill"])
+            elif value < _number(state["low"]):
+                value = _number(state["low"])
+            elif value > _number(state["high"]):
+                value = _number(state["high"])
+            out[o] = _float32((value - _number(state["center"])) / _number(state["divisor"]))
+            return missing
+        if feature.type == "categorical":
+            value = raw[feature.name]
+            missing = value is None
+            if missing:
+                if feature.missing == "most-frequent":
+                    value = state.get("mostFrequent")
+                elif feature.missing == "constant":
+                    value = feature.rules["fill"]
+            if value is not None:
+                if feature.one_hot:
+                    out[o + feature.vocabulary.get(value, feature.entries)] = 1.0
+                else:
+                    out[o + bucket_of(value, feature.entries, self.seed)] = 1.0
+            return missing
+        if feature.type == "datetime":
+            millis = raw[feature.name]
+            if math.isnan(millis):
+                return True
+            self._write_date(feature, int(millis), out, o)
+            return False
+        if feature.type == "pca":
+            inputs = [self._by_name[field] for field in feature.rules["fields"]]
+            d = len(inputs)
+            mean = state["mean"]
+            components = state["components"]
+            for c in range(feature.rules["components"]):
+                v = components[c * d : (c + 1) * d]
+                norm = math.sqrt(sum(e * e for e in v))
+                if norm < 1e-12:
+                    continue
+                total = sum((out[inputs[i].offset] - mean[i]) * v[i] for i in range(d))
+                out[o + c] = _float32(total / norm)
+            return False
+        value = raw[feature.name]
+        if value is None:
+            return True
+        out[o + bucket_of(value, feature.rules["hash-buckets"], self.seed)] = 1.0
+        return False
+
+    @staticmethod
+    def _write_date(feature, millis, out, at):
+        time = (EPOCH + datetime.timedelta(milliseconds=millis)).astimezone(feature.zone)
+        cyclic = feature.rules.get("cyclic", True)
+        for part in feature.rules["parts"]:
+            if part == "weekend":
+                out[at] = 1.0 if time.weekday() >= 5 else 0.0
+                at += 1
+            elif part == "holiday":
+                day = time.date()
+                out[at] = 1.0 if day in feature.days or (day.month, day.day) in feature.yearly else 0.0
+                at += 1
+            else:
+                if part == "hour":
+                    value, period = time.hour + time.minute / 60.0, 24
+                elif part == "day-of-week":
+                    value, period = time.weekday(), 7
+                elif part == "day-of-month":
+                    value, period = time.day - 1, calendar.monthrange(time.year, time.month)[1]
+                else:
+                    value, period = time.month - 1, 12
+                if cyclic:
+                    angle = 2 * math.pi * value / period
+                    out[at] = _float32(math.sin(angle))
+                    out[at + 1] = _float32(math.cos(angle))
+                    at += 2
+                else:
+                    out[at] = _float32(value / period)
+                    at += 1
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+
+def _activate(name, z):
+    if name == "tanh":
+        return math.tanh(z)
+    if name == "sigmoid":
+        return _sigmoid(z)
+    return z if z > 0 else 0.0
+
+
+def _read_safetensors(data):
+    """The layers (weight rows [in][out], bias [out]) and metadata of a model.safetensors."""
+    length = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8 : 8 + length])
+    metadata = header.pop("__metadata__", {}) or {}
+    base = 8 + length
+
+    def tensor(name):
+        entry = header[name]
+        if entry["dtype"] != "F32":
+            raise ValueError("tensor %s is %s; StreamLearn writes F32" % (name, entry["dtype"]))
+        start, end = entry["data_offsets"]
+        values = struct.unpack("<%df" % ((end - start) // 4), data[base + start : base + end])
+        return entry["shape"], values
+
+    layers = []
+    while "layers.%d.weight" % len(layers) in header:
+        l = len(layers)
+        (rows, cols), weight = tensor("layers.%d.weight" % l)
+        _, bias = tensor("layers.%d.bias" % l)
+        layers.append(([weight[r * cols : (r + 1) * cols] for r in range(rows)], list(bias)))
+    return layers, metadata
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+
+def _open_model(where):
+    url = re.fullmatch(r"(https?://[^/]+/)api/v1/models/([^/]+)/versions/([^/]+)/?", where)
+    if url:
+        return Model.download(url.group(1), urllib.parse.unquote(url.group(2)), url.group(3))
+    if where.startswith(("http://", "https://")):
+        raise SystemExit(
+            "--model %s is not a version URL: http://host:port/api/v1/models/<model>/versions/<version or alias>"
+            % where
+        )
+    if not os.path.isfile(os.path.join(where, "manifest.json")):
+        raise SystemExit("--model %s is not a version directory (no manifest.json)" % where)
+    return Model.load(where)
+
+
+def _rows(path):
+    """Rows of a CSV file (text, blank cells missing) or of a JSON-lines file (typed values)."""
+    stream = sys.stdin if path == "-" else open(path, newline="", encoding="utf-8")
+    with stream:
+        if path.endswith((".jsonl", ".ndjson")):
+            for line in stream:
+                if line.strip():
+                    yield json.loads(line)
+        else:
+            for row in csv.DictReader(stream):
+                yield {k: (None if v is None or not v.strip() else v) for k, v in row.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Scores each row of a CSV or JSON-lines file with a StreamLearn model version, "
+        "with exactly the features it was trained with."
+    )
+    parser.add_argument("--model", required=True, help="a version directory (<store>/<model>/<version>) "
+                        "or http://host:port/api/v1/models/<model>/versions/<version or alias>")
+    parser.add_argument("--input", required=True, help="CSV with a header row, or .jsonl (one JSON object per event); - for stdin")
+    parser.add_argument("--output", required=True, help="CSV, or .jsonl for JSON lines; - for stdout")
+    parser.add_argument("--timestamp-field", help="the field holding each event's time (epoch milliseconds "
+                        "or ISO-8601), for datetime features of the event time; the present otherwise")
+    parser.add_argument("--vectors", action="store_true", help="JSON lines output: add each event's input vector")
+    args = parser.parse_args(argv)
+    model = _open_model(args.model)
+    jsonl = args.output.endswith((".jsonl", ".ndjson"))
+    regression = model.task == "regression"
+    out = sys.stdout if args.output == "-" else open(args.output, "w", newline="", encoding="utf-8")
+    rows = refused = 0
+    with out:
+        writer = None if jsonl else csv.writer(out, lineterminator="\n")
+        if writer:
+            writer.writerow(["row", "prediction"] + ([] if regression else ["p_" + c for c in model.classes]))
+        for row, fields in enumerate(_rows(args.input)):
+            rows += 1
+            timestamp = None
+            if args.timestamp_field:
+                timestamp = epoch_millis(None, args.timestamp_field, fields.get(args.timestamp_field), datetime.timezone.utc)
+                timestamp = None if math.isnan(timestamp) else timestamp
+            try:
+                scores = model.score(fields, timestamp)
+            except Refused as reason:
+                refused += 1
+                if writer:
+                    writer.writerow([row, "refused: " + str(reason)])
+                else:
+                    out.write(json.dumps({"row": row, "refused": str(reason)}) + "\n")
+                continue
+            if regression:
+                prediction, probabilities = scores[0], []
+            elif len(scores) == 1:
+                prediction, probabilities = model.classes[1 if scores[0] >= 0.5 else 0], [1 - scores[0], scores[0]]
+            else:
+                prediction = model.classes[max(range(len(scores)), key=scores.__getitem__)]
+                probabilities = scores
+            if writer:
+                writer.writerow([row, _short(prediction) if regression else prediction] + [_short(_float32(p)) for p in probabilities])
+            else:
+                record = {"row": row, "prediction": prediction, "scores": scores}
+                if args.vectors:
+                    record["vector"] = model.vector(fields, timestamp)
+                out.write(json.dumps(record) + "\n")
+    print(
+        "Scored {:,} rows of {} with {} version {} into {} ({:,} refused).".format(
+            rows, args.input, model.name, model.version, args.output, refused
+        ),
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
