@@ -21,8 +21,9 @@ From the command line, like `streamlearn score`:
         --input events.jsonl --output scored.jsonl --timestamp-field time
 
 A model trained on the producers' own Avro records (a version with input-schema.avsc) reads each
-feature's dotted field path, from a flat mapping of paths or from nested mappings; values must be
-of the record's own types (Java serving also converts text to them, this module does not).
+feature's dotted field path, from a flat mapping of paths or from nested mappings; each value is
+first converted to its field's type as the producer's record would hold it (text to numbers,
+booleans from yes/no, enums, decimals, dates and timestamps), as Java serving does.
 """
 
 import argparse
@@ -256,6 +257,206 @@ def _field(fields, path):
     return node
 
 
+# --- the producers' own record schema (RecordEncoder.recordToRead, then RecordField.read) ----------
+
+MISSING_TEXT = {"", "?", "NA", "N/A", "NaN", "nan", "null"}
+_BIG_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+MILLIS_PER_DAY = 86_400_000
+
+
+def _java_text(value):
+    """value.toString() of the Java object a JSON or CSV value becomes."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return java_double(value)
+    return str(value)
+
+
+def _format_number(value):
+    return str(int(value)) if value == math.floor(value) and abs(value) < 1e15 else java_double(value)
+
+
+def _is_missing(value):
+    return value is None or (isinstance(value, str) and _java_trim(value) in MISSING_TEXT)
+
+
+def _is_number(value, text):
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) or _parse_java_double(text) is not None
+
+
+def _whole_number(value, text):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value == math.floor(value) and abs(value) < 1e15:
+            return int(value)
+    if not _BIG_DECIMAL.fullmatch(text):
+        raise ValueError("For input string: \"%s\"" % text)
+    number = decimal.Decimal(text)
+    if number != number.to_integral_value() or not -(2**63) <= number < 2**63:
+        raise ValueError("Rounding necessary" if number != number.to_integral_value() else "Overflow")
+    return int(number)
+
+
+def _double(value, text):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    number = _parse_java_double(text)
+    if number is None:
+        raise ValueError("For input string: \"%s\"" % text)
+    return number
+
+
+def _instant(text, logical):
+    """An ISO-8601 time with a zone or offset, in the unit of the timestamp type, read back as
+    epoch milliseconds (RecordField floors micros and nanos to milliseconds)."""
+    moment = datetime.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    if moment.tzinfo is None:
+        raise ValueError("Text '%s' could not be parsed" % text)
+    return _millis(moment)
+
+
+def _schema_text(schema):
+    return json.dumps(schema, separators=(",", ":"))
+
+
+class _RecordSchema:
+    """The producers' record schema: named types resolved, and each leaf converted as Java does."""
+
+    def __init__(self, schema):
+        self.named = {}
+        self.root = self._resolve(schema, None)
+
+    def _resolve(self, schema, namespace):
+        if isinstance(schema, str):
+            if schema in self.named:
+                return self.named[schema]
+            full = "%s.%s" % (namespace, schema) if namespace and "." not in schema else schema
+            return self.named.get(full, schema)
+        if isinstance(schema, list):
+            return [self._resolve(branch, namespace) for branch in schema]
+        kind = schema.get("type")
+        if kind in ("record", "enum", "fixed"):
+            space = schema.get("namespace", namespace)
+            name = schema["name"]
+            full = name if "." in name or not space else space + "." + name
+            resolved = dict(schema)
+            self.named[full] = resolved
+            self.named.setdefault(name, resolved)
+            if kind == "record":
+                resolved["fields"] = [
+                    dict(field, type=self._resolve(field["type"], space)) for field in schema["fields"]
+                ]
+            return resolved
+        if isinstance(kind, (dict, list)) or kind in self.named:
+            return self._resolve(kind, namespace)
+        return schema
+
+    def read(self, fields):
+        """Every leaf's value as the record would hold it, by dotted path (None when missing)."""
+        values = {}
+        self._record(self.root, "", fields, values)
+        return values
+
+    def _record(self, record, prefix, fields, values):
+        for field in record["fields"]:
+            path = prefix + field["name"]
+            nested = _nested_record(field["type"])
+            if nested is not None and _has_values_under(fields, path):
+                self._record(nested, path + ".", fields, values)
+                continue
+            value = _field(fields, path)
+            if nested is None and not _is_missing(value) and not isinstance(value, dict):
+                try:
+                    values[path] = self._convert(value, field["type"], path)
+                except ValueError as problem:
+                    raise Refused(str(problem)) from None
+
+    def _convert(self, value, schema, path):
+        if isinstance(schema, list):
+            problems = []
+            for branch in schema:
+                if _kind(branch) != "null":
+                    try:
+                        return self._convert(value, branch, path)
+                    except ValueError as problem:
+                        problems.append(str(problem))
+            raise ValueError("; ".join(problems))
+        text = _java_trim(_java_text(value))
+        kind = _kind(schema)
+        logical = schema.get("logicalType") if isinstance(schema, dict) else None
+        try:
+            if kind == "int":
+                if logical == "date" and not _is_number(value, text):
+                    return (datetime.date.fromisoformat(text) - datetime.date(1970, 1, 1)).days * MILLIS_PER_DAY
+                number = _whole_number(value, text)
+                if not -(2**31) <= number < 2**31:
+                    raise ValueError("integer overflow")
+                return number * MILLIS_PER_DAY if logical == "date" else number
+            if kind == "long":
+                if _is_number(value, text):
+                    number = _whole_number(value, text)
+                    if logical in ("timestamp-micros", "local-timestamp-micros"):
+                        return number // 1000
+                    if logical in ("timestamp-nanos", "local-timestamp-nanos"):
+                        return number // 1_000_000
+                    return number
+                return _instant(text, logical)
+            if kind == "float":
+                return _float32(_double(value, text))
+            if kind == "double":
+                return _double(value, text)
+            if kind == "boolean":
+                if isinstance(value, bool):
+                    return value
+                lowered = text.lower()
+                if lowered in ("true", "1", "1.0", "yes"):
+                    return True
+                if lowered in ("false", "0", "0.0", "no"):
+                    return False
+                raise ValueError("not a boolean (true, false, 1, 0, yes, no)")
+            if kind == "string":
+                return _format_number(value) if isinstance(value, float) else text
+            if kind == "enum":
+                symbol = _format_number(value) if isinstance(value, float) else text
+                if symbol not in schema["symbols"]:
+                    raise ValueError("not one of [%s]" % ", ".join(schema["symbols"]))
+                return symbol
+            if kind in ("bytes", "fixed"):
+                if logical != "decimal":
+                    raise ValueError("only decimals are written from text")
+                if not _BIG_DECIMAL.fullmatch(text):
+                    raise ValueError("Character array is missing \"exponent\" mark 'e' or 'E'.")
+                amount = decimal.Decimal(text).quantize(
+                    decimal.Decimal(1).scaleb(-schema.get("scale", 0)), rounding=decimal.ROUND_HALF_EVEN
+                )
+                return float(amount)
+            raise ValueError("a %s is not written from a single value" % kind)
+        except (ValueError, ArithmeticError, decimal.InvalidOperation) as problem:
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            raise ValueError(
+                "field %s = '%s' does not fit its type %s: %s" % (path, shown, _schema_text(schema), problem)
+            ) from None
+
+
+def _kind(schema):
+    return schema if isinstance(schema, str) else schema.get("type")
+
+
+def _nested_record(schema):
+    for branch in schema if isinstance(schema, list) else [schema]:
+        if isinstance(branch, dict) and branch.get("type") == "record":
+            return branch
+    return None
+
+
+def _has_values_under(fields, path):
+    prefix = path + "."
+    if any(key.startswith(prefix) and not _is_missing(value) for key, value in fields.items()):
+        return True
+    node = _field(fields, path)
+    return isinstance(node, dict) and any(not _is_missing(v) for v in node.values())
+
+
 # --- the model ------------------------------------------------------------------------------------
 
 
@@ -321,6 +522,7 @@ class Model:
         target = featurizer.get("target")
         self._target = (target["mean"], target["std"]) if target else (0.0, 1.0)
         self.input_schema = json.loads(files["input-schema.avsc"]) if "input-schema.avsc" in files else None
+        self._record = _RecordSchema(self.input_schema) if self.input_schema is not None else None
         self._layers, metadata = _read_safetensors(files["model.safetensors"])
         if not self._layers or len(self._layers[0][0]) != self.dimension:
             raise ValueError(
@@ -399,7 +601,10 @@ class Model:
             timestamp = _millis(datetime.datetime.now(datetime.timezone.utc))
         elif isinstance(timestamp, datetime.datetime):
             timestamp = _millis(timestamp)
-        raw = self._clean(fields or {}, float(timestamp))
+        fields = fields or {}
+        if self._record is not None:
+            fields = self._record.read(fields)
+        raw = self._clean(fields, float(timestamp))
         out = [0.0] * self.dimension
         for feature in self.features:
             missing = self._write(feature, raw, out)

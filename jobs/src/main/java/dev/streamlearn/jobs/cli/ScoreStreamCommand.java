@@ -170,6 +170,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
             models,
             served instanceof ServedModel one ? one.model() : null,
             version,
+            served instanceof ServedBestCandidates best ? best : null,
             classification,
             System.out);
     try {
@@ -238,6 +239,12 @@ final class ScoreStreamCommand implements Callable<Integer> {
     /** The one model scored with; null when scoring by segment. */
     private final String model;
 
+    /**
+     * With {@code --candidate best}: the choice followed as the job follows it (the same ranking
+     * and settling, looked at when the line is printed); else null.
+     */
+    private final ServedBestCandidates best;
+
     private final String version;
     private final boolean classification;
     private final PrintStream out;
@@ -247,19 +254,33 @@ final class ScoreStreamCommand implements Callable<Integer> {
         VersionSource store,
         String model,
         String version,
+        ServedBestCandidates best,
         boolean classification,
         PrintStream out) {
       this.store = store;
       this.model = model;
       this.version = version;
+      this.best = best;
       this.classification = classification;
       this.out = out;
     }
 
     void print() {
       if (model == null) {
+        String serving = "";
+        if (best != null) {
+          try {
+            best.refresh();
+            serving = " | best -> " + best.choices();
+          } catch (IOException | RuntimeException e) {
+            serving = " | best unknown (" + e.getMessage() + ")";
+          }
+        }
         out.printf(
-            "[%4ds] %s%n", (System.nanoTime() - start) / 1_000_000_000L, counts(classification));
+            "[%4ds] %s%s%n",
+            (System.nanoTime() - start) / 1_000_000_000L,
+            counts(classification),
+            serving);
         out.flush();
         return;
       }

@@ -236,6 +236,15 @@ public final class ServedBestCandidates implements Served {
         + String.join(", ", each);
   }
 
+  /** The versions chosen, {@code digits.mlp version 7}, each segment's with segments. */
+  public String choices() {
+    List<String> each = new ArrayList<>();
+    for (Choice choice : chosen.values()) {
+      each.add(choice.entry().model() + " version " + choice.entry().version());
+    }
+    return String.join(", ", each);
+  }
+
   /** True when {@code candidate} asks for the best candidate rather than one by name. */
   public static boolean isBest(String candidate) {
     return Objects.equals(candidate, dev.streamlearn.core.spec.PipelineSpec.BEST_CANDIDATE);
