@@ -95,6 +95,9 @@ class ServedBestCandidatesTest {
       String best = ranked.get(0).model() + " " + ranked.get(0).version();
       assertThat(served.refresh()).as("window %d", window).isEqualTo(!best.equals(before));
       assertThat(chosen(served)).as("window %d", window).isEqualTo(best);
+      // As score-stream's progress line shows it.
+      assertThat(served.choices())
+          .isEqualTo(ranked.get(0).model() + " version " + ranked.get(0).version());
       modelsChosen.add(ranked.get(0).model());
       System.out.printf(
           "window %d: %s (held-out %s %.3f), then %s %.3f%n",

@@ -278,9 +278,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
         }
         out.printf(
             "[%4ds] %s%s%n",
-            (System.nanoTime() - start) / 1_000_000_000L,
-            counts(classification),
-            serving);
+            (System.nanoTime() - start) / 1_000_000_000L, counts(classification), serving);
         out.flush();
         return;
       }
