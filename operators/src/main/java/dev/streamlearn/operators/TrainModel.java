@@ -103,6 +103,25 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   /** The last closed window's metrics, for the gauges. */
   private transient volatile com.fasterxml.jackson.databind.JsonNode lastWindow;
 
+  /**
+   * Each model's gauges in the group {@code model} (label {@code model} in Prometheus), registered
+   * when this subtask first sees the model: its newest version and its last window's metrics.
+   */
+  private transient java.util.Map<String, ModelGauges> gaugesByModel;
+
+  private transient org.apache.flink.metrics.MetricGroup streamlearnGroup;
+
+  /** What one model's gauges read. */
+  private static final class ModelGauges {
+    volatile long version;
+    volatile com.fasterxml.jackson.databind.JsonNode window;
+
+    double metric(String name) {
+      com.fasterxml.jackson.databind.JsonNode metrics = window;
+      return metrics == null ? Double.NaN : metrics.path(name).asDouble(Double.NaN);
+    }
+  }
+
   public TrainModel(PipelineSpec spec) {
     this(spec, Backends::openDevice);
   }
@@ -214,6 +233,8 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     group.gauge("heldOutAuc", (Gauge<Double>) () -> windowMetric("auc"));
     group.gauge("heldOutMse", (Gauge<Double>) () -> windowMetric("mse"));
     group.meter("eventsPerSecond", new MeterView(trained, 10));
+    streamlearnGroup = group;
+    gaugesByModel = new java.util.concurrent.ConcurrentHashMap<>();
     if (device != null) {
       DeviceOps ops = device;
       group.gauge("deviceBytesUploaded", (Gauge<Long>) ops::bytesUploaded);
@@ -280,8 +301,24 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
       heldOut.inc();
     }
     currentVersion = current.version;
+    gaugesOf(current.model).version = current.version;
     featureCounters = current.featurizer.counters;
     update(current);
+  }
+
+  private ModelGauges gaugesOf(String model) {
+    return gaugesByModel.computeIfAbsent(
+        model,
+        name -> {
+          ModelGauges gauges = new ModelGauges();
+          var group = streamlearnGroup.addGroup("model", name);
+          group.gauge(PipelineCounters.CURRENT_VERSION, (Gauge<Long>) () -> gauges.version);
+          group.gauge("heldOutLoss", (Gauge<Double>) () -> gauges.metric("logLoss"));
+          group.gauge("heldOutAccuracy", (Gauge<Double>) () -> gauges.metric("accuracy"));
+          group.gauge("heldOutAuc", (Gauge<Double>) () -> gauges.metric("auc"));
+          group.gauge("heldOutMse", (Gauge<Double>) () -> gauges.metric("mse"));
+          return gauges;
+        });
   }
 
   /**
@@ -326,6 +363,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
         // Parsed once per window here, not on every gauge read.
         try {
           lastWindow = JSON.readTree(report.metricsJson);
+          gaugesOf(report.model).window = lastWindow;
         } catch (java.io.IOException e) {
           throw new java.io.UncheckedIOException(e);
         }
@@ -363,6 +401,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
       if (context.timerService().currentWatermark() != Long.MAX_VALUE) {
         trainerOf(current).closeWindowsThrough(current, timestamp, output(context, out));
         currentVersion = current.version;
+        gaugesOf(current.model).version = current.version;
         update(current);
       }
       return;
@@ -370,6 +409,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     trainerOf(current).finish(current, output(context, out));
     current.endOfInputReached = true;
     currentVersion = current.version;
+    gaugesOf(current.model).version = current.version;
     update(current);
   }
 

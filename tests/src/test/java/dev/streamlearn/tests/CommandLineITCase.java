@@ -269,7 +269,11 @@ class CommandLineITCase {
           .contains("Prometheus metrics at http://localhost:" + training.port() + "/metrics");
       assertThat(training.metrics())
           .contains(read)
-          .contains("job_name=\"streamlearn_credit_g_late\"");
+          .contains("job_name=\"streamlearn_credit_g_late\"")
+          // Each model's own gauges, labelled with its name (as Prometheus labels are written).
+          .containsPattern(
+              "(?m)^flink_taskmanager_job_task_operator_streamlearn_model_currentVersion\\{.*"
+                  + "model=\"credit_g_late\"");
 
       // The scoring job, on the model just trained, judging its predictions as the labels come.
       Scraped scoring =
