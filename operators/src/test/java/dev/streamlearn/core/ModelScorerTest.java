@@ -68,42 +68,9 @@ class ModelScorerTest {
   @Test
   void servingComputesTheTrainersVectorForEveryCreditGRow() throws Exception {
     CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("credit-g.csv")), "class");
+    // Every feature type and rule (the spec the Python scorer is checked on too).
     PipelineSpec spec =
-        dev.streamlearn.core.spec.SpecLoader.parse(
-            String.join(
-                "\n",
-                "name: credit",
-                "label: {task: binary, classes: [good, bad]}",
-                "features:",
-                "  - {name: duration, type: numeric, missing: median, missing-indicator: true}",
-                "  - {name: credit_amount, type: numeric, outliers: winsorize, scale: robust}",
-                "  - {name: installment_commitment, type: numeric, scale: minmax}",
-                "  - {name: residence_since, type: numeric, missing: constant, fill: 2}",
-                "  - {name: age, type: numeric, outliers: winsorize, winsorize: [0.05, 0.95]}",
-                "  - {name: existing_credits, type: numeric, missing: zero, scale: none}",
-                "  - {name: num_dependents, type: numeric, clip-std: 3}",
-                "  - {name: checking_status, type: categorical, missing: most-frequent}",
-                "  - {name: credit_history, type: categorical, vocabulary-size: 3}",
-                "  - {name: purpose, type: categorical, vocabulary-size: 4, min-count: 20}",
-                "  - {name: savings_status, type: categorical, missing: constant, fill: unknown}",
-                "  - {name: employment, type: categorical, encoding: hash, hash-buckets: 8}",
-                "  - {name: personal_status, type: categorical, missing-indicator: true}",
-                "  - {name: other_parties, type: categorical}",
-                "  - {name: property_magnitude, type: categorical, encoding: hash, hash-buckets: 4}",
-                "  - {name: other_payment_plans, type: categorical}",
-                "  - {name: housing, type: categorical}",
-                "  - {name: job, type: categorical, vocabulary-size: 2}",
-                "  - {name: own_telephone, type: categorical}",
-                "  - {name: foreign_worker, type: categorical}",
-                "  - {name: housing-by-job, type: cross, fields: [housing, job], hash-buckets: 16}",
-                "  - {name: amounts, type: pca, fields: [duration, credit_amount, age,"
-                    + " installment_commitment], components: 2}",
-                "  - {name: applied, type: datetime, parts: [hour, day-of-week, month, weekend,"
-                    + " holiday], holidays: ['01-01']}",
-                "training: {batch-size: 32}",
-                "validation: {window: 1d}",
-                "backend: reference",
-                ""));
+        dev.streamlearn.core.spec.SpecLoader.parse(ModelScorerInPythonTest.EVERY_RULE);
     Trained trained = trainAndPublish(spec, rows);
     ModelTrainer trainer = trained.trainer();
     TrainerState state = trained.state();
