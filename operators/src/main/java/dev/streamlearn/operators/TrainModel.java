@@ -117,8 +117,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     volatile com.fasterxml.jackson.databind.JsonNode window;
 
     double metric(String name) {
-      com.fasterxml.jackson.databind.JsonNode metrics = window;
-      return metrics == null ? Double.NaN : metrics.path(name).asDouble(Double.NaN);
+      return metricOf(window, name);
     }
   }
 
@@ -414,8 +413,12 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   }
 
   private double windowMetric(String name) {
-    com.fasterxml.jackson.databind.JsonNode metrics = lastWindow;
-    return metrics == null ? Double.NaN : metrics.path(name).asDouble(Double.NaN);
+    return metricOf(lastWindow, name);
+  }
+
+  /** A window's metric by name; NaN before the first window, or where the task has none. */
+  private static double metricOf(com.fasterxml.jackson.databind.JsonNode window, String name) {
+    return window == null ? Double.NaN : window.path(name).asDouble(Double.NaN);
   }
 
   /** A counter whose count lives in the trainer's state (and so survives a restore). */
