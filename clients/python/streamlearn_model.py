@@ -38,7 +38,6 @@ import os
 import re
 import struct
 import sys
-import tempfile
 import urllib.parse
 import urllib.request
 
@@ -870,10 +869,14 @@ def main(argv=None):
         for row, fields in enumerate(_rows(args.input)):
             rows += 1
             timestamp = None
-            if args.timestamp_field:
-                timestamp = epoch_millis(None, args.timestamp_field, fields.get(args.timestamp_field), datetime.timezone.utc)
-                timestamp = None if math.isnan(timestamp) else timestamp
             try:
+                if args.timestamp_field:
+                    # Epoch milliseconds (as a number, or as text in a CSV file) or ISO-8601.
+                    value = fields.get(args.timestamp_field)
+                    if isinstance(value, str) and _parse_java_double(_java_trim(value)) is not None:
+                        value = _parse_java_double(_java_trim(value))
+                    timestamp = epoch_millis(None, args.timestamp_field, value, datetime.timezone.utc)
+                    timestamp = None if math.isnan(timestamp) else timestamp
                 scores = model.score(fields, timestamp)
             except Refused as reason:
                 refused += 1
