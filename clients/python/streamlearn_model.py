@@ -55,9 +55,12 @@ class Refused(ValueError):
 # --- Java's ways with numbers and text, which the features depend on ---------------------------
 
 
+_JAVA_WHITESPACE = "".join(chr(c) for c in range(33))
+
+
 def _java_trim(text):
     """String.trim(): strips characters up to U+0020 from both ends."""
-    return text.strip("".join(chr(c) for c in range(33)))
+    return text.strip(_JAVA_WHITESPACE)
 
 
 def java_double(value):
@@ -182,9 +185,7 @@ def categorical_value(name, value):
     elif isinstance(value, float):
         if not math.isfinite(value):
             raise Refused("feature %s is %s" % (name, java_double(value)))
-        if value == math.floor(value) and abs(value) < 1e15:
-            return str(int(value))
-        return java_double(value)
+        return _format_number(value)
     else:
         text = str(value)
     if len(text) > MAX_STRING_LENGTH:
@@ -273,6 +274,7 @@ def _java_text(value):
 
 
 def _format_number(value):
+    """A double as text the way the training rules write one: integral values without ".0"."""
     return str(int(value)) if value == math.floor(value) and abs(value) < 1e15 else java_double(value)
 
 
@@ -478,6 +480,13 @@ class _Feature:
         self.state = node.get("state", {})
         self.missing = rules.get("missing", "none")
         self.indicator = bool(rules.get("missing-indicator", False))
+        if self.type == "numeric":
+            self.non_finite_is_missing = rules.get("non-finite", "refuse") == "missing"
+            self.range = [float(bound) for bound in rules.get("range", [-math.inf, math.inf])]
+            state = self.state
+            self.fill, self.low, self.high, self.center, self.divisor = (
+                _number(state.get(key)) for key in ("fill", "low", "high", "center", "divisor")
+            )
         if self.type == "datetime":
             self.zone = _zone(rules.get("time-zone", "UTC"))
             self.yearly = set()
@@ -492,14 +501,6 @@ class _Feature:
             self.entries = rules["vocabulary-size"] if self.one_hot else rules["hash-buckets"]
             self.vocabulary = {value: i for i, value in enumerate(self.state.get("vocabulary", []))}
 
-    def raw_fields(self):
-        if self.type == "pca":
-            return []
-        if self.type == "cross":
-            return list(self.rules["fields"])
-        if self.type == "datetime":
-            return [self.rules["field"]] if "field" in self.rules else []
-        return [self.name]
 
 
 class Model:
@@ -517,7 +518,11 @@ class Model:
         self.dimension = featurizer["dimension"]
         self.seed = featurizer["seed"]
         self.features = [_Feature(node, i) for i, node in enumerate(featurizer["features"])]
-        self._by_name = {feature.name: feature for feature in self.features}
+        offsets = {feature.name: feature.offset for feature in self.features}
+        for feature in self.features:
+            if feature.type == "pca":
+                # Where each input's entry is in the vector: PCA projects the inputs' scaled entries.
+                feature.input_offsets = [offsets[field] for field in feature.rules["fields"]]
         target = featurizer.get("target")
         self._target = (target["mean"], target["std"]) if target else (0.0, 1.0)
         self.input_schema = json.loads(files["input-schema.avsc"]) if "input-schema.avsc" in files else None
@@ -614,7 +619,10 @@ class Model:
     def score(self, fields, timestamp=None):
         """The probability of classes[1] (binary), one probability per class (multiclass), or the
         value (regression), as a list. Raises Refused where training would have refused the event."""
-        x = self.vector(fields, timestamp)
+        return self.outputs(self.vector(fields, timestamp))
+
+    def outputs(self, x):
+        """What score() gives for an input vector (see vector())."""
         for layer, (weight, bias) in enumerate(self._layers):
             outputs = len(bias)
             z = list(bias)
@@ -644,7 +652,10 @@ class Model:
 
     def predict(self, fields, timestamp=None):
         """The most probable class (classification) or the value (regression)."""
-        scores = self.score(fields, timestamp)
+        return self.prediction(self.score(fields, timestamp))
+
+    def prediction(self, scores):
+        """What score()'s output predicts: the most probable class, or the value."""
         if self.task == "regression":
             return scores[0]
         if len(scores) == 1:
@@ -659,14 +670,12 @@ class Model:
                 continue
             name = feature.name
             if feature.type == "numeric":
-                value = numeric_value(
-                    name, _field(fields, name), feature.rules.get("non-finite", "refuse") == "missing"
-                )
-                low, high = feature.rules.get("range", [-math.inf, math.inf])
+                value = numeric_value(name, _field(fields, name), feature.non_finite_is_missing)
+                low, high = feature.range
                 if value < low or value > high:
                     raise Refused(
                         "feature %s = %s is outside its range [%s, %s]"
-                        % (name, java_double(value), java_double(float(low)), java_double(float(high)))
+                        % (name, java_double(value), java_double(low), java_double(high))
                     )
                 missing = math.isnan(value)
             elif feature.type == "datetime":
@@ -701,12 +710,12 @@ class Model:
             value = raw[feature.name]
             missing = math.isnan(value)
             if missing:
-                value = _number(state["fill"])
-            elif value < _number(state["low"]):
-                value = _number(state["low"])
-            elif value > _number(state["high"]):
-                value = _number(state["high"])
-            out[o] = _float32((value - _number(state["center"])) / _number(state["divisor"]))
+                value = feature.fill
+            elif value < feature.low:
+                value = feature.low
+            elif value > feature.high:
+                value = feature.high
+            out[o] = _float32((value - feature.center) / feature.divisor)
             return missing
         if feature.type == "categorical":
             value = raw[feature.name]
@@ -729,7 +738,7 @@ class Model:
             self._write_date(feature, int(millis), out, o)
             return False
         if feature.type == "pca":
-            inputs = [self._by_name[field] for field in feature.rules["fields"]]
+            inputs = feature.input_offsets
             d = len(inputs)
             mean = state["mean"]
             components = state["components"]
@@ -738,7 +747,7 @@ class Model:
                 norm = math.sqrt(sum(e * e for e in v))
                 if norm < 1e-12:
                     continue
-                total = sum((out[inputs[i].offset] - mean[i]) * v[i] for i in range(d))
+                total = sum((out[inputs[i]] - mean[i]) * v[i] for i in range(d))
                 out[o + c] = _float32(total / norm)
             return False
         value = raw[feature.name]
@@ -873,11 +882,12 @@ def main(argv=None):
                 if args.timestamp_field:
                     # Epoch milliseconds (as a number, or as text in a CSV file) or ISO-8601.
                     value = fields.get(args.timestamp_field)
-                    if isinstance(value, str) and _parse_java_double(_java_trim(value)) is not None:
-                        value = _parse_java_double(_java_trim(value))
+                    number = _parse_java_double(_java_trim(value)) if isinstance(value, str) else None
+                    if number is not None:
+                        value = number
                     timestamp = epoch_millis(None, args.timestamp_field, value, datetime.timezone.utc)
                     timestamp = None if math.isnan(timestamp) else timestamp
-                scores = model.score(fields, timestamp)
+                vector = model.vector(fields, timestamp)
             except Refused as reason:
                 refused += 1
                 if writer:
@@ -885,19 +895,20 @@ def main(argv=None):
                 else:
                     out.write(json.dumps({"row": row, "refused": str(reason)}) + "\n")
                 continue
+            scores = model.outputs(vector)
+            prediction = model.prediction(scores)
             if regression:
-                prediction, probabilities = scores[0], []
+                probabilities = []
             elif len(scores) == 1:
-                prediction, probabilities = model.classes[1 if scores[0] >= 0.5 else 0], [1 - scores[0], scores[0]]
+                probabilities = [1 - scores[0], scores[0]]
             else:
-                prediction = model.classes[max(range(len(scores)), key=scores.__getitem__)]
                 probabilities = scores
             if writer:
                 writer.writerow([row, _short(prediction) if regression else prediction] + [_short(_float32(p)) for p in probabilities])
             else:
                 record = {"row": row, "prediction": prediction, "scores": scores}
                 if args.vectors:
-                    record["vector"] = model.vector(fields, timestamp)
+                    record["vector"] = vector
                 out.write(json.dumps(record) + "\n")
     print(
         "Scored {:,} rows of {} with {} version {} into {} ({:,} refused).".format(
