@@ -115,10 +115,6 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   private static final class ModelGauges {
     volatile long version;
     volatile com.fasterxml.jackson.databind.JsonNode window;
-
-    double metric(String name) {
-      return metricOf(window, name);
-    }
   }
 
   public TrainModel(PipelineSpec spec) {
@@ -226,11 +222,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     heldOut = PipelineCounters.counter(metrics, PipelineCounters.HELD_OUT);
     late = PipelineCounters.counter(metrics, PipelineCounters.LATE);
     var group = metrics.addGroup(PipelineCounters.GROUP);
-    group.gauge(PipelineCounters.CURRENT_VERSION, (Gauge<Long>) () -> currentVersion);
-    group.gauge("heldOutLoss", (Gauge<Double>) () -> windowMetric("logLoss"));
-    group.gauge("heldOutAccuracy", (Gauge<Double>) () -> windowMetric("accuracy"));
-    group.gauge("heldOutAuc", (Gauge<Double>) () -> windowMetric("auc"));
-    group.gauge("heldOutMse", (Gauge<Double>) () -> windowMetric("mse"));
+    versionAndWindowGauges(group, () -> currentVersion, () -> lastWindow);
     group.meter("eventsPerSecond", new MeterView(trained, 10));
     streamlearnGroup = group;
     gaugesByModel = new java.util.concurrent.ConcurrentHashMap<>();
@@ -310,14 +302,24 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
         model,
         name -> {
           ModelGauges gauges = new ModelGauges();
-          var group = streamlearnGroup.addGroup("model", name);
-          group.gauge(PipelineCounters.CURRENT_VERSION, (Gauge<Long>) () -> gauges.version);
-          group.gauge("heldOutLoss", (Gauge<Double>) () -> gauges.metric("logLoss"));
-          group.gauge("heldOutAccuracy", (Gauge<Double>) () -> gauges.metric("accuracy"));
-          group.gauge("heldOutAuc", (Gauge<Double>) () -> gauges.metric("auc"));
-          group.gauge("heldOutMse", (Gauge<Double>) () -> gauges.metric("mse"));
+          versionAndWindowGauges(
+              streamlearnGroup.addGroup("model", name), () -> gauges.version, () -> gauges.window);
           return gauges;
         });
+  }
+
+  /**
+   * The newest version and the last closed window's held-out metrics, as gauges of {@code group}.
+   */
+  private static void versionAndWindowGauges(
+      org.apache.flink.metrics.MetricGroup group,
+      java.util.function.LongSupplier version,
+      java.util.function.Supplier<com.fasterxml.jackson.databind.JsonNode> window) {
+    group.gauge(PipelineCounters.CURRENT_VERSION, (Gauge<Long>) version::getAsLong);
+    group.gauge("heldOutLoss", (Gauge<Double>) () -> metricOf(window.get(), "logLoss"));
+    group.gauge("heldOutAccuracy", (Gauge<Double>) () -> metricOf(window.get(), "accuracy"));
+    group.gauge("heldOutAuc", (Gauge<Double>) () -> metricOf(window.get(), "auc"));
+    group.gauge("heldOutMse", (Gauge<Double>) () -> metricOf(window.get(), "mse"));
   }
 
   /**
@@ -410,10 +412,6 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     currentVersion = current.version;
     gaugesOf(current.model).version = current.version;
     update(current);
-  }
-
-  private double windowMetric(String name) {
-    return metricOf(lastWindow, name);
   }
 
   /** A window's metric by name; NaN before the first window, or where the task has none. */

@@ -228,12 +228,7 @@ class ModelScorerInPythonTest {
                 ""));
     java.util.Random random = new java.util.Random(7);
     String[] currencies = {"USD", "EUR", "GBP"};
-    dev.streamlearn.core.train.ModelTrainer trainer =
-        new dev.streamlearn.core.train.ModelTrainer(
-            spec, new dev.streamlearn.core.backend.ReferenceBackend());
-    dev.streamlearn.core.train.TrainerState state = trainer.newState();
-    ExampleExtractor extractor = new ExampleExtractor(spec);
-    Outputs trained = new Outputs();
+    List<dev.streamlearn.schemas.LabeledEvent> records = new ArrayList<>();
     for (int i = 0; i < 600; i++) {
       // As the records are read: a decimal as a double, times as epoch milliseconds.
       Map<String, Object> fields = new HashMap<>();
@@ -248,29 +243,21 @@ class ModelScorerInPythonTest {
       fields.put("at", 1.7e12 + random.nextInt(1_000_000) * 60_000.0);
       fields.put("score", (double) random.nextFloat());
       fields.put("attempts", random.nextInt(3) == 0 ? null : (double) random.nextInt(5));
-      dev.streamlearn.schemas.LabeledEvent event =
+      records.add(
           dev.streamlearn.schemas.LabeledEvent.newBuilder()
               .setId("p" + i)
               .setTimestamp(java.time.Instant.ofEpochMilli(1_700_000_000_000L + i * 1000L))
               .setLabel(amount > 500 && !present ? 1.0 : 0.0)
               .setFeatures(fields)
-              .build();
-      trainer.offer(state, extractor.extract(event, 0, i), trained);
+              .build());
     }
-    trainer.finish(state, trained);
-    dev.streamlearn.core.train.ModelSnapshot last =
-        trained.versions.get(trained.versions.size() - 1);
-    LocalModelStore store = new LocalModelStore(directory.resolve("store"));
-    store.publish(
-        dev.streamlearn.store.ManifestJson.read(last.manifestJson),
-        Map.of(
-            dev.streamlearn.store.ModelStore.PARAMETERS,
-            last.parameters,
-            dev.streamlearn.store.ModelStore.FEATURIZER,
-            last.featurizerJson.getBytes(StandardCharsets.UTF_8),
-            dev.streamlearn.store.ModelStore.INPUT_SCHEMA,
-            PAYMENT.getBytes(StandardCharsets.UTF_8)));
-    Path version = store.versionDirectory("payments", last.version);
+    Path version =
+        publish(
+            spec,
+            TrainedVersions.train(spec, records),
+            Map.of(
+                dev.streamlearn.store.ModelStore.INPUT_SCHEMA,
+                PAYMENT.getBytes(StandardCharsets.UTF_8)));
     ModelScorer java = ModelScorer.load(version);
     assertThat(java.inputSchema()).isPresent();
 
@@ -415,9 +402,14 @@ class ModelScorerInPythonTest {
   }
 
   private Path trainAndPublish(PipelineSpec spec, CsvEvents rows) throws Exception {
-    TrainedVersions.Trained trained = TrainedVersions.train(spec, rows);
+    return publish(spec, TrainedVersions.train(spec, rows), Map.of());
+  }
+
+  /** Publishes the last version (with {@code more} files), as {@code latest}; its directory. */
+  private Path publish(PipelineSpec spec, TrainedVersions.Trained trained, Map<String, byte[]> more)
+      throws Exception {
     LocalModelStore store = new LocalModelStore(directory.resolve("store"));
-    TrainedVersions.publish(store, trained.last());
+    TrainedVersions.publish(store, trained.last(), more);
     store.setAlias(spec.name(), "latest", trained.last().version);
     return store.versionDirectory(spec.name(), trained.last().version);
   }

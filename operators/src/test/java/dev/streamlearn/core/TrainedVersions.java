@@ -7,10 +7,12 @@ import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.train.ModelSnapshot;
 import dev.streamlearn.core.train.ModelTrainer;
 import dev.streamlearn.core.train.TrainerState;
+import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.store.ManifestJson;
 import dev.streamlearn.store.ModelStore;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -25,12 +27,21 @@ public final class TrainedVersions {
   }
 
   public static Trained train(PipelineSpec spec, CsvEvents rows) throws Exception {
+    List<LabeledEvent> events = new ArrayList<>();
+    for (int i = 0; i < rows.size(); i++) {
+      events.add(rows.event(i, "c", 0));
+    }
+    return train(spec, events);
+  }
+
+  /** A trainer after one pass over the events, in order, and what it emitted. */
+  public static Trained train(PipelineSpec spec, List<LabeledEvent> events) throws Exception {
     ModelTrainer trainer = new ModelTrainer(spec, new ReferenceBackend());
     TrainerState state = trainer.newState();
     ExampleExtractor extractor = new ExampleExtractor(spec);
     Outputs out = new Outputs();
-    for (int i = 0; i < rows.size(); i++) {
-      trainer.offer(state, extractor.extract(rows.event(i, "c", 0), 0, i), out);
+    for (int i = 0; i < events.size(); i++) {
+      trainer.offer(state, extractor.extract(events.get(i), 0, i), out);
     }
     trainer.finish(state, out);
     return new Trained(trainer, state, out.versions);
@@ -38,13 +49,16 @@ public final class TrainedVersions {
 
   /** Publishes a version as the pipeline's publisher would, without moving any alias. */
   public static void publish(ModelStore store, ModelSnapshot version) throws IOException {
-    store.publish(
-        ManifestJson.read(version.manifestJson),
-        Map.of(
-            ModelStore.PARAMETERS,
-            version.parameters,
-            ModelStore.FEATURIZER,
-            version.featurizerJson.getBytes(StandardCharsets.UTF_8)));
+    publish(store, version, Map.of());
+  }
+
+  /** The same with more files beside the version's own (e.g. its input schema). */
+  public static void publish(ModelStore store, ModelSnapshot version, Map<String, byte[]> more)
+      throws IOException {
+    Map<String, byte[]> files = new java.util.HashMap<>(more);
+    files.put(ModelStore.PARAMETERS, version.parameters);
+    files.put(ModelStore.FEATURIZER, version.featurizerJson.getBytes(StandardCharsets.UTF_8));
+    store.publish(ManifestJson.read(version.manifestJson), files);
   }
 
   private TrainedVersions() {}
