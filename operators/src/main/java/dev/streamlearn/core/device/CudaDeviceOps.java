@@ -45,10 +45,8 @@ import static org.bytedeco.cuda.global.nvrtc.nvrtcGetErrorString;
 import static org.bytedeco.cuda.global.nvrtc.nvrtcGetProgramLog;
 import static org.bytedeco.cuda.global.nvrtc.nvrtcGetProgramLogSize;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
+import java.util.EnumMap;
+import java.util.Map;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.cudart.CUmod_st;
@@ -70,36 +68,15 @@ import org.bytedeco.javacpp.SizeTPointer;
  * memory and only downloads wait. The CUDA libraries come from the machine ({@code
  * LD_LIBRARY_PATH}); {@link #unavailableReason} says why they cannot be used where they cannot.
  */
-public final class CudaDeviceOps implements DeviceOps {
-
-  private static final String KERNELS = "/dev/streamlearn/core/device/kernels.cu";
-  private static final int MAX_ARGS = 24;
+public final class CudaDeviceOps extends KernelDeviceOps {
 
   private final int device;
-  private final Precision precision;
   private final String description;
   private final int multiprocessors;
   private final CUstream_st stream = new CUstream_st();
   private final cublasContext cublas = new cublasContext();
   private final CUmod_st module = new CUmod_st();
-  private final CUfunc_st biasActivation = new CUfunc_st();
-  private final CUfunc_st outputLoss = new CUfunc_st();
-  private final CUfunc_st outputOnly = new CUfunc_st();
-  private final CUfunc_st sumReduce = new CUfunc_st();
-  private final CUfunc_st columnSums = new CUfunc_st();
-  private final CUfunc_st activationBackward = new CUfunc_st();
-  private final CUfunc_st optimizerUpdate = new CUfunc_st();
-  private final CUfunc_st toBf16 = new CUfunc_st();
-
-  /**
-   * Kernel arguments: one 8-byte slot each, and the table of their addresses that {@code
-   * cuLaunchKernel} reads (its {@code void**} as a PointerPointer: JavaCPP's {@code Pointer}
-   * overload of that parameter would pass the address of a pointer to the table instead).
-   */
-  private final BytePointer args = new BytePointer(8L * MAX_ARGS);
-
-  private final PointerPointer<Pointer> kernelParams = new PointerPointer<>(MAX_ARGS);
-  private int argCount;
+  private final Map<Kernel, CUfunc_st> functions = new EnumMap<>(Kernel.class);
 
   private final FloatPointer one = new FloatPointer(1f);
   private final FloatPointer betaValue = new FloatPointer(1);
@@ -117,34 +94,9 @@ public final class CudaDeviceOps implements DeviceOps {
   private long pinnedUsed;
   private long uploaded;
   private long downloaded;
-  private CudaBuffer bf16A;
-  private CudaBuffer bf16B;
 
   /** The instance whose device each thread last made current. */
   private static final ThreadLocal<CudaDeviceOps> CURRENT = new ThreadLocal<>();
-
-  /** A buffer of device memory. */
-  static final class CudaBuffer implements Buffer {
-    final long address;
-    final long length;
-
-    CudaBuffer(long address, long length) {
-      this.address = address;
-      this.length = length;
-    }
-
-    @Override
-    public long length() {
-      return length;
-    }
-  }
-
-  /** A pointer to an address JavaCPP did not allocate (device memory). */
-  private static final class Address extends Pointer {
-    Address(long address) {
-      this.address = address;
-    }
-  }
 
   /**
    * Null when CUDA is usable here, else why not (libraries not found, no device, too few devices).
@@ -200,8 +152,8 @@ public final class CudaDeviceOps implements DeviceOps {
   }
 
   private CudaDeviceOps(int device, Precision precision) {
+    super(precision);
     this.device = device;
-    this.precision = precision;
     onThisThread();
     // What was created before a failure is released, so that a caller that goes on without this
     // device (backend: auto) leaves nothing behind on it.
@@ -234,16 +186,12 @@ public final class CudaDeviceOps implements DeviceOps {
       checkDriver(cuModuleLoadData(module, image), "cuModuleLoadData");
       image.close();
       moduleLoaded = true;
-      function(biasActivation, "bias_activation");
-      function(outputLoss, "output_loss");
-      function(outputOnly, "output_only");
-      function(sumReduce, "sum_reduce");
-      function(columnSums, "column_sums");
-      function(activationBackward, "activation_backward");
-      function(optimizerUpdate, "optimizer_update");
-      function(toBf16, "to_bf16");
-      for (int i = 0; i < MAX_ARGS; i++) {
-        kernelParams.put(i, new Address(args.address() + 8L * i));
+      for (Kernel kernel : Kernel.values()) {
+        CUfunc_st function = new CUfunc_st();
+        checkDriver(
+            cuModuleGetFunction(function, module, kernel.symbol),
+            "cuModuleGetFunction " + kernel.symbol);
+        functions.put(kernel, function);
       }
       check(cudaStreamCreateWithFlags(stream, cudaStreamNonBlocking), "cudaStreamCreate");
       streamCreated = true;
@@ -279,15 +227,6 @@ public final class CudaDeviceOps implements DeviceOps {
     if (CURRENT.get() != this) {
       check(cudaSetDevice(device), "cudaSetDevice " + device);
       CURRENT.set(this);
-    }
-  }
-
-  /** The kernel source shipped in this jar. */
-  public static String kernelSource() {
-    try (InputStream in = CudaDeviceOps.class.getResourceAsStream(KERNELS)) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 
@@ -329,10 +268,6 @@ public final class CudaDeviceOps implements DeviceOps {
     }
   }
 
-  private void function(CUfunc_st function, String name) {
-    checkDriver(cuModuleGetFunction(function, module, name), "cuModuleGetFunction " + name);
-  }
-
   @Override
   public String name() {
     return "cuda";
@@ -344,32 +279,19 @@ public final class CudaDeviceOps implements DeviceOps {
   }
 
   @Override
-  public Precision precision() {
-    return precision;
-  }
-
-  @Override
   public Buffer allocate(long length) {
     onThisThread();
     Pointer pointer = new Pointer();
     check(cudaMalloc(pointer, Math.max(1, length) * 4), "cudaMalloc of " + length + " floats");
-    return new CudaBuffer(pointer.address(), length);
+    return new DeviceBuffer(pointer.address(), length);
   }
 
   @Override
   public void free(Buffer buffer) {
     onThisThread();
     if (buffer != null) {
-      cudaFree(new Address(((CudaBuffer) buffer).address));
+      cudaFree(new NativeAddress(((DeviceBuffer) buffer).address));
     }
-  }
-
-  private static long address(Buffer buffer, long offset) {
-    return ((CudaBuffer) buffer).address + 4 * offset;
-  }
-
-  private static FloatPointer floats(Buffer buffer, long offset) {
-    return new FloatPointer(new Address(address(buffer, offset)));
   }
 
   @Override
@@ -387,11 +309,11 @@ public final class CudaDeviceOps implements DeviceOps {
       synchronize();
       growPinned(wanted);
     }
-    FloatPointer staging = new FloatPointer(new Address(pinned.address() + pinnedUsed));
+    FloatPointer staging = new FloatPointer(new NativeAddress(pinned.address() + pinnedUsed));
     staging.put(source, sourceOffset, count);
     check(
         cudaMemcpyAsync(
-            new Address(address(target, targetOffset)),
+            new NativeAddress(address(target, targetOffset)),
             staging,
             bytes,
             cudaMemcpyHostToDevice,
@@ -414,13 +336,13 @@ public final class CudaDeviceOps implements DeviceOps {
     check(
         cudaMemcpyAsync(
             pinned,
-            new Address(address(source, sourceOffset)),
+            new NativeAddress(address(source, sourceOffset)),
             bytes,
             cudaMemcpyDeviceToHost,
             stream),
         "download");
     synchronize();
-    new FloatPointer(new Address(pinned.address())).get(target, targetOffset, count);
+    new FloatPointer(new NativeAddress(pinned.address())).get(target, targetOffset, count);
     downloaded += bytes;
   }
 
@@ -449,52 +371,43 @@ public final class CudaDeviceOps implements DeviceOps {
   @Override
   public void zero(Buffer buffer, long offset, long count) {
     onThisThread();
-    check(cudaMemsetAsync(new Address(address(buffer, offset)), 0, 4 * count, stream), "memset");
+    check(
+        cudaMemsetAsync(new NativeAddress(address(buffer, offset)), 0, 4 * count, stream),
+        "memset");
   }
 
   @Override
-  public void gemm(
-      boolean transposeA,
-      boolean transposeB,
-      int m,
-      int n,
-      int k,
-      Buffer a,
-      long aOffset,
-      Buffer b,
-      long bOffset,
-      float beta,
-      Buffer c,
-      long cOffset) {
+  protected int multiprocessors() {
+    return multiprocessors;
+  }
+
+  @Override
+  protected void columnMajorGemm(
+      ColumnMajorGemm shape, long first, long second, boolean bf16Operands, float beta, long c) {
     onThisThread();
-    // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands.
-    int opB = transposeB ? CUBLAS_OP_T : CUBLAS_OP_N;
-    int opA = transposeA ? CUBLAS_OP_T : CUBLAS_OP_N;
-    int ldb = transposeB ? k : n;
-    int lda = transposeA ? m : k;
+    int opFirst = shape.transposeFirst() ? CUBLAS_OP_T : CUBLAS_OP_N;
+    int opSecond = shape.transposeSecond() ? CUBLAS_OP_T : CUBLAS_OP_N;
     betaValue.put(0, beta);
-    if (precision == Precision.BF16) {
-      bf16A = roundToBf16(a, aOffset, (long) m * k, bf16A);
-      bf16B = roundToBf16(b, bOffset, (long) k * n, bf16B);
+    if (bf16Operands) {
       checkBlas(
           cublasGemmEx(
               cublas,
-              opB,
-              opA,
-              n,
-              m,
-              k,
+              opFirst,
+              opSecond,
+              shape.m(),
+              shape.n(),
+              shape.k(),
               one,
-              new Address(bf16B.address),
+              new NativeAddress(first),
               CUDA_R_16BF,
-              ldb,
-              new Address(bf16A.address),
+              shape.ldFirst(),
+              new NativeAddress(second),
               CUDA_R_16BF,
-              lda,
+              shape.ldSecond(),
               betaValue,
-              new Address(address(c, cOffset)),
+              new NativeAddress(c),
               CUDA_R_32F,
-              n,
+              shape.ldc(),
               CUBLAS_COMPUTE_32F,
               CUBLAS_GEMM_DEFAULT),
           "cublasGemmEx");
@@ -502,216 +415,46 @@ public final class CudaDeviceOps implements DeviceOps {
       checkBlas(
           cublasSgemm_v2(
               cublas,
-              opB,
-              opA,
-              n,
-              m,
-              k,
+              opFirst,
+              opSecond,
+              shape.m(),
+              shape.n(),
+              shape.k(),
               one,
-              floats(b, bOffset),
-              ldb,
-              floats(a, aOffset),
-              lda,
+              new FloatPointer(new NativeAddress(first)),
+              shape.ldFirst(),
+              new FloatPointer(new NativeAddress(second)),
+              shape.ldSecond(),
               betaValue,
-              floats(c, cOffset),
-              n),
+              new FloatPointer(new NativeAddress(c)),
+              shape.ldc()),
           "cublasSgemm");
     }
   }
 
-  /** A bf16 copy of {@code count} values into scratch (2 bytes a value), grown as needed. */
-  private CudaBuffer roundToBf16(Buffer source, long offset, long count, CudaBuffer scratch) {
-    if (scratch == null || scratch.length * 2 < count) {
-      free(scratch);
-      scratch = (CudaBuffer) allocate((count + 1) / 2);
-    }
-    begin();
-    pointerArg(address(source, offset));
-    pointerArg(scratch.address);
-    longArg(count);
-    launch(toBf16, gridFor(count, 256), 1, 256);
-    return scratch;
-  }
-
   @Override
-  public void biasActivation(
-      Buffer z,
-      Buffer bias,
-      long biasOffset,
-      int rows,
-      int cols,
-      int activation,
-      double keep,
-      long seed,
-      Buffer mask) {
-    long n = (long) rows * cols;
-    begin();
-    pointerArg(address(z, 0));
-    pointerArg(address(bias, biasOffset));
-    intArg(rows);
-    intArg(cols);
-    intArg(activation);
-    doubleArg(keep);
-    longArg(seed);
-    pointerArg(mask == null ? 0 : address(mask, 0));
-    launch(biasActivation, gridFor(n, 256), 1, 256);
-  }
-
-  @Override
-  public void outputLoss(
-      Buffer logits,
-      Buffer out,
-      Buffer delta,
-      Buffer y,
-      Buffer weight,
-      float inverseWeightSum,
-      int rows,
-      int outputs,
-      int loss,
-      float huber,
-      Buffer rowLoss) {
-    begin();
-    pointerArg(address(logits, 0));
-    pointerArg(address(out, 0));
-    pointerArg(address(delta, 0));
-    pointerArg(address(y, 0));
-    pointerArg(address(weight, 0));
-    floatArg(inverseWeightSum);
-    intArg(rows);
-    intArg(outputs);
-    intArg(loss);
-    floatArg(huber);
-    pointerArg(address(rowLoss, 0));
-    launch(outputLoss, (rows + 127) / 128, 1, 128);
-  }
-
-  @Override
-  public void outputOnly(Buffer logits, Buffer out, int rows, int outputs, int output) {
-    begin();
-    pointerArg(address(logits, 0));
-    pointerArg(address(out, 0));
-    intArg(rows);
-    intArg(outputs);
-    intArg(output);
-    launch(outputOnly, (rows + 127) / 128, 1, 128);
-  }
-
-  @Override
-  public void sum(
-      Buffer values, long offset, long count, boolean squares, Buffer result, long resultOffset) {
-    zero(result, resultOffset, 1);
-    begin();
-    pointerArg(address(values, offset));
-    longArg(count);
-    intArg(squares ? 1 : 0);
-    pointerArg(address(result, resultOffset));
-    launch(sumReduce, gridFor(count, 1024), 1, 1024);
-  }
-
-  @Override
-  public void columnSums(Buffer m, int rows, int cols, Buffer out, long outOffset) {
-    zero(out, outOffset, cols);
-    int chunk = 64;
-    begin();
-    pointerArg(address(m, 0));
-    intArg(rows);
-    intArg(cols);
-    intArg(chunk);
-    pointerArg(address(out, outOffset));
-    launch(columnSums, (cols + 255) / 256, Math.max(1, (rows + chunk - 1) / chunk), 256);
-  }
-
-  @Override
-  public void activationBackward(
-      Buffer upstream,
-      Buffer a,
-      Buffer mask,
-      Buffer delta,
-      long count,
-      int activation,
-      boolean dropout) {
-    begin();
-    pointerArg(address(upstream, 0));
-    pointerArg(address(a, 0));
-    pointerArg(mask == null ? 0 : address(mask, 0));
-    pointerArg(address(delta, 0));
-    longArg(count);
-    intArg(activation);
-    intArg(dropout ? 1 : 0);
-    launch(activationBackward, gridFor(count, 256), 1, 256);
-  }
-
-  @Override
-  public void optimizerUpdate(
-      Buffer params,
-      Buffer grad,
-      Buffer m1,
-      Buffer m2,
-      Buffer isWeight,
-      long count,
-      OptimizerStep s,
-      Buffer sumSquares,
-      long sumSquaresOffset) {
-    begin();
-    pointerArg(address(params, 0));
-    pointerArg(address(grad, 0));
-    pointerArg(address(m1, 0));
-    pointerArg(address(m2, 0));
-    pointerArg(address(isWeight, 0));
-    longArg(count);
-    intArg(s.type());
-    floatArg(s.learningRate());
-    floatArg(s.momentum());
-    intArg(s.nesterov() ? 1 : 0);
-    floatArg(s.beta1());
-    floatArg(s.beta2());
-    floatArg(s.epsilon());
-    floatArg(s.l1());
-    floatArg(s.l2());
-    floatArg(s.weightDecay());
-    floatArg(s.correction1());
-    floatArg(s.correction2());
-    pointerArg(address(sumSquares, sumSquaresOffset));
-    floatArg(s.clipNorm());
-    launch(optimizerUpdate, gridFor(count, 256), 1, 256);
-  }
-
-  /** Enough blocks to fill the device a few times over; the kernels stride over the rest. */
-  private int gridFor(long count, int block) {
-    long blocks = (count + block - 1) / block;
-    return (int) Math.max(1, Math.min(blocks, 8L * multiprocessors));
-  }
-
-  private void begin() {
+  protected void launch(
+      Kernel kernel,
+      int gridX,
+      int gridY,
+      int block,
+      PointerPointer<Pointer> parameters,
+      int argumentCount) {
     onThisThread();
-    argCount = 0;
-  }
-
-  private void pointerArg(long address) {
-    args.putLong(8L * argCount++, address);
-  }
-
-  private void longArg(long value) {
-    args.putLong(8L * argCount++, value);
-  }
-
-  private void doubleArg(double value) {
-    args.putDouble(8L * argCount++, value);
-  }
-
-  private void intArg(int value) {
-    args.putInt(8L * argCount++, value);
-  }
-
-  private void floatArg(float value) {
-    args.putFloat(8L * argCount++, value);
-  }
-
-  private void launch(CUfunc_st function, int gridX, int gridY, int block) {
     checkDriver(
         cuLaunchKernel(
-            function, gridX, gridY, 1, block, 1, 1, 0, stream, kernelParams, (PointerPointer) null),
-        "cuLaunchKernel");
+            functions.get(kernel),
+            gridX,
+            gridY,
+            1,
+            block,
+            1,
+            1,
+            0,
+            stream,
+            parameters,
+            (PointerPointer) null),
+        "cuLaunchKernel " + kernel.symbol);
   }
 
   @Override
@@ -724,8 +467,7 @@ public final class CudaDeviceOps implements DeviceOps {
   @Override
   public void close() {
     synchronize();
-    free(bf16A);
-    free(bf16B);
+    freeScratch();
     if (pinned != null) {
       cudaFreeHost(pinned);
     }

@@ -297,20 +297,23 @@ public final class DeviceNetwork implements AutoCloseable {
     }
   }
 
+  /** The {@code optimizer_update} kernel's number for an optimizer's name. */
+  public static int optimizerType(String name) {
+    return switch (name) {
+      case "sgd" -> DeviceOps.OPT_SGD;
+      case "adam" -> DeviceOps.OPT_ADAM;
+      case "adamw" -> DeviceOps.OPT_ADAMW;
+      case "rmsprop" -> DeviceOps.OPT_RMSPROP;
+      case "adagrad" -> DeviceOps.OPT_ADAGRAD;
+      default -> throw new IllegalStateException("optimizer " + name);
+    };
+  }
+
   private OptimizerStep optimizerStep(long step, double learningRate) {
     double beta1 = settings.beta1();
     double beta2 = settings.beta2();
-    int type =
-        switch (settings.type()) {
-          case "sgd" -> DeviceOps.OPT_SGD;
-          case "adam" -> DeviceOps.OPT_ADAM;
-          case "adamw" -> DeviceOps.OPT_ADAMW;
-          case "rmsprop" -> DeviceOps.OPT_RMSPROP;
-          case "adagrad" -> DeviceOps.OPT_ADAGRAD;
-          default -> throw new IllegalStateException("optimizer " + settings.type());
-        };
     return new OptimizerStep(
-        type,
+        optimizerType(settings.type()),
         (float) learningRate,
         (float) settings.momentum(),
         settings.nesterov(),
