@@ -7,9 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
@@ -37,7 +37,9 @@ public final class CpuCompiledKernelOps extends KernelDeviceOps {
   /** The kernels whose source calls {@code __syncthreads}: their blocks run as coroutines. */
   private static final Set<Kernel> WITH_BARRIERS = kernelsWithBarriers(kernelSource());
 
-  private final Set<Long> live = new HashSet<>();
+  /** Allocations: address to bytes. */
+  private final TreeMap<Long, Long> live = new TreeMap<>();
+
   private long uploaded;
   private long downloaded;
 
@@ -197,6 +199,24 @@ public final class CpuCompiledKernelOps extends KernelDeviceOps {
   protected void columnMajorGemm(
       ColumnMajorGemm shape, long first, long second, boolean bf16Operands, float beta, long c) {
     int type = bf16Operands ? 2 : precision() == Precision.TF32 ? 1 : 0;
+    int operandBytes = bf16Operands ? 2 : 4;
+    boolean tf = shape.transposeFirst();
+    boolean ts = shape.transposeSecond();
+    inside(
+        "first operand",
+        first,
+        tf ? shape.k() : shape.m(),
+        tf ? shape.m() : shape.k(),
+        shape.ldFirst(),
+        operandBytes);
+    inside(
+        "second operand",
+        second,
+        ts ? shape.n() : shape.k(),
+        ts ? shape.k() : shape.n(),
+        shape.ldSecond(),
+        operandBytes);
+    inside("result", c, shape.m(), shape.n(), shape.ldc(), 4);
     columnMajorProduct(
         shape.transposeFirst(),
         shape.transposeSecond(),
@@ -213,6 +233,32 @@ public final class CpuCompiledKernelOps extends KernelDeviceOps {
         type);
   }
 
+  /**
+   * A column-major operand of {@code rows x cols} with leading dimension {@code ld} must lie inside
+   * one allocation: a product past a buffer's end would write over other memory (on a GPU, fault).
+   */
+  private void inside(String what, long address, int rows, int cols, int ld, int bytes) {
+    if (rows == 0 || cols == 0) {
+      return;
+    }
+    long extent = ((long) (cols - 1) * ld + rows) * bytes;
+    var allocation = live.floorEntry(address);
+    if (allocation == null
+        || address + extent > allocation.getKey() + allocation.getValue()
+        || ld < rows) {
+      throw new IllegalStateException(
+          "the product's "
+              + what
+              + " ("
+              + rows
+              + " x "
+              + cols
+              + ", leading dimension "
+              + ld
+              + ") does not lie inside one buffer");
+    }
+  }
+
   @Override
   public String name() {
     return "cpu-compiled-kernels";
@@ -225,14 +271,15 @@ public final class CpuCompiledKernelOps extends KernelDeviceOps {
 
   @Override
   public Buffer allocate(long length) {
-    long address = allocate0(4 * Math.max(1, length));
-    live.add(address);
+    long bytes = 4 * Math.max(1, length);
+    long address = allocate0(bytes);
+    live.put(address, bytes);
     return new DeviceBuffer(address, length);
   }
 
   @Override
   public void free(Buffer buffer) {
-    if (buffer != null && live.remove(((DeviceBuffer) buffer).address)) {
+    if (buffer != null && live.remove(((DeviceBuffer) buffer).address) != null) {
       release(((DeviceBuffer) buffer).address);
     }
   }
@@ -283,7 +330,7 @@ public final class CpuCompiledKernelOps extends KernelDeviceOps {
   @Override
   public void close() {
     freeScratch();
-    for (long address : live) {
+    for (long address : live.keySet()) {
       release(address);
     }
     live.clear();

@@ -240,9 +240,20 @@ JNIEXPORT void JNICALL Java_dev_streamlearn_core_device_CpuCompiledKernelOps_lau
 }
 
 JNIEXPORT void JNICALL Java_dev_streamlearn_core_device_CpuCompiledKernelOps_columnMajorProduct(
-    JNIEnv*, jclass, jboolean transpose_first, jboolean transpose_second, jint m, jint n, jint k,
+    JNIEnv* env, jclass, jboolean transpose_first, jboolean transpose_second, jint m, jint n, jint k,
     jlong first, jint ld_first, jlong second, jint ld_second, jfloat beta, jlong c, jint ldc,
     jint type) {
+  // cuBLAS refuses these (CUBLAS_STATUS_INVALID_VALUE): so must this.
+  long long rows_first = transpose_first ? k : m;
+  long long rows_second = transpose_second ? n : k;
+  if (m < 0 || n < 0 || k < 0 || ld_first < std::max(1LL, rows_first) ||
+      ld_second < std::max(1LL, rows_second) || ldc < std::max(1, static_cast<int>(m))) {
+    throw_java(env, "java/lang/IllegalStateException",
+               "cublasSgemm would refuse m " + std::to_string(m) + " n " + std::to_string(n) +
+                   " k " + std::to_string(k) + " lda " + std::to_string(ld_first) + " ldb " +
+                   std::to_string(ld_second) + " ldc " + std::to_string(ldc));
+    return;
+  }
   const void* a = reinterpret_cast<const void*>(first);
   const void* b = reinterpret_cast<const void*>(second);
   float* out = reinterpret_cast<float*>(c);
