@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -231,6 +232,10 @@ JNIEXPORT void JNICALL Java_dev_streamlearn_core_device_CpuCompiledKernelOps_lau
   const char* name = env->GetStringUTFChars(kernel, nullptr);
   std::string symbol(name);
   env->ReleaseStringUTFChars(kernel, name);
+  // The emulation's state (the built-in variables, the block being run, __shared__ arrays) is
+  // one per process: trainers on several threads launch one kernel at a time.
+  static std::mutex one_at_a_time;
+  std::lock_guard<std::mutex> hold(one_at_a_time);
   try {
     launch_named(symbol, reinterpret_cast<void**>(parameters), count, grid_x, grid_y, threads,
                  barriers);
