@@ -14,11 +14,18 @@ dev.streamlearn.core.serve.ModelScorer; the two agree to float32 precision
     model.score({"duration": 6, "purpose": "radio/tv", ...})    # [probability of classes[1]]
     model.predict({"duration": 6, ...})                          # "good"
 
+A pipeline of segments (`segments: {by: F}`) scores each event with its segment's model:
+
+    from streamlearn_model import Segments
+    segments = Segments.load("models", "shops", candidate="best")   # or Segments.download(server, "shops")
+    model, scores = segments.score_with_model({"region": "north", ...})
+
 From the command line, like `streamlearn score`:
 
     python3 streamlearn_model.py --model models/credit-g/6 --input rows.csv --output scored.csv
     python3 streamlearn_model.py --model http://host:8080/api/v1/models/credit-g/versions/latest \
         --input events.jsonl --output scored.jsonl --timestamp-field time
+    python3 streamlearn_model.py --segments models/shops --candidate best --input rows.csv --output scored.csv
 
 A model trained on the producers' own Avro records (a version with input-schema.avsc) reads each
 feature's dotted field path, from a flat mapping of paths or from nested mappings; each value is
@@ -601,14 +608,7 @@ class Model:
     def vector(self, fields, timestamp=None):
         """The input vector training computed for an event: `fields` by name, `timestamp` its time
         (epoch milliseconds, or a datetime) for datetime features that read the event's time."""
-        if timestamp is None:
-            timestamp = _millis(datetime.datetime.now(datetime.timezone.utc))
-        elif isinstance(timestamp, datetime.datetime):
-            timestamp = _millis(timestamp)
-        fields = fields or {}
-        if self._record is not None:
-            fields = self._record.read(fields)
-        raw = self._clean(fields, float(timestamp))
+        raw = self._read(fields, timestamp)
         out = [0.0] * self.dimension
         for feature in self.features:
             missing = self._write(feature, raw, out)
@@ -661,6 +661,18 @@ class Model:
         if len(scores) == 1:
             return self.classes[1 if scores[0] >= 0.5 else 0]
         return self.classes[max(range(len(scores)), key=scores.__getitem__)]
+
+    def _read(self, fields, timestamp):
+        """Every feature's cleaned raw value for an event, its fields first converted to the input
+        schema's types where the version has one."""
+        if timestamp is None:
+            timestamp = _millis(datetime.datetime.now(datetime.timezone.utc))
+        elif isinstance(timestamp, datetime.datetime):
+            timestamp = _millis(timestamp)
+        fields = fields or {}
+        if self._record is not None:
+            fields = self._record.read(fields)
+        return self._clean(fields, float(timestamp))
 
     def _clean(self, fields, timestamp):
         """Every feature's cleaned raw value (RawFeatures.fill): a float, a string, or None."""
@@ -826,6 +838,222 @@ def _read_safetensors(data):
 # --- command line ---------------------------------------------------------------------------------
 
 
+def _segment_key(manifest):
+    segment = manifest.get("segment")
+    return None if segment is None else (segment["feature"], segment.get("value"), bool(segment.get("others")))
+
+
+def rank_candidates(manifests):
+    """The newest versions' manifests of one segment's hyper-parameter candidates (or of a
+    pipeline's, without segments), best first, as the store's CandidateRanking ranks them: those
+    validated on the newest window first, by the held-out metric they are compared by (NaN last),
+    then those on older windows, newest first; ties by model name."""
+    if not manifests:
+        raise ValueError("no candidate models to rank")
+    metric = None
+    newest_end = None
+    for manifest in manifests:
+        candidate = manifest.get("candidate")
+        if candidate is None:
+            raise ValueError("model %s is not a hyper-parameter candidate" % manifest["name"])
+        if _segment_key(manifest) != _segment_key(manifests[0]):
+            raise ValueError(
+                "candidates of different segments: rank each segment's candidates on their own (%s)" % manifest["name"]
+            )
+        if metric is not None and candidate["metric"] != metric:
+            raise ValueError("candidates compared by different metrics: %s and %s" % (metric, candidate["metric"]))
+        metric = candidate["metric"]
+        window = manifest.get("validationWindow")
+        if window is not None:
+            newest_end = window["end"] if newest_end is None else max(newest_end, window["end"])
+    if metric in BIGGER_IS_BETTER:
+        bigger = True
+    elif metric in SMALLER_IS_BETTER:
+        bigger = False
+    else:
+        raise ValueError("unknown metric '%s'" % metric)
+
+    def place(manifest):
+        window = manifest.get("validationWindow")
+        end = window["end"] if window is not None else None
+        value = ((manifest.get("metrics") or {}).get("window") or {}).get(metric)
+        value = float("nan") if value is None else float(value)
+        nan = math.isnan(value)
+        return (
+            not (end is not None and end == newest_end),
+            -end if end is not None else math.inf,
+            nan,
+            0.0 if nan else (-value if bigger else value),
+            manifest["name"],
+        )
+
+    return sorted(manifests, key=place)
+
+
+BIGGER_IS_BETTER = {"accuracy", "auc", "prAuc", "precision", "recall", "f1", "macroF1", "weightedF1", "r2"}
+SMALLER_IS_BETTER = {"logLoss", "mse", "rmse", "mae"}
+
+
+class Segments:
+    """The segment models of a pipeline (`segments: {by: F}`), a version of each: each event is
+    scored by the model of its segment, as `streamlearn score --segments` and Java's
+    SegmentedScorer do. The segment feature's value, read by the training rules, picks the model
+    whose manifest names it, else the `others` segment's model; an event of no model's segment is
+    refused.
+
+        segments = Segments.load("models", "shops")          # or Segments.download("http://host:8080/", "shops")
+        model, scores = segments.score_with_model({"region": "north", ...})
+    """
+
+    def __init__(self, models):
+        if not models:
+            raise ValueError("no segment models to score with")
+        first = models[0]
+        if first.manifest.get("segment") is None:
+            raise ValueError("%s is not a segment's model" % first.name)
+        self.feature = first.manifest["segment"]["feature"]
+        self.by_segment = {}
+        self.others = None
+        for model in models:
+            segment = model.manifest.get("segment")
+            if (
+                segment is None
+                or segment["feature"] != self.feature
+                or model.task != first.task
+                or model.manifest.get("classes") != first.manifest.get("classes")
+            ):
+                raise ValueError(
+                    "%s is not a segment by %s of a %s task with the classes of %s"
+                    % (model.name, self.feature, first.task, first.name)
+                )
+            others = bool(segment.get("others"))
+            before = self.others if others else self.by_segment.get(segment.get("value"))
+            if before is not None:
+                raise ValueError(
+                    "%s and %s are both models of segment %s%s"
+                    % (
+                        before.name,
+                        model.name,
+                        segment.get("value"),
+                        ": choose one hyper-parameter candidate per segment" if model.manifest.get("candidate") else "",
+                    )
+                )
+            if others:
+                self.others = model
+            else:
+                self.by_segment[segment["value"]] = model
+        self.reader = self.others if self.others is not None else self.by_segment[min(self.by_segment)]
+        if not any(f.name == self.feature and f.type == "categorical" for f in self.reader.features):
+            raise ValueError("%s has no categorical feature %s" % (self.reader.name, self.feature))
+
+    @property
+    def models(self):
+        """Every segment's model, the others segment's last."""
+        return [self.by_segment[k] for k in sorted(self.by_segment)] + ([self.others] if self.others else [])
+
+    @classmethod
+    def load(cls, store, pipeline, version="latest", candidate=None):
+        """The models `<pipeline>.<segment>` in a store directory, each at `version` (a number or an
+        alias); where the segments have hyper-parameter candidates, the one `candidate` names in
+        each segment, or each segment's best (`candidate="best"`)."""
+        if not os.path.isdir(store):
+            raise ValueError("no store directory %s" % store)
+        models = []
+        for name in sorted(os.listdir(store)):
+            if name.startswith(pipeline + ".") and os.path.isdir(os.path.join(store, name)):
+                models.append(Model.load(os.path.join(store, name, str(_local_version(store, name, version)))))
+        return cls._of(models, pipeline, store, candidate)
+
+    @classmethod
+    def download(cls, server, pipeline, version="latest", candidate=None):
+        """The same from a model store server, every file checked against its manifest's sha256."""
+        with urllib.request.urlopen(server.rstrip("/") + "/api/v1/models") as reply:
+            names = sorted(entry["name"] for entry in json.loads(reply.read())["models"])
+        models = [Model.download(server, name, version) for name in names if name.startswith(pipeline + ".")]
+        return cls._of(models, pipeline, server, candidate)
+
+    @classmethod
+    def _of(cls, models, pipeline, where, candidate):
+        models = [model for model in models if model.manifest.get("segment") is not None]
+        if not models:
+            raise ValueError("no segment models %s.<segment> in %s" % (pipeline, where))
+        names = sorted({m.manifest["candidate"]["name"] for m in models if m.manifest.get("candidate")})
+        if not names:
+            if candidate is not None:
+                raise ValueError(
+                    "candidate %s: the segment models of %s are not hyper-parameter candidates" % (candidate, pipeline)
+                )
+            return cls(models)
+        if candidate is None:
+            raise ValueError(
+                "each segment of %s has hyper-parameter candidates [%s]; choose one, or best"
+                % (pipeline, ", ".join(names))
+            )
+        if candidate != "best" and candidate not in names:
+            raise ValueError("candidate %s: no such candidate; the candidates are [%s]" % (candidate, ", ".join(names)))
+        groups = {}
+        for model in models:
+            groups.setdefault(_segment_key(model.manifest), []).append(model)
+        chosen = []
+        for key, group in groups.items():
+            by_name = {model.name: model for model in group}
+            ranked = [by_name[m["name"]] for m in rank_candidates([model.manifest for model in group])]
+            pick = ranked[:1] if candidate == "best" else [m for m in ranked if m.manifest["candidate"]["name"] == candidate]
+            if not pick:
+                raise ValueError("candidate %s: segment %s has no such candidate model" % (candidate, key[1]))
+            chosen.append(pick[0])
+        return cls(chosen)
+
+    def model_for(self, fields, timestamp=None):
+        """The model of an event's segment. Raises Refused where training would refuse the event,
+        or where no model is its segment's."""
+        value = self.reader._read(fields, timestamp)[self.feature]
+        blank = value is None or value.strip(_JAVA_WHITESPACE) == ""
+        model = None if blank else self.by_segment.get(value)
+        if model is None:
+            model = self.others
+        if model is None:
+            raise Refused(
+                "no model for %s%s: the models are for [%s]"
+                % (self.feature, " missing" if blank else " = '%s'" % value, ", ".join(sorted(self.by_segment)))
+            )
+        return model
+
+    def score_with_model(self, fields, timestamp=None):
+        """The event's segment's model, and its score (see Model.score)."""
+        model = self.model_for(fields, timestamp)
+        return model, model.score(fields, timestamp)
+
+    def score(self, fields, timestamp=None):
+        return self.score_with_model(fields, timestamp)[1]
+
+    def predict(self, fields, timestamp=None):
+        model, scores = self.score_with_model(fields, timestamp)
+        return model.prediction(scores)
+
+
+def _local_version(store, model, version):
+    """A version number, or the number an alias points at in a store directory."""
+    version = str(version)
+    if version.isdigit():
+        return int(version)
+    try:
+        with open(os.path.join(store, model, "aliases", version), encoding="utf-8") as file:
+            return int(file.read().strip())
+    except FileNotFoundError:
+        raise FileNotFoundError("model %s has no alias '%s'" % (model, version)) from None
+
+
+def _open_segments(where, version, candidate):
+    url = re.fullmatch(r"(https?://[^/]+/)api/v1/models/([^/]+)/?", where)
+    if url:
+        return Segments.download(url.group(1), urllib.parse.unquote(url.group(2)), version, candidate)
+    if where.startswith(("http://", "https://")):
+        raise SystemExit("--segments %s is not http://host:port/api/v1/models/<pipeline>" % where)
+    store, pipeline = os.path.split(where.rstrip("/"))
+    return Segments.load(store or ".", pipeline, version, candidate)
+
+
 def _open_model(where):
     url = re.fullmatch(r"(https?://[^/]+/)api/v1/models/([^/]+)/versions/([^/]+)/?", where)
     if url:
@@ -858,15 +1086,28 @@ def main(argv=None):
         description="Scores each row of a CSV or JSON-lines file with a StreamLearn model version, "
         "with exactly the features it was trained with."
     )
-    parser.add_argument("--model", required=True, help="a version directory (<store>/<model>/<version>) "
-                        "or http://host:port/api/v1/models/<model>/versions/<version or alias>")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", help="a version directory (<store>/<model>/<version>) "
+                       "or http://host:port/api/v1/models/<model>/versions/<version or alias>")
+    which.add_argument("--segments", help="for a pipeline with segments, each row scored by its segment's model: "
+                       "<store>/<pipeline> or http://host:port/api/v1/models/<pipeline>")
+    parser.add_argument("--version", default="latest", help="with --segments: each segment model's version, "
+                        "a number or an alias (default latest)")
+    parser.add_argument("--candidate", help="with --segments, where each segment has hyper-parameter candidates: "
+                        "the candidate that scores, by name, or best (each segment's best on its newest window)")
     parser.add_argument("--input", required=True, help="CSV with a header row, or .jsonl (one JSON object per event); - for stdin")
     parser.add_argument("--output", required=True, help="CSV, or .jsonl for JSON lines; - for stdout")
     parser.add_argument("--timestamp-field", help="the field holding each event's time (epoch milliseconds "
                         "or ISO-8601), for datetime features of the event time; the present otherwise")
     parser.add_argument("--vectors", action="store_true", help="JSON lines output: add each event's input vector")
     args = parser.parse_args(argv)
-    model = _open_model(args.model)
+    if args.candidate is not None and args.segments is None:
+        parser.error("--candidate goes with --segments; with --model, name the candidate's model itself")
+    try:
+        segments = _open_segments(args.segments, args.version, args.candidate) if args.segments else None
+    except (ValueError, FileNotFoundError) as problem:
+        raise SystemExit("--segments %s: %s" % (args.segments, problem))
+    model = segments.reader if segments else _open_model(args.model)
     jsonl = args.output.endswith((".jsonl", ".ndjson"))
     regression = model.task == "regression"
     out = sys.stdout if args.output == "-" else open(args.output, "w", newline="", encoding="utf-8")
@@ -874,7 +1115,10 @@ def main(argv=None):
     with out:
         writer = None if jsonl else csv.writer(out, lineterminator="\n")
         if writer:
-            writer.writerow(["row", "prediction"] + ([] if regression else ["p_" + c for c in model.classes]))
+            writer.writerow(
+                ["row"] + (["model"] if segments else []) + ["prediction"]
+                + ([] if regression else ["p_" + c for c in model.classes])
+            )
         for row, fields in enumerate(_rows(args.input)):
             rows += 1
             timestamp = None
@@ -887,6 +1131,8 @@ def main(argv=None):
                         value = number
                     timestamp = epoch_millis(None, args.timestamp_field, value, datetime.timezone.utc)
                     timestamp = None if math.isnan(timestamp) else timestamp
+                if segments:
+                    model = segments.model_for(fields, timestamp)
                 vector = model.vector(fields, timestamp)
             except Refused as reason:
                 refused += 1
@@ -904,15 +1150,27 @@ def main(argv=None):
             else:
                 probabilities = scores
             if writer:
-                writer.writerow([row, _short(prediction) if regression else prediction] + [_short(_float32(p)) for p in probabilities])
+                writer.writerow(
+                    [row] + ([model.name] if segments else []) + [_short(prediction) if regression else prediction]
+                    + [_short(_float32(p)) for p in probabilities]
+                )
             else:
                 record = {"row": row, "prediction": prediction, "scores": scores}
+                if segments:
+                    record["model"] = model.name
                 if args.vectors:
                     record["vector"] = vector
                 out.write(json.dumps(record) + "\n")
+    if segments:
+        scored_with = "the {} version of {} segment models by {}{}".format(
+            args.version, len(segments.models), segments.feature,
+            "" if args.candidate is None else " (candidate %s)" % args.candidate,
+        )
+    else:
+        scored_with = "{} version {}".format(model.name, model.version)
     print(
-        "Scored {:,} rows of {} with {} version {} into {} ({:,} refused).".format(
-            rows, args.input, model.name, model.version, args.output, refused
+        "Scored {:,} rows of {} with {} into {} ({:,} refused).".format(
+            rows, args.input, scored_with, args.output, refused
         ),
         file=sys.stderr,
     )

@@ -20,8 +20,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -79,25 +77,9 @@ class ModelScorerInPythonTest {
 
   @TempDir Path directory;
 
-  private static Path script;
-
   @BeforeAll
-  static void findPython() throws Exception {
-    Assumptions.assumeTrue(
-        python(
-                "-c",
-                "import sys, zoneinfo; zoneinfo.ZoneInfo('Europe/Berlin'); sys.exit(0 if sys.version_info >= (3, 9) else 1)")
-            == 0,
-        "python3 (3.9 or newer, with time-zone data) is not installed: the Python scorer is not"
-            + " checked here");
-    Path at = Path.of("").toAbsolutePath();
-    while (at != null && !Files.exists(at.resolve("clients/python/streamlearn_model.py"))) {
-      at = at.getParent();
-    }
-    assertThat(at)
-        .as("clients/python/streamlearn_model.py above the working directory")
-        .isNotNull();
-    script = at.resolve("clients/python/streamlearn_model.py");
+  static void findPython() {
+    PythonScorer.script();
   }
 
   @Test
@@ -320,8 +302,8 @@ class ModelScorerInPythonTest {
       byte[] bytes = Files.readAllBytes(parameters);
       bytes[bytes.length - 1] ^= 1;
       Files.write(parameters, bytes);
-      Python run =
-          run(
+      PythonScorer.Result run =
+          PythonScorer.run(
               "--model",
               server.url() + "api/v1/models/wdbc/versions/latest",
               "--input",
@@ -346,8 +328,8 @@ class ModelScorerInPythonTest {
       List<Long> times)
       throws Exception {
     Path output = directory.resolve("scored-" + System.nanoTime() + ".jsonl");
-    Python run =
-        run(
+    PythonScorer.Result run =
+        PythonScorer.run(
             modelOption,
             model,
             "--input",
@@ -441,28 +423,5 @@ class ModelScorerInPythonTest {
     }
     Files.writeString(file, lines, StandardCharsets.UTF_8);
     return file;
-  }
-
-  private record Python(int exit, String out) {}
-
-  private static Python run(String... arguments) throws Exception {
-    List<String> command = new ArrayList<>(List.of("python3", script.toString()));
-    command.addAll(List.of(arguments));
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
-    return new Python(process.exitValue(), out);
-  }
-
-  private static int python(String... arguments) {
-    List<String> command = new ArrayList<>(List.of("python3"));
-    command.addAll(List.of(arguments));
-    try {
-      Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-      process.getInputStream().readAllBytes();
-      return process.waitFor(60, TimeUnit.SECONDS) ? process.exitValue() : -1;
-    } catch (java.io.IOException | InterruptedException e) {
-      return -1;
-    }
   }
 }
