@@ -414,14 +414,12 @@ class ModelScorerInPythonTest {
 
   /** The events as JSON lines, each with its time in the field {@code event_time}. */
   private Path write(List<Map<String, Object>> events, List<Long> times) throws Exception {
-    Path file = directory.resolve("events-" + System.nanoTime() + ".jsonl");
-    StringBuilder lines = new StringBuilder();
+    List<Map<String, Object>> lines = new ArrayList<>();
     for (int i = 0; i < events.size(); i++) {
       Map<String, Object> line = new HashMap<>(events.get(i));
       line.put("event_time", times.get(i));
-      lines.append(JSON.writeValueAsString(line)).append('\n');
+      lines.add(line);
     }
-    Files.writeString(file, lines, StandardCharsets.UTF_8);
-    return file;
+    return PythonScorer.writeJsonLines(directory, lines);
   }
 }

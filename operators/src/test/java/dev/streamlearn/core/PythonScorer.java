@@ -2,11 +2,13 @@ package dev.streamlearn.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
@@ -15,6 +17,8 @@ public final class PythonScorer {
 
   /** What a run printed, and how it ended. */
   public record Result(int exit, String out) {}
+
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private static Path script;
 
@@ -52,6 +56,18 @@ public final class PythonScorer {
     String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
     return new Result(process.exitValue(), out);
+  }
+
+  /** The events as a JSON-lines file in {@code directory}, one object per line. */
+  public static Path writeJsonLines(Path directory, List<? extends Map<String, ?>> events)
+      throws java.io.IOException {
+    Path file = directory.resolve("events-" + System.nanoTime() + ".jsonl");
+    StringBuilder lines = new StringBuilder();
+    for (Map<String, ?> event : events) {
+      lines.append(JSON.writeValueAsString(event)).append('\n');
+    }
+    Files.writeString(file, lines, StandardCharsets.UTF_8);
+    return file;
   }
 
   private static int python(String... arguments) {

@@ -20,7 +20,6 @@ import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ManifestJson;
 import dev.streamlearn.store.http.ModelStoreServer;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -231,13 +230,7 @@ class SegmentsInPythonTest {
   }
 
   private Path write(List<Map<String, Object>> events) throws Exception {
-    Path file = directory.resolve("events-" + System.nanoTime() + ".jsonl");
-    StringBuilder lines = new StringBuilder();
-    for (Map<String, Object> event : events) {
-      lines.append(JSON.writeValueAsString(event)).append('\n');
-    }
-    Files.writeString(file, lines, StandardCharsets.UTF_8);
-    return file;
+    return PythonScorer.writeJsonLines(directory, events);
   }
 
   /**
