@@ -608,7 +608,17 @@ class Model:
     def vector(self, fields, timestamp=None):
         """The input vector training computed for an event: `fields` by name, `timestamp` its time
         (epoch milliseconds, or a datetime) for datetime features that read the event's time."""
-        raw = self._read(fields, timestamp)
+        return self._vector(self._read(fields, timestamp))
+
+    def reads_like(self, other):
+        """True when `other` reads events exactly as this model does (the same feature rules and
+        input schema): one reading of an event then serves both."""
+        return [f.rules for f in self.features] == [f.rules for f in other.features] and (
+            self.input_schema == other.input_schema
+        )
+
+    def _vector(self, raw):
+        """The input vector for an event's cleaned values (see _read)."""
         out = [0.0] * self.dimension
         for feature in self.features:
             missing = self._write(feature, raw, out)
@@ -945,6 +955,8 @@ class Segments:
         self.reader = self.others if self.others is not None else self.by_segment[min(self.by_segment)]
         if not any(f.name == self.feature and f.type == "categorical" for f in self.reader.features):
             raise ValueError("%s has no categorical feature %s" % (self.reader.name, self.feature))
+        # The models whose vectors are made from the reader's reading of an event, not a second one.
+        self._read_like_reader = {model.name for model in models if model.reads_like(self.reader)}
 
     @property
     def models(self):
@@ -1007,7 +1019,20 @@ class Segments:
     def model_for(self, fields, timestamp=None):
         """The model of an event's segment. Raises Refused where training would refuse the event,
         or where no model is its segment's."""
-        value = self.reader._read(fields, timestamp)[self.feature]
+        return self._route(fields, timestamp)[0]
+
+    def vector_with_model(self, fields, timestamp=None):
+        """The event's segment's model, and the input vector it scores (see Model.vector): the
+        event is read once, to route it and to score it, unless that model reads differently."""
+        model, raw = self._route(fields, timestamp)
+        if model.name in self._read_like_reader:
+            return model, model._vector(raw)
+        return model, model.vector(fields, timestamp)
+
+    def _route(self, fields, timestamp):
+        """The model of an event's segment, and the reader's cleaned values of the event."""
+        raw = self.reader._read(fields, timestamp)
+        value = raw[self.feature]
         blank = value is None or value.strip(_JAVA_WHITESPACE) == ""
         model = None if blank else self.by_segment.get(value)
         if model is None:
@@ -1017,12 +1042,12 @@ class Segments:
                 "no model for %s%s: the models are for [%s]"
                 % (self.feature, " missing" if blank else " = '%s'" % value, ", ".join(sorted(self.by_segment)))
             )
-        return model
+        return model, raw
 
     def score_with_model(self, fields, timestamp=None):
         """The event's segment's model, and its score (see Model.score)."""
-        model = self.model_for(fields, timestamp)
-        return model, model.score(fields, timestamp)
+        model, vector = self.vector_with_model(fields, timestamp)
+        return model, model.outputs(vector)
 
     def score(self, fields, timestamp=None):
         return self.score_with_model(fields, timestamp)[1]
@@ -1132,8 +1157,9 @@ def main(argv=None):
                     timestamp = epoch_millis(None, args.timestamp_field, value, datetime.timezone.utc)
                     timestamp = None if math.isnan(timestamp) else timestamp
                 if segments:
-                    model = segments.model_for(fields, timestamp)
-                vector = model.vector(fields, timestamp)
+                    model, vector = segments.vector_with_model(fields, timestamp)
+                else:
+                    vector = model.vector(fields, timestamp)
             except Refused as reason:
                 refused += 1
                 if writer:
