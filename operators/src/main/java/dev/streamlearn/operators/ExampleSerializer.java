@@ -22,6 +22,15 @@ public final class ExampleSerializer extends TypeSerializer<Example> {
   /** The type information to declare on streams of examples. */
   public static final TypeInformation<Example> TYPE = new ExampleType();
 
+  /**
+   * The last byte holds flags. It was the {@code labelOnly} boolean (0 or 1) before copies could
+   * stop counting, so examples written then read as counting, which every one kept in state
+   * (waiting for its label, before any copying) does.
+   */
+  private static final int LABEL_ONLY = 1;
+
+  private static final int NOT_COUNTED = 2;
+
   @Override
   public boolean isImmutableType() {
     return false;
@@ -51,6 +60,7 @@ public final class ExampleSerializer extends TypeSerializer<Example> {
     to.ingestTime = from.ingestTime;
     to.candidate = from.candidate;
     to.labelOnly = from.labelOnly;
+    to.countsEvent = from.countsEvent;
     return to;
   }
 
@@ -82,7 +92,7 @@ public final class ExampleSerializer extends TypeSerializer<Example> {
     target.writeLong(record.offset);
     target.writeLong(record.ingestTime);
     target.writeInt(record.candidate);
-    target.writeBoolean(record.labelOnly);
+    target.writeByte((record.labelOnly ? LABEL_ONLY : 0) | (record.countsEvent ? 0 : NOT_COUNTED));
   }
 
   @Override
@@ -104,7 +114,9 @@ public final class ExampleSerializer extends TypeSerializer<Example> {
     record.offset = source.readLong();
     record.ingestTime = source.readLong();
     record.candidate = source.readInt();
-    record.labelOnly = source.readBoolean();
+    int flags = source.readUnsignedByte();
+    record.labelOnly = (flags & LABEL_ONLY) != 0;
+    record.countsEvent = (flags & NOT_COUNTED) == 0;
     return record;
   }
 

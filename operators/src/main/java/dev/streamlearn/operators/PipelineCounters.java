@@ -75,6 +75,12 @@ public final class PipelineCounters {
   /** Times the scoring job changed the version it scores with (its alias moved). */
   public static final String VERSIONS_SWAPPED = "versionsSwapped";
 
+  /**
+   * Hyper-parameter candidates that stopped training ({@code pruning}), of every segment: a
+   * candidate pruned trains on no event after the decision reached the job.
+   */
+  public static final String CANDIDATES_PRUNED = "candidatesPruned";
+
   public static final String VERSIONS_PUBLISHED = "versionsPublished";
   public static final String VERSIONS_ALREADY_PUBLISHED = "versionsAlreadyPublished";
   public static final String CURRENT_VERSION = "currentVersion";

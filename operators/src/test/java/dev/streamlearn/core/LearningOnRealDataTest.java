@@ -193,6 +193,7 @@ class LearningOnRealDataTest {
         spec.checkpoint(),
         spec.segments(),
         spec.candidates(),
+        spec.pruning(),
         spec.specHash());
   }
 }

@@ -193,8 +193,8 @@ class ModelRouterTest {
     ModelRouter router = new ModelRouter(spec);
     assertThat(router.copiesPerEvent()).isEqualTo(2);
     Example event = example("DE");
-    Example copy = ModelRouter.copyFor(event, 1);
-    assertThat(ModelRouter.copyFor(event, 0)).isSameAs(event);
+    Example copy = ModelRouter.copyFor(event, 1, false);
+    assertThat(ModelRouter.copyFor(event, 0, true)).isSameAs(event);
     assertThat(copy.candidate).isEqualTo(1);
     assertThat(event.candidate).isZero();
     assertThat(copy.id).isEqualTo(event.id);
@@ -203,6 +203,10 @@ class ModelRouterTest {
     assertThat(router.modelOf(copy)).isEqualTo("fraud.wide-mlp");
     assertThat(ModelRouter.countsEvent(event)).isTrue();
     assertThat(ModelRouter.countsEvent(copy)).isFalse();
+    assertThat(router.competitionOf(copy)).isEqualTo("fraud");
+    assertThat(router.candidateNames()).containsExactly("c1", "wide-mlp");
+    // With the first candidate pruned, the second one's copy counts the event.
+    assertThat(ModelRouter.countsEvent(ModelRouter.copyFor(event, 1, true))).isTrue();
     assertThat(router.candidateOf(copy))
         .isEqualTo(new Manifest.Candidate("wide-mlp", second.settings(), "logLoss"));
     assertThat(router.describe(copy)).isNull();
@@ -245,12 +249,15 @@ class ModelRouterTest {
     assertThat(router.copiesPerEvent()).isEqualTo(2);
     Example german = example("DE");
     assertThat(router.modelOf(german)).isEqualTo("fraud.DE.a");
-    assertThat(router.modelOf(ModelRouter.copyFor(german, 1))).isEqualTo("fraud.DE.b");
-    assertThat(router.modelOf(ModelRouter.copyFor(example("a b"), 1)))
+    assertThat(router.modelOf(ModelRouter.copyFor(german, 1, false))).isEqualTo("fraud.DE.b");
+    assertThat(router.modelOf(ModelRouter.copyFor(example("a b"), 1, false)))
         .isEqualTo(ModelRouter.modelName("fraud", "a b") + ".b")
         .isEqualTo("fraud.a_b.c8687a08aa5d.b");
     assertThat(router.modelOf(example(null))).isEqualTo("fraud.rest.a");
-    Example copy = ModelRouter.copyFor(german, 1);
+    assertThat(router.competitionOf(ModelRouter.copyFor(example("a b"), 1, false)))
+        .isEqualTo("fraud.a_b.c8687a08aa5d");
+    assertThat(router.competitionOf(example(null))).isEqualTo("fraud.rest");
+    Example copy = ModelRouter.copyFor(german, 1, false);
     assertThat(router.describe(copy)).isEqualTo(new Manifest.Segment("country", "DE", false));
     assertThat(router.candidateOf(copy).name()).isEqualTo("b");
     // The longest name both allow is one the store accepts.

@@ -180,7 +180,7 @@ class TrainModelTest {
     List<Example> copies = new ArrayList<>();
     for (Example example : examples(6)) {
       copies.add(example);
-      copies.add(ModelRouter.copyFor(example, 1));
+      copies.add(ModelRouter.copyFor(example, 1, false));
     }
     try (var harness = harness(new TrainModel(spec), new ModelRouter(spec))) {
       harness.open();

@@ -40,6 +40,13 @@ public class Example {
   public int candidate;
 
   /**
+   * Whether this copy of the event counts it (as trained or held out): true but for the other
+   * copies of an event copied for several candidates, where exactly one counts ({@link
+   * ModelRouter#countsEvent}).
+   */
+  public boolean countsEvent = true;
+
+  /**
    * Not an event but the label of event {@link #id}, read from {@code source.labels.topic}: {@link
    * #label}, {@link #timestamp} (when it became known) and where it was read; no features.
    */

@@ -70,33 +70,61 @@ public final class ModelRouter implements Serializable {
   }
 
   /**
-   * The copy of {@code example} for candidate {@code index}: the example itself for the first, a
-   * new example sharing its values (which nothing changes) for the others.
+   * The copy of {@code example} for candidate {@code index}, counting the event or not ({@link
+   * #countsEvent}): the example itself for its own candidate, a new example sharing its values
+   * (which nothing changes) for the others.
    */
-  public static Example copyFor(Example example, int index) {
-    if (index == example.candidate) {
-      return example;
+  public static Example copyFor(Example example, int index, boolean counts) {
+    Example copy = example;
+    if (index != example.candidate) {
+      copy = new Example();
+      copy.id = example.id;
+      copy.timestamp = example.timestamp;
+      copy.label = example.label;
+      copy.weight = example.weight;
+      copy.numeric = example.numeric;
+      copy.categorical = example.categorical;
+      copy.partition = example.partition;
+      copy.offset = example.offset;
+      copy.ingestTime = example.ingestTime;
+      copy.candidate = index;
     }
-    Example copy = new Example();
-    copy.id = example.id;
-    copy.timestamp = example.timestamp;
-    copy.label = example.label;
-    copy.weight = example.weight;
-    copy.numeric = example.numeric;
-    copy.categorical = example.categorical;
-    copy.partition = example.partition;
-    copy.offset = example.offset;
-    copy.ingestTime = example.ingestTime;
-    copy.candidate = index;
+    copy.countsEvent = counts;
     return copy;
   }
 
   /**
-   * True for the one copy of an event that counts it (as trained or held out): every candidate sees
-   * the same events, so the first candidate's copies count each event once.
+   * True for the one copy of an event that counts it (as trained or held out): every candidate
+   * still training sees the same events, and the first of them counts each event once.
    */
   public static boolean countsEvent(Example example) {
-    return example.candidate == 0;
+    return example.countsEvent;
+  }
+
+  /**
+   * The model whose candidates compete, for pruning: the pipeline's name, or the segment's model;
+   * its candidates' models are {@code <competition>.<candidate>}. Null without candidates.
+   */
+  public String competitionOf(Example example) {
+    if (candidates.isEmpty()) {
+      return null;
+    }
+    String first = modelOf(copyOfFirst(example));
+    return first.substring(0, first.length() - candidates.get(0).name().length() - 1);
+  }
+
+  private static Example copyOfFirst(Example example) {
+    if (example.candidate == 0) {
+      return example;
+    }
+    Example first = new Example();
+    first.categorical = example.categorical;
+    return first;
+  }
+
+  /** The candidates' names, in spec order. */
+  public List<String> candidateNames() {
+    return candidates.stream().map(PipelineSpec.Candidate::name).toList();
   }
 
   /** True when the spec trains one model per segment. */

@@ -29,6 +29,7 @@ public record PipelineSpec(
     Checkpoint checkpoint,
     Segments segments,
     List<Candidate> candidates,
+    Pruning pruning,
     String specHash)
     implements Serializable {
 
@@ -46,6 +47,25 @@ public record PipelineSpec(
    */
   public record Candidate(String name, Map<String, String> settings, Model model, Training training)
       implements Serializable {}
+
+  /**
+   * Successive halving of the candidates while the stream runs: every {@code windows} validation
+   * windows that all of a model's remaining candidates have closed, the worse half of them by the
+   * mean of {@code validation.metric} over those windows stops training, until {@code keep} are
+   * left. Candidates of different segments are pruned apart.
+   *
+   * @param windows the windows each round compares; 0: no pruning
+   * @param keep how many candidates pruning leaves
+   */
+  public record Pruning(int windows, int keep) implements Serializable {
+
+    /** No pruning: every candidate trains on every event. */
+    public static final Pruning NONE = new Pruning(0, 1);
+
+    public boolean enabled() {
+      return windows > 0;
+    }
+  }
 
   /**
    * Where a candidate is chosen (scoring), the one that ranks first on the newest held-out window;
@@ -83,6 +103,7 @@ public record PipelineSpec(
             checkpoint,
             segments,
             candidates,
+            pruning,
             null));
   }
 

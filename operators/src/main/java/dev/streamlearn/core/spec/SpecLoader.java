@@ -146,7 +146,8 @@ public final class SpecLoader {
         "store",
         "checkpoint",
         "segments",
-        "candidates");
+        "candidates",
+        "pruning");
     String name = spec.string("name", "model");
     if (!NAME.matcher(name).matches()) {
       throw new SpecException(
@@ -273,6 +274,7 @@ public final class SpecLoader {
     store.allow("uri", "keep");
     Node checkpoint = spec.child("checkpoint");
     checkpoint.allow("interval");
+    List<PipelineSpec.Candidate> candidates = candidates(spec, name, task);
 
     return new PipelineSpec(
         name,
@@ -303,8 +305,39 @@ public final class SpecLoader {
             store.string("uri", "models"), (int) store.integer("keep", 0, 0, 1_000_000)),
         new PipelineSpec.Checkpoint(checkpoint.duration("interval", "10s")),
         segments(spec, name, features),
-        candidates(spec, name, task),
+        candidates,
+        pruning(spec, candidates, sourceSpec),
         null);
+  }
+
+  /**
+   * {@code pruning}: successive halving of the candidates, which needs candidates to prune and an
+   * unbounded source (the window reports that decide come back on the metrics topic while the job
+   * runs).
+   */
+  private static PipelineSpec.Pruning pruning(
+      Node spec, List<PipelineSpec.Candidate> candidates, PipelineSpec.Source source) {
+    if (!spec.has("pruning")) {
+      return PipelineSpec.Pruning.NONE;
+    }
+    Node pruning = spec.child("pruning");
+    pruning.allow("windows", "keep");
+    int windows = (int) pruning.integer("windows", 3, 1, 1_000);
+    if (candidates.size() < 2) {
+      throw new SpecException(
+          "pruning",
+          "windows: " + windows,
+          "pruning needs at least 2 candidates to choose between; list them under candidates");
+    }
+    int keep = (int) pruning.integer("keep", 1, 1, candidates.size() - 1);
+    if (source.bounded()) {
+      throw new SpecException(
+          "source.bounded",
+          true,
+          "pruning needs an unbounded source (source.bounded: false): the window reports that"
+              + " decide it come back on the metrics topic while the job runs");
+    }
+    return new PipelineSpec.Pruning(windows, keep);
   }
 
   /**
@@ -1310,6 +1343,7 @@ public final class SpecLoader {
         s.checkpoint(),
         s.segments(),
         s.candidates(),
+        s.pruning(),
         hash);
   }
 
