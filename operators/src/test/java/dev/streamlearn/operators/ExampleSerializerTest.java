@@ -23,6 +23,7 @@ class ExampleSerializerTest {
     example.ingestTime = 42;
     example.candidate = 2;
     example.labelOnly = true;
+    example.countsEvent = false;
 
     DataOutputSerializer out = new DataOutputSerializer(64);
     ExampleSerializer.INSTANCE.serialize(example, out);
@@ -39,6 +40,30 @@ class ExampleSerializerTest {
         .isEqualTo(ExampleSerializer.INSTANCE);
   }
 
+  /**
+   * The flags byte was the {@code labelOnly} boolean: examples written before (all of them
+   * counting) read back as they were, and a counting example is written as it was then.
+   */
+  @Test
+  void readsTheEarlierLabelOnlyByteAsACountingExample() throws Exception {
+    for (boolean labelOnly : new boolean[] {false, true}) {
+      Example example = new Example();
+      example.id = "e";
+      example.numeric = new double[0];
+      example.categorical = new String[0];
+      example.labelOnly = labelOnly;
+      DataOutputSerializer out = new DataOutputSerializer(64);
+      ExampleSerializer.INSTANCE.serialize(example, out);
+      byte[] bytes = out.getCopyOfBuffer();
+      DataOutputSerializer earlier = new DataOutputSerializer(1);
+      earlier.writeBoolean(labelOnly);
+      assertThat(bytes[bytes.length - 1]).isEqualTo(earlier.getCopyOfBuffer()[0]);
+      Example read = ExampleSerializer.INSTANCE.deserialize(new DataInputDeserializer(bytes));
+      assertThat(read.countsEvent).isTrue();
+      assertThat(read.labelOnly).isEqualTo(labelOnly);
+    }
+  }
+
   private static void assertSame(Example actual, Example expected) {
     assertThat(actual.id).isEqualTo(expected.id);
     assertThat(actual.timestamp).isEqualTo(expected.timestamp);
@@ -52,5 +77,6 @@ class ExampleSerializerTest {
     assertThat(actual.ingestTime).isEqualTo(expected.ingestTime);
     assertThat(actual.candidate).isEqualTo(expected.candidate);
     assertThat(actual.labelOnly).isEqualTo(expected.labelOnly);
+    assertThat(actual.countsEvent).isEqualTo(expected.countsEvent);
   }
 }
