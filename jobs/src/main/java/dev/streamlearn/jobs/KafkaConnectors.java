@@ -122,6 +122,67 @@ public final class KafkaConnectors {
         .build();
   }
 
+  /**
+   * The window reports read back from the metrics topic, for candidate pruning: on a first start
+   * from the records written at or after {@code fromMillis} (the reports of this run), after a
+   * restore from the offsets in the checkpoint. A record that does not decode is passed over with a
+   * warning: the topic is the job's own output, not events to account for.
+   */
+  public static KafkaSource<WindowReport> windowReportsSource(
+      PipelineSpec.Source spec, long fromMillis) {
+    return KafkaSource.<WindowReport>builder()
+        .setBootstrapServers(spec.bootstrapServers())
+        // A pattern, so that a topic not created yet (before the first report) is no error.
+        .setTopicPattern(
+            java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(spec.metricsTopic())))
+        .setGroupId(spec.groupId() + "-window-reports")
+        .setProperty("partition.discovery.interval.ms", "5000")
+        .setStartingOffsets(OffsetsInitializer.timestamp(fromMillis))
+        .setDeserializer(new WindowReports())
+        .build();
+  }
+
+  /** Window metrics records back into the {@link WindowReport} fields pruning reads. */
+  static final class WindowReports implements KafkaRecordDeserializationSchema<WindowReport> {
+    private static final org.slf4j.Logger LOG =
+        org.slf4j.LoggerFactory.getLogger(WindowReports.class);
+    private transient AvroCodec<WindowMetrics> codec;
+
+    @Override
+    public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<WindowReport> out) {
+      if (codec == null) {
+        codec = Topics.windowMetrics();
+      }
+      WindowMetrics metrics;
+      try {
+        metrics = codec.decode(record.value());
+      } catch (RuntimeException | AvroCodec.DecodeException e) {
+        LOG.warn(
+            "window report at {}-{} offset {} passed over: {}",
+            record.topic(),
+            record.partition(),
+            record.offset(),
+            e.getMessage());
+        return;
+      }
+      WindowReport report = new WindowReport();
+      report.model = metrics.getModel().toString();
+      report.windowStart = metrics.getWindowStart().toEpochMilli();
+      report.windowEnd = metrics.getWindowEnd().toEpochMilli();
+      report.trained = metrics.getTrained();
+      report.heldOut = metrics.getHeldOut();
+      report.metric = metrics.getMetric().toString();
+      report.candidateValue = metrics.getCandidate() == null ? Double.NaN : metrics.getCandidate();
+      report.championValue = metrics.getChampion() == null ? Double.NaN : metrics.getChampion();
+      out.collect(report);
+    }
+
+    @Override
+    public TypeInformation<WindowReport> getProducedType() {
+      return TypeInformation.of(WindowReport.class);
+    }
+  }
+
   static OffsetsInitializer startingOffsets(String name) {
     return switch (name) {
       case "earliest" -> OffsetsInitializer.earliest();

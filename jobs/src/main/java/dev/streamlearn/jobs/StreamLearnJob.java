@@ -4,13 +4,16 @@ import dev.streamlearn.core.data.Example;
 import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.core.train.CandidatePruning;
 import dev.streamlearn.core.train.ModelSnapshot;
 import dev.streamlearn.core.train.WindowReport;
 import dev.streamlearn.operators.CopyForCandidates;
+import dev.streamlearn.operators.CopyForRemainingCandidates;
 import dev.streamlearn.operators.DecodeEvents;
 import dev.streamlearn.operators.DeduplicateEvents;
 import dev.streamlearn.operators.ExampleSerializer;
 import dev.streamlearn.operators.JoinLabels;
+import dev.streamlearn.operators.PruneCandidates;
 import dev.streamlearn.operators.PublishModel;
 import dev.streamlearn.operators.Refusal;
 import dev.streamlearn.operators.SourceRecord;
@@ -39,6 +42,9 @@ public final class StreamLearnJob implements FlinkJob {
   private final Sink<ModelSnapshot> models;
   private final Sink<WindowReport> windowMetrics;
 
+  /** The window reports read back, for candidate pruning; null: none (no pruning). */
+  private Source<WindowReport, ?, ?> windowReports;
+
   public StreamLearnJob(
       PipelineSpec spec,
       Source<SourceRecord, ?, ?> source,
@@ -52,15 +58,33 @@ public final class StreamLearnJob implements FlinkJob {
     this.windowMetrics = windowMetrics;
   }
 
-  /** The job reading the spec's Kafka topic and publishing to the spec's store. */
+  /**
+   * The job reading the spec's Kafka topic and publishing to the spec's store; with {@code
+   * pruning}, reading its window reports back from the metrics topic.
+   */
   public static StreamLearnJob fromSpec(PipelineSpec spec) {
-    return new StreamLearnJob(
-        spec,
-        KafkaConnectors.source(spec.source()),
-        KafkaConnectors.deadLetterSink(spec.source()),
-        new PublishModel(spec.store().uri(), !spec.checkpoint().interval().isZero())
-            .keepNewest(spec.store().keep()),
-        KafkaConnectors.metricsSink(spec.source()));
+    StreamLearnJob job =
+        new StreamLearnJob(
+            spec,
+            KafkaConnectors.source(spec.source()),
+            KafkaConnectors.deadLetterSink(spec.source()),
+            new PublishModel(spec.store().uri(), !spec.checkpoint().interval().isZero())
+                .keepNewest(spec.store().keep()),
+            KafkaConnectors.metricsSink(spec.source()));
+    if (spec.pruning().enabled()) {
+      job.withWindowReportsFrom(
+          KafkaConnectors.windowReportsSource(spec.source(), System.currentTimeMillis()));
+    }
+    return job;
+  }
+
+  /**
+   * Where candidate pruning reads the window reports back from: the records the window metrics sink
+   * wrote, e.g. the metrics topic.
+   */
+  public StreamLearnJob withWindowReportsFrom(Source<WindowReport, ?, ?> reports) {
+    this.windowReports = reports;
+    return this;
   }
 
   /** Adds the pipeline's operators to {@code env} and sets its checkpointing. */
@@ -134,7 +158,16 @@ public final class StreamLearnJob implements FlinkJob {
     // same held-out events.
     ModelRouter router = new ModelRouter(spec);
     DataStream<Example> routed = unique;
-    if (spec.hasCandidates()) {
+    if (spec.pruning().enabled()) {
+      routed =
+          unique
+              .connect(candidatesPruned(env).broadcast())
+              .transform(
+                  "copy-for-remaining-candidates",
+                  ExampleSerializer.TYPE,
+                  new CopyForRemainingCandidates.EventTimeOperator(router))
+              .uid("copy-for-remaining-candidates");
+    } else if (spec.hasCandidates()) {
       routed =
           unique
               .flatMap(new CopyForCandidates(router.copiesPerEvent()), ExampleSerializer.TYPE)
@@ -154,6 +187,24 @@ public final class StreamLearnJob implements FlinkJob {
         .sinkTo(windowMetrics)
         .name("window-metrics")
         .uid("window-metrics");
+  }
+
+  /**
+   * Candidate pruning's decisions: the window reports read back (the trainers' own, through the
+   * metrics topic: Flink has no loops), keyed by the model whose candidates compete.
+   */
+  private DataStream<CandidatePruning.Pruned> candidatesPruned(StreamExecutionEnvironment env) {
+    if (windowReports == null) {
+      throw new IllegalStateException(
+          "pruning: the job reads no window reports back (withWindowReportsFrom)");
+    }
+    PruneCandidates prune = new PruneCandidates(spec);
+    return env.fromSource(windowReports, WatermarkStrategy.noWatermarks(), "read-window-reports")
+        .uid("read-window-reports")
+        .keyBy(prune.byCompetition())
+        .process(prune)
+        .name("prune-candidates")
+        .uid("prune-candidates");
   }
 
   @Override

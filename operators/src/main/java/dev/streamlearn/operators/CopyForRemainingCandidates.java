@@ -11,6 +11,9 @@ import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.functions.co.BroadcastProcessFunction;
+import org.apache.flink.streaming.api.operators.co.CoBroadcastWithNonKeyedOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
 import org.apache.flink.util.Collector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,6 +70,36 @@ public final class CopyForRemainingCandidates
     }
     if (getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() == 0) {
       LOG.info("candidate {} stops training: {}", decision.model(), decision.reason());
+    }
+  }
+
+  /**
+   * The operator that runs this function in the job: time is the events' alone. The decisions come
+   * from a stream of their own (the metrics topic read back) whose watermark says nothing of the
+   * events' time, so it neither holds back the trainers' windows nor moves them on.
+   */
+  public static final class EventTimeOperator
+      extends CoBroadcastWithNonKeyedOperator<Example, Pruned, Example> {
+
+    public EventTimeOperator(ModelRouter router) {
+      super(new CopyForRemainingCandidates(router), List.of(PRUNED));
+    }
+
+    @Override
+    public void open() throws Exception {
+      super.open();
+      // The decisions' input counts as idle from the start: the events' watermark alone passes.
+      combinedWatermark.updateStatus(1, true);
+    }
+
+    @Override
+    public void processWatermark2(Watermark mark) {}
+
+    @Override
+    protected void processWatermarkStatus(WatermarkStatus status, int index) throws Exception {
+      if (index == 0) {
+        super.processWatermarkStatus(status, index);
+      }
     }
   }
 

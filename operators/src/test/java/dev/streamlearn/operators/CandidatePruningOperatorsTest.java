@@ -12,7 +12,7 @@ import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
-import org.apache.flink.streaming.api.operators.co.CoBroadcastWithNonKeyedOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.BroadcastOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
@@ -97,12 +97,7 @@ class CandidatePruningOperatorsTest {
 
   private static BroadcastOperatorTestHarness<Example, Pruned, Example> copier() throws Exception {
     return new BroadcastOperatorTestHarness<>(
-        new CoBroadcastWithNonKeyedOperator<>(
-            new CopyForRemainingCandidates(new ModelRouter(SPEC)),
-            List.of(CopyForRemainingCandidates.PRUNED)),
-        1,
-        1,
-        0);
+        new CopyForRemainingCandidates.EventTimeOperator(new ModelRouter(SPEC)), 1, 1, 0);
   }
 
   /** Each copy as {@code <model> counts|copy}. */
@@ -139,6 +134,14 @@ class CandidatePruningOperatorsTest {
               "e3 shop.south.a counts",
               "e3 shop.south.b",
               "e3 shop.south.c");
+      // The events' watermark passes on; the decisions' neither holds it back nor moves it on.
+      harness.processWatermark(new Watermark(5_000));
+      harness.processBroadcastWatermark(new Watermark(1_000));
+      harness.processWatermark(new Watermark(7_000));
+      assertThat(harness.getOutput())
+          .filteredOn(Watermark.class::isInstance)
+          .containsExactly(new Watermark(5_000), new Watermark(7_000));
+      harness.getOutput().clear();
       snapshot = harness.snapshot(1, 1);
     }
     try (var harness = copier()) {

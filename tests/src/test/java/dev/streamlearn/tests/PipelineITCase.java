@@ -773,6 +773,132 @@ class PipelineITCase {
   }
 
   /**
+   * Candidate pruning while the stream runs: the window reports come back through the metrics
+   * topic, the two candidates that do not learn stop training after the first two windows, the
+   * others go on, and each event is still counted once though the candidate that counted it first
+   * is pruned.
+   */
+  @Test
+  void prunesTheCandidatesThatFallBehindWhileTheStreamRuns() throws Exception {
+    Path store = temporary.resolve("pruning-store");
+    PipelineSpec spec =
+        SpecLoader.parse(
+            String.join(
+                "\n",
+                "name: slope",
+                "source: {bootstrap-servers: '" + kafka.bootstrapServers() + "', topic: slope}",
+                "features:",
+                "  - {name: x, type: numeric}",
+                "  - {name: y, type: numeric}",
+                "holdout: {fraction: 0.25}",
+                "training: {batch-size: 8}",
+                "validation: {window: 100s, metric: logLoss}",
+                "candidates:",
+                "  - {name: frozen, training: {learning-rate: 0.0000001}}",
+                "  - {name: fast, training: {learning-rate: 0.5}}",
+                "  - {name: frozen-too, training: {learning-rate: 0.0000001}}",
+                "  - {name: steady, training: {learning-rate: 0.1}}",
+                "pruning: {windows: 2, keep: 2}",
+                "checkpoint: {interval: 500ms}",
+                "store: {uri: '" + store + "'}",
+                ""));
+    createTopics("slope");
+    AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
+    Random random = new Random(31);
+    int phase = 400;
+    // Events one second apart, alternating between the two partitions, so that both move the
+    // watermark on; the label is which side of a line the point lies.
+    java.util.function.IntConsumer produce =
+        count -> {
+          try (KafkaProducer<byte[], byte[]> producer = producer()) {
+            for (int i = 0; i < count; i++) {
+              double x = random.nextGaussian();
+              double y = random.nextGaussian();
+              String id = "s-" + CLOCK.get();
+              byte[] event =
+                  codec.encode(event(id, x + 2 * y > 0 ? 1.0 : 0.0, Map.of("x", x, "y", y)));
+              producer.send(new ProducerRecord<>("slope", i % 2, null, event));
+            }
+          }
+        };
+    produce.accept(phase);
+
+    ProgressMetrics.reset();
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    env.setParallelism(2);
+    StreamLearnJob job = StreamLearnJob.fromSpec(spec);
+    job.addTo(env);
+    org.apache.flink.core.execution.JobClient client = env.executeAsync(job.jobName());
+    LocalModelStore models = new LocalModelStore(store);
+    long counted;
+    try {
+      // The first round needs two windows closed by every candidate, reported on the metrics
+      // topic and read back.
+      long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+      while (ProgressMetrics.count(PipelineCounters.CANDIDATES_PRUNED) < 2
+          && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+      }
+      assertThat(ProgressMetrics.count(PipelineCounters.CANDIDATES_PRUNED))
+          .as("candidates pruned after the first events")
+          .isEqualTo(2);
+      // The decision reaches the copying subtasks by then (a broadcast); the next events come
+      // after.
+      Thread.sleep(1000);
+      produce.accept(phase);
+      deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+      while (countedEvents() < 2 * phase && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+      }
+      Thread.sleep(2000);
+      counted = countedEvents();
+      // Versions of the second phase's windows, published at checkpoints.
+      deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (eventsOfNewest(models, "slope.fast") <= phase && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+      }
+    } finally {
+      client.cancel().get();
+    }
+    // Every event once, though the candidate listed first (whose copies counted the events before)
+    // trains no more.
+    assertThat(counted).isEqualTo(2 * phase);
+    assertThat(ProgressMetrics.count(PipelineCounters.CANDIDATES_PRUNED)).isEqualTo(2);
+
+    // The pruned candidates learned from the first events only; the others from the second too.
+    assertThat(eventsOfNewest(models, "slope.frozen")).isPositive().isLessThanOrEqualTo(phase);
+    assertThat(eventsOfNewest(models, "slope.frozen-too")).isPositive().isLessThanOrEqualTo(phase);
+    assertThat(eventsOfNewest(models, "slope.fast")).isGreaterThan(phase);
+    assertThat(eventsOfNewest(models, "slope.steady")).isGreaterThan(phase);
+    System.out.printf(
+        "pruning: events learned from or held out by the newest version of each candidate: %s%n",
+        models.models().stream()
+            .sorted()
+            .map(model -> model + " " + eventsOfNewest(models, model))
+            .toList());
+  }
+
+  /** Events trained on and held out, as the counters say. */
+  private static long countedEvents() {
+    return ProgressMetrics.count(PipelineCounters.TRAINED)
+        + ProgressMetrics.count(PipelineCounters.HELD_OUT);
+  }
+
+  /** The events the newest version of {@code model} learned from or held out; 0 before one. */
+  private static long eventsOfNewest(LocalModelStore models, String model) {
+    try {
+      if (!models.models().contains(model)) {
+        return 0;
+      }
+      List<Long> versions = models.versions(model);
+      Manifest newest = models.manifest(model, versions.get(versions.size() - 1)).orElseThrow();
+      return newest.lineage().eventsTrainedTotal() + newest.lineage().eventsHeldOutTotal();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /**
    * Segments and candidates together: each region trains both candidates, each event is still
    * counted once, and scoring by segment with each segment's best candidate picks the one that
    * learned.
