@@ -56,6 +56,9 @@ class CandidatePruningTest {
     second = pruning.report(standing, "fraud", "d", 400, 0.7);
     assertThat(second).extracting(Pruned::candidate).containsExactly("a");
     assertThat(second.get(0).round()).isEqualTo(2);
+    assertThat(second.get(0).reason())
+        .isEqualTo(
+            "round 2: mean accuracy 0.5500 over 2 windows, 2 of 2; the best goes on (d 0.7500)");
     assertThat(standing.remaining).containsExactly("d");
     // keep reached: no more rounds.
     assertThat(pruning.report(standing, "fraud", "d", 500, 0.1)).isEmpty();

@@ -6,6 +6,7 @@ import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.metrics.InputDrift;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.core.train.CandidatePruning;
 import dev.streamlearn.jobs.ScoringJob;
 import dev.streamlearn.jobs.StreamLearnJob;
 import dev.streamlearn.jobs.runtime.EmbeddedKafka;
@@ -102,6 +103,16 @@ final class DemoCommand implements Callable<Integer> {
   List<String> tries;
 
   @Option(
+      names = "--prune",
+      paramLabel = "WINDOWS",
+      description = {
+        "With candidates on the synthetic stream: successive halving while it runs; every WINDOWS",
+        "validation windows the worse half of the candidates stops training, until one is left",
+        "(pruning.windows; the spec's pruning: settings say more)."
+      })
+  Integer pruneWindows;
+
+  @Option(
       names = "--task",
       description =
           "With --input: binary, multiclass or regression (default: the spec's, else inferred from the label column).")
@@ -161,6 +172,11 @@ final class DemoCommand implements Callable<Integer> {
     if (input != null && label == null) {
       throw new IllegalArgumentException(
           "--input needs --label COLUMN, the column that holds the label");
+    }
+    if (input != null && pruneWindows != null) {
+      throw new IllegalArgumentException(
+          "--prune works with the synthetic stream: a file is read to its end, and pruning decides"
+              + " while the stream runs");
     }
     if (input != null && labelsAfter != null) {
       throw new IllegalArgumentException(
@@ -229,6 +245,9 @@ final class DemoCommand implements Callable<Integer> {
     SpecLoader.override(tree, "source.bootstrap-servers", kafka.bootstrapServers());
     SpecLoader.override(tree, "store.uri", store.toAbsolutePath().toString());
     addTries(tree);
+    if (pruneWindows != null) {
+      SpecLoader.override(tree, "pruning.windows", pruneWindows);
+    }
     if (labelDelay != null) {
       SpecLoader.override(
           tree, "source.labels.max-wait", labelDelay.multipliedBy(3).toMillis() + "ms");
@@ -349,7 +368,7 @@ final class DemoCommand implements Callable<Integer> {
                     predictionsByModel(
                         kafka.bootstrapServers(), ScoringJob.defaultPredictionsTopic(spec))));
       }
-      return summarizeModels(spec, models, counts.addsUp() ? 0 : 1);
+      return summarizeModels(spec, models, counts.addsUp() ? 0 : 1, kafka.bootstrapServers());
     } finally {
       producer.stop();
       if (scoring != null) {
@@ -626,7 +645,7 @@ final class DemoCommand implements Callable<Integer> {
         return 1;
       }
       if (spec.hasCandidates() || spec.segments().enabled()) {
-        return summarizeModels(spec, models, counts.addsUp() ? 0 : 1);
+        return summarizeModels(spec, models, counts.addsUp() ? 0 : 1, kafka.bootstrapServers());
       }
       List<Long> versions = models.versions(spec.name());
       Manifest last = models.manifest(spec.name(), versions.get(versions.size() - 1)).orElseThrow();
@@ -695,10 +714,11 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   /** What the run left in the store: the candidates ranked, each segment's model, or the model. */
-  private int summarizeModels(PipelineSpec spec, ModelStore models, int exitCode)
+  private int summarizeModels(
+      PipelineSpec spec, ModelStore models, int exitCode, String bootstrapServers)
       throws IOException {
     if (spec.hasCandidates()) {
-      return summarizeCandidates(spec, models, exitCode);
+      return summarizeCandidates(spec, models, exitCode, bootstrapServers);
     }
     if (spec.segments().enabled()) {
       return summarizeSegments(spec, models, exitCode);
@@ -707,7 +727,8 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   /** The candidates ranked on their newest versions, and how to see the ranking again. */
-  private int summarizeCandidates(PipelineSpec spec, ModelStore models, int exitCode)
+  private int summarizeCandidates(
+      PipelineSpec spec, ModelStore models, int exitCode, String bootstrapServers)
       throws IOException {
     List<Manifest> newest =
         dev.streamlearn.store.CandidateRanking.newestCandidates(models, spec.name());
@@ -716,6 +737,9 @@ final class DemoCommand implements Callable<Integer> {
             + " versions:%n",
         newest.size(), models.location(), spec.validation().metric());
     ModelsCommand.printRankings(newest, out);
+    if (spec.pruning().enabled()) {
+      printPruned(spec, bootstrapServers);
+    }
     out.printf(
         "Again later: ./streamlearn models --store %s candidates --pipeline %s%n",
         models.location(), spec.name());
@@ -836,6 +860,79 @@ final class DemoCommand implements Callable<Integer> {
     properties.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     properties.put(ProducerConfig.ACKS_CONFIG, "all");
     return new KafkaProducer<>(properties);
+  }
+
+  /**
+   * The candidates pruned while the job ran, and why: the job's decisions made again from the
+   * window reports on the metrics topic, read in the order the job read them (one partition).
+   */
+  private void printPruned(PipelineSpec spec, String bootstrapServers) {
+    CandidatePruning pruning =
+        new CandidatePruning(
+            spec.name(),
+            spec.candidates().stream().map(PipelineSpec.Candidate::name).toList(),
+            spec.validation().metric(),
+            spec.pruning());
+    Map<String, CandidatePruning.Standing> standings = new java.util.HashMap<>();
+    List<CandidatePruning.Pruned> pruned = new java.util.ArrayList<>();
+    var codec = dev.streamlearn.schemas.codec.Topics.windowMetrics();
+    for (byte[] value : readRecords(bootstrapServers, spec.source().metricsTopic())) {
+      dev.streamlearn.schemas.WindowMetrics report;
+      try {
+        report = codec.decode(value);
+      } catch (dev.streamlearn.schemas.codec.AvroCodec.DecodeException e) {
+        continue;
+      }
+      String[] parts = pruning.competitionAndCandidate(report.getModel().toString());
+      if (parts != null) {
+        pruned.addAll(
+            pruning.report(
+                standings.computeIfAbsent(parts[0], c -> pruning.start()),
+                parts[0],
+                parts[1],
+                report.getWindowEnd().toEpochMilli(),
+                report.getCandidate() == null ? Double.NaN : report.getCandidate()));
+      }
+    }
+    out.printf(
+        "Pruned while the stream ran (every %d windows the worse half, down to %d): %d of %d"
+            + " candidates (the job counted %,d).%n",
+        spec.pruning().windows(),
+        spec.pruning().keep(),
+        pruned.size(),
+        spec.candidates().size() * Math.max(1, standings.size()),
+        ProgressMetrics.count(PipelineCounters.CANDIDATES_PRUNED));
+    for (CandidatePruning.Pruned each : pruned) {
+      out.printf(
+          "  %s after the window to %s: %s%n",
+          each.model(), java.time.Instant.ofEpochMilli(each.windowEnd()), each.reason());
+    }
+  }
+
+  /** Every record of {@code topic}, partition by partition, from its start to its end now. */
+  static List<byte[]> readRecords(String bootstrapServers, String topic) {
+    Properties properties = new Properties();
+    properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    List<byte[]> values = new java.util.ArrayList<>();
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(topic).stream()
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList();
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+      for (TopicPartition partition : partitions) {
+        consumer.assign(List.of(partition));
+        consumer.seekToBeginning(List.of(partition));
+        while (consumer.position(partition) < end.get(partition)) {
+          for (var record : consumer.poll(Duration.ofMillis(500))) {
+            values.add(record.value());
+          }
+        }
+      }
+    }
+    return values;
   }
 
   static long countRecords(String bootstrapServers, String topic) {

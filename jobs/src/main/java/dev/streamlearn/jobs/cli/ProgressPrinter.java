@@ -247,7 +247,10 @@ final class ProgressPrinter {
           latest.append(String.format(" RMSE %.4g", window.get("rmse")));
         }
       }
-      return String.format("%s %d, versions %d%s", several, models.size(), versions, latest);
+      long pruned = ProgressMetrics.count(PipelineCounters.CANDIDATES_PRUNED);
+      return String.format(
+          "%s %d%s, versions %d%s",
+          several, models.size(), pruned > 0 ? " (" + pruned + " pruned)" : "", versions, latest);
     } catch (IOException e) {
       return "store unreadable: " + e.getMessage();
     }

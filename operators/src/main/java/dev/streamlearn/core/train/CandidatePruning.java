@@ -199,14 +199,14 @@ public final class CandidatePruning implements Serializable {
               round,
               String.format(
                   Locale.ROOT,
-                  "round %d: mean %s %s over %d windows, %d of %d; the best %d go on (%s)",
+                  "round %d: mean %s %s over %d windows, %d of %d; %s on (%s)",
                   round,
                   metric,
                   describe(means.get(candidate)),
                   standing.windows,
                   i + 1,
                   ranked.size(),
-                  stay,
+                  stay == 1 ? "the best goes" : "the best " + stay + " go",
                   best(ranked.subList(0, stay), means))));
     }
     for (Pruned p : pruned) {
