@@ -911,16 +911,9 @@ final class DemoCommand implements Callable<Integer> {
 
   /** Every record of {@code topic}, partition by partition, from its start to its end now. */
   static List<byte[]> readRecords(String bootstrapServers, String topic) {
-    Properties properties = new Properties();
-    properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-    properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     List<byte[]> values = new java.util.ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
-      List<TopicPartition> partitions =
-          consumer.partitionsFor(topic).stream()
-              .map(p -> new TopicPartition(topic, p.partition()))
-              .toList();
+    try (KafkaConsumer<byte[], byte[]> consumer = rawConsumer(bootstrapServers)) {
+      List<TopicPartition> partitions = partitionsOf(consumer, topic);
       Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
       for (TopicPartition partition : partitions) {
         consumer.assign(List.of(partition));
@@ -936,19 +929,27 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   static long countRecords(String bootstrapServers, String topic) {
-    Properties properties = new Properties();
-    properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-    properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
-      List<TopicPartition> partitions =
-          consumer.partitionsFor(topic).stream()
-              .map(p -> new TopicPartition(topic, p.partition()))
-              .toList();
+    try (KafkaConsumer<byte[], byte[]> consumer = rawConsumer(bootstrapServers)) {
+      List<TopicPartition> partitions = partitionsOf(consumer, topic);
       Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
       Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions);
       return partitions.stream().mapToLong(p -> end.get(p) - begin.get(p)).sum();
     }
+  }
+
+  /** A consumer of record bytes without a group: partitions are assigned, not subscribed. */
+  private static KafkaConsumer<byte[], byte[]> rawConsumer(String bootstrapServers) {
+    Properties properties = new Properties();
+    properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    return new KafkaConsumer<>(properties);
+  }
+
+  private static List<TopicPartition> partitionsOf(KafkaConsumer<?, ?> consumer, String topic) {
+    return consumer.partitionsFor(topic).stream()
+        .map(p -> new TopicPartition(topic, p.partition()))
+        .toList();
   }
 
   static final long DRIFT_EVERY = 120_000;
