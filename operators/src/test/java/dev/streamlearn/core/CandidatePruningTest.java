@@ -101,6 +101,25 @@ class CandidatePruningTest {
   }
 
   @Test
+  void aStandingRestoredUnderAChangedSpecGoesOnWithTheCandidatesItListsNow() {
+    CandidatePruning before = pruning("accuracy", 1, 1);
+    CandidatePruning.Standing standing = before.start();
+    assertThat(window(before, standing, 100, 0.9, 0.1, 0.8, 0.2))
+        .extracting(Pruned::candidate)
+        .containsExactly("d", "b");
+    // The spec now drops c and adds c2 and e: c's absence no longer holds windows open.
+    CandidatePruning after =
+        new CandidatePruning(
+            "fraud", List.of("a", "b", "c2", "e"), "accuracy", new PipelineSpec.Pruning(1, 1));
+    assertThat(after.report(standing, "fraud", "a", 200, 0.7)).isEmpty();
+    assertThat(after.report(standing, "fraud", "e", 200, 0.9)).isEmpty();
+    List<Pruned> pruned = after.report(standing, "fraud", "c2", 200, 0.5);
+    assertThat(standing.pruned).containsExactly("d", "b", "c2");
+    assertThat(pruned).extracting(Pruned::candidate).containsExactly("c2");
+    assertThat(standing.remaining).containsExactly("a", "e");
+  }
+
+  @Test
   void tiesKeepTheCandidateListedFirstAndUndefinedValuesRankLast() {
     CandidatePruning pruning = pruning("auc", 1, 1);
     CandidatePruning.Standing standing = pruning.start();

@@ -23,7 +23,8 @@ import java.util.TreeMap;
  * candidate without events in it then has no value there). Reports come back from the metrics topic
  * at least once: a second report of a window, or one of a candidate already pruned, changes
  * nothing. A candidate whose windows had no value (a metric that was undefined on them) ranks last;
- * ties keep the candidate listed first in the spec.
+ * ties keep the candidate listed first in the spec. A standing restored under a spec that dropped a
+ * candidate goes on without it; one the spec added competes from then on.
  */
 public final class CandidatePruning implements Serializable {
 
@@ -45,6 +46,9 @@ public final class CandidatePruning implements Serializable {
   public static final class Standing implements Serializable {
     /** The candidates still training, in spec order. */
     public List<String> remaining = new ArrayList<>();
+
+    /** The candidates pruned, in the order they were. */
+    public List<String> pruned = new ArrayList<>();
 
     /** Windows not yet reported by every remaining candidate: end → candidate → value. */
     public TreeMap<Long, HashMap<String, Double>> open = new TreeMap<>();
@@ -117,6 +121,11 @@ public final class CandidatePruning implements Serializable {
    */
   public List<Pruned> report(
       Standing standing, String competition, String candidate, long windowEnd, double value) {
+    List<String> remaining = candidates.stream().filter(c -> !standing.pruned.contains(c)).toList();
+    if (!remaining.equals(standing.remaining)) {
+      // Restored under a spec that dropped or added candidates: those it lists now compete.
+      standing.remaining = new ArrayList<>(remaining);
+    }
     if (!standing.remaining.contains(candidate) || windowEnd <= standing.lastCounted) {
       return List.of();
     }
@@ -211,6 +220,7 @@ public final class CandidatePruning implements Serializable {
     }
     for (Pruned p : pruned) {
       standing.remaining.remove(p.candidate());
+      standing.pruned.add(p.candidate());
     }
     standing.round = round;
     standing.windows = 0;
