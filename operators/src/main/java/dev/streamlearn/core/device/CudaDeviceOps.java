@@ -92,8 +92,6 @@ public final class CudaDeviceOps extends KernelDeviceOps {
 
   private long pinnedBytes;
   private long pinnedUsed;
-  private long uploaded;
-  private long downloaded;
 
   /** The instance whose device each thread last made current. */
   private static final ThreadLocal<CudaDeviceOps> CURRENT = new ThreadLocal<>();
@@ -320,7 +318,7 @@ public final class CudaDeviceOps extends KernelDeviceOps {
             stream),
         "upload");
     pinnedUsed += (bytes + 255) & ~255L;
-    uploaded += bytes;
+    countUploaded(bytes);
   }
 
   @Override
@@ -343,17 +341,7 @@ public final class CudaDeviceOps extends KernelDeviceOps {
         "download");
     synchronize();
     new FloatPointer(new NativeAddress(pinned.address())).get(target, targetOffset, count);
-    downloaded += bytes;
-  }
-
-  @Override
-  public long bytesUploaded() {
-    return uploaded;
-  }
-
-  @Override
-  public long bytesDownloaded() {
-    return downloaded;
+    countDownloaded(bytes);
   }
 
   /** Makes the pinned staging hold at least {@code bytes}; call only after a wait. */

@@ -94,6 +94,11 @@ public abstract class KernelDeviceOps implements DeviceOps {
   private DeviceBuffer bf16A;
   private DeviceBuffer bf16B;
 
+  /** Bytes copied to and from the device so far, as the subclasses' copies count them. */
+  private long uploaded;
+
+  private long downloaded;
+
   protected KernelDeviceOps(Precision precision) {
     this.precision = precision;
     for (int i = 0; i < MAX_ARGS; i++) {
@@ -137,6 +142,26 @@ public abstract class KernelDeviceOps implements DeviceOps {
   @Override
   public Precision precision() {
     return precision;
+  }
+
+  /** Counts {@code bytes} copied from the host to the device. */
+  protected final void countUploaded(long bytes) {
+    uploaded += bytes;
+  }
+
+  /** Counts {@code bytes} copied from the device to the host. */
+  protected final void countDownloaded(long bytes) {
+    downloaded += bytes;
+  }
+
+  @Override
+  public final long bytesUploaded() {
+    return uploaded;
+  }
+
+  @Override
+  public final long bytesDownloaded() {
+    return downloaded;
   }
 
   protected static long address(Buffer buffer, long offset) {

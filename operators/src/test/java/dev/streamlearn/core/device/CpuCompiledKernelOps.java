@@ -40,9 +40,6 @@ public final class CpuCompiledKernelOps extends KernelDeviceOps {
   /** Allocations: address to bytes. */
   private final TreeMap<Long, Long> live = new TreeMap<>();
 
-  private long uploaded;
-  private long downloaded;
-
   private CpuCompiledKernelOps(Precision precision) {
     super(precision);
   }
@@ -289,7 +286,7 @@ public final class CpuCompiledKernelOps extends KernelDeviceOps {
       float[] source, int sourceOffset, Buffer target, long targetOffset, int count) {
     check(target, targetOffset, count);
     copyIn(source, sourceOffset, address(target, targetOffset), count);
-    uploaded += 4L * count;
+    countUploaded(4L * count);
   }
 
   @Override
@@ -297,7 +294,7 @@ public final class CpuCompiledKernelOps extends KernelDeviceOps {
       Buffer source, long sourceOffset, float[] target, int targetOffset, int count) {
     check(source, sourceOffset, count);
     copyOut(address(source, sourceOffset), target, targetOffset, count);
-    downloaded += 4L * count;
+    countDownloaded(4L * count);
   }
 
   @Override
@@ -312,16 +309,6 @@ public final class CpuCompiledKernelOps extends KernelDeviceOps {
       throw new IndexOutOfBoundsException(
           count + " floats at " + offset + " of a buffer of " + buffer.length());
     }
-  }
-
-  @Override
-  public long bytesUploaded() {
-    return uploaded;
-  }
-
-  @Override
-  public long bytesDownloaded() {
-    return downloaded;
   }
 
   @Override
