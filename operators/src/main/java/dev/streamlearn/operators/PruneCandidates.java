@@ -31,12 +31,7 @@ public final class PruneCandidates extends KeyedProcessFunction<String, WindowRe
   private transient Counter prunedCount;
 
   public PruneCandidates(PipelineSpec spec) {
-    this.pruning =
-        new CandidatePruning(
-            spec.name(),
-            spec.candidates().stream().map(PipelineSpec.Candidate::name).toList(),
-            spec.validation().metric(),
-            spec.pruning());
+    this.pruning = CandidatePruning.of(spec);
   }
 
   /** Keys each report by its competition. */

@@ -867,12 +867,7 @@ final class DemoCommand implements Callable<Integer> {
    * window reports on the metrics topic, read in the order the job read them (one partition).
    */
   private void printPruned(PipelineSpec spec, String bootstrapServers) {
-    CandidatePruning pruning =
-        new CandidatePruning(
-            spec.name(),
-            spec.candidates().stream().map(PipelineSpec.Candidate::name).toList(),
-            spec.validation().metric(),
-            spec.pruning());
+    CandidatePruning pruning = CandidatePruning.of(spec);
     Map<String, CandidatePruning.Standing> standings = new java.util.HashMap<>();
     List<CandidatePruning.Pruned> pruned = new java.util.ArrayList<>();
     var codec = dev.streamlearn.schemas.codec.Topics.windowMetrics();

@@ -109,17 +109,8 @@ public final class ModelRouter implements Serializable {
     if (candidates.isEmpty()) {
       return null;
     }
-    String first = modelOf(copyOfFirst(example));
+    String first = modelOf(example, 0);
     return first.substring(0, first.length() - candidates.get(0).name().length() - 1);
-  }
-
-  private static Example copyOfFirst(Example example) {
-    if (example.candidate == 0) {
-      return example;
-    }
-    Example first = new Example();
-    first.categorical = example.categorical;
-    return first;
   }
 
   /** The candidates' names, in spec order. */
@@ -167,8 +158,13 @@ public final class ModelRouter implements Serializable {
 
   /** The model an example trains: the pipeline's name, or its segment's or candidate's model. */
   public String modelOf(Example example) {
+    return modelOf(example, example.candidate);
+  }
+
+  /** The model of {@code example}'s copy for candidate {@code candidate}. */
+  private String modelOf(Example example, int candidate) {
     if (feature == null) {
-      return candidateModels.isEmpty() ? name : candidateModels.get(example.candidate);
+      return candidateModels.isEmpty() ? name : candidateModels.get(candidate);
     }
     String segment = segmentOf(example);
     if (segment == null) {
@@ -178,7 +174,7 @@ public final class ModelRouter implements Serializable {
     if (names == null || names.size() >= NAME_CACHE) {
       names = new HashMap<>();
     }
-    return names.computeIfAbsent(segment, this::segmentModels)[example.candidate];
+    return names.computeIfAbsent(segment, this::segmentModels)[candidate];
   }
 
   /** A segment's model, or its candidates' models, {@code <name>.<segment>.<candidate>}. */

@@ -44,10 +44,7 @@ public final class CandidatePruning implements Serializable {
    * Candidates are named as in the spec.
    */
   public static final class Standing implements Serializable {
-    /** The candidates still training, in spec order. */
-    public List<String> remaining = new ArrayList<>();
-
-    /** The candidates pruned, in the order they were. */
+    /** The candidates pruned, in the order they were; the others the spec lists still train. */
     public List<String> pruned = new ArrayList<>();
 
     /** Windows not yet reported by every remaining candidate: end → candidate → value. */
@@ -92,11 +89,26 @@ public final class CandidatePruning implements Serializable {
     MetricDirection.biggerIsBetter(metric);
   }
 
+  /** The rules of {@code spec}'s {@code pruning}, for its candidates and validation metric. */
+  public static CandidatePruning of(PipelineSpec spec) {
+    return new CandidatePruning(
+        spec.name(),
+        spec.candidates().stream().map(PipelineSpec.Candidate::name).toList(),
+        spec.validation().metric(),
+        spec.pruning());
+  }
+
   /** The competition's standing before any report: every candidate training. */
   public Standing start() {
-    Standing standing = new Standing();
-    standing.remaining.addAll(candidates);
-    return standing;
+    return new Standing();
+  }
+
+  /**
+   * The candidates still training, in spec order: those the spec lists that were not pruned (so a
+   * standing restored under a spec that dropped or added candidates goes on with its own).
+   */
+  public List<String> remaining(Standing standing) {
+    return candidates.stream().filter(c -> !standing.pruned.contains(c)).toList();
   }
 
   /**
@@ -121,22 +133,19 @@ public final class CandidatePruning implements Serializable {
    */
   public List<Pruned> report(
       Standing standing, String competition, String candidate, long windowEnd, double value) {
-    List<String> remaining = candidates.stream().filter(c -> !standing.pruned.contains(c)).toList();
-    if (!remaining.equals(standing.remaining)) {
-      // Restored under a spec that dropped or added candidates: those it lists now compete.
-      standing.remaining = new ArrayList<>(remaining);
-    }
-    if (!standing.remaining.contains(candidate) || windowEnd <= standing.lastCounted) {
+    List<String> remaining = remaining(standing);
+    if (!remaining.contains(candidate) || windowEnd <= standing.lastCounted) {
       return List.of();
     }
     standing.open.computeIfAbsent(windowEnd, end -> new HashMap<>()).put(candidate, value);
     List<Pruned> pruned = new ArrayList<>();
-    while (!standing.open.isEmpty() && countable(standing)) {
+    while (!standing.open.isEmpty() && countable(standing, remaining)) {
       Map.Entry<Long, HashMap<String, Double>> window = standing.open.pollFirstEntry();
-      count(standing, window.getValue());
+      count(standing, remaining, window.getValue());
       standing.lastCounted = window.getKey();
-      if (standing.windows == windows && standing.remaining.size() > keep) {
-        pruned.addAll(cut(standing, competition, window.getKey()));
+      if (standing.windows == windows && remaining.size() > keep) {
+        pruned.addAll(cut(standing, remaining, competition, window.getKey()));
+        remaining = remaining(standing);
       }
     }
     return pruned;
@@ -146,12 +155,12 @@ public final class CandidatePruning implements Serializable {
    * Whether the oldest open window can count: every remaining candidate reported it or a later one,
    * or too many windows wait behind it.
    */
-  private boolean countable(Standing standing) {
+  private static boolean countable(Standing standing, List<String> remaining) {
     if (standing.open.size() > MAX_OPEN_WINDOWS) {
       return true;
     }
     long first = standing.open.firstKey();
-    for (String candidate : standing.remaining) {
+    for (String candidate : remaining) {
       boolean reported = false;
       for (Map.Entry<Long, HashMap<String, Double>> window :
           standing.open.tailMap(first, true).entrySet()) {
@@ -167,9 +176,9 @@ public final class CandidatePruning implements Serializable {
     return true;
   }
 
-  private static void count(Standing standing, Map<String, Double> values) {
+  private static void count(Standing standing, List<String> remaining, Map<String, Double> values) {
     standing.windows++;
-    for (String candidate : standing.remaining) {
+    for (String candidate : remaining) {
       Double value = values.get(candidate);
       if (value != null && Double.isFinite(value)) {
         standing.sums.merge(candidate, value, Double::sum);
@@ -179,10 +188,11 @@ public final class CandidatePruning implements Serializable {
   }
 
   /** Ranks the remaining candidates on this round's windows and prunes the worse half. */
-  private List<Pruned> cut(Standing standing, String competition, long windowEnd) {
+  private List<Pruned> cut(
+      Standing standing, List<String> remaining, String competition, long windowEnd) {
     boolean bigger = MetricDirection.biggerIsBetter(metric);
     Map<String, Double> means = new HashMap<>();
-    for (String candidate : standing.remaining) {
+    for (String candidate : remaining) {
       int count = standing.counts.getOrDefault(candidate, 0);
       means.put(candidate, count == 0 ? Double.NaN : standing.sums.get(candidate) / count);
     }
@@ -193,7 +203,7 @@ public final class CandidatePruning implements Serializable {
               double mean = means.get(candidate);
               return Double.isNaN(mean) ? Double.POSITIVE_INFINITY : bigger ? -mean : mean;
             });
-    List<String> ranked = new ArrayList<>(standing.remaining);
+    List<String> ranked = new ArrayList<>(remaining);
     ranked.sort(byMean);
     int stay = Math.max(keep, (ranked.size() + 1) / 2);
     int round = standing.round + 1;
@@ -219,7 +229,6 @@ public final class CandidatePruning implements Serializable {
                   best(ranked.subList(0, stay), means))));
     }
     for (Pruned p : pruned) {
-      standing.remaining.remove(p.candidate());
       standing.pruned.add(p.candidate());
     }
     standing.round = round;
