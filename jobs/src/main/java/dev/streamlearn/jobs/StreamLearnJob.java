@@ -15,9 +15,11 @@ import dev.streamlearn.operators.ExampleSerializer;
 import dev.streamlearn.operators.JoinLabels;
 import dev.streamlearn.operators.PruneCandidates;
 import dev.streamlearn.operators.PublishModel;
+import dev.streamlearn.operators.RecordPruningInStore;
 import dev.streamlearn.operators.Refusal;
 import dev.streamlearn.operators.SourceRecord;
 import dev.streamlearn.operators.TrainModel;
+import dev.streamlearn.store.ModelStores;
 import java.nio.file.Path;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -191,7 +193,8 @@ public final class StreamLearnJob implements FlinkJob {
 
   /**
    * Candidate pruning's decisions: the window reports read back (the trainers' own, through the
-   * metrics topic: Flink has no loops), keyed by the model whose candidates compete.
+   * metrics topic: Flink has no loops), keyed by the model whose candidates compete. Each decision
+   * is recorded in the store beside the pruned candidate's versions, too.
    */
   private DataStream<CandidatePruning.Pruned> candidatesPruned(StreamExecutionEnvironment env) {
     if (windowReports == null) {
@@ -199,12 +202,19 @@ public final class StreamLearnJob implements FlinkJob {
           "pruning: the job reads no window reports back (withWindowReportsFrom)");
     }
     PruneCandidates prune = new PruneCandidates(spec);
-    return env.fromSource(windowReports, WatermarkStrategy.noWatermarks(), "read-window-reports")
-        .uid("read-window-reports")
-        .keyBy(prune.byCompetition())
-        .process(prune)
-        .name("prune-candidates")
-        .uid("prune-candidates");
+    DataStream<CandidatePruning.Pruned> decisions =
+        env.fromSource(windowReports, WatermarkStrategy.noWatermarks(), "read-window-reports")
+            .uid("read-window-reports")
+            .keyBy(prune.byCompetition())
+            .process(prune)
+            .name("prune-candidates")
+            .uid("prune-candidates");
+    String store = spec.store().uri();
+    decisions
+        .sinkTo(new RecordPruningInStore(() -> ModelStores.open(store)))
+        .name("record-pruning-in-store")
+        .uid("record-pruning-in-store");
+    return decisions;
   }
 
   @Override

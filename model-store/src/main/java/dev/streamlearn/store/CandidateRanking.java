@@ -12,7 +12,10 @@ import java.util.Map;
  * candidate.metric}). Candidates learn from the same events and hold out the same ones, so versions
  * validated on the same window compare like for like: those on the newest window rank first, best
  * first; a candidate whose newest version was validated on an older window (it was not published
- * since, e.g. gated or stopped) ranks after them.
+ * since, e.g. gated or pruned) ranks after them. A candidate pruned while the stream ran is shown
+ * with its {@link Pruning} once the others have moved past its newest window: until then it is
+ * still publishing what it learned before the decision reached it, and a record left by an earlier
+ * run is not taken for this run's while the candidate keeps up.
  */
 public final class CandidateRanking {
 
@@ -26,6 +29,8 @@ public final class CandidateRanking {
    * @param sinceStart the metric over every held-out event since the start, each scored on arrival
    *     by the model of that moment (NaN when the manifest has none): the long run, beside the
    *     newest window
+   * @param pruned why it stopped training, where it was pruned while the stream ran and has not
+   *     published on the newest window; null otherwise
    */
   public record Entry(
       String model,
@@ -36,7 +41,8 @@ public final class CandidateRanking {
       long heldOut,
       double value,
       boolean current,
-      double sinceStart) {}
+      double sinceStart,
+      Pruning pruned) {}
 
   private final String metric;
   private final List<Entry> entries;
@@ -53,6 +59,17 @@ public final class CandidateRanking {
    *     compared by different metrics
    */
   public static CandidateRanking of(Collection<Manifest> newest) {
+    return of(newest, Map.of());
+  }
+
+  /**
+   * Ranks the candidates whose newest versions' manifests are {@code newest}; {@code pruned} holds,
+   * by model name, the candidates that were pruned while the stream ran ({@link #prunings}).
+   *
+   * @throws IllegalArgumentException when a manifest is not a candidate's, or the candidates are
+   *     compared by different metrics
+   */
+  public static CandidateRanking of(Collection<Manifest> newest, Map<String, Pruning> pruned) {
     if (newest.isEmpty()) {
       throw new IllegalArgumentException("no candidate models to rank");
     }
@@ -91,6 +108,7 @@ public final class CandidateRanking {
       double sinceStart =
           all == null ? Double.NaN : all.getOrDefault(metric, Double.NaN).doubleValue();
       Manifest.ValidationWindow span = manifest.validationWindow();
+      boolean current = span != null && span.end() == newestEnd;
       entries.add(
           new Entry(
               manifest.name(),
@@ -100,8 +118,9 @@ public final class CandidateRanking {
               span,
               heldOut,
               value,
-              span != null && span.end() == newestEnd,
-              sinceStart));
+              current,
+              sinceStart,
+              current ? null : pruned.get(manifest.name())));
     }
     boolean bigger = MetricDirection.biggerIsBetter(metric);
     Comparator<Entry> byValue =
@@ -151,17 +170,33 @@ public final class CandidateRanking {
     return newest;
   }
 
+  /** The prunings the source records for the candidates of {@code newest}, by model name. */
+  public static Map<String, Pruning> prunings(VersionSource source, Collection<Manifest> newest)
+      throws java.io.IOException {
+    Map<String, Pruning> prunings = new java.util.HashMap<>();
+    for (Manifest manifest : newest) {
+      source.pruning(manifest.name()).ifPresent(pruning -> prunings.put(manifest.name(), pruning));
+    }
+    return prunings;
+  }
+
   /**
    * The newest versions of candidates grouped by segment (one group, keyed by null, without
    * segments), each group ranked; segments in the order they first appear.
    */
   public static Map<Manifest.Segment, CandidateRanking> bySegment(Collection<Manifest> newest) {
+    return bySegment(newest, Map.of());
+  }
+
+  /** The same, with the prunings of the candidates pruned while the stream ran, by model name. */
+  public static Map<Manifest.Segment, CandidateRanking> bySegment(
+      Collection<Manifest> newest, Map<String, Pruning> pruned) {
     Map<Manifest.Segment, List<Manifest>> groups = new java.util.LinkedHashMap<>();
     for (Manifest manifest : newest) {
       groups.computeIfAbsent(manifest.segment(), s -> new ArrayList<>()).add(manifest);
     }
     Map<Manifest.Segment, CandidateRanking> rankings = new java.util.LinkedHashMap<>();
-    groups.forEach((segment, group) -> rankings.put(segment, of(group)));
+    groups.forEach((segment, group) -> rankings.put(segment, of(group, pruned)));
     return rankings;
   }
 

@@ -30,7 +30,8 @@ import java.util.stream.Stream;
 /**
  * A model store in a local directory: {@code <root>/<model>/<version>/} holds a version's files.
  * Files are written under a hidden staging directory and the directory is renamed into place in one
- * atomic step; aliases are small files under {@code <root>/<model>/aliases/}, replaced by rename.
+ * atomic step; aliases are small files under {@code <root>/<model>/aliases/}, replaced by rename,
+ * and a pruned candidate's {@link Pruning} is {@code <root>/<model>/pruned.json}.
  */
 public final class LocalModelStore implements ModelStore {
 
@@ -261,6 +262,30 @@ public final class LocalModelStore implements ModelStore {
       }
     }
     return aliases;
+  }
+
+  @Override
+  public void markPruned(String model, Pruning pruning) throws IOException {
+    Path file = root.resolve(ModelNames.checkModelName(model)).resolve(Pruning.FILE);
+    Files.createDirectories(file.getParent());
+    Path temporary = file.resolveSibling("." + Pruning.FILE + "-" + UUID.randomUUID());
+    Files.write(temporary, pruning.toJson());
+    try {
+      Files.move(
+          temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  @Override
+  public Optional<Pruning> pruning(String model) throws IOException {
+    Path file = root.resolve(ModelNames.checkModelName(model)).resolve(Pruning.FILE);
+    try {
+      return Optional.of(Pruning.fromJson(Files.readAllBytes(file)));
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
   }
 
   @Override

@@ -153,6 +153,15 @@ public interface ModelStore extends VersionSource {
   /** Every alias of a model and the version it points at. */
   Map<String, Long> aliases(String model) throws IOException;
 
+  /**
+   * Records that a hyper-parameter candidate stopped training while the stream ran, replacing what
+   * was recorded before (a decision made again after a restore writes the same).
+   */
+  void markPruned(String model, Pruning pruning) throws IOException;
+
+  @Override
+  Optional<Pruning> pruning(String model) throws IOException;
+
   /** Removes a version; readers see it whole or not at all. */
   void delete(String model, long version) throws IOException;
 

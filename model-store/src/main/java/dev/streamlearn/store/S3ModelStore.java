@@ -37,7 +37,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * into the version's prefix and writes the manifest last, only if no manifest is there ({@code
  * If-None-Match: *}). Readers see a version once its manifest exists. Aliases are small objects
  * under {@code <prefix>/<model>/aliases/}, moved by conditional writes ({@code If-Match} on the
- * ETag read), so compare-and-set holds across writers.
+ * ETag read), so compare-and-set holds across writers. A pruned candidate's {@link Pruning} is
+ * {@code <prefix>/<model>/pruned.json}.
  */
 public final class S3ModelStore implements ModelStore {
 
@@ -330,6 +331,23 @@ public final class S3ModelStore implements ModelStore {
       }
     }
     return aliases;
+  }
+
+  @Override
+  public void markPruned(String model, Pruning pruning) throws IOException {
+    try {
+      s3.putObject(
+          PutObjectRequest.builder().bucket(bucket).key(modelKey(model) + Pruning.FILE).build(),
+          RequestBody.fromBytes(pruning.toJson()));
+    } catch (SdkException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public Optional<Pruning> pruning(String model) throws IOException {
+    Optional<byte[]> bytes = get(modelKey(model) + Pruning.FILE);
+    return bytes.isEmpty() ? Optional.empty() : Optional.of(Pruning.fromJson(bytes.get()));
   }
 
   @Override

@@ -25,6 +25,12 @@ public interface VersionSource {
   /** A version's manifest alone (its files are not read); empty when there is no such version. */
   Optional<Manifest> manifest(String model, long version) throws IOException;
 
+  /**
+   * Why a hyper-parameter candidate stopped training, when the pipeline pruned it while the stream
+   * ran; empty otherwise.
+   */
+  Optional<Pruning> pruning(String model) throws IOException;
+
   /** Where it reads from, for people to read. */
   String location();
 

@@ -46,6 +46,45 @@ class CandidateRankingTest {
   }
 
   @Test
+  void showsWhyAPrunedCandidateStoppedOnceTheOthersMovedPastIt() {
+    Pruning round1 = new Pruning(200, 1, "round 1: mean accuracy 0.70 over 2 windows, 3 of 3");
+    Pruning round2 = new Pruning(300, 2, "round 2: mean accuracy 0.80 over 2 windows, 2 of 2");
+    Map<String, Pruning> pruned = Map.of("p.a", round1, "p.b", round2, "p.c", round2);
+    CandidateRanking ranking =
+        CandidateRanking.of(
+            List.of(
+                manifest("p.a", "accuracy", 0.70, 2, 200),
+                manifest("p.b", "accuracy", 0.80, 3, 300),
+                // Pruned, but still publishing what it learned before the decision reached it:
+                // on the newest window it ranks as the others do, without its pruning.
+                manifest("p.c", "accuracy", 0.95, 4, 400),
+                manifest("p.d", "accuracy", 0.90, 4, 400)),
+            pruned);
+    assertThat(ranking.entries())
+        .extracting(CandidateRanking.Entry::model)
+        .containsExactly("p.c", "p.d", "p.b", "p.a");
+    assertThat(ranking.entries())
+        .extracting(CandidateRanking.Entry::pruned)
+        .containsExactly(null, null, round2, round1);
+    assertThat(ranking.best()).get().extracting(CandidateRanking.Entry::model).isEqualTo("p.c");
+    // Without the records, the same ranking, none marked.
+    assertThat(CandidateRanking.of(List.of(manifest("p.a", "accuracy", 0.70, 2, 200))).entries())
+        .extracting(CandidateRanking.Entry::pruned)
+        .containsOnlyNulls();
+    // By segment too.
+    assertThat(
+            CandidateRanking.bySegment(
+                    List.of(
+                        manifest("p.a", "accuracy", 0.70, 2, 200),
+                        manifest("p.d", "accuracy", 0.90, 4, 400)),
+                    pruned)
+                .get(null)
+                .entries())
+        .extracting(CandidateRanking.Entry::pruned)
+        .containsExactly(null, round1);
+  }
+
+  @Test
   void refusesWhatIsNotACandidateOrComparedByAnotherMetric() {
     Manifest plain = manifest("p", "accuracy", 0.9, 1, 100);
     Manifest notCandidate =

@@ -145,6 +145,27 @@ abstract class ModelStoreContract {
   }
 
   @Test
+  void recordsWhyACandidateWasPrunedBesideItsVersions() throws Exception {
+    ModelStore store = store();
+    store.publish(manifest("p.c1", 1), Map.of("a.bin", new byte[] {1}));
+    assertThat(store.pruning("p.c1")).isEmpty();
+    assertThat(store.pruning("p.nothing-yet")).isEmpty();
+
+    Pruning first = new Pruning(100_000, 1, "round 1: mean logLoss 0.69 over 2 windows, 2 of 2");
+    store.markPruned("p.c1", first);
+    assertThat(store.pruning("p.c1")).contains(first);
+    // Made again (after a restore): the record is replaced, the versions untouched.
+    Pruning again = new Pruning(100_000, 1, "round 1: mean logLoss 0.70 over 2 windows, 2 of 2");
+    store.markPruned("p.c1", again);
+    assertThat(store.pruning("p.c1")).contains(again);
+    assertThat(store.versions("p.c1")).containsExactly(1L);
+    assertThat(store.aliases("p.c1")).containsOnlyKeys("latest");
+    assertThat(store.models()).containsExactly("p.c1");
+    assertThatThrownBy(() -> store.markPruned("../p", first))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void retentionKeepsTheNewestAndEveryAliasedVersion() throws Exception {
     ModelStore store = store();
     for (long v = 1; v <= 6; v++) {

@@ -296,6 +296,17 @@ class ExactlyOnceITCase {
     }
 
     @Override
+    public void markPruned(String model, dev.streamlearn.store.Pruning pruning) throws IOException {
+      store.markPruned(model, pruning);
+    }
+
+    @Override
+    public java.util.Optional<dev.streamlearn.store.Pruning> pruning(String model)
+        throws IOException {
+      return store.pruning(model);
+    }
+
+    @Override
     public List<String> models() throws IOException {
       return store.models();
     }

@@ -870,6 +870,27 @@ class PipelineITCase {
     assertThat(eventsOfNewest(models, "slope.frozen-too")).isPositive().isLessThanOrEqualTo(phase);
     assertThat(eventsOfNewest(models, "slope.fast")).isGreaterThan(phase);
     assertThat(eventsOfNewest(models, "slope.steady")).isGreaterThan(phase);
+
+    // The store says why the two stopped, and the ranking shows it beside them.
+    for (String pruned : List.of("slope.frozen", "slope.frozen-too")) {
+      dev.streamlearn.store.Pruning pruning = models.pruning(pruned).orElseThrow();
+      assertThat(pruning.round()).isEqualTo(1);
+      assertThat(pruning.reason())
+          .startsWith("round 1: mean logLoss")
+          .contains("over 2 windows")
+          .contains("the best 2 go on");
+    }
+    assertThat(models.pruning("slope.fast")).isEmpty();
+    assertThat(models.pruning("slope.steady")).isEmpty();
+    List<Manifest> newest =
+        dev.streamlearn.store.CandidateRanking.newestCandidates(models, "slope");
+    var ranking =
+        dev.streamlearn.store.CandidateRanking.of(
+            newest, dev.streamlearn.store.CandidateRanking.prunings(models, newest));
+    assertThat(ranking.entries())
+        .filteredOn(entry -> entry.pruned() != null)
+        .extracting(dev.streamlearn.store.CandidateRanking.Entry::model)
+        .containsExactlyInAnyOrder("slope.frozen", "slope.frozen-too");
     System.out.printf(
         "pruning: events learned from or held out by the newest version of each candidate: %s%n",
         models.models().stream()

@@ -6,7 +6,6 @@ import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.metrics.InputDrift;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
-import dev.streamlearn.core.train.CandidatePruning;
 import dev.streamlearn.jobs.ScoringJob;
 import dev.streamlearn.jobs.StreamLearnJob;
 import dev.streamlearn.jobs.runtime.EmbeddedKafka;
@@ -16,9 +15,11 @@ import dev.streamlearn.operators.PipelineCounters;
 import dev.streamlearn.schemas.EventLabel;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
+import dev.streamlearn.store.CandidateRanking;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ModelStore;
 import dev.streamlearn.store.ModelStores;
+import dev.streamlearn.store.Pruning;
 import dev.streamlearn.store.http.ModelStoreServer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -368,7 +369,7 @@ final class DemoCommand implements Callable<Integer> {
                     predictionsByModel(
                         kafka.bootstrapServers(), ScoringJob.defaultPredictionsTopic(spec))));
       }
-      return summarizeModels(spec, models, counts.addsUp() ? 0 : 1, kafka.bootstrapServers());
+      return summarizeModels(spec, models, counts.addsUp() ? 0 : 1);
     } finally {
       producer.stop();
       if (scoring != null) {
@@ -645,7 +646,7 @@ final class DemoCommand implements Callable<Integer> {
         return 1;
       }
       if (spec.hasCandidates() || spec.segments().enabled()) {
-        return summarizeModels(spec, models, counts.addsUp() ? 0 : 1, kafka.bootstrapServers());
+        return summarizeModels(spec, models, counts.addsUp() ? 0 : 1);
       }
       List<Long> versions = models.versions(spec.name());
       Manifest last = models.manifest(spec.name(), versions.get(versions.size() - 1)).orElseThrow();
@@ -714,11 +715,10 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   /** What the run left in the store: the candidates ranked, each segment's model, or the model. */
-  private int summarizeModels(
-      PipelineSpec spec, ModelStore models, int exitCode, String bootstrapServers)
+  private int summarizeModels(PipelineSpec spec, ModelStore models, int exitCode)
       throws IOException {
     if (spec.hasCandidates()) {
-      return summarizeCandidates(spec, models, exitCode, bootstrapServers);
+      return summarizeCandidates(spec, models, exitCode);
     }
     if (spec.segments().enabled()) {
       return summarizeSegments(spec, models, exitCode);
@@ -727,18 +727,17 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   /** The candidates ranked on their newest versions, and how to see the ranking again. */
-  private int summarizeCandidates(
-      PipelineSpec spec, ModelStore models, int exitCode, String bootstrapServers)
+  private int summarizeCandidates(PipelineSpec spec, ModelStore models, int exitCode)
       throws IOException {
-    List<Manifest> newest =
-        dev.streamlearn.store.CandidateRanking.newestCandidates(models, spec.name());
+    List<Manifest> newest = CandidateRanking.newestCandidates(models, spec.name());
     out.printf(
         "%d candidate models trained side by side in %s, by held-out %s on their newest"
             + " versions:%n",
         newest.size(), models.location(), spec.validation().metric());
-    ModelsCommand.printRankings(newest, out);
+    Map<String, Pruning> pruned = CandidateRanking.prunings(models, newest);
+    ModelsCommand.printRankings(newest, pruned, out);
     if (spec.pruning().enabled()) {
-      printPruned(spec, bootstrapServers);
+      printPruned(spec, pruned);
     }
     out.printf(
         "Again later: ./streamlearn models --store %s candidates --pipeline %s%n",
@@ -863,64 +862,18 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   /**
-   * The candidates pruned while the job ran, and why: the job's decisions made again from the
-   * window reports on the metrics topic, read in the order the job read them (one partition).
+   * How many candidates were pruned while the stream ran, as the store records them beside their
+   * versions, and as the job counted its decisions; the ranking above says why.
    */
-  private void printPruned(PipelineSpec spec, String bootstrapServers) {
-    CandidatePruning pruning = CandidatePruning.of(spec);
-    Map<String, CandidatePruning.Standing> standings = new java.util.HashMap<>();
-    List<CandidatePruning.Pruned> pruned = new java.util.ArrayList<>();
-    var codec = dev.streamlearn.schemas.codec.Topics.windowMetrics();
-    for (byte[] value : readRecords(bootstrapServers, spec.source().metricsTopic())) {
-      dev.streamlearn.schemas.WindowMetrics report;
-      try {
-        report = codec.decode(value);
-      } catch (dev.streamlearn.schemas.codec.AvroCodec.DecodeException e) {
-        continue;
-      }
-      String[] parts = pruning.competitionAndCandidate(report.getModel().toString());
-      if (parts != null) {
-        pruned.addAll(
-            pruning.report(
-                standings.computeIfAbsent(parts[0], c -> pruning.start()),
-                parts[0],
-                parts[1],
-                report.getWindowEnd().toEpochMilli(),
-                report.getCandidate() == null ? Double.NaN : report.getCandidate()));
-      }
-    }
+  private void printPruned(PipelineSpec spec, Map<String, Pruning> pruned) {
     out.printf(
         "Pruned while the stream ran (every %d windows the worse half, down to %d): %d of %d"
-            + " candidates (the job counted %,d).%n",
+            + " candidates recorded in the store (the job counted %,d).%n",
         spec.pruning().windows(),
         spec.pruning().keep(),
         pruned.size(),
-        spec.candidates().size() * Math.max(1, standings.size()),
+        spec.candidates().size(),
         ProgressMetrics.count(PipelineCounters.CANDIDATES_PRUNED));
-    for (CandidatePruning.Pruned each : pruned) {
-      out.printf(
-          "  %s after the window to %s: %s%n",
-          each.model(), java.time.Instant.ofEpochMilli(each.windowEnd()), each.reason());
-    }
-  }
-
-  /** Every record of {@code topic}, partition by partition, from its start to its end now. */
-  static List<byte[]> readRecords(String bootstrapServers, String topic) {
-    List<byte[]> values = new java.util.ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer = rawConsumer(bootstrapServers)) {
-      List<TopicPartition> partitions = partitionsOf(consumer, topic);
-      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-      for (TopicPartition partition : partitions) {
-        consumer.assign(List.of(partition));
-        consumer.seekToBeginning(List.of(partition));
-        while (consumer.position(partition) < end.get(partition)) {
-          for (var record : consumer.poll(Duration.ofMillis(500))) {
-            values.add(record.value());
-          }
-        }
-      }
-    }
-    return values;
   }
 
   static long countRecords(String bootstrapServers, String topic) {

@@ -8,6 +8,8 @@ import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ManifestJson;
 import dev.streamlearn.store.ModelStore;
 import dev.streamlearn.store.ModelStores;
+import dev.streamlearn.store.Pruning;
+import dev.streamlearn.store.VersionSource;
 import dev.streamlearn.store.http.ModelStoreClient;
 import dev.streamlearn.store.http.ModelStoreServer;
 import java.io.IOException;
@@ -228,8 +230,10 @@ final class ModelsCommand implements Runnable {
     @Override
     public Integer call() throws IOException {
       List<Manifest> newest = new java.util.ArrayList<>();
+      VersionSource source;
       if (parent.remote()) {
         ModelStoreClient client = parent.client(null);
+        source = client;
         for (String model : ModelRouter.pipelineModels(pipeline, client.models())) {
           Manifest manifest = client.manifest(model, "latest");
           if (manifest.candidate() != null) {
@@ -237,6 +241,7 @@ final class ModelsCommand implements Runnable {
           }
         }
       } else {
+        source = parent.local();
         newest = CandidateRanking.newestCandidates(parent.local(), pipeline);
       }
       if (newest.isEmpty()) {
@@ -247,14 +252,18 @@ final class ModelsCommand implements Runnable {
                 + parent.store
                 + " (a spec with candidates names them <pipeline>.<candidate>)");
       }
-      printRankings(newest, System.out);
+      printRankings(newest, CandidateRanking.prunings(source, newest), System.out);
       return 0;
     }
   }
 
-  /** The candidates' newest versions ranked, one table per segment where there are segments. */
-  static void printRankings(List<Manifest> newest, java.io.PrintStream out) {
-    for (var ranking : CandidateRanking.bySegment(newest).entrySet()) {
+  /**
+   * The candidates' newest versions ranked, one table per segment where there are segments, with
+   * the prunings of those pruned while the stream ran (by model name).
+   */
+  static void printRankings(
+      List<Manifest> newest, Map<String, Pruning> pruned, java.io.PrintStream out) {
+    for (var ranking : CandidateRanking.bySegment(newest, pruned).entrySet()) {
       Manifest.Segment segment = ranking.getKey();
       if (segment != null) {
         out.printf(
@@ -308,6 +317,16 @@ final class ModelsCommand implements Runnable {
     if (ranking.entries().stream().anyMatch(e -> !e.current())) {
       out.println(
           "Ranked '-': the newest version was validated on an older window (not published since).");
+    }
+    for (CandidateRanking.Entry entry : ranking.entries()) {
+      if (entry.pruned() != null) {
+        out.printf(
+            "Pruned while the stream ran: %s, in round %d, after the window to %s (%s).%n",
+            entry.model(),
+            entry.pruned().round(),
+            java.time.Instant.ofEpochMilli(entry.pruned().windowEnd()),
+            entry.pruned().reason());
+      }
     }
   }
 

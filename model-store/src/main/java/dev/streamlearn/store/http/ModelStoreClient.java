@@ -7,6 +7,7 @@ import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ManifestJson;
 import dev.streamlearn.store.ModelNames;
 import dev.streamlearn.store.ModelStore;
+import dev.streamlearn.store.Pruning;
 import dev.streamlearn.store.VersionSource;
 import java.io.BufferedReader;
 import java.io.Closeable;
@@ -171,6 +172,18 @@ public final class ModelStoreClient implements VersionSource {
           getJson(modelPath(model) + "/aliases/" + encode(ModelNames.checkAlias(alias)))
               .path("version")
               .asLong());
+    } catch (ServerException e) {
+      if (e.status() == 404) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+  }
+
+  @Override
+  public Optional<Pruning> pruning(String model) throws IOException {
+    try {
+      return Optional.of(Pruning.fromJson(get(modelPath(model) + "/pruning")));
     } catch (ServerException e) {
       if (e.status() == 404) {
         return Optional.empty();

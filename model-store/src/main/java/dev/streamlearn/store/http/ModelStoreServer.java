@@ -11,6 +11,7 @@ import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ManifestJson;
 import dev.streamlearn.store.ModelNames;
 import dev.streamlearn.store.ModelStore;
+import dev.streamlearn.store.Pruning;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -47,6 +48,8 @@ import org.slf4j.LoggerFactory;
  * GET  /api/v1/models/{model}/versions/{version}        manifest ({version} may be an alias)
  * GET  /api/v1/models/{model}/versions/{version}/files/{file}   download: ETag, Range, sha256
  * GET  /api/v1/models/{pipeline}/candidates            its hyper-parameter candidates, ranked
+ * GET  /api/v1/models/{model}/pruning                 why a candidate stopped training (404: it
+ *                                                      was not pruned)
  * GET  /api/v1/models/{model}/aliases/{alias}           the version it points at
  * PUT  /api/v1/models/{model}/aliases/{alias}           {"version": n, "expected": m|null}: move
  *                                                       by compare-and-set (bearer token; 409 when
@@ -249,6 +252,15 @@ public final class ModelStoreServer implements AutoCloseable {
       requireGet(method);
       return sendJson(exchange, 200, candidates(model));
     }
+    if (parts.size() == 5 && parts.get(4).equals("pruning")) {
+      requireGet(method);
+      Pruning pruning =
+          store
+              .pruning(model)
+              .orElseThrow(
+                  () -> new BadRequest(404, "model " + model + " was not pruned while training"));
+      return sendJson(exchange, 200, JSON.valueToTree(pruning));
+    }
     if (parts.size() == 5 && parts.get(4).equals("events")) {
       requireGet(method);
       return events(exchange, model);
@@ -348,7 +360,8 @@ public final class ModelStoreServer implements AutoCloseable {
   /**
    * The hyper-parameter candidates of pipeline {@code pipeline} (its models {@code
    * <pipeline>.<candidate>}, or {@code <pipeline>.<segment>.<candidate>}), ranked per segment by
-   * {@link CandidateRanking}, each by its newest version.
+   * {@link CandidateRanking}, each by its newest version; a candidate pruned while the stream ran
+   * with why ({@code pruned}: window end, round, reason; null for the others).
    */
   private JsonNode candidates(String pipeline) throws IOException {
     List<Manifest> newest = CandidateRanking.newestCandidates(store, pipeline);
@@ -358,7 +371,8 @@ public final class ModelStoreServer implements AutoCloseable {
     ObjectNode body = JSON.createObjectNode();
     body.put("pipeline", pipeline);
     ArrayNode rankings = body.putArray("rankings");
-    for (var group : CandidateRanking.bySegment(newest).entrySet()) {
+    var prunings = CandidateRanking.prunings(store, newest);
+    for (var group : CandidateRanking.bySegment(newest, prunings).entrySet()) {
       ObjectNode ranking = rankings.addObject();
       ranking.set("segment", JSON.valueToTree(group.getKey()));
       ranking.put("metric", group.getValue().metric());
@@ -380,6 +394,7 @@ public final class ModelStoreServer implements AutoCloseable {
         putNumber(node, "value", entry.value());
         putNumber(node, "sinceStart", entry.sinceStart());
         node.put("current", entry.current());
+        node.set("pruned", JSON.valueToTree(entry.pruned()));
       }
     }
     return body;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.streamlearn.store.LocalModelStore;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ModelStore;
+import dev.streamlearn.store.Pruning;
 import java.io.Closeable;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -39,6 +40,12 @@ class ModelStoreServerTest {
 
   /** Version 1 of candidate {@code candidate} of a pipeline, its optimizer its name. */
   static Manifest candidateManifest(String model, String candidate, double accuracy) {
+    return candidateManifest(model, candidate, accuracy, 0);
+  }
+
+  /** The same, validated on the minute from {@code windowStart}. */
+  static Manifest candidateManifest(
+      String model, String candidate, double accuracy, long windowStart) {
     Manifest plain = manifest(model, 1, accuracy);
     return new Manifest(
         plain.formatVersion(),
@@ -56,7 +63,7 @@ class ModelStoreServerTest {
         plain.backend(),
         plain.precision(),
         plain.metrics(),
-        new Manifest.ValidationWindow(0, 60_000),
+        new Manifest.ValidationWindow(windowStart, windowStart + 60_000),
         plain.lineage(),
         null,
         null);
@@ -157,9 +164,41 @@ class ModelStoreServerTest {
             ranking.get("entries").get(0).get("settings").get("training.optimizer.type").asText())
         .isEqualTo("b");
     assertThat(ranking.get("entries").get(1).get("model").asText()).isEqualTo("shop.a");
+    assertThat(ranking.get("entries").get(1).get("pruned").isNull()).isTrue();
     HttpResponse<String> none = get("api/v1/models/churn/candidates");
     assertThat(none.statusCode()).isEqualTo(404);
     assertThat(none.body()).contains("no candidate models of pipeline churn");
+  }
+
+  @Test
+  void saysWhyACandidateWasPruned() throws Exception {
+    store.publish(candidateManifest("shop.a", "a", 0.8), Map.of(ModelStore.PARAMETERS, parameters));
+    store.publish(
+        candidateManifest("shop.b", "b", 0.9, 60_000), Map.of(ModelStore.PARAMETERS, parameters));
+    Pruning pruning = new Pruning(60_000, 1, "round 1: mean accuracy 0.8000 over 1 window, 2 of 2");
+    store.markPruned("shop.a", pruning);
+
+    HttpResponse<String> response = get("api/v1/models/shop.a/pruning");
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(Pruning.fromJson(response.body().getBytes(StandardCharsets.UTF_8)))
+        .isEqualTo(pruning);
+    assertThat(client.pruning("shop.a")).contains(pruning);
+    assertThat(client.pruning("shop.b")).isEmpty();
+    HttpResponse<String> notPruned = get("api/v1/models/shop.b/pruning");
+    assertThat(notPruned.statusCode()).isEqualTo(404);
+    assertThat(notPruned.body()).contains("model shop.b was not pruned while training");
+
+    com.fasterxml.jackson.databind.JsonNode entries =
+        new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(get("api/v1/models/shop/candidates").body())
+            .at("/rankings/0/entries");
+    assertThat(entries.get(0).get("model").asText()).isEqualTo("shop.b");
+    assertThat(entries.get(0).get("pruned").isNull()).isTrue();
+    assertThat(entries.get(1).get("model").asText()).isEqualTo("shop.a");
+    assertThat(entries.get(1).get("current").asBoolean()).isFalse();
+    assertThat(entries.get(1).at("/pruned/round").asInt()).isEqualTo(1);
+    assertThat(entries.get(1).at("/pruned/windowEnd").asLong()).isEqualTo(60_000);
+    assertThat(entries.get(1).at("/pruned/reason").asText()).isEqualTo(pruning.reason());
   }
 
   @Test

@@ -69,9 +69,16 @@ class WebPageInChromiumTest {
     for (String candidate : List.of("adam", "sgd")) {
       store.publish(
           ModelStoreServerTest.candidateManifest(
-              "churn." + candidate, candidate, candidate.equals("sgd") ? 0.95 : 0.9),
+              "churn." + candidate, candidate, candidate.equals("sgd") ? 0.95 : 0.9, 60_000),
           Map.of(ModelStore.PARAMETERS, new byte[] {1}));
     }
+    // A third, pruned after the window before.
+    store.publish(
+        ModelStoreServerTest.candidateManifest("churn.rmsprop", "rmsprop", 0.7, 0),
+        Map.of(ModelStore.PARAMETERS, new byte[] {1}));
+    store.markPruned(
+        "churn.rmsprop",
+        new dev.streamlearn.store.Pruning(60_000, 1, "round 1: mean accuracy 0.7000, 3 of 3"));
     try (ModelStoreServer server =
         ModelStoreServer.start(store, new InetSocketAddress("127.0.0.1", 0), null)) {
       Process process =
@@ -116,6 +123,11 @@ class WebPageInChromiumTest {
         order.add(ranked.group(1) + " " + ranked.group(2));
       }
       assertThat(order).containsExactly("1 churn.sgd", "2 churn.adam");
+      assertThat(dom)
+          .contains("<th>pruned while the stream ran</th>")
+          .contains(
+              "<tr class=\"candidate\"><td>-</td><td>churn.rmsprop</td><td>v1</td><td>0.7000</td>")
+          .contains("<td>round 1: mean accuracy 0.7000, 3 of 3</td></tr>");
       Matcher curve =
           Pattern.compile("id=\"curve-churn\"[^>]*>\\s*<polyline points=\"([^\"]+)\"").matcher(dom);
       assertThat(curve.find()).as("the curve is drawn").isTrue();

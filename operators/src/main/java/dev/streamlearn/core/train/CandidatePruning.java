@@ -2,6 +2,7 @@ package dev.streamlearn.core.train;
 
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.store.MetricDirection;
+import dev.streamlearn.store.Pruning;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -36,6 +37,11 @@ public final class CandidatePruning implements Serializable {
     /** The candidate's model: {@code <competition>.<candidate>}. */
     public String model() {
       return competition + "." + candidate;
+    }
+
+    /** The decision as the model store records it beside the candidate's versions. */
+    public Pruning pruning() {
+      return new Pruning(windowEnd, round, reason);
     }
   }
 
