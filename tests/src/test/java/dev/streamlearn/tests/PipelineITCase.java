@@ -748,19 +748,8 @@ class PipelineITCase {
     assertThat(reports.stream().map(r -> r.getModel().toString()).distinct())
         .containsExactlyInAnyOrder("circle.linear", "circle.mlp");
 
-    java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
-    java.io.PrintStream console = System.out;
-    int exit;
-    try {
-      System.setOut(new java.io.PrintStream(printed, true, StandardCharsets.UTF_8));
-      exit =
-          dev.streamlearn.jobs.cli.StreamLearnCli.execute(
-              "models", "--store", store.toString(), "candidates", "--pipeline", "circle");
-    } finally {
-      System.setOut(console);
-    }
-    String table = printed.toString(StandardCharsets.UTF_8);
-    assertThat(exit).as(table).isZero();
+    String table =
+        printedBy("models", "--store", store.toString(), "candidates", "--pipeline", "circle");
     List<String> lines = table.lines().toList();
     assertThat(lines.get(1)).startsWith("   1  circle.mlp");
     assertThat(lines.get(2)).startsWith("   2  circle.linear");
@@ -882,21 +871,39 @@ class PipelineITCase {
     }
     assertThat(models.pruning("slope.fast")).isEmpty();
     assertThat(models.pruning("slope.steady")).isEmpty();
-    List<Manifest> newest =
-        dev.streamlearn.store.CandidateRanking.newestCandidates(models, "slope");
-    var ranking =
-        dev.streamlearn.store.CandidateRanking.of(
-            newest, dev.streamlearn.store.CandidateRanking.prunings(models, newest));
-    assertThat(ranking.entries())
-        .filteredOn(entry -> entry.pruned() != null)
-        .extracting(dev.streamlearn.store.CandidateRanking.Entry::model)
-        .containsExactlyInAnyOrder("slope.frozen", "slope.frozen-too");
+    String table =
+        printedBy("models", "--store", store.toString(), "candidates", "--pipeline", "slope");
+    List<String> lines = table.lines().toList();
+    assertThat(lines.get(1)).startsWith("   1  slope.");
+    assertThat(lines.get(2)).startsWith("   2  slope.");
+    assertThat(lines.get(3)).startsWith("   -  slope.frozen");
+    assertThat(lines.get(4)).startsWith("   -  slope.frozen");
+    assertThat(table)
+        .contains(
+            "Pruned while the stream ran:\n  slope.frozen after the window to ",
+            "\n  slope.frozen-too after the window to ");
     System.out.printf(
         "pruning: events learned from or held out by the newest version of each candidate: %s%n",
         models.models().stream()
             .sorted()
             .map(model -> model + " " + eventsOfNewest(models, model))
             .toList());
+  }
+
+  /** What the command line prints to standard output for {@code args}; it must exit with 0. */
+  private static String printedBy(String... args) {
+    java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream console = System.out;
+    int exit;
+    try {
+      System.setOut(new java.io.PrintStream(printed, true, StandardCharsets.UTF_8));
+      exit = dev.streamlearn.jobs.cli.StreamLearnCli.execute(args);
+    } finally {
+      System.setOut(console);
+    }
+    String out = printed.toString(StandardCharsets.UTF_8);
+    assertThat(exit).as(out).isZero();
+    return out;
   }
 
   /** Events trained on and held out, as the counters say. */

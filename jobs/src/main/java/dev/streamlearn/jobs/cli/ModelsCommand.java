@@ -318,12 +318,14 @@ final class ModelsCommand implements Runnable {
       out.println(
           "Ranked '-': the newest version was validated on an older window (not published since).");
     }
-    for (CandidateRanking.Entry entry : ranking.entries()) {
-      if (entry.pruned() != null) {
+    List<CandidateRanking.Entry> pruned =
+        ranking.entries().stream().filter(entry -> entry.pruned() != null).toList();
+    if (!pruned.isEmpty()) {
+      out.println("Pruned while the stream ran:");
+      for (CandidateRanking.Entry entry : pruned) {
         out.printf(
-            "Pruned while the stream ran: %s, in round %d, after the window to %s (%s).%n",
+            "  %s after the window to %s: %s%n",
             entry.model(),
-            entry.pruned().round(),
             java.time.Instant.ofEpochMilli(entry.pruned().windowEnd()),
             entry.pruned().reason());
       }
