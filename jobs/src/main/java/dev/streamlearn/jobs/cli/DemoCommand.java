@@ -737,7 +737,7 @@ final class DemoCommand implements Callable<Integer> {
     Map<String, Pruning> pruned = CandidateRanking.prunings(models, newest);
     ModelsCommand.printRankings(newest, pruned, out);
     if (spec.pruning().enabled()) {
-      printPruned(spec, pruned);
+      printPruned(spec, pruned, newest.size());
     }
     out.printf(
         "Again later: ./streamlearn models --store %s candidates --pipeline %s%n",
@@ -865,14 +865,14 @@ final class DemoCommand implements Callable<Integer> {
    * How many candidates were pruned while the stream ran, as the store records them beside their
    * versions, and as the job counted its decisions; the ranking above says why.
    */
-  private void printPruned(PipelineSpec spec, Map<String, Pruning> pruned) {
+  private void printPruned(PipelineSpec spec, Map<String, Pruning> pruned, int candidates) {
     out.printf(
         "Pruned while the stream ran (every %d windows the worse half, down to %d): %d of %d"
             + " candidates recorded in the store (the job counted %,d).%n",
         spec.pruning().windows(),
         spec.pruning().keep(),
         pruned.size(),
-        spec.candidates().size(),
+        candidates,
         ProgressMetrics.count(PipelineCounters.CANDIDATES_PRUNED));
   }
 
