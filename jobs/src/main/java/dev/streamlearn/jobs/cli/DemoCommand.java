@@ -877,27 +877,19 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   static long countRecords(String bootstrapServers, String topic) {
-    try (KafkaConsumer<byte[], byte[]> consumer = rawConsumer(bootstrapServers)) {
-      List<TopicPartition> partitions = partitionsOf(consumer, topic);
-      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-      Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions);
-      return partitions.stream().mapToLong(p -> end.get(p) - begin.get(p)).sum();
-    }
-  }
-
-  /** A consumer of record bytes without a group: partitions are assigned, not subscribed. */
-  private static KafkaConsumer<byte[], byte[]> rawConsumer(String bootstrapServers) {
     Properties properties = new Properties();
     properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    return new KafkaConsumer<>(properties);
-  }
-
-  private static List<TopicPartition> partitionsOf(KafkaConsumer<?, ?> consumer, String topic) {
-    return consumer.partitionsFor(topic).stream()
-        .map(p -> new TopicPartition(topic, p.partition()))
-        .toList();
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(properties)) {
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(topic).stream()
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList();
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+      Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions);
+      return partitions.stream().mapToLong(p -> end.get(p) - begin.get(p)).sum();
+    }
   }
 
   static final long DRIFT_EVERY = 120_000;
