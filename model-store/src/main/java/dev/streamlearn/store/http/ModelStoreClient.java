@@ -155,41 +155,20 @@ public final class ModelStoreClient implements VersionSource {
 
   @Override
   public Optional<Manifest> manifest(String model, long version) throws IOException {
-    try {
-      return Optional.of(manifest(model, Long.toString(ModelNames.checkVersion(version))));
-    } catch (ServerException e) {
-      if (e.status() == 404) {
-        return Optional.empty();
-      }
-      throw e;
-    }
+    String number = Long.toString(ModelNames.checkVersion(version));
+    return unlessNotFound(() -> manifest(model, number));
   }
 
   @Override
   public Optional<Long> alias(String model, String alias) throws IOException {
-    try {
-      return Optional.of(
-          getJson(modelPath(model) + "/aliases/" + encode(ModelNames.checkAlias(alias)))
-              .path("version")
-              .asLong());
-    } catch (ServerException e) {
-      if (e.status() == 404) {
-        return Optional.empty();
-      }
-      throw e;
-    }
+    String path = modelPath(model) + "/aliases/" + encode(ModelNames.checkAlias(alias));
+    return unlessNotFound(() -> getJson(path).path("version").asLong());
   }
 
   @Override
   public Optional<Pruning> pruning(String model) throws IOException {
-    try {
-      return Optional.of(Pruning.fromJson(get(modelPath(model) + "/pruning")));
-    } catch (ServerException e) {
-      if (e.status() == 404) {
-        return Optional.empty();
-      }
-      throw e;
-    }
+    String path = modelPath(model) + "/pruning";
+    return unlessNotFound(() -> Pruning.fromJson(get(path)));
   }
 
   /**
@@ -337,6 +316,24 @@ public final class ModelStoreClient implements VersionSource {
   }
 
   // ---- plumbing ----
+
+  /** A request to the server. */
+  @FunctionalInterface
+  private interface Request<T> {
+    T send() throws IOException;
+  }
+
+  /** What the request answers; empty when the server answers 404 (no such thing). */
+  private static <T> Optional<T> unlessNotFound(Request<T> request) throws IOException {
+    try {
+      return Optional.of(request.send());
+    } catch (ServerException e) {
+      if (e.status() == 404) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+  }
 
   private static String modelPath(String model) {
     return ModelStoreServer.API.substring(1) + "/" + encode(ModelNames.checkModelName(model));
