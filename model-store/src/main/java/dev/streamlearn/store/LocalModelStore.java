@@ -233,14 +233,7 @@ public final class LocalModelStore implements ModelStore {
         if (compare && !java.util.Objects.equals(alias(model, alias).orElse(null), expected)) {
           return false;
         }
-        Path temporary = file.resolveSibling("." + alias + "-" + UUID.randomUUID());
-        Files.writeString(temporary, Long.toString(version), StandardCharsets.UTF_8);
-        try {
-          Files.move(
-              temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-          Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING);
-        }
+        replace(file, Long.toString(version).getBytes(StandardCharsets.UTF_8));
         return true;
       }
     }
@@ -268,8 +261,16 @@ public final class LocalModelStore implements ModelStore {
   public void markPruned(String model, Pruning pruning) throws IOException {
     Path file = root.resolve(ModelNames.checkModelName(model)).resolve(Pruning.FILE);
     Files.createDirectories(file.getParent());
-    Path temporary = file.resolveSibling("." + Pruning.FILE + "-" + UUID.randomUUID());
-    Files.write(temporary, pruning.toJson());
+    replace(file, pruning.toJson());
+  }
+
+  /**
+   * Replaces {@code file} with {@code bytes} in one step: written beside it under a hidden name,
+   * then renamed over it (atomically where the file system can).
+   */
+  private static void replace(Path file, byte[] bytes) throws IOException {
+    Path temporary = file.resolveSibling("." + file.getFileName() + "-" + UUID.randomUUID());
+    Files.write(temporary, bytes);
     try {
       Files.move(
           temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
