@@ -451,6 +451,51 @@ class CommandLineITCase {
     assertThat(models.versions("demo.c2")).hasSizeGreaterThan(2);
   }
 
+  /**
+   * The README's "on your own data" command: a CSV file streamed through a broker of the demo's own
+   * to the end, every row accounted for, the model learning it, and the end saying why no version
+   * became champion (a small file's windows never hold out {@code publish.min-held-out} events).
+   */
+  @Test
+  void runsTheDemoOnACsvFileToItsEnd() throws Exception {
+    Path store = directory.resolve("wdbc-store");
+    String out =
+        runPrinting(
+            new StringWriter(),
+            "demo",
+            "--input",
+            repositoryFile("../shared/data/wdbc.csv").toString(),
+            "--label",
+            "diagnosis",
+            "--store",
+            store.toString(),
+            "--port",
+            "-1");
+    long rows = Files.readAllLines(repositoryFile("../shared/data/wdbc.csv")).size() - 1;
+    java.util.regex.Matcher accounted =
+        java.util.regex.Pattern.compile(
+                "Accounted for: read ([0-9,]+) = trained ([0-9,]+) \\+ held out ([0-9,]+) \\+"
+                    + " deduplicated 0 \\+ dead-lettered 0  \\(adds up\\)")
+            .matcher(out);
+    assertThat(accounted.find()).as(out).isTrue();
+    assertThat(Long.parseLong(accounted.group(1).replace(",", ""))).isEqualTo(rows);
+    LocalModelStore models = new LocalModelStore(store);
+    List<Long> versions = models.versions("wdbc");
+    assertThat(versions).hasSizeGreaterThanOrEqualTo(3);
+    Manifest last = models.manifest("wdbc", versions.get(versions.size() - 1)).orElseThrow();
+    assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
+        .isEqualTo(rows);
+    assertThat(last.metrics().get("window").get("accuracy")).isGreaterThan(0.85);
+    assertThat(models.alias("wdbc", "champion")).isEmpty();
+    assertThat(out)
+        .contains(
+            String.format(
+                "Models are in %s/wdbc: %d versions (1..%d), alias latest -> %d, no champion (no"
+                    + " validation window held out publish.min-held-out = 100 events).",
+                models.location(), versions.size(), versions.size(), versions.size()))
+        .contains("no champion yet");
+  }
+
   /** Runs the command line, returning what it printed; fails unless it exits 0. */
   private static String runPrinting(StringWriter err, String... args) {
     java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();

@@ -758,15 +758,29 @@ final class DemoCommand implements Callable<Integer> {
       out.println(moved);
     }
     out.printf(
-        "Models are in %s/%s: %d versions%s, alias latest -> %s.%n",
+        "Models are in %s/%s: %d versions%s, alias latest -> %s, %s.%n",
         models.location(),
         spec.name(),
         versions.size(),
         versions.isEmpty()
             ? ""
             : " (" + versions.get(0) + ".." + versions.get(versions.size() - 1) + ")",
-        models.alias(spec.name(), "latest").map(String::valueOf).orElse("none"));
+        models.alias(spec.name(), "latest").map(String::valueOf).orElse("none"),
+        models
+            .alias(spec.name(), "champion")
+            .map(v -> "champion -> " + v)
+            .orElseGet(() -> whyNoChampion(spec)));
     return exitCode;
+  }
+
+  /**
+   * Why no version became the champion: the gate compares only windows that held out at least
+   * {@code publish.min-held-out} events, which a small input may never reach.
+   */
+  private static String whyNoChampion(PipelineSpec spec) {
+    return String.format(
+        "no champion (no validation window held out publish.min-held-out = %d events)",
+        spec.publish().minHeldOut());
   }
 
   /**

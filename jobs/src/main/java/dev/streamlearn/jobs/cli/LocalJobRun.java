@@ -77,20 +77,28 @@ final class LocalJobRun {
     return run;
   }
 
+  private static final long POLL_NANOS = 100_000_000L;
+
   /** Prints progress until the job ends by itself, {@code deadline} passes, or Ctrl-C. */
   boolean runUntil(Runnable progress, Duration every, long deadlineNanos) throws Exception {
+    long nextPrint = System.nanoTime() + every.toNanos();
     while (true) {
-      long wait = Math.min(every.toNanos(), Math.max(0, deadlineNanos - System.nanoTime()));
+      // Looked at ten times a second, so that a job that ends early says so when it ends.
       if (client.getJobExecutionResult().isDone()) {
         client.getJobExecutionResult().get();
         progress.run();
         return true;
       }
-      if (stopRequested.await(wait, TimeUnit.NANOSECONDS)) {
-        return false;
+      long now = System.nanoTime();
+      if (now >= nextPrint || now >= deadlineNanos) {
+        progress.run();
+        if (now >= deadlineNanos) {
+          return false;
+        }
+        nextPrint = now + every.toNanos();
       }
-      progress.run();
-      if (System.nanoTime() >= deadlineNanos) {
+      long wait = Math.min(POLL_NANOS, Math.min(nextPrint, deadlineNanos) - now);
+      if (stopRequested.await(Math.max(0, wait), TimeUnit.NANOSECONDS)) {
         return false;
       }
     }

@@ -267,12 +267,13 @@ final class ProgressPrinter {
       String control = "";
       if (manifest.isPresent() && manifest.get().metrics().get("control") != null) {
         Map<String, Double> values = manifest.get().metrics().get("control");
+        double champion = values.getOrDefault("championVersion", 0.0);
         control =
             String.format(
-                " | drift alarms %.0f%s, champion v%.0f",
+                " | drift alarms %.0f%s, %s",
                 values.getOrDefault("driftDetections", 0.0),
                 values.getOrDefault("challengerActive", 0.0) > 0 ? " (challenger training)" : "",
-                values.getOrDefault("championVersion", 0.0));
+                champion > 0 ? String.format("champion v%.0f", champion) : "no champion yet");
       }
       return String.format(
           "versions %d, v%d held-out %s%s",
