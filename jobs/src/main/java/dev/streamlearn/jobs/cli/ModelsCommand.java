@@ -11,6 +11,7 @@ import dev.streamlearn.store.ModelStores;
 import dev.streamlearn.store.Pruning;
 import dev.streamlearn.store.VersionSource;
 import dev.streamlearn.store.http.ModelStoreClient;
+import dev.streamlearn.store.http.ModelStoreClient.ModelSummary;
 import dev.streamlearn.store.http.ModelStoreServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -95,41 +96,97 @@ final class ModelsCommand implements Runnable {
 
     @Override
     public Integer call() throws IOException {
-      List<String> models =
-          parent.remote() ? parent.client(null).models() : parent.local().models();
+      List<ModelSummary> models = summaries();
       if (model == null) {
-        for (String name : models) {
-          System.out.println(name);
-        }
+        printModels(models);
         return 0;
       }
-      if (!models.contains(model)) {
+      ModelSummary listed =
+          models.stream().filter(m -> m.name().equals(model)).findFirst().orElse(null);
+      if (listed == null) {
+        List<String> names = models.stream().map(ModelSummary::name).toList();
         throw new IllegalArgumentException(
             "no model '"
                 + model
                 + "' in "
                 + parent.store
-                + (models.isEmpty()
+                + (names.isEmpty()
                     ? ", which holds none"
                     : "; the models there: "
-                        + String.join(", ", models.subList(0, Math.min(10, models.size())))
-                        + (models.size() > 10 ? " (" + models.size() + " in all)" : "")));
+                        + String.join(", ", names.subList(0, Math.min(10, names.size())))
+                        + (names.size() > 10 ? " (" + names.size() + " in all)" : "")));
       }
-      System.out.printf("%8s  %-30s  %s%n", "version", "created", "held-out window metrics");
+      System.out.printf(
+          "%8s  %-30s  %-16s  %s%n", "version", "created", "aliases", "held-out window metrics");
       if (parent.remote()) {
         for (ModelStoreClient.VersionInfo version : parent.client(null).versions(model)) {
-          System.out.printf(
-              "%8d  %-30s  %s%n", version.version(), version.created(), window(version.metrics()));
+          printVersion(version.version(), version.created(), listed.aliases(), version.metrics());
         }
       } else {
         ModelStore local = parent.local();
         for (long version : local.versions(model)) {
           Manifest manifest = local.manifest(model, version).orElseThrow();
-          System.out.printf(
-              "%8d  %-30s  %s%n", version, manifest.created(), window(manifest.metrics()));
+          printVersion(version, manifest.created(), listed.aliases(), manifest.metrics());
         }
       }
       return 0;
+    }
+
+    /** Every model with its versions and aliases: one request to a server, or from the store. */
+    private List<ModelSummary> summaries() throws IOException {
+      if (parent.remote()) {
+        return parent.client(null).summaries();
+      }
+      ModelStore local = parent.local();
+      List<ModelSummary> models = new java.util.ArrayList<>();
+      for (String name : local.models()) {
+        List<Long> versions = local.versions(name);
+        models.add(
+            new ModelSummary(
+                name,
+                versions.size(),
+                versions.isEmpty() ? null : versions.get(versions.size() - 1),
+                local.aliases(name)));
+      }
+      return models;
+    }
+
+    /** A line per model: its versions, aliases, and the newest version's held-out metrics. */
+    private void printModels(List<ModelSummary> models) throws IOException {
+      if (models.isEmpty()) {
+        System.out.println("No models in " + parent.store + ".");
+        return;
+      }
+      int width = Math.max(5, models.stream().mapToInt(m -> m.name().length()).max().orElse(0));
+      String line = "%-" + width + "s  %8s  %6s  %-26s  %s%n";
+      System.out.printf(line, "model", "versions", "newest", "aliases", "newest's held-out window");
+      VersionSource source = parent.remote() ? parent.client(null) : parent.local();
+      for (ModelSummary each : models) {
+        Manifest newest =
+            each.latest() == null ? null : source.manifest(each.name(), each.latest()).orElse(null);
+        System.out.printf(
+            line,
+            each.name(),
+            each.versions(),
+            each.latest() == null ? "-" : each.latest(),
+            each.aliases().entrySet().stream()
+                .map(a -> a.getKey() + " -> " + a.getValue())
+                .collect(java.util.stream.Collectors.joining(", ")),
+            newest == null ? "" : window(newest.metrics()));
+      }
+    }
+
+    private static void printVersion(
+        long version,
+        String created,
+        Map<String, Long> aliases,
+        Map<String, Map<String, Double>> metrics) {
+      String named =
+          aliases.entrySet().stream()
+              .filter(a -> a.getValue() == version)
+              .map(Map.Entry::getKey)
+              .collect(java.util.stream.Collectors.joining(", "));
+      System.out.printf("%8d  %-30s  %-16s  %s%n", version, created, named, window(metrics));
     }
 
     private static String window(Map<String, Map<String, Double>> metrics) {
@@ -138,10 +195,13 @@ final class ModelsCommand implements Runnable {
         return "";
       }
       StringBuilder text = new StringBuilder();
-      for (String name : List.of("accuracy", "auc", "logLoss", "rmse", "r2", "count")) {
+      for (String name : List.of("accuracy", "auc", "logLoss", "rmse", "r2")) {
         if (window.containsKey(name)) {
           text.append(String.format("%s %.4g  ", name, window.get(name)));
         }
+      }
+      if (window.containsKey("count")) {
+        text.append(String.format("on %,.0f events  ", window.get("count")));
       }
       String moved = movedMost(metrics.get("inputDrift"));
       if (moved != null) {

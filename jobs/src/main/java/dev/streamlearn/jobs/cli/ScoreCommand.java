@@ -25,8 +25,8 @@ import picocli.CommandLine.Option;
 @Command(
     name = "score",
     description = {
-      "Scores each row of a CSV file with a model version, from a store or a server; or, with",
-      "--segments, each row with the model of its segment.",
+      "Scores each row of a CSV file with a model version from a store or a server.",
+      "With --segments, scores each row with the model of its segment.",
       "Uses exactly the features the model was trained with. Writes row, prediction, and one",
       "probability per class (classification) or the value (regression)."
     })

@@ -393,7 +393,7 @@ class StreamLearnCliTest {
   }
 
   @Test
-  void listsEachVersionWithTheInputThatMovedMost() throws Exception {
+  void listsModelsAndVersionsWithTheirAliasesAndTheInputThatMovedMost() throws Exception {
     LocalModelStore store = new LocalModelStore(directory.resolve("drift-store"));
     for (long version = 1; version <= 2; version++) {
       java.util.Map<String, java.util.Map<String, Double>> metrics = new java.util.HashMap<>();
@@ -424,30 +424,40 @@ class StreamLearnCliTest {
               null),
           java.util.Map.of(dev.streamlearn.store.ModelStore.PARAMETERS, new byte[] {1}));
     }
+    store.setAlias("churn", "champion", 1);
+    String where = directory.resolve("drift-store").toString();
+    java.util.List<String> lines =
+        printedLines("models", "--store", where, "list", "--model", "churn");
+    assertThat(lines.get(1)).startsWith("       1").contains(" champion ").doesNotContain("moved");
+    assertThat(lines.get(2))
+        .startsWith("       2")
+        .contains(" latest ")
+        .endsWith(
+            "accuracy 0.8000  on 400 events  | input that moved most: amount 0.420 (shifted)");
+
+    java.util.List<String> models = printedLines("models", "--store", where, "list");
+    assertThat(models).hasSize(2);
+    assertThat(models.get(0)).startsWith("model  versions  newest  aliases");
+    assertThat(models.get(1))
+        .matches(
+            "churn +2 +2  champion -> 1, latest -> 2 +accuracy 0.8000  on 400 events  \\| input"
+                + " that moved most: amount 0.420 \\(shifted\\)");
+  }
+
+  /** What the command line printed to standard output, a line each; fails unless it exits 0. */
+  private static java.util.List<String> printedLines(String... args) {
     java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
     java.io.PrintStream console = System.out;
-    Result list;
+    Result result;
     try {
       System.setOut(
           new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
-      list =
-          run(
-              "models",
-              "--store",
-              directory.resolve("drift-store").toString(),
-              "list",
-              "--model",
-              "churn");
+      result = run(args);
     } finally {
       System.setOut(console);
     }
-    assertThat(list.code).as(list.err).isZero();
-    java.util.List<String> lines =
-        printed.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList();
-    assertThat(lines.get(1)).startsWith("       1").doesNotContain("moved");
-    assertThat(lines.get(2))
-        .startsWith("       2")
-        .endsWith("count 400.0  | input that moved most: amount 0.420 (shifted)");
+    assertThat(result.code).as(result.err).isZero();
+    return printed.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList();
   }
 
   private record Result(int code, String err) {}

@@ -112,11 +112,28 @@ public final class ModelStoreClient implements VersionSource {
 
   @Override
   public List<String> models() throws IOException {
-    List<String> names = new ArrayList<>();
+    return summaries().stream().map(ModelSummary::name).toList();
+  }
+
+  /** A model as the server lists it: how many versions, the newest (null: none), its aliases. */
+  public record ModelSummary(String name, long versions, Long latest, Map<String, Long> aliases) {}
+
+  /** Every model with its number of versions, newest version and aliases, in one request. */
+  public List<ModelSummary> summaries() throws IOException {
+    List<ModelSummary> models = new ArrayList<>();
     for (JsonNode model : getJson(ModelStoreServer.API.substring(1)).path("models")) {
-      names.add(model.path("name").asText());
+      Map<String, Long> aliases = new java.util.TreeMap<>();
+      for (Map.Entry<String, JsonNode> alias : model.path("aliases").properties()) {
+        aliases.put(alias.getKey(), alias.getValue().asLong());
+      }
+      models.add(
+          new ModelSummary(
+              model.path("name").asText(),
+              model.path("versions").asLong(),
+              model.path("latest").isIntegralNumber() ? model.path("latest").asLong() : null,
+              aliases));
     }
-    return names;
+    return models;
   }
 
   /** Every version, oldest first, paging through the server's list. */

@@ -124,6 +124,11 @@ class ModelStoreServerTest {
   @Test
   void listsModelsVersionsAndManifests() throws Exception {
     assertThat(client.models()).containsExactly("churn");
+    store.setAlias("churn", "champion", 2);
+    assertThat(client.summaries())
+        .containsExactly(
+            new ModelStoreClient.ModelSummary(
+                "churn", 3, 3L, Map.of("champion", 2L, "latest", 3L)));
     List<ModelStoreClient.VersionInfo> versions = client.versions("churn");
     assertThat(versions)
         .extracting(ModelStoreClient.VersionInfo::version)
