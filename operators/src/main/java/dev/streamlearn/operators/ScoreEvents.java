@@ -125,7 +125,7 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
           scorer.score(record.value, record.partition, record.offset, record.timestamp, served);
       scored.inc();
       latency.update(event.scoredAt - record.timestamp);
-      if (event.label != null) {
+      if (event.hasLabelItCouldPredict()) {
         withLabel.inc();
         if (event.predictedItsLabel()) {
           right.inc();

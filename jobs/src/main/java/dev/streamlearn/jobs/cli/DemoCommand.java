@@ -382,7 +382,8 @@ final class DemoCommand implements Callable<Integer> {
   /**
    * {@code 119,518 records, by model: demo.c2 117,902 (accuracy 0.801), demo.c1 1,616 (accuracy
    * 0.640)}: the predictions topic's records, counted by the model that made each, most first, with
-   * the accuracy of those whose event carried its label (classification).
+   * the accuracy of those whose event carried its label, one of the model's classes
+   * (classification).
    */
   static String predictionsByModel(String bootstrapServers, String topic) {
     Map<String, long[]> byModel = new java.util.TreeMap<>(); // records, labeled, right
@@ -398,7 +399,10 @@ final class DemoCommand implements Callable<Integer> {
             dev.streamlearn.schemas.Prediction prediction = codec.decode(record.value());
             long[] counts = byModel.computeIfAbsent(prediction.getModel(), m -> new long[3]);
             counts[0]++;
-            if (prediction.getLabel() != null && prediction.getPrediction() != null) {
+            // A label that is none of the model's classes (the demo's "yes") judges nothing.
+            if (prediction.getLabel() != null
+                && prediction.getPrediction() != null
+                && prediction.getProbabilities().containsKey(prediction.getLabel())) {
               counts[1]++;
               counts[2] += prediction.getLabel().equals(prediction.getPrediction()) ? 1 : 0;
             }

@@ -40,6 +40,26 @@ public class ScoredEvent {
 
   public ScoredEvent() {}
 
+  /**
+   * True when the event had a label the model could have predicted: one of its classes (any label
+   * for regression). A label of another kind (a class the model never saw, {@code "yes"} where the
+   * classes are 0 and 1) judges nothing; the training job dead-letters such events.
+   */
+  public boolean hasLabelItCouldPredict() {
+    if (label == null) {
+      return false;
+    }
+    if (classes == null || classes.length == 0) {
+      return true;
+    }
+    for (String each : classes) {
+      if (each.equals(label)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** True when the event had a label and the model predicted it (classification only). */
   public boolean predictedItsLabel() {
     return label != null && label.equals(prediction);

@@ -63,4 +63,26 @@ class EventScorerTest {
     scored.label = null;
     assertThat(scored.predictedItsLabel()).isFalse();
   }
+
+  /** Only a label the model could have predicted judges a prediction (counts it as labeled). */
+  @Test
+  void judgesByLabelsThatAreTheModelsClasses() {
+    ScoredEvent binary = new ScoredEvent();
+    EventScorer.describe(
+        new float[] {0.8f}, EventScorer.classNames("binary", List.of("0", "1"), 1), binary);
+    binary.label = EventScorer.labelText(1.0);
+    assertThat(binary.hasLabelItCouldPredict()).isTrue();
+    binary.label = EventScorer.labelText(0.0);
+    assertThat(binary.hasLabelItCouldPredict()).isTrue();
+    binary.label = EventScorer.labelText("yes");
+    assertThat(binary.hasLabelItCouldPredict()).isFalse();
+    binary.label = null;
+    assertThat(binary.hasLabelItCouldPredict()).isFalse();
+
+    ScoredEvent regression = new ScoredEvent();
+    EventScorer.describe(
+        new float[] {41.5f}, EventScorer.classNames("regression", List.of(), 1), regression);
+    regression.label = EventScorer.labelText(40.25);
+    assertThat(regression.hasLabelItCouldPredict()).isTrue();
+  }
 }
