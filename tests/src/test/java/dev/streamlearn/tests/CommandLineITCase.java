@@ -263,17 +263,20 @@ class CommandLineITCase {
       assertThat(produceCredit(err, spec, "--without-labels")).as(err.toString()).isZero();
       assertThat(produceCredit(err, spec, "--labels")).as(err.toString()).isZero();
       String read = "flink_taskmanager_job_task_operator_streamlearn_eventsRead{";
-      // Until every event is read: the value of eventsRead at decode_events is 1000.0.
-      Scraped training = runScraping(err, "run", spec, "20s", read);
+      String modelGauge =
+          "(?m)^flink_taskmanager_job_task_operator_streamlearn_model_currentVersion\\{.*"
+              + "model=\"credit_g_late\"";
+      // Until every event is read (the value of eventsRead at decode_events is 1000.0) and the
+      // trainer has learned from one (its model's gauges appear with the model's first event,
+      // which waits for its label).
+      Scraped training = runScraping(err, "run", spec, "20s", read, modelGauge);
       assertThat(training.out())
           .contains("Prometheus metrics at http://localhost:" + training.port() + "/metrics");
       assertThat(training.metrics())
           .contains(read)
           .contains("job_name=\"streamlearn_credit_g_late\"")
           // Each model's own gauges, labelled with its name (as Prometheus labels are written).
-          .containsPattern(
-              "(?m)^flink_taskmanager_job_task_operator_streamlearn_model_currentVersion\\{.*"
-                  + "model=\"credit_g_late\"");
+          .containsPattern(modelGauge);
 
       // The scoring job, on the model just trained, judging its predictions as the labels come.
       Scraped scoring =
@@ -330,10 +333,16 @@ class CommandLineITCase {
 
   /**
    * Runs {@code command --spec spec --duration duration --metrics-port PORT} on a free port,
-   * scraping it until {@code counter} reads 1000 ({@link #scrapeUntil}).
+   * scraping it until {@code counter} reads 1000 and each of {@code alsoFound} (patterns) is there
+   * ({@link #scrapeUntil}).
    */
   private static Scraped runScraping(
-      StringWriter err, String command, Path spec, String duration, String counter)
+      StringWriter err,
+      String command,
+      Path spec,
+      String duration,
+      String counter,
+      String... alsoFound)
       throws Exception {
     int port;
     try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
@@ -351,7 +360,7 @@ class CommandLineITCase {
                     duration,
                     "--metrics-port",
                     String.valueOf(port)));
-    String scraped = scrapeUntil(port, counter);
+    String scraped = scrapeUntil(port, counter, alsoFound);
     return new Scraped(run.get(), scraped, port);
   }
 
@@ -369,16 +378,18 @@ class CommandLineITCase {
 
   /**
    * Scrapes {@code localhost:port/metrics} until {@code counter} (a metric name and its opening
-   * brace) reads 1000 in some series, for at most a minute; the last scrape.
+   * brace) reads 1000 in some series and every pattern of {@code alsoFound} is found, for at most a
+   * minute; the last scrape.
    */
-  private static String scrapeUntil(int port, String counter) throws Exception {
+  private static String scrapeUntil(int port, String counter, String... alsoFound)
+      throws Exception {
     java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
     java.util.regex.Pattern done =
         java.util.regex.Pattern.compile(
             "(?m)^" + java.util.regex.Pattern.quote(counter) + ".*\\} 1000\\.0$");
     String scraped = "";
     long deadline = System.nanoTime() + 60_000_000_000L;
-    while (System.nanoTime() < deadline && !done.matcher(scraped).find()) {
+    while (System.nanoTime() < deadline && !found(scraped, done, alsoFound)) {
       Thread.sleep(500);
       try {
         scraped =
@@ -393,6 +404,18 @@ class CommandLineITCase {
       }
     }
     return scraped;
+  }
+
+  private static boolean found(String scraped, java.util.regex.Pattern done, String... alsoFound) {
+    if (!done.matcher(scraped).find()) {
+      return false;
+    }
+    for (String pattern : alsoFound) {
+      if (!java.util.regex.Pattern.compile(pattern).matcher(scraped).find()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -494,6 +517,32 @@ class CommandLineITCase {
                     + " validation window held out publish.min-held-out = 100 events).",
                 models.location(), versions.size(), versions.size(), versions.size()))
         .contains("no champion yet");
+
+    // The command it prints scores the file with the latest version, as its manifest says.
+    java.util.regex.Matcher hint =
+        java.util.regex.Pattern.compile("Score a CSV: \\./streamlearn score --model (\\S+) ")
+            .matcher(out);
+    assertThat(hint.find()).as(out).isTrue();
+    Path scores = directory.resolve("wdbc-scores.csv");
+    runPrinting(
+        new StringWriter(),
+        "score",
+        "--model",
+        hint.group(1),
+        "--input",
+        repositoryFile("../shared/data/wdbc.csv").toString(),
+        "--output",
+        scores.toString());
+    List<String> scored = Files.readAllLines(scores);
+    assertThat(scored).hasSize((int) rows + 1);
+    assertThat(scored.get(0)).isEqualTo("row,prediction,p_benign,p_malignant");
+    List<String> input = Files.readAllLines(repositoryFile("../shared/data/wdbc.csv"));
+    int label = List.of(input.get(0).split(",")).indexOf("diagnosis");
+    long right = 0;
+    for (int r = 1; r <= rows; r++) {
+      right += scored.get(r).split(",")[1].equals(input.get(r).split(",")[label]) ? 1 : 0;
+    }
+    assertThat((double) right / rows).isGreaterThan(0.9);
   }
 
   /** Runs the command line, returning what it printed; fails unless it exits 0. */
@@ -863,6 +912,19 @@ class CommandLineITCase {
       List<String> scores = Files.readAllLines(directory.resolve("scores.csv"));
       assertThat(scores).hasSize(1001);
       assertThat(scores.get(5)).startsWith("4,refused: field duration = 'six' does not fit");
+      // The store's alias names the same version: <store>/<model>/latest scores alike.
+      int byAlias =
+          StreamLearnCli.execute(
+              new PrintWriter(err, true),
+              "score",
+              "--model",
+              directory.resolve("store").resolve("credit-g-records").resolve("latest").toString(),
+              "--input",
+              csv.toString(),
+              "--output",
+              directory.resolve("scores-latest.csv").toString());
+      assertThat(byAlias).as(err.toString()).isZero();
+      assertThat(Files.readAllLines(directory.resolve("scores-latest.csv"))).isEqualTo(scores);
 
       // The same rows as JSON lines, one of them not an object: counted, not sent, named.
       List<String> header = List.of(lines.get(0).split(","));

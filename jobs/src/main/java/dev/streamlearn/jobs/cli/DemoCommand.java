@@ -16,6 +16,7 @@ import dev.streamlearn.schemas.EventLabel;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
 import dev.streamlearn.store.CandidateRanking;
+import dev.streamlearn.store.LocalModelStore;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ModelStore;
 import dev.streamlearn.store.ModelStores;
@@ -774,6 +775,12 @@ final class DemoCommand implements Callable<Integer> {
             .alias(spec.name(), "champion")
             .map(v -> "champion -> " + v)
             .orElseGet(() -> whyNoChampion(spec)));
+    if (!versions.isEmpty() && models instanceof LocalModelStore) {
+      out.printf(
+          "Score a CSV: ./streamlearn score --model %s/%s/latest --input FILE.csv --output"
+              + " scores.csv%n",
+          models.location(), spec.name());
+    }
     return exitCode;
   }
 

@@ -42,7 +42,8 @@ final class ScoreCommand implements Callable<Integer> {
   @Option(
       names = "--model",
       description = {
-        "A version directory (<store>/<model>/<version>), or a version on a server:",
+        "A version directory (<store>/<model>/<version>), an alias in a store directory",
+        "(<store>/<model>/latest, .../champion), or a version on a server:",
         "http://host:port/api/v1/models/<model>/versions/<version or alias>."
       })
   String model;
@@ -96,11 +97,36 @@ final class ScoreCommand implements Callable<Integer> {
       return directory;
     }
     Path directory = Path.of(model);
-    if (!Files.isRegularFile(directory.resolve("manifest.json"))) {
-      throw new IllegalArgumentException(
-          "--model " + model + " is not a version directory (no manifest.json)");
+    if (Files.isRegularFile(directory.resolve("manifest.json"))) {
+      return directory;
     }
-    return directory;
+    Path modelDirectory = directory.toAbsolutePath().normalize().getParent();
+    if (Files.exists(directory)
+        || modelDirectory == null
+        || modelDirectory.getParent() == null
+        || !Files.isDirectory(modelDirectory.resolve("aliases"))) {
+      throw new IllegalArgumentException(
+          "--model "
+              + model
+              + " is not a version directory (no manifest.json) nor <store>/<model>/<alias>");
+    }
+    // <store>/<model>/<alias>: the version the alias points at now.
+    LocalModelStore store = new LocalModelStore(modelDirectory.getParent());
+    String name = modelDirectory.getFileName().toString();
+    String alias = directory.getFileName().toString();
+    java.util.Optional<Long> version = store.alias(name, alias);
+    if (version.isEmpty()) {
+      throw new IllegalArgumentException(
+          "--model "
+              + model
+              + ": model "
+              + name
+              + " has no alias '"
+              + alias
+              + "'; its aliases: "
+              + store.aliases(name).keySet());
+    }
+    return store.versionDirectory(name, version.get());
   }
 
   /**

@@ -143,6 +143,38 @@ class StreamLearnCliTest {
     assertThat(none.err)
         .contains(
             "--segments " + directory.resolve("shops") + ": no segment models shops.<segment>");
+
+    Path aliases = Files.createDirectories(directory.resolve("store/churn/aliases"));
+    Files.writeString(aliases.resolve("latest"), "3");
+    Path champion = directory.resolve("store/churn/champion");
+    Result noAlias =
+        run(
+            "score",
+            "--model",
+            champion.toString(),
+            "--input",
+            rows.toString(),
+            "--output",
+            directory.resolve("o").toString());
+    assertThat(noAlias.code).isEqualTo(2);
+    assertThat(noAlias.err)
+        .contains(
+            "--model " + champion + ": model churn has no alias 'champion'; its aliases: [latest]");
+    Result notAVersion =
+        run(
+            "score",
+            "--model",
+            directory.resolve("store").toString(),
+            "--input",
+            rows.toString(),
+            "--output",
+            directory.resolve("o").toString());
+    assertThat(notAVersion.code).isEqualTo(2);
+    assertThat(notAVersion.err)
+        .contains(
+            "--model "
+                + directory.resolve("store")
+                + " is not a version directory (no manifest.json) nor <store>/<model>/<alias>");
   }
 
   /**
