@@ -41,8 +41,10 @@ final class CurvesCommand implements Callable<Integer> {
   @Option(
       names = "--metrics",
       split = ",",
-      defaultValue = "accuracy,auc,logLoss",
-      description = "Window metrics to draw (default ${DEFAULT-VALUE}).")
+      description = {
+        "Window metrics to draw. Default by the model's task: accuracy,auc,logLoss (binary),",
+        "accuracy,macroF1,logLoss (multiclass), rmse,mae,r2 (regression)."
+      })
   List<String> metrics;
 
   @Option(names = "--output", required = true, description = "The PNG file to write.")
@@ -69,6 +71,7 @@ final class CurvesCommand implements Callable<Integer> {
     for (long version : versions) {
       manifests.add(models.manifest(model, version).orElseThrow());
     }
+    metrics = metricsToDraw(metrics, manifests);
     int height = TOP + metrics.size() * (PANEL + 40) + 30;
     BufferedImage image = new BufferedImage(WIDTH, height, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = image.createGraphics();
@@ -91,6 +94,39 @@ final class CurvesCommand implements Callable<Integer> {
     System.out.printf(
         "Wrote %s: %d versions of %s, metrics %s%n", output, versions.size(), model, metrics);
     return 0;
+  }
+
+  /**
+   * The metrics asked for, each of which some version measured; or, when none were asked for, the
+   * usual three of the model's task.
+   */
+  static List<String> metricsToDraw(List<String> asked, List<Manifest> manifests) {
+    java.util.Set<String> measured = new java.util.TreeSet<>();
+    for (Manifest manifest : manifests) {
+      Map<String, Double> window =
+          manifest.metrics() == null ? null : manifest.metrics().get("window");
+      if (window != null) {
+        window.keySet().stream().filter(name -> !name.contains(".")).forEach(measured::add);
+      }
+    }
+    if (asked == null) {
+      String task = manifests.get(manifests.size() - 1).task();
+      return switch (task == null ? "" : task) {
+        case "regression" -> List.of("rmse", "mae", "r2");
+        case "multiclass" -> List.of("accuracy", "macroF1", "logLoss");
+        default -> List.of("accuracy", "auc", "logLoss");
+      };
+    }
+    for (String metric : asked) {
+      if (!measured.contains(metric)) {
+        throw new IllegalArgumentException(
+            "--metrics "
+                + metric
+                + ": no version's validation window measured it; they measured "
+                + measured);
+      }
+    }
+    return asked;
   }
 
   private static void drawPanel(Graphics2D g, List<Manifest> manifests, String metric, int top) {

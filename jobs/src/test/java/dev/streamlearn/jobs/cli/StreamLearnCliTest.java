@@ -433,28 +433,7 @@ class StreamLearnCliTest {
       if (version == 2) {
         metrics.put("inputDrift", java.util.Map.of("amount", 0.42, "country", 0.03));
       }
-      store.publish(
-          new dev.streamlearn.store.Manifest(
-              dev.streamlearn.store.Manifest.FORMAT_VERSION,
-              "churn",
-              null,
-              null,
-              version,
-              version > 1 ? version - 1 : null,
-              "2026-11-23T00:00:0" + version + "Z",
-              "binary",
-              java.util.List.of("0", "1"),
-              java.util.List.of("amount"),
-              "hash",
-              "fp",
-              "java",
-              "fp32",
-              metrics,
-              null,
-              null,
-              null,
-              null),
-          java.util.Map.of(dev.streamlearn.store.ModelStore.PARAMETERS, new byte[] {1}));
+      publish(store, "churn", version, "binary", metrics);
     }
     store.setAlias("churn", "champion", 1);
     String where = directory.resolve("drift-store").toString();
@@ -474,6 +453,83 @@ class StreamLearnCliTest {
         .matches(
             "churn +2 +2  champion -> 1, latest -> 2 +accuracy 0.8000  on 400 events  \\| input"
                 + " that moved most: amount 0.420 \\(shifted\\)");
+  }
+
+  /**
+   * {@code curves} draws the metrics of the model's task unless told which, and refuses a metric no
+   * version measured, naming those they did.
+   */
+  @Test
+  void drawsTheCurvesOfTheModelsTaskAndRefusesMetricsNoVersionMeasured() throws Exception {
+    LocalModelStore store = new LocalModelStore(directory.resolve("curves-store"));
+    for (long version = 1; version <= 3; version++) {
+      publish(
+          store,
+          "price",
+          version,
+          "regression",
+          java.util.Map.of(
+              "window",
+              java.util.Map.of("rmse", 2.0 / version, "mae", 1.0 / version, "r2", 0.2 * version)));
+    }
+    String where = directory.resolve("curves-store").toString();
+    Path png = directory.resolve("price.png");
+    assertThat(
+            printedLines(
+                "curves", "--store", where, "--model", "price", "--output", png.toString()))
+        .containsExactly("Wrote " + png + ": 3 versions of price, metrics [rmse, mae, r2]");
+    java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(png.toFile());
+    assertThat(image.getHeight()).isEqualTo(40 + 3 * (220 + 40) + 30);
+
+    Result bogus =
+        run(
+            "curves",
+            "--store",
+            where,
+            "--model",
+            "price",
+            "--metrics",
+            "rmse,accuracy",
+            "--output",
+            directory.resolve("bogus.png").toString());
+    assertThat(bogus.code).isEqualTo(2);
+    assertThat(bogus.err)
+        .contains(
+            "--metrics accuracy: no version's validation window measured it; they measured [mae,"
+                + " r2, rmse]");
+    assertThat(directory.resolve("bogus.png")).doesNotExist();
+  }
+
+  /** A version of {@code model} with these metrics and one byte of parameters. */
+  private static void publish(
+      LocalModelStore store,
+      String model,
+      long version,
+      String task,
+      java.util.Map<String, java.util.Map<String, Double>> metrics)
+      throws IOException {
+    store.publish(
+        new dev.streamlearn.store.Manifest(
+            dev.streamlearn.store.Manifest.FORMAT_VERSION,
+            model,
+            null,
+            null,
+            version,
+            version > 1 ? version - 1 : null,
+            "2026-11-23T00:00:0" + version + "Z",
+            task,
+            task.equals("regression") ? java.util.List.of() : java.util.List.of("0", "1"),
+            java.util.List.of("amount"),
+            "hash",
+            "fp",
+            "java",
+            "fp32",
+            metrics,
+            null,
+            null,
+            null,
+            null),
+        java.util.Map.of(dev.streamlearn.store.ModelStore.PARAMETERS, new byte[] {1}));
   }
 
   /** What the command line printed to standard output, a line each; fails unless it exits 0. */
