@@ -545,6 +545,96 @@ class CommandLineITCase {
     assertThat((double) right / rows).isGreaterThan(0.9);
   }
 
+  /**
+   * {@code streamlearn kafka}: a broker on the port asked for, which {@code produce} reaches as any
+   * broker; a second one on that port is refused before it starts; at the end of its duration it
+   * stops and frees the port.
+   */
+  @Test
+  void runsABrokerOnAPortThatProduceReaches() throws Exception {
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    String bootstrap = "localhost:" + port;
+    StringWriter brokerErr = new StringWriter();
+    var broker =
+        java.util.concurrent.CompletableFuture.supplyAsync(
+            () ->
+                StreamLearnCli.execute(
+                    new PrintWriter(brokerErr, true),
+                    "kafka",
+                    "--port",
+                    String.valueOf(port),
+                    "--duration",
+                    "20s"));
+    java.util.Properties client = new java.util.Properties();
+    client.put("bootstrap.servers", bootstrap);
+    client.put("request.timeout.ms", "2000");
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    boolean answered = false;
+    while (!answered && System.nanoTime() < deadline && !broker.isDone()) {
+      try (org.apache.kafka.clients.admin.Admin admin =
+          org.apache.kafka.clients.admin.Admin.create(client)) {
+        answered =
+            !admin
+                .describeCluster()
+                .nodes()
+                .get(5, java.util.concurrent.TimeUnit.SECONDS)
+                .isEmpty();
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        Thread.sleep(200);
+      }
+    }
+    assertThat(answered).as(brokerErr.toString()).isTrue();
+
+    StringWriter err = new StringWriter();
+    Path spec = directory.resolve("credit-g.yaml");
+    Files.copy(repositoryFile("examples/credit-g.yaml"), spec);
+    assertThat(produceCredit(err, spec, "--bootstrap-servers", bootstrap))
+        .as(err.toString())
+        .isZero();
+    try (org.apache.kafka.clients.admin.Admin admin =
+        org.apache.kafka.clients.admin.Admin.create(client)) {
+      var partitions =
+          admin
+              .describeTopics(List.of("credit-events"))
+              .allTopicNames()
+              .get()
+              .get("credit-events")
+              .partitions();
+      Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> ends =
+          new java.util.HashMap<>();
+      for (var partition : partitions) {
+        ends.put(
+            new org.apache.kafka.common.TopicPartition("credit-events", partition.partition()),
+            org.apache.kafka.clients.admin.OffsetSpec.latest());
+      }
+      long records =
+          admin.listOffsets(ends).all().get().values().stream()
+              .mapToLong(
+                  org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo::offset)
+              .sum();
+      assertThat(records).isEqualTo(1000);
+    }
+
+    StringWriter secondErr = new StringWriter();
+    assertThat(
+            StreamLearnCli.execute(
+                new PrintWriter(secondErr, true), "kafka", "--port", String.valueOf(port)))
+        .isEqualTo(2);
+    assertThat(secondErr.toString())
+        .contains("--port " + port + ": the port is in use on localhost (another broker?)");
+
+    assertThat(broker.get(60, java.util.concurrent.TimeUnit.SECONDS))
+        .as(brokerErr.toString())
+        .isZero();
+    try (java.net.ServerSocket again =
+        new java.net.ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+      assertThat(again.getLocalPort()).isEqualTo(port);
+    }
+  }
+
   /** Runs the command line, returning what it printed; fails unless it exits 0. */
   private static String runPrinting(StringWriter err, String... args) {
     java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();

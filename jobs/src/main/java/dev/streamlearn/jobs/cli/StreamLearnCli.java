@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
     description = "Continual learning on Apache Flink: Kafka in, versioned models out.",
     subcommands = {
       DemoCommand.class,
+      KafkaCommand.class,
       RunCommand.class,
       ProduceCommand.class,
       ScoreCommand.class,

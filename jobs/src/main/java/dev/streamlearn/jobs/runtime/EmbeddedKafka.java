@@ -16,32 +16,52 @@ import org.apache.kafka.common.test.TestKitNodes;
 public final class EmbeddedKafka implements AutoCloseable {
 
   private final KafkaClusterTestKit cluster;
+  private final String bootstrapServers;
 
-  private EmbeddedKafka(KafkaClusterTestKit cluster) {
+  private EmbeddedKafka(KafkaClusterTestKit cluster, String bootstrapServers) {
     this.cluster = cluster;
+    this.bootstrapServers = bootstrapServers;
   }
 
   /** Starts a combined broker and controller with its logs under {@code directory}. */
   public static EmbeddedKafka start(Path directory) throws Exception {
+    return start(directory, 0);
+  }
+
+  /**
+   * Starts a combined broker and controller with its logs under {@code directory}, its clients'
+   * listener on {@code localhost:port} (0: a free port).
+   */
+  public static EmbeddedKafka start(Path directory, int port) throws Exception {
     // The test kit prints its formatting steps to standard out; the CLI's output is its own.
     PrintStream standardOut = System.out;
     System.setOut(new PrintStream(OutputStream.nullOutputStream()));
     try {
-      return startQuietly(directory);
+      return startQuietly(directory, port);
     } finally {
       System.setOut(standardOut);
     }
   }
 
-  private static EmbeddedKafka startQuietly(Path directory) throws Exception {
-    KafkaClusterTestKit cluster =
+  private static EmbeddedKafka startQuietly(Path directory, int port) throws Exception {
+    KafkaClusterTestKit.Builder builder =
         new KafkaClusterTestKit.Builder(
-                new TestKitNodes.Builder()
-                    .setCombined(true)
-                    .setNumBrokerNodes(1)
-                    .setNumControllerNodes(1)
-                    .setBaseDirectory(directory)
-                    .build())
+            new TestKitNodes.Builder()
+                .setCombined(true)
+                .setNumBrokerNodes(1)
+                .setNumControllerNodes(1)
+                .setBaseDirectory(directory)
+                .build());
+    if (port != 0) {
+      // The test kit binds its own listeners to free ports before the broker starts; a listener
+      // of another name is bound by the broker itself, at the port given.
+      builder
+          .setConfigProp("listeners", "CLIENTS://localhost:" + port + ",CONTROLLER://localhost:0")
+          .setConfigProp("listener.security.protocol.map", "CLIENTS:PLAINTEXT,CONTROLLER:PLAINTEXT")
+          .setConfigProp("inter.broker.listener.name", "CLIENTS");
+    }
+    KafkaClusterTestKit cluster =
+        builder
             .setConfigProp("offsets.topic.replication.factor", "1")
             .setConfigProp("transaction.state.log.replication.factor", "1")
             .setConfigProp("transaction.state.log.min.isr", "1")
@@ -52,11 +72,11 @@ public final class EmbeddedKafka implements AutoCloseable {
     cluster.format();
     cluster.startup();
     cluster.waitForReadyBrokers();
-    return new EmbeddedKafka(cluster);
+    return new EmbeddedKafka(cluster, port == 0 ? cluster.bootstrapServers() : "localhost:" + port);
   }
 
   public String bootstrapServers() {
-    return cluster.bootstrapServers();
+    return bootstrapServers;
   }
 
   public void createTopic(String name, int partitions) throws Exception {
