@@ -637,6 +637,16 @@ class CommandLineITCase {
 
   /** Runs the command line, returning what it printed; fails unless it exits 0. */
   private static String runPrinting(StringWriter err, String... args) {
+    Ran ran = runCapturing(err, args);
+    assertThat(ran.exit()).as(ran.out() + err).isZero();
+    return ran.out();
+  }
+
+  /** A command line's exit code and what it printed. */
+  private record Ran(int exit, String out) {}
+
+  /** Runs the command line, capturing what it prints (and echoing it once it ends). */
+  private static Ran runCapturing(StringWriter err, String... args) {
     java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
     java.io.PrintStream console = System.out;
     int exit;
@@ -648,8 +658,56 @@ class CommandLineITCase {
     }
     String out = printed.toString(StandardCharsets.UTF_8);
     System.out.print(out);
-    assertThat(exit).as(out + err).isZero();
-    return out;
+    return new Ran(exit, out);
+  }
+
+  /**
+   * {@code run} against a broker that goes away: the progress says that no broker answers (the
+   * job's Kafka clients retry without a word), and the stop, which cannot take a savepoint without
+   * Kafka, cancels the job, says so and exits 1; the versions published before stay in the store.
+   */
+  @Test
+  void saysWhenTheBrokerGoesAwayAndStopsWithoutASavepoint() throws Exception {
+    EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka-going"));
+    String bootstrap = kafka.bootstrapServers();
+    Path spec = creditSpec(kafka, "going-events", false);
+    StringWriter err = new StringWriter();
+    java.util.concurrent.CompletableFuture<Ran> run;
+    try {
+      assertThat(produceCredit(err, spec)).as(err.toString()).isZero();
+      run =
+          java.util.concurrent.CompletableFuture.supplyAsync(
+              () ->
+                  runCapturing(
+                      err,
+                      "run",
+                      "--spec",
+                      spec.toString(),
+                      "--duration",
+                      "15s",
+                      "--stop-timeout",
+                      "10s"));
+      LocalModelStore store = new LocalModelStore(directory.resolve("store"));
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      while (store.versions("credit-g").isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+      }
+      assertThat(store.versions("credit-g")).isNotEmpty();
+    } finally {
+      kafka.close();
+    }
+    Ran ran = run.get(240, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(ran.out())
+        .contains("  Kafka: no broker has answered at " + bootstrap + " for ")
+        .contains(
+            "  no Kafka broker answers: the savepoint may not be taken (waiting for it up to"
+                + " --stop-timeout 10s)")
+        .contains("Could not stop with a savepoint (")
+        .contains("the job is cancelled instead")
+        .contains("Accounted for: read 1,000 = ")
+        .doesNotContain("Stopped with a savepoint");
+    assertThat(ran.exit()).as(err.toString()).isEqualTo(1);
+    assertThat(new LocalModelStore(directory.resolve("store")).versions("credit-g")).isNotEmpty();
   }
 
   /**

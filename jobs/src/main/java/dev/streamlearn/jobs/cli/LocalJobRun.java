@@ -131,6 +131,11 @@ final class LocalJobRun {
    * the savepoint taken at the stop, or null when the job had ended already.
    */
   String stopDraining() throws Exception {
+    return stopDraining(Duration.ofMinutes(2));
+  }
+
+  /** As {@link #stopDraining()}, waiting at most {@code timeout} for the savepoint. */
+  String stopDraining(Duration timeout) throws Exception {
     String savepoint = null;
     if (!client.getJobExecutionResult().isDone()) {
       savepoint =
@@ -139,10 +144,29 @@ final class LocalJobRun {
                   true,
                   stateDirectory.resolve("savepoints").toUri().toString(),
                   SavepointFormatType.CANONICAL)
-              .get(120, TimeUnit.SECONDS);
+              .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
     client.getJobExecutionResult().get(120, TimeUnit.SECONDS);
     return savepoint;
+  }
+
+  /** Cancels the job and waits, for at most a minute, until it has ended. */
+  void cancel() {
+    try {
+      client.cancel().get(60, TimeUnit.SECONDS);
+    } catch (Exception alreadyEnded) {
+      // the job ended by itself meanwhile
+    }
+  }
+
+  /** What failed, in a few words: the innermost cause's class and message. */
+  static String reason(Throwable failure) {
+    Throwable innermost = failure;
+    while (innermost.getCause() != null && innermost.getCause() != innermost) {
+      innermost = innermost.getCause();
+    }
+    return innermost.getClass().getSimpleName()
+        + (innermost.getMessage() == null ? "" : ": " + innermost.getMessage());
   }
 
   /** Lets a pending Ctrl-C hook return. */

@@ -61,6 +61,14 @@ final class RunCommand implements Callable<Integer> {
               + " Ctrl-C, or the end of a bounded source).")
   String duration;
 
+  @Option(
+      names = "--stop-timeout",
+      defaultValue = "2m",
+      description =
+          "How long a stop (Ctrl-C, --duration) waits for its savepoint before it cancels the job"
+              + " instead (default ${DEFAULT-VALUE}).")
+  String stopTimeout;
+
   @Override
   public Integer call() throws Exception {
     int metricsPort = metrics.port();
@@ -70,6 +78,7 @@ final class RunCommand implements Callable<Integer> {
       SpecLoader.override(tree, "store.uri", store);
     }
     PipelineSpec spec = SpecLoader.fromTree(tree);
+    Duration savepointTimeout = SpecLoader.parseDuration("--stop-timeout", stopTimeout);
     long deadline =
         duration == null
             ? Long.MAX_VALUE
@@ -95,11 +104,35 @@ final class RunCommand implements Callable<Integer> {
     LocalJobRun run =
         LocalJobRun.start(
             StreamLearnJob.fromSpec(spec), parallelism, state, fromSavepoint, metricsPort);
-    try {
+    try (BrokerWatch broker = new BrokerWatch(spec.source().bootstrapServers())) {
       if (!run.runUntil(
-          ProgressPrinter.of(spec, models, System.out)::print, Duration.ofSeconds(5), deadline)) {
+          broker.after(ProgressPrinter.of(spec, models, System.out)::print),
+          Duration.ofSeconds(5),
+          deadline)) {
         System.out.println("Stopping cleanly...");
-        String savepoint = run.stopDraining();
+        if (broker.check() != null) {
+          System.out.println(
+              "  no Kafka broker answers: the savepoint may not be taken (waiting for it up to"
+                  + " --stop-timeout "
+                  + stopTimeout
+                  + ")");
+        }
+        String savepoint;
+        try {
+          savepoint = run.stopDraining(savepointTimeout);
+        } catch (java.util.concurrent.ExecutionException
+            | java.util.concurrent.TimeoutException failed) {
+          System.out.printf(
+              "Could not stop with a savepoint (%s); the job is cancelled instead. The versions"
+                  + " published so far are in %s; there is no savepoint to resume from.%n",
+              failed instanceof java.util.concurrent.TimeoutException
+                  ? "none within --stop-timeout " + stopTimeout
+                  : LocalJobRun.reason(failed),
+              models.location());
+          run.cancel();
+          System.out.println(ProgressPrinter.Counts.now().summary());
+          return 1;
+        }
         if (savepoint != null) {
           System.out.printf(
               "Stopped with a savepoint at %s%nResume with: ./streamlearn run --spec %s"

@@ -173,10 +173,20 @@ final class ScoreStreamCommand implements Callable<Integer> {
             served instanceof ServedBestCandidates best ? best : null,
             classification,
             System.out);
-    try {
-      if (!run.runUntil(progress::print, Duration.ofSeconds(5), deadline)) {
+    try (BrokerWatch broker = new BrokerWatch(spec.source().bootstrapServers())) {
+      if (!run.runUntil(broker.after(progress::print), Duration.ofSeconds(5), deadline)) {
         System.out.println("Stopping...");
-        run.stopDraining();
+        try {
+          run.stopDraining();
+        } catch (java.util.concurrent.ExecutionException
+            | java.util.concurrent.TimeoutException failed) {
+          System.out.printf(
+              "Could not stop cleanly (%s); the job is cancelled instead.%n",
+              LocalJobRun.reason(failed));
+          run.cancel();
+          System.out.println(Progress.summary(predictions, false));
+          return 1;
+        }
       }
       System.out.println(Progress.summary(predictions, false));
       return 0;
