@@ -511,8 +511,21 @@ final class ModelsCommand implements Runnable {
       if (parent.remote()) {
         throw new IllegalArgumentException("--store must be a directory to serve");
       }
-      ModelStoreServer server =
-          ModelStoreServer.start(parent.local(), new InetSocketAddress(bind, port), token);
+      ModelStoreServer server;
+      try {
+        server = ModelStoreServer.start(parent.local(), new InetSocketAddress(bind, port), token);
+      } catch (java.net.BindException inUse) {
+        throw new IllegalArgumentException(
+            "--port "
+                + port
+                + ": cannot listen on "
+                + bind
+                + ":"
+                + port
+                + " ("
+                + inUse.getMessage()
+                + "); choose another port, or 0 for a free one");
+      }
       System.out.printf(
           "Serving %s at %s (%s). Ctrl-C stops.%n",
           parent.local().location(),

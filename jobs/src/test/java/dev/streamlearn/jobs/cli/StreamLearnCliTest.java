@@ -389,6 +389,30 @@ class StreamLearnCliTest {
     return all;
   }
 
+  /** Serving on a port something else holds says which port, instead of a stack trace. */
+  @Test
+  void refusesToServeOnAPortInUse() throws Exception {
+    Path store = Files.createDirectories(directory.resolve("served-store"));
+    try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+      int port = taken.getLocalPort();
+      Result serve =
+          run(
+              "models",
+              "--store",
+              store.toString(),
+              "serve",
+              "--bind",
+              "127.0.0.1",
+              "--port",
+              String.valueOf(port));
+      assertThat(serve.code).isEqualTo(2);
+      assertThat(serve.err)
+          .contains("--port " + port + ": cannot listen on 127.0.0.1:" + port + " (")
+          .contains("choose another port, or 0 for a free one")
+          .doesNotContain("\tat ");
+    }
+  }
+
   /** A mistyped store or model says so, instead of listing nothing or printing a stack trace. */
   @Test
   void namesAMissingStoreModelOrVersion() throws Exception {
