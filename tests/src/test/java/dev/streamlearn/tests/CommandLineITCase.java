@@ -524,15 +524,17 @@ class CommandLineITCase {
             .matcher(out);
     assertThat(hint.find()).as(out).isTrue();
     Path scores = directory.resolve("wdbc-scores.csv");
-    runPrinting(
-        new StringWriter(),
-        "score",
-        "--model",
-        hint.group(1),
-        "--input",
-        repositoryFile("../shared/data/wdbc.csv").toString(),
-        "--output",
-        scores.toString());
+    String scoring =
+        runPrinting(
+            new StringWriter(),
+            "score",
+            "--model",
+            hint.group(1),
+            "--input",
+            repositoryFile("../shared/data/wdbc.csv").toString(),
+            "--output",
+            scores.toString());
+    assertThat(scoring).doesNotContain("Warning");
     List<String> scored = Files.readAllLines(scores);
     assertThat(scored).hasSize((int) rows + 1);
     assertThat(scored.get(0)).isEqualTo("row,prediction,p_benign,p_malignant");
@@ -543,6 +545,30 @@ class CommandLineITCase {
       right += scored.get(r).split(",")[1].equals(input.get(r).split(",")[label]) ? 1 : 0;
     }
     assertThat((double) right / rows).isGreaterThan(0.9);
+
+    // A file with three of the thirty columns is scored, and the other 27 are named as missing.
+    Path partial = directory.resolve("wdbc-partial.csv");
+    List<String> threeColumns = new ArrayList<>();
+    for (String line : input.subList(0, 3)) {
+      String[] cells = line.split(",");
+      threeColumns.add(String.join(",", cells[0], cells[1], cells[2]));
+    }
+    Files.write(partial, threeColumns);
+    assertThat(
+            runPrinting(
+                new StringWriter(),
+                "score",
+                "--model",
+                hint.group(1),
+                "--input",
+                partial.toString(),
+                "--output",
+                directory.resolve("wdbc-partial-scores.csv").toString()))
+        .contains(
+            "Warning: 27 of the 30 input columns the model reads are not in "
+                + partial
+                + "; every row is scored with them missing")
+        .contains("Scored 2 rows");
   }
 
   /**

@@ -261,6 +261,19 @@ final class ScoreCommand implements Callable<Integer> {
     List<String> classes = scorer.manifest().classes();
     boolean regression = "regression".equals(scorer.manifest().task());
     CsvReader.Table table = CsvReader.read(input);
+    List<String> absent = new ArrayList<>(scorer.inputFields());
+    absent.removeAll(table.header());
+    if (!absent.isEmpty()) {
+      System.out.printf(
+          "Warning: %d of the %d input columns the model reads are not in %s; every row is scored"
+              + " with them missing (filled as training fills a missing value): %s%n",
+          absent.size(),
+          scorer.inputFields().size(),
+          input,
+          absent.size() <= 10
+              ? String.join(", ", absent)
+              : String.join(", ", absent.subList(0, 10)) + ", ...");
+    }
     long refused = 0;
     try (BufferedWriter out = Files.newBufferedWriter(output, StandardCharsets.UTF_8)) {
       StringBuilder header =

@@ -163,6 +163,14 @@ public final class ModelScorer {
     return manifest;
   }
 
+  /**
+   * The event fields the model's features read (dotted paths in a record schema); an event that
+   * lacks one is scored with it missing, as training's rules fill a missing value.
+   */
+  public List<String> inputFields() {
+    return rules.fieldNames();
+  }
+
   /** The record schema of a model trained on the producers' own Avro records. */
   public Optional<Schema> inputSchema() {
     return Optional.ofNullable(inputSchema);
