@@ -643,6 +643,33 @@ class CommandLineITCase {
               .sum();
       assertThat(records).isEqualTo(1000);
     }
+    // A file that lacks some of the columns the spec's features read is sent, with a warning.
+    Path partial = directory.resolve("credit-g-partial.csv");
+    List<String> fiveColumns = new ArrayList<>();
+    for (String line : Files.readAllLines(repositoryFile("../shared/data/credit-g.csv"))) {
+      String[] cells = line.split(",");
+      fiveColumns.add(String.join(",", List.of(cells).subList(0, 5)) + "," + cells[20]);
+    }
+    Files.write(partial, fiveColumns);
+    Ran sentPartial =
+        runCapturing(
+            err,
+            "produce",
+            "--spec",
+            spec.toString(),
+            "--input",
+            partial.toString(),
+            "--bootstrap-servers",
+            bootstrap);
+    assertThat(sentPartial.exit()).as(err.toString()).isZero();
+    assertThat(sentPartial.out())
+        .contains(
+            "Warning: 15 of the 20 columns the features of "
+                + spec
+                + " read are not in "
+                + partial
+                + "; the pipeline will see them missing in every event: installment_commitment,")
+        .contains("Sent 1,000 events");
 
     StringWriter secondErr = new StringWriter();
     assertThat(

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.streamlearn.core.data.CsvEvents;
 import dev.streamlearn.core.data.CsvReader;
+import dev.streamlearn.core.data.RawFeatures;
 import dev.streamlearn.core.data.RecordEncoder;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
@@ -105,6 +106,11 @@ final class ProduceCommand implements Callable<Integer> {
     }
     AvroCodec<LabeledEvent> codec = Topics.labeledEvents();
     String topic = labels ? spec.source().labels().topic() : spec.source().topic();
+    CsvReader.Table csv = null;
+    if (!labels && spec.source().recordSchema() == null && !isJsonLines()) {
+      csv = CsvReader.read(input);
+      checkColumns(spec, csv.header());
+    }
     Duration timeout = kafkaOptions.timeout();
     try (KafkaCheck kafka = new KafkaCheck(spec.source().bootstrapServers(), timeout)) {
       if (kafka.createTopic(topic)) {
@@ -160,7 +166,7 @@ final class ProduceCommand implements Callable<Integer> {
           return Math.max(report(spec, sent, failures), 1);
         }
       } else {
-        CsvReader.Table table = CsvReader.read(input);
+        CsvReader.Table table = csv;
         String labelColumn = label != null ? label : table.header().get(table.header().size() - 1);
         CsvEvents rows = new CsvEvents(table, labelColumn);
         long startMillis = System.currentTimeMillis();
@@ -179,6 +185,34 @@ final class ProduceCommand implements Callable<Integer> {
       producer.flush();
     }
     return report(spec, sent, failures);
+  }
+
+  /**
+   * Refuses a file that has none of the columns the spec's features read (the wrong file, or the
+   * wrong spec), before anything is sent; warns, naming them, when it lacks some (the pipeline
+   * would see them missing in every event).
+   */
+  private void checkColumns(PipelineSpec spec, List<String> header) {
+    List<String> read = new RawFeatures(spec).fieldNames();
+    List<String> absent = new ArrayList<>(read);
+    absent.removeAll(header);
+    String named =
+        absent.size() <= 10
+            ? String.join(", ", absent)
+            : String.join(", ", absent.subList(0, 10)) + ", ...";
+    if (!read.isEmpty() && absent.size() == read.size()) {
+      throw new IllegalArgumentException(
+          String.format(
+              "--input %s has none of the %d columns the features of %s read (%s); its columns:"
+                  + " %s",
+              input, read.size(), specFile, named, header));
+    }
+    if (!absent.isEmpty()) {
+      System.out.printf(
+          "Warning: %d of the %d columns the features of %s read are not in %s; the pipeline will"
+              + " see them missing in every event: %s%n",
+          absent.size(), read.size(), specFile, input, named);
+    }
   }
 
   private int report(PipelineSpec spec, long sent, SendFailures failures) {

@@ -389,6 +389,34 @@ class StreamLearnCliTest {
     return all;
   }
 
+  /**
+   * {@code produce} refuses a file with none of the columns the spec's features read before it asks
+   * Kafka for anything (the broker here does not exist).
+   */
+  @Test
+  void refusesToProduceAFileWithNoneOfTheSpecsColumns() throws Exception {
+    Path spec = directory.resolve("shop.yaml");
+    Files.writeString(
+        spec,
+        "name: shop\nsource: {bootstrap-servers: '127.0.0.1:"
+            + closedPort()
+            + "', topic: shop}\nfeatures: [{name: amount, type: numeric}, {name: country, type:"
+            + " categorical}]\n");
+    Path rows = directory.resolve("other.csv");
+    Files.writeString(rows, "x,y,label\n1,2,0\n");
+    Result refused =
+        run("produce", "--spec", spec.toString(), "--input", rows.toString(), "--label", "label");
+    assertThat(refused.code).isEqualTo(2);
+    assertThat(refused.err)
+        .contains(
+            "--input "
+                + rows
+                + " has none of the 2 columns the features of "
+                + spec
+                + " read (amount, country); its columns: [x, y, label]")
+        .doesNotContain("Kafka");
+  }
+
   /** Serving on a port something else holds says which port, instead of a stack trace. */
   @Test
   void refusesToServeOnAPortInUse() throws Exception {
