@@ -306,6 +306,29 @@ public final class LocalModelStore implements ModelStore {
     return root.toString();
   }
 
+  /** The store's directory exists (it is created here if need be) and may be written. */
+  @Override
+  public void checkWritable() throws IOException {
+    try {
+      Files.createDirectories(root);
+    } catch (java.nio.file.FileAlreadyExistsException notADirectory) {
+      throw new IOException(notADirectory.getFile() + " is a file, not a directory", notADirectory);
+    } catch (IOException e) {
+      throw new IOException(
+          "cannot create "
+              + root
+              + " ("
+              + e.getClass().getSimpleName()
+              + ": "
+              + e.getMessage()
+              + ")",
+          e);
+    }
+    if (!Files.isWritable(root)) {
+      throw new IOException(root + " is not writable by this user");
+    }
+  }
+
   private Path aliasFile(String model, String alias) {
     return root.resolve(ModelNames.checkModelName(model))
         .resolve("aliases")

@@ -189,6 +189,12 @@ public interface ModelStore extends VersionSource {
   String location();
 
   /**
+   * Fails, saying why, when versions could not be published here: for a job to find out before it
+   * starts, not at its first version. A store that cannot tell without writing says nothing.
+   */
+  default void checkWritable() throws IOException {}
+
+  /**
    * A version written but not yet visible.
    *
    * @param location where the store keeps it until it is committed

@@ -159,14 +159,22 @@ final class LocalJobRun {
     }
   }
 
-  /** What failed, in a few words: the innermost cause's class and message. */
+  /**
+   * What failed, in a few words: the innermost cause's class and message, cut at 200 characters
+   * (Flink's name whole operator chains in theirs); the whole trace goes to the log file.
+   */
   static String reason(Throwable failure) {
+    org.slf4j.LoggerFactory.getLogger(LocalJobRun.class).warn("The job could not stop", failure);
     Throwable innermost = failure;
     while (innermost.getCause() != null && innermost.getCause() != innermost) {
       innermost = innermost.getCause();
     }
-    return innermost.getClass().getSimpleName()
-        + (innermost.getMessage() == null ? "" : ": " + innermost.getMessage());
+    String said =
+        innermost.getClass().getSimpleName()
+            + (innermost.getMessage() == null ? "" : ": " + innermost.getMessage());
+    return said.length() <= 200
+        ? said
+        : said.substring(0, 200) + "... (the whole trace is in target/streamlearn.log)";
   }
 
   /** Lets a pending Ctrl-C hook return. */

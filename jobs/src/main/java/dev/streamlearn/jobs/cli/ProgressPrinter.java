@@ -178,7 +178,7 @@ final class ProgressPrinter {
     lastRead = counts.read;
     lastNanos = now;
     out.printf(
-        "[%4ds] read %,d | trained %,d | held out %,d | deduplicated %,d | dead-lettered %,d%s | %,.0f events/s | %s%n",
+        "[%4ds] read %,d | trained %,d | held out %,d | deduplicated %,d | dead-lettered %,d%s | %,.0f events/s | %s%s%n",
         (now - startNanos) / 1_000_000_000L,
         counts.read,
         counts.trained,
@@ -195,8 +195,22 @@ final class ProgressPrinter {
                 labelsBehind())
             : "",
         rate,
-        latestVersion());
+        latestVersion(),
+        restarts());
     out.flush();
+  }
+
+  /**
+   * The job's restarts after failures, which would otherwise pass unseen (the job reads again from
+   * its last checkpoint, so what was read since is read and counted twice).
+   */
+  private static String restarts() {
+    long restarts = ProgressMetrics.restarts();
+    return restarts == 0
+        ? ""
+        : String.format(
+            " | the job failed and restarted %d time%s (why: target/streamlearn.log)",
+            restarts, restarts == 1 ? "" : "s");
   }
 
   /**

@@ -86,11 +86,18 @@ final class RunCommand implements Callable<Integer> {
     if (fromSavepoint != null) {
       checkSavepoint(fromSavepoint);
     }
+    ModelStore models = ModelStores.open(spec.store().uri());
+    try {
+      models.checkWritable();
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException(
+          "store.uri " + spec.store().uri() + ": cannot publish versions there: " + e.getMessage(),
+          e);
+    }
     Duration timeout = kafkaOptions.timeout();
     try (KafkaCheck kafka = new KafkaCheck(spec.source().bootstrapServers(), timeout)) {
       kafka.requireTopicsOf(spec.source());
     }
-    ModelStore models = ModelStores.open(spec.store().uri());
     System.out.printf(
         "Running '%s': %s topic %s -> store %s (Ctrl-C stops cleanly)%n",
         spec.name(), spec.source().bootstrapServers(), spec.source().topic(), models.location());

@@ -30,6 +30,14 @@ public final class ProgressMetrics implements MetricReporter {
   private static final Map<String, Histogram> HISTOGRAMS = new ConcurrentHashMap<>();
   private static final Map<Gauge<?>, String> GAUGES = new ConcurrentHashMap<>();
 
+  /** Flink's own gauge of how often the running job restarted after a failure. */
+  public static final String JOB_RESTARTS = "numRestarts";
+
+  /** How often the job restarted after a failure (0 before its gauge is there). */
+  public static long restarts() {
+    return gaugeMax(JOB_RESTARTS).orElse(0);
+  }
+
   /** The largest value of a numeric gauge over the subtasks that have it; empty when none does. */
   public static OptionalLong gaugeMax(String name) {
     return GAUGES.entrySet().stream()
@@ -78,7 +86,8 @@ public final class ProgressMetrics implements MetricReporter {
     if (metric instanceof Histogram histogram && isPipelineMetric(name, group)) {
       HISTOGRAMS.put(name, histogram);
     }
-    if (metric instanceof Gauge<?> gauge && isPipelineMetric(name, group)) {
+    if (metric instanceof Gauge<?> gauge
+        && (isPipelineMetric(name, group) || name.equals(JOB_RESTARTS))) {
       GAUGES.put(gauge, name);
     }
   }

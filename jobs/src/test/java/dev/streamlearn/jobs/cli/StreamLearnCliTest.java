@@ -417,6 +417,67 @@ class StreamLearnCliTest {
         .doesNotContain("Kafka");
   }
 
+  /**
+   * {@code run} refuses a store it could not publish to before it asks Kafka (no broker answers
+   * there) or starts the job, which would otherwise fail and restart at its first version.
+   */
+  @Test
+  void refusesToRunWithAStoreItCannotWrite() throws Exception {
+    Path spec = directory.resolve("shop.yaml");
+    Files.writeString(
+        spec,
+        "name: shop\nsource: {bootstrap-servers: '127.0.0.1:"
+            + closedPort()
+            + "', topic: shop}\nfeatures: [{name: amount, type: numeric}]\n");
+    Path file = Files.writeString(directory.resolve("a-file"), "not a directory");
+    Result refused =
+        run("run", "--spec", spec.toString(), "--store", file.resolve("models").toString());
+    assertThat(refused.code).isEqualTo(2);
+    assertThat(refused.err)
+        .contains(
+            "store.uri "
+                + file.resolve("models")
+                + ": cannot publish versions there: cannot create "
+                + file.resolve("models"))
+        .doesNotContain("Kafka");
+  }
+
+  /** The progress line says when the job failed and restarted, which would pass unseen. */
+  @Test
+  void progressSaysHowOftenTheJobRestarted() throws Exception {
+    dev.streamlearn.jobs.runtime.ProgressMetrics.reset();
+    LocalModelStore store = new LocalModelStore(directory.resolve("progress-store"));
+    java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+    ProgressPrinter progress =
+        ProgressPrinter.of(
+            dev.streamlearn.core.spec.SpecLoader.fromTree(
+                new java.util.LinkedHashMap<>(
+                    java.util.Map.of(
+                        "name",
+                        "shop",
+                        "features",
+                        java.util.List.of(java.util.Map.of("name", "amount", "type", "numeric"))))),
+            store,
+            new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+    progress.print();
+    assertThat(printed.toString(java.nio.charset.StandardCharsets.UTF_8))
+        .doesNotContain("restarted");
+    long[] restarts = {2};
+    org.apache.flink.metrics.Gauge<Long> gauge = () -> restarts[0];
+    new dev.streamlearn.jobs.runtime.ProgressMetrics()
+        .notifyOfAddedMetric(
+            gauge,
+            dev.streamlearn.jobs.runtime.ProgressMetrics.JOB_RESTARTS,
+            org.apache.flink.metrics.groups.UnregisteredMetricsGroup.createOperatorMetricGroup());
+    try {
+      progress.print();
+      assertThat(printed.toString(java.nio.charset.StandardCharsets.UTF_8))
+          .contains(" | the job failed and restarted 2 times (why: target/streamlearn.log)");
+    } finally {
+      dev.streamlearn.jobs.runtime.ProgressMetrics.reset();
+    }
+  }
+
   /** Serving on a port something else holds says which port, instead of a stack trace. */
   @Test
   void refusesToServeOnAPortInUse() throws Exception {
