@@ -569,6 +569,25 @@ class CommandLineITCase {
                 + partial
                 + "; every row is scored with them missing")
         .contains("Scored 2 rows");
+    // A file with none of them is refused: the wrong file, or the wrong model.
+    StringWriter noneErr = new StringWriter();
+    assertThat(
+            StreamLearnCli.execute(
+                new PrintWriter(noneErr, true),
+                "score",
+                "--model",
+                hint.group(1),
+                "--input",
+                repositoryFile("../shared/data/credit-g.csv").toString(),
+                "--output",
+                directory.resolve("wdbc-none.csv").toString()))
+        .isEqualTo(2);
+    assertThat(noneErr.toString())
+        .contains(
+            "--input "
+                + repositoryFile("../shared/data/credit-g.csv")
+                + " has none of the 30 columns the model reads (mean_radius, ");
+    assertThat(directory.resolve("wdbc-none.csv")).doesNotExist();
   }
 
   /**

@@ -263,6 +263,17 @@ final class ScoreCommand implements Callable<Integer> {
     CsvReader.Table table = CsvReader.read(input);
     List<String> absent = new ArrayList<>(scorer.inputFields());
     absent.removeAll(table.header());
+    if (!absent.isEmpty() && absent.size() == scorer.inputFields().size()) {
+      throw new IllegalArgumentException(
+          String.format(
+              "--input %s has none of the %d columns the model reads (%s); its columns: %s",
+              input,
+              absent.size(),
+              absent.size() <= 10
+                  ? String.join(", ", absent)
+                  : String.join(", ", absent.subList(0, 10)) + ", ...",
+              table.header()));
+    }
     if (!absent.isEmpty()) {
       System.out.printf(
           "Warning: %d of the %d input columns the model reads are not in %s; every row is scored"
