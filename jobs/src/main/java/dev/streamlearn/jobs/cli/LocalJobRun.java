@@ -150,21 +150,39 @@ final class LocalJobRun {
     return savepoint;
   }
 
-  /** Cancels the job and waits, for at most a minute, until it has ended. */
-  void cancel() {
+  /**
+   * How a stop ended: with the savepoint taken (null when the job had ended by itself), or, the job
+   * cancelled, with why no savepoint was taken ({@code timedOut}: none within the time given).
+   */
+  record Stop(String savepoint, boolean cancelled, boolean timedOut, String failure) {}
+
+  /**
+   * Stops the job as {@link #stopDraining(Duration)} does; when its savepoint fails or is not taken
+   * within {@code timeout} (a broker gone, say), cancels the job instead and says why. The whole
+   * trace goes to the log file.
+   */
+  Stop stopOrCancel(Duration timeout) throws Exception {
     try {
-      client.cancel().get(60, TimeUnit.SECONDS);
-    } catch (Exception alreadyEnded) {
-      // the job ended by itself meanwhile
+      return new Stop(stopDraining(timeout), false, false, null);
+    } catch (java.util.concurrent.ExecutionException
+        | java.util.concurrent.TimeoutException failed) {
+      org.slf4j.LoggerFactory.getLogger(LocalJobRun.class)
+          .warn("The job could not stop with a savepoint; cancelling it", failed);
+      try {
+        client.cancel().get(60, TimeUnit.SECONDS);
+      } catch (Exception alreadyEnded) {
+        // the job ended by itself meanwhile
+      }
+      return new Stop(
+          null, true, failed instanceof java.util.concurrent.TimeoutException, reason(failed));
     }
   }
 
   /**
    * What failed, in a few words: the innermost cause's class and message, cut at 200 characters
-   * (Flink's name whole operator chains in theirs); the whole trace goes to the log file.
+   * (Flink's name whole operator chains in theirs).
    */
-  static String reason(Throwable failure) {
-    org.slf4j.LoggerFactory.getLogger(LocalJobRun.class).warn("The job could not stop", failure);
+  private static String reason(Throwable failure) {
     Throwable innermost = failure;
     while (innermost.getCause() != null && innermost.getCause() != innermost) {
       innermost = innermost.getCause();

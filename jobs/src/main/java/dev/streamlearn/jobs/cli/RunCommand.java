@@ -124,22 +124,17 @@ final class RunCommand implements Callable<Integer> {
                   + stopTimeout
                   + ")");
         }
-        String savepoint;
-        try {
-          savepoint = run.stopDraining(savepointTimeout);
-        } catch (java.util.concurrent.ExecutionException
-            | java.util.concurrent.TimeoutException failed) {
+        LocalJobRun.Stop stop = run.stopOrCancel(savepointTimeout);
+        if (stop.cancelled()) {
           System.out.printf(
               "Could not stop with a savepoint (%s); the job is cancelled instead. The versions"
                   + " published so far are in %s; there is no savepoint to resume from.%n",
-              failed instanceof java.util.concurrent.TimeoutException
-                  ? "none within --stop-timeout " + stopTimeout
-                  : LocalJobRun.reason(failed),
+              stop.timedOut() ? "none within --stop-timeout " + stopTimeout : stop.failure(),
               models.location());
-          run.cancel();
           System.out.println(ProgressPrinter.Counts.now().summary());
           return 1;
         }
+        String savepoint = stop.savepoint();
         if (savepoint != null) {
           System.out.printf(
               "Stopped with a savepoint at %s%nResume with: ./streamlearn run --spec %s"

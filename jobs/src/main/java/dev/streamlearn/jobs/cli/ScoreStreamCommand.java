@@ -176,14 +176,10 @@ final class ScoreStreamCommand implements Callable<Integer> {
     try (BrokerWatch broker = new BrokerWatch(spec.source().bootstrapServers())) {
       if (!run.runUntil(broker.after(progress::print), Duration.ofSeconds(5), deadline)) {
         System.out.println("Stopping...");
-        try {
-          run.stopDraining();
-        } catch (java.util.concurrent.ExecutionException
-            | java.util.concurrent.TimeoutException failed) {
+        LocalJobRun.Stop stop = run.stopOrCancel(Duration.ofMinutes(2));
+        if (stop.cancelled()) {
           System.out.printf(
-              "Could not stop cleanly (%s); the job is cancelled instead.%n",
-              LocalJobRun.reason(failed));
-          run.cancel();
+              "Could not stop cleanly (%s); the job is cancelled instead.%n", stop.failure());
           System.out.println(Progress.summary(predictions, false));
           return 1;
         }
