@@ -193,25 +193,19 @@ final class ProduceCommand implements Callable<Integer> {
    * would see them missing in every event).
    */
   private void checkColumns(PipelineSpec spec, List<String> header) {
-    List<String> read = new RawFeatures(spec).fieldNames();
-    List<String> absent = new ArrayList<>(read);
-    absent.removeAll(header);
-    String named =
-        absent.size() <= 10
-            ? String.join(", ", absent)
-            : String.join(", ", absent.subList(0, 10)) + ", ...";
-    if (!read.isEmpty() && absent.size() == read.size()) {
+    AbsentColumns absent = AbsentColumns.of(new RawFeatures(spec).fieldNames(), header);
+    if (absent.all()) {
       throw new IllegalArgumentException(
           String.format(
               "--input %s has none of the %d columns the features of %s read (%s); its columns:"
                   + " %s",
-              input, read.size(), specFile, named, header));
+              input, absent.read(), specFile, absent.named(), header));
     }
-    if (!absent.isEmpty()) {
+    if (absent.some()) {
       System.out.printf(
           "Warning: %d of the %d columns the features of %s read are not in %s; the pipeline will"
               + " see them missing in every event: %s%n",
-          absent.size(), read.size(), specFile, input, named);
+          absent.absent().size(), absent.read(), specFile, input, absent.named());
     }
   }
 

@@ -261,29 +261,18 @@ final class ScoreCommand implements Callable<Integer> {
     List<String> classes = scorer.manifest().classes();
     boolean regression = "regression".equals(scorer.manifest().task());
     CsvReader.Table table = CsvReader.read(input);
-    List<String> absent = new ArrayList<>(scorer.inputFields());
-    absent.removeAll(table.header());
-    if (!absent.isEmpty() && absent.size() == scorer.inputFields().size()) {
+    AbsentColumns absent = AbsentColumns.of(scorer.inputFields(), table.header());
+    if (absent.all()) {
       throw new IllegalArgumentException(
           String.format(
               "--input %s has none of the %d columns the model reads (%s); its columns: %s",
-              input,
-              absent.size(),
-              absent.size() <= 10
-                  ? String.join(", ", absent)
-                  : String.join(", ", absent.subList(0, 10)) + ", ...",
-              table.header()));
+              input, absent.read(), absent.named(), table.header()));
     }
-    if (!absent.isEmpty()) {
+    if (absent.some()) {
       System.out.printf(
           "Warning: %d of the %d input columns the model reads are not in %s; every row is scored"
               + " with them missing (filled as training fills a missing value): %s%n",
-          absent.size(),
-          scorer.inputFields().size(),
-          input,
-          absent.size() <= 10
-              ? String.join(", ", absent)
-              : String.join(", ", absent.subList(0, 10)) + ", ...");
+          absent.absent().size(), absent.read(), input, absent.named());
     }
     long refused = 0;
     try (BufferedWriter out = Files.newBufferedWriter(output, StandardCharsets.UTF_8)) {
