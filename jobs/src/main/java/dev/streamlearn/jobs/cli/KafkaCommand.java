@@ -91,7 +91,7 @@ final class KafkaCommand implements Callable<Integer> {
   /** A clear refusal, before the broker starts, when something listens on the port already. */
   private static void refuseAPortInUse(int port) {
     try (ServerSocket probe = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-      probe.setReuseAddress(true);
+      // free: closed at once, for the broker to bind
     } catch (IOException inUse) {
       throw new IllegalArgumentException(
           "--port " + port + ": the port is in use on localhost (another broker?); choose another");
