@@ -269,10 +269,10 @@ final class DeadLettersCommand implements Runnable {
       name = "replay",
       mixinStandardHelpOptions = true,
       description = {
-        "Sends the chosen refused records back to the topic each was read from, or to --to-topic:",
-        "once each, the bytes as they were read, keyed by event id. A running pipeline reads them",
-        "again, under its spec of the moment. Exits 1 when some could not be sent or were no",
-        "longer in their topic."
+        "Sends the chosen refused records back to the topic each was read from, or to --to-topic.",
+        "Once each, the bytes as they were read, keyed by event id. A running pipeline reads them"
+            + " again, under its spec of the moment. Exits 1 when some could not be sent or were no"
+            + " longer in their topic."
       })
   static final class Replay implements Callable<Integer> {
 

@@ -22,11 +22,8 @@ import picocli.CommandLine.Option;
 @Command(
     name = "kafka",
     mixinStandardHelpOptions = true,
-    description = {
-      "Runs a single-node Kafka broker (KRaft) in this process until Ctrl-C or --duration, for",
-      "trying produce, run, score-stream and dead-letters without a Kafka cluster. Its topics",
-      "live in a temporary folder and are gone when it stops."
-    })
+    description =
+        "Runs a single-node Kafka broker (KRaft) in this process until Ctrl-C or --duration, for trying produce, run, score-stream and dead-letters without a Kafka cluster. Its topics live in a temporary folder and are gone when it stops.")
 final class KafkaCommand implements Callable<Integer> {
 
   @Option(

@@ -273,10 +273,10 @@ final class ModelsCommand implements Runnable {
       name = "candidates",
       mixinStandardHelpOptions = true,
       description = {
-        "A pipeline's hyper-parameter candidates ranked by the held-out metric they are compared",
-        "by, each by its newest version; those validated on the newest window first. 'since start':",
-        "the metric over every held-out event since the start, scored on arrival. With segments:",
-        "a ranking per segment."
+        "A pipeline's hyper-parameter candidates, ranked by the held-out metric they are compared by.",
+        "Each by its newest version; those validated on the newest window first. 'since start': the"
+            + " metric over every held-out event since the start, scored on arrival. With segments: a"
+            + " ranking per segment."
       })
   static final class Candidates implements Callable<Integer> {
     @ParentCommand ModelsCommand parent;

@@ -275,6 +275,28 @@ class StreamLearnCliTest {
     }
   }
 
+  /**
+   * The top-level help lists each command with the first line of its description: that line is a
+   * whole sentence, not the start of one cut off.
+   */
+  @Test
+  void listsEachCommandWithAWholeSentence() {
+    assertCommandsListedWithWholeSentences(new picocli.CommandLine(new StreamLearnCli()));
+  }
+
+  private static void assertCommandsListedWithWholeSentences(picocli.CommandLine parent) {
+    parent
+        .getSubcommands()
+        .forEach(
+            (name, command) -> {
+              String[] description = command.getCommandSpec().usageMessage().description();
+              String path = parent.getCommandName() + " " + name;
+              assertThat(description).as(path).isNotEmpty();
+              assertThat(description[0].strip()).as(path).endsWith(".");
+              assertCommandsListedWithWholeSentences(command);
+            });
+  }
+
   @Test
   void refusesBadSpecBeforeStarting() throws Exception {
     Path spec = directory.resolve("bad.yaml");
