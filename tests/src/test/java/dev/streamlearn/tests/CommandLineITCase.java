@@ -117,6 +117,12 @@ class CommandLineITCase {
       assertThat(
               lastBefore.lineage().eventsTrainedTotal() + lastBefore.lineage().eventsHeldOutTotal())
           .isEqualTo(1000);
+      // The end says what the store holds after the stop's last version.
+      assertThat(first)
+          .contains(
+              String.format(
+                  "/credit-g: %d versions (1..%d), alias latest -> %d, ",
+                  before.size(), lastBefore.version(), lastBefore.version()));
 
       // A thousand more events (other ids), and other training settings.
       Path more = directory.resolve("credit-g-more.csv");
@@ -758,7 +764,9 @@ class CommandLineITCase {
         .contains("Accounted for: read 1,000 = ")
         .doesNotContain("Stopped with a savepoint");
     assertThat(ran.exit()).as(err.toString()).isEqualTo(1);
-    assertThat(new LocalModelStore(directory.resolve("store")).versions("credit-g")).isNotEmpty();
+    List<Long> kept = new LocalModelStore(directory.resolve("store")).versions("credit-g");
+    assertThat(kept).isNotEmpty();
+    assertThat(ran.out()).contains(String.format("/credit-g: %d versions (1..", kept.size()));
   }
 
   /**

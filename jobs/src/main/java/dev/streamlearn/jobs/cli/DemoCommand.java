@@ -3,7 +3,6 @@ package dev.streamlearn.jobs.cli;
 import dev.streamlearn.core.data.CsvEvents;
 import dev.streamlearn.core.data.CsvReader;
 import dev.streamlearn.core.data.ModelRouter;
-import dev.streamlearn.core.metrics.InputDrift;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
 import dev.streamlearn.jobs.ScoringJob;
@@ -15,12 +14,9 @@ import dev.streamlearn.operators.PipelineCounters;
 import dev.streamlearn.schemas.EventLabel;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
-import dev.streamlearn.store.CandidateRanking;
-import dev.streamlearn.store.LocalModelStore;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ModelStore;
 import dev.streamlearn.store.ModelStores;
-import dev.streamlearn.store.Pruning;
 import dev.streamlearn.store.http.ModelStoreServer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -272,12 +268,12 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     ModelStore models = ModelStores.open(spec.store().uri());
-    if (versionCount(models, spec) > 0) {
+    if (StoreSummary.versionCount(models, spec) > 0) {
       throw new IllegalArgumentException(
           "the store "
               + store.toAbsolutePath()
               + " already holds model '"
-              + modelsOf(spec, models).get(0)
+              + StoreSummary.modelsOf(spec, models).get(0)
               + "'; pass an empty --store DIR");
     }
     LocalJobRun run = startTraining(spec, work);
@@ -370,7 +366,8 @@ final class DemoCommand implements Callable<Integer> {
                     predictionsByModel(
                         kafka.bootstrapServers(), ScoringJob.defaultPredictionsTopic(spec))));
       }
-      return summarizeModels(spec, models, counts.addsUp() ? 0 : 1);
+      new StoreSummary(out).print(spec, models);
+      return counts.addsUp() ? 0 : 1;
     } finally {
       producer.stop();
       if (scoring != null) {
@@ -628,7 +625,7 @@ final class DemoCommand implements Callable<Integer> {
       producer.flush();
     }
     ModelStore models = ModelStores.open(spec.store().uri());
-    long versionsBefore = versionCount(models, spec);
+    long versionsBefore = StoreSummary.versionCount(models, spec);
     LocalJobRun run = startTraining(spec, work);
     out.printf(
         "Running job '%s' on a local Flink MiniCluster until it has read every row...%n",
@@ -646,12 +643,13 @@ final class DemoCommand implements Callable<Integer> {
       if (!ProgressPrinter.Counts.features().isEmpty()) {
         out.println(ProgressPrinter.Counts.features());
       }
-      if (versionCount(models, spec) <= versionsBefore) {
+      if (StoreSummary.versionCount(models, spec) <= versionsBefore) {
         out.println("No version was published.");
         return 1;
       }
       if (spec.hasCandidates() || spec.segments().enabled()) {
-        return summarizeModels(spec, models, counts.addsUp() ? 0 : 1);
+        new StoreSummary(out).print(spec, models);
+        return counts.addsUp() ? 0 : 1;
       }
       List<Long> versions = models.versions(spec.name());
       Manifest last = models.manifest(spec.name(), versions.get(versions.size() - 1)).orElseThrow();
@@ -670,168 +668,11 @@ final class DemoCommand implements Callable<Integer> {
             "Every held-out event, scored on arrival by the model of the moment: MSE %.4g, MAE %.4g on %,.0f events.%n",
             sinceStart.get("mse"), sinceStart.get("mae"), sinceStart.get("count"));
       }
-      return summarize(spec, models, counts.addsUp() ? 0 : 1);
+      new StoreSummary(out).print(spec, models);
+      return counts.addsUp() ? 0 : 1;
     } finally {
       run.done();
     }
-  }
-
-  /** The models the spec trains that are in the store: its own, or its segments' or candidates'. */
-  private static List<String> modelsOf(PipelineSpec spec, ModelStore models) throws IOException {
-    if (!spec.segments().enabled() && !spec.hasCandidates()) {
-      return List.of(spec.name());
-    }
-    return ModelRouter.pipelineModels(spec.name(), models.models());
-  }
-
-  private static long versionCount(ModelStore models, PipelineSpec spec) throws IOException {
-    long count = 0;
-    for (String model : modelsOf(spec, models)) {
-      count += models.versions(model).size();
-    }
-    return count;
-  }
-
-  /** Each segment's model: its versions, last held-out window and since-start accuracy. */
-  private int summarizeSegments(PipelineSpec spec, ModelStore models, int exitCode)
-      throws IOException {
-    List<String> segments = modelsOf(spec, models);
-    out.printf(
-        "%d segment models by %s in %s:%n",
-        segments.size(), spec.segments().feature(), models.location());
-    for (String model : segments) {
-      List<Long> versions = models.versions(model);
-      if (versions.isEmpty()) {
-        continue;
-      }
-      Manifest last = models.manifest(model, versions.get(versions.size() - 1)).orElseThrow();
-      out.printf(
-          "  %s: %d versions, v%d held-out %s%n",
-          model,
-          versions.size(),
-          last.version(),
-          ProgressPrinter.describeMetrics(java.util.Optional.of(last)));
-    }
-    out.printf(
-        "Score a CSV by segment: ./streamlearn score --segments %s/%s --input FILE.csv --output"
-            + " scores.csv%n",
-        models.location(), spec.name());
-    return exitCode;
-  }
-
-  /** What the run left in the store: the candidates ranked, each segment's model, or the model. */
-  private int summarizeModels(PipelineSpec spec, ModelStore models, int exitCode)
-      throws IOException {
-    if (spec.hasCandidates()) {
-      return summarizeCandidates(spec, models, exitCode);
-    }
-    if (spec.segments().enabled()) {
-      return summarizeSegments(spec, models, exitCode);
-    }
-    return summarize(spec, models, exitCode);
-  }
-
-  /** The candidates ranked on their newest versions, and how to see the ranking again. */
-  private int summarizeCandidates(PipelineSpec spec, ModelStore models, int exitCode)
-      throws IOException {
-    List<Manifest> newest = CandidateRanking.newestCandidates(models, spec.name());
-    out.printf(
-        "%d candidate models trained side by side in %s, by held-out %s on their newest"
-            + " versions:%n",
-        newest.size(), models.location(), spec.validation().metric());
-    Map<String, Pruning> pruned = CandidateRanking.prunings(models, newest);
-    ModelsCommand.printRankings(newest, pruned, out);
-    if (spec.pruning().enabled()) {
-      printPruned(spec, pruned, newest.size());
-    }
-    out.printf(
-        "Again later: ./streamlearn models --store %s candidates --pipeline %s%n",
-        models.location(), spec.name());
-    if (spec.segments().enabled()) {
-      out.printf(
-          "Score a CSV by segment with each segment's best: ./streamlearn score --segments %s/%s"
-              + " --candidate best --input FILE.csv --output scores.csv%n",
-          models.location(), spec.name());
-    }
-    return exitCode;
-  }
-
-  private int summarize(PipelineSpec spec, ModelStore models, int exitCode) throws IOException {
-    List<Long> versions = models.versions(spec.name());
-    String moved = inputsThatMovedMost(models, spec.name(), versions);
-    if (moved != null) {
-      out.println(moved);
-    }
-    out.printf(
-        "Models are in %s/%s: %d versions%s, alias latest -> %s, %s.%n",
-        models.location(),
-        spec.name(),
-        versions.size(),
-        versions.isEmpty()
-            ? ""
-            : " (" + versions.get(0) + ".." + versions.get(versions.size() - 1) + ")",
-        models.alias(spec.name(), "latest").map(String::valueOf).orElse("none"),
-        models
-            .alias(spec.name(), "champion")
-            .map(v -> "champion -> " + v)
-            .orElseGet(() -> whyNoChampion(spec)));
-    if (!versions.isEmpty() && models instanceof LocalModelStore) {
-      out.printf(
-          "Score a CSV: ./streamlearn score --model %s/%s/latest --input FILE.csv --output"
-              + " scores.csv%n",
-          models.location(), spec.name());
-    }
-    return exitCode;
-  }
-
-  /**
-   * Why no version became the champion: the gate compares only windows that held out at least
-   * {@code publish.min-held-out} events, which a small input may never reach.
-   */
-  private static String whyNoChampion(PipelineSpec spec) {
-    return String.format(
-        "no champion (no validation window held out publish.min-held-out = %d events)",
-        spec.publish().minHeldOut());
-  }
-
-  /**
-   * The three inputs whose distribution moved most from one window to the next over the model's
-   * versions (their largest population stability index, and the version); null when no version
-   * measured it.
-   */
-  static String inputsThatMovedMost(ModelStore models, String model, List<Long> versions)
-      throws IOException {
-    Map<String, double[]> largest = new LinkedHashMap<>();
-    for (long version : versions) {
-      Map<String, Double> drift =
-          models.manifest(model, version).orElseThrow().metrics().get("inputDrift");
-      if (drift == null) {
-        continue;
-      }
-      drift.forEach(
-          (input, index) -> {
-            double[] seen = largest.computeIfAbsent(input, k -> new double[] {-1, 0});
-            if (index > seen[0]) {
-              seen[0] = index;
-              seen[1] = version;
-            }
-          });
-    }
-    if (largest.isEmpty()) {
-      return null;
-    }
-    return "Inputs that moved most from one window to the next (population stability index;"
-        + " above "
-        + InputDrift.SHIFTED
-        + ": shifted): "
-        + largest.entrySet().stream()
-            .sorted((a, b) -> Double.compare(b.getValue()[0], a.getValue()[0]))
-            .limit(3)
-            .map(
-                e ->
-                    String.format(
-                        "%s %.3f (v%d)", e.getKey(), e.getValue()[0], (long) e.getValue()[1]))
-            .collect(Collectors.joining(", "));
   }
 
   /** Features the spec lists keep their settings; the other columns are inferred. */
@@ -884,21 +725,6 @@ final class DemoCommand implements Callable<Integer> {
     properties.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     properties.put(ProducerConfig.ACKS_CONFIG, "all");
     return new KafkaProducer<>(properties);
-  }
-
-  /**
-   * How many candidates were pruned while the stream ran, as the store records them beside their
-   * versions, and as the job counted its decisions; the ranking above says why.
-   */
-  private void printPruned(PipelineSpec spec, Map<String, Pruning> pruned, int candidates) {
-    out.printf(
-        "Pruned while the stream ran (every %d windows the worse half, down to %d): %d of %d"
-            + " candidates recorded in the store (the job counted %,d).%n",
-        spec.pruning().windows(),
-        spec.pruning().keep(),
-        pruned.size(),
-        candidates,
-        ProgressMetrics.count(PipelineCounters.CANDIDATES_PRUNED));
   }
 
   static long countRecords(String bootstrapServers, String topic) {

@@ -2,6 +2,8 @@ package dev.streamlearn.jobs.cli;
 
 import dev.streamlearn.core.spec.SpecLoader;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Option;
 
@@ -29,6 +31,18 @@ final class KafkaOptions {
     if (topic != null) {
       SpecLoader.override(tree, "source.topic", topic);
     }
+  }
+
+  /** The overrides given, as the command-line arguments that give them again. */
+  List<String> arguments() {
+    List<String> arguments = new ArrayList<>();
+    if (bootstrapServers != null) {
+      arguments.addAll(List.of("--bootstrap-servers", bootstrapServers));
+    }
+    if (topic != null) {
+      arguments.addAll(List.of("--topic", topic));
+    }
+    return arguments;
   }
 
   Duration timeout() {

@@ -8,6 +8,8 @@ import dev.streamlearn.store.ModelStores;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -132,21 +134,64 @@ final class RunCommand implements Callable<Integer> {
               stop.timedOut() ? "none within --stop-timeout " + stopTimeout : stop.failure(),
               models.location());
           System.out.println(ProgressPrinter.Counts.now().summary());
+          printStore(spec, models);
           return 1;
         }
         String savepoint = stop.savepoint();
         if (savepoint != null) {
           System.out.printf(
-              "Stopped with a savepoint at %s%nResume with: ./streamlearn run --spec %s"
-                  + " --from-savepoint %s%n",
-              savepoint, specFile, savepoint);
+              "Stopped with a savepoint at %s%nResume with: %s%n",
+              savepoint, resumeCommand(savepoint));
         }
       }
       System.out.println(ProgressPrinter.Counts.now().summary());
+      printStore(spec, models);
       return 0;
     } finally {
       run.done();
     }
+  }
+
+  /** What the store holds of the spec's models now, or that it holds none yet. */
+  private static void printStore(PipelineSpec spec, ModelStore models) throws java.io.IOException {
+    if (StoreSummary.versionCount(models, spec) == 0) {
+      System.out.printf("No version of '%s' is in %s yet.%n", spec.name(), models.location());
+      return;
+    }
+    new StoreSummary(System.out).print(spec, models);
+  }
+
+  /**
+   * The command that goes on from {@code savepoint}: this run's spec and the overrides it was given
+   * (Kafka, store, parallelism, state directory), so that it reads the same cluster and publishes
+   * to the same store.
+   */
+  String resumeCommand(String savepoint) {
+    List<String> arguments = new ArrayList<>(List.of("--spec", specFile.toString()));
+    arguments.addAll(kafkaOptions.arguments());
+    if (store != null) {
+      arguments.addAll(List.of("--store", store));
+    }
+    if (parallelism != 1) {
+      arguments.addAll(List.of("--parallelism", Integer.toString(parallelism)));
+    }
+    if (stateDir != null) {
+      arguments.addAll(List.of("--state-dir", stateDir.toString()));
+    }
+    arguments.addAll(List.of("--from-savepoint", savepoint));
+    StringBuilder command = new StringBuilder("./streamlearn run");
+    for (String argument : arguments) {
+      command.append(' ').append(shellWord(argument));
+    }
+    return command.toString();
+  }
+
+  /** {@code word} as a POSIX shell reads it back: as it is when safe, else in single quotes. */
+  static String shellWord(String word) {
+    if (!word.isEmpty() && word.matches("[A-Za-z0-9_./:=,@%+-]+")) {
+      return word;
+    }
+    return "'" + word.replace("'", "'\\''") + "'";
   }
 
   /** A savepoint on this machine must be a directory holding Flink's {@code _metadata}. */

@@ -308,6 +308,35 @@ class StreamLearnCliTest {
         .contains("spec key 'training.learning-rate' = -1: a number in [1.0E-9, 100.0]");
   }
 
+  /**
+   * The resume command a stopped run prints reads the same cluster and publishes to the same store:
+   * it repeats the overrides the run was given, quoted for the shell, and leaves out the duration.
+   */
+  @Test
+  void resumeCommandRepeatsTheRunsOverrides() {
+    RunCommand run = new RunCommand();
+    new picocli.CommandLine(run)
+        .parseArgs(
+            "--spec", "my specs/credit.yaml",
+            "--bootstrap-servers", "localhost:9392",
+            "--topic", "credit-events",
+            "--store", "/tmp/models",
+            "--parallelism", "2",
+            "--duration", "30s");
+    assertThat(run.resumeCommand("file:/tmp/run/savepoints/savepoint-1"))
+        .isEqualTo(
+            "./streamlearn run --spec 'my specs/credit.yaml' --bootstrap-servers localhost:9392"
+                + " --topic credit-events --store /tmp/models --parallelism 2"
+                + " --from-savepoint file:/tmp/run/savepoints/savepoint-1");
+
+    RunCommand plain = new RunCommand();
+    new picocli.CommandLine(plain).parseArgs("--spec", "credit.yaml");
+    assertThat(plain.resumeCommand("file:/s"))
+        .isEqualTo("./streamlearn run --spec credit.yaml --from-savepoint file:/s");
+    assertThat(RunCommand.shellWord("it's")).isEqualTo("'it'\\''s'");
+    assertThat(RunCommand.shellWord("")).isEqualTo("''");
+  }
+
   @Test
   void refusesBadDuration() {
     Result result = run("demo", "--duration", "forever", "--store", directory.toString());
