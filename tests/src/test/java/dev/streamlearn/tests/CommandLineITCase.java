@@ -148,8 +148,9 @@ class CommandLineITCase {
               savepoint.group(1),
               "--duration",
               "12s");
-      // produce stamps rows one second apart from the time it runs, so most of the second file's
-      // rows fall in validation windows the first run closed: late, and counted in a later one.
+      // produce stamps rows one second apart, the last at the time it runs, so most of the second
+      // file's rows are older than the first file's last: in validation windows the first run
+      // closed, late, and counted in a later one.
       assertThat(second)
           .contains("Starting from the savepoint")
           .contains("read 1,000 ")
@@ -875,9 +876,10 @@ class CommandLineITCase {
       assertThat(flat.getId().toString()).isEqualTo("events.jsonl-1");
       assertThat(flat.getLabel()).isEqualTo(0.0);
       assertThat(flat.getFeatures()).hasSize(2);
-      // No time of its own: one second after the first line's place in the file.
-      assertThat(flat.getTimestamp().toEpochMilli() - 1000)
-          .isBetween(before, System.currentTimeMillis());
+      // No time of its own: one second a line before the file's last line (its eighth), which
+      // gets the time it is sent.
+      long after = System.currentTimeMillis();
+      assertThat(flat.getTimestamp().toEpochMilli() + 6000).isBetween(before, after);
       LabeledEvent last = events.get(2);
       assertThat(last.getId().toString()).isEqualTo("n7");
       assertThat(last.getTimestamp().toString()).isEqualTo("2026-11-23T10:00:00Z");
@@ -887,6 +889,7 @@ class CommandLineITCase {
       // A line without its label is sent as an event to be scored, its label absent.
       assertThat(events.get(3).getId()).isEqualTo("u8");
       assertThat(events.get(3).getLabel()).isNull();
+      assertThat(events.get(3).getTimestamp().toEpochMilli()).isBetween(before, after);
     }
   }
 

@@ -132,7 +132,10 @@ final class ProduceCommand implements Callable<Integer> {
         return produceRecords(spec, producer, failures);
       }
       if (isJsonLines()) {
-        long startMillis = System.currentTimeMillis();
+        long startMillis;
+        try (java.util.stream.Stream<String> all = Files.lines(input, StandardCharsets.UTF_8)) {
+          startMillis = firstRowMillis(all.count());
+        }
         long lines = 0;
         Unsent unreadable = new Unsent();
         try (BufferedReader reader = Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
@@ -169,7 +172,7 @@ final class ProduceCommand implements Callable<Integer> {
         CsvReader.Table table = csv;
         String labelColumn = label != null ? label : table.header().get(table.header().size() - 1);
         CsvEvents rows = new CsvEvents(table, labelColumn);
-        long startMillis = System.currentTimeMillis();
+        long startMillis = firstRowMillis(rows.size());
         for (int i = 0; i < rows.size(); i++) {
           LabeledEvent event = rows.event(i, prefix, startMillis);
           if (withoutLabels) {
@@ -334,11 +337,21 @@ final class ProduceCommand implements Callable<Integer> {
   }
 
   /**
+   * The time of a file's first row when its rows carry none: one second per row before now, so that
+   * the last row is stamped with the time it is sent. Stamped forward from now instead, a file of a
+   * thousand rows would move the pipeline's watermark seventeen minutes ahead of the clock, and
+   * every event sent meanwhile with its real time would arrive late.
+   */
+  static long firstRowMillis(long rows) {
+    return System.currentTimeMillis() - Math.max(0, rows - 1) * 1000L;
+  }
+
+  /**
    * The rows as the producers' own records of the spec's {@code source.schema}: CSV columns and
    * JSON fields by dotted path (nested JSON objects give the path), the label column or field
    * written to the schema's label field; without an id or time value, the row gets {@code
-   * <file>-<row>} and a time one second after the previous row's. Rows that do not fit the schema
-   * are counted and not sent (exit 1).
+   * <file>-<row>} and a time one second after the previous row's, the last row's being now. Rows
+   * that do not fit the schema are counted and not sent (exit 1).
    */
   private int produceRecords(
       PipelineSpec spec, KafkaProducer<byte[], byte[]> producer, SendFailures failures)
@@ -356,7 +369,7 @@ final class ProduceCommand implements Callable<Integer> {
             : table.header() == null
                 ? mapping.labelField()
                 : table.header().get(table.header().size() - 1);
-    long startMillis = System.currentTimeMillis();
+    long startMillis = firstRowMillis(rows.size());
     long start = System.nanoTime();
     long sent = 0;
     Unsent unfit = new Unsent();
