@@ -540,7 +540,9 @@ class CommandLineITCase {
             "--input",
             repositoryFile("../shared/data/wdbc.csv").toString(),
             "--output",
-            scores.toString());
+            scores.toString(),
+            "--label",
+            "diagnosis");
     assertThat(scoring).doesNotContain("Warning");
     List<String> scored = Files.readAllLines(scores);
     assertThat(scored).hasSize((int) rows + 1);
@@ -552,6 +554,13 @@ class CommandLineITCase {
       right += scored.get(r).split(",")[1].equals(input.get(r).split(",")[label]) ? 1 : 0;
     }
     assertThat((double) right / rows).isGreaterThan(0.9);
+    // --label measures the model on the file's labels: the accuracy counted here, on every row.
+    assertThat(scoring)
+        .contains(
+            String.format(
+                "Against the labels in diagnosis: accuracy %.3f, AUC ", (double) right / rows))
+        .contains(String.format(" on %,d rows (majority class ", rows))
+        .doesNotContain("left out");
 
     // A file with three of the thirty columns is scored, and the other 27 are named as missing.
     Path partial = directory.resolve("wdbc-partial.csv");

@@ -78,6 +78,14 @@ final class ScoreCommand implements Callable<Integer> {
   @Option(names = "--output", required = true, description = "CSV file to write.")
   Path output;
 
+  @Option(
+      names = "--label",
+      description = {
+        "The column that holds each row's known label: the model is then also measured on the",
+        "rows that have one, with the metrics validation reports (refused rows left out)."
+      })
+  String label;
+
   /** The version directory, downloading the version first when it is on a server. */
   static Path versionDirectory(String model) throws java.io.IOException {
     if (model.startsWith("http://") || model.startsWith("https://")) {
@@ -274,6 +282,11 @@ final class ScoreCommand implements Callable<Integer> {
               + " with them missing (filled as training fills a missing value): %s%n",
           absent.absent().size(), absent.read(), input, absent.named());
     }
+    if (label != null && !table.header().contains(label)) {
+      throw new IllegalArgumentException(
+          "--label " + label + ": no such column in " + input + "; its columns: " + table.header());
+    }
+    LabelsInFile known = label == null ? null : new LabelsInFile(classes, regression);
     long refused = 0;
     try (BufferedWriter out = Files.newBufferedWriter(output, StandardCharsets.UTF_8)) {
       StringBuilder header =
@@ -300,6 +313,9 @@ final class ScoreCommand implements Callable<Integer> {
                 bySegment.scoreWithModel(fields, System.currentTimeMillis());
             line.append(',').append(scored.model().manifest().name());
             scores = scored.scores();
+          }
+          if (known != null) {
+            known.add(scores, (String) fields.get(label));
           }
           if (regression) {
             line.append(',').append(scores[0]);
@@ -335,6 +351,9 @@ final class ScoreCommand implements Callable<Integer> {
     System.out.printf(
         "Scored %,d rows of %s with %s into %s (%,d refused).%n",
         table.rows().size(), input, with, output, refused);
+    if (known != null) {
+      System.out.println(known.describe(label, refused));
+    }
     return 0;
   }
 }
