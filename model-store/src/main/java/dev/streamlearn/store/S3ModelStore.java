@@ -26,6 +26,7 @@ import software.amazon.awssdk.services.s3.model.CommonPrefix;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.S3Exception;
@@ -365,6 +366,38 @@ public final class S3ModelStore implements ModelStore {
   @Override
   public String location() {
     return "s3://" + bucket + "/" + prefix;
+  }
+
+  /**
+   * Writes and deletes one small object under {@code <prefix>/.write-check/}: the bucket exists,
+   * the endpoint answers and the credentials may write there (a hidden name, never listed as a
+   * model).
+   */
+  @Override
+  public void checkWritable() throws IOException {
+    String key = prefix + ".write-check/" + UUID.randomUUID();
+    try {
+      s3.putObject(
+          PutObjectRequest.builder().bucket(bucket).key(key).build(),
+          RequestBody.fromBytes(new byte[] {'o', 'k'}));
+      s3.deleteObject(delete -> delete.bucket(bucket).key(key));
+    } catch (NoSuchBucketException e) {
+      throw new IOException("bucket " + bucket + " does not exist", e);
+    } catch (S3Exception e) {
+      throw new IOException(
+          "writing s3://"
+              + bucket
+              + "/"
+              + key
+              + " failed with HTTP "
+              + e.statusCode()
+              + (e.awsErrorDetails() == null ? "" : " " + e.awsErrorDetails().errorCode())
+              + ": "
+              + e.getMessage(),
+          e);
+    } catch (SdkException e) {
+      throw new IOException("writing s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
+    }
   }
 
   // ---- S3 plumbing ----

@@ -80,6 +80,45 @@ class S3ModelStoreContractTest extends ModelStoreContract {
     return new S3ModelStore(s3, bucket, "team/streamlearn");
   }
 
+  /**
+   * {@code checkWritable} writes and deletes one object, and leaves nothing behind; it names a
+   * bucket that does not exist, and fails for credentials the service refuses.
+   */
+  @org.junit.jupiter.api.Test
+  void checkWritableNamesAMissingBucketAndRefusedCredentials() throws Exception {
+    ModelStore store = store();
+    store.checkWritable();
+    String bucket = ((S3ModelStore) store).location().replaceAll("^s3://([^/]+)/.*$", "$1");
+    org.assertj.core.api.Assertions.assertThat(
+            s3.listObjectsV2(list -> list.bucket(bucket)).contents())
+        .isEmpty();
+    org.assertj.core.api.Assertions.assertThat(store.models()).isEmpty();
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> new S3ModelStore(s3, "no-such-bucket", "models").checkWritable())
+        .isInstanceOf(java.io.IOException.class)
+        .hasMessage("bucket no-such-bucket does not exist");
+
+    try (S3Client stranger =
+        S3Client.builder()
+            .endpointOverride(URI.create("http://127.0.0.1:" + proxy.getPort()))
+            .forcePathStyle(true)
+            .region(Region.US_EAST_1)
+            .credentialsProvider(
+                StaticCredentialsProvider.create(
+                    AwsBasicCredentials.create(ACCESS_KEY, "not-the-secret")))
+            .httpClientBuilder(ApacheHttpClient.builder())
+            .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+            .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+            .build()) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(
+              () -> new S3ModelStore(stranger, bucket, "models").checkWritable())
+          .isInstanceOf(java.io.IOException.class)
+          .hasMessageStartingWith("writing s3://" + bucket + "/models/.write-check/")
+          .hasMessageContaining("failed with HTTP 403");
+    }
+  }
+
   @org.junit.jupiter.api.Test
   void conditionalWritesRefuseStaleWriters() {
     String bucket = "conditions";
