@@ -17,7 +17,7 @@ final class LabelsInFile {
   private final List<String> classes;
   private final boolean regression;
   private final int width;
-  private float[] scores = new float[1024];
+  private float[] scores;
   private float[] labels = new float[256];
   private int count;
   private long unlabeled;
@@ -28,6 +28,7 @@ final class LabelsInFile {
     this.classes = classes;
     this.regression = regression;
     this.width = regression || classes.size() == 2 ? 1 : classes.size();
+    this.scores = new float[labels.length * width];
   }
 
   /** One scored row's label as written in the file (null or blank: none). */
@@ -45,8 +46,8 @@ final class LabelsInFile {
       return;
     }
     if (count == labels.length) {
-      labels = Arrays.copyOf(labels, count * 2);
-      scores = Arrays.copyOf(scores, count * 2 * width);
+      labels = Arrays.copyOf(labels, labels.length * 2);
+      scores = Arrays.copyOf(scores, labels.length * width);
     }
     System.arraycopy(rowScores, 0, scores, count * width, width);
     labels[count++] = value;

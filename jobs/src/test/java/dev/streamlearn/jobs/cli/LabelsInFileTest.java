@@ -48,6 +48,19 @@ class LabelsInFileTest {
     assertThat(known.describe("digit", 0)).doesNotContain("left out");
   }
 
+  /** A file of many rows: the scores of each class kept for every row, as for the first. */
+  @Test
+  void keepsEveryRowOfALongFile() {
+    LabelsInFile known = new LabelsInFile(List.of("0", "1", "2"), false);
+    for (int r = 0; r < 1000; r++) {
+      float[] scores = {0.1f, 0.1f, 0.1f};
+      scores[r % 3] = 0.8f;
+      known.add(scores, Integer.toString(r % 5 == 0 ? (r + 1) % 3 : r % 3));
+    }
+    assertThat(known.count()).isEqualTo(1000);
+    assertThat(known.metrics().get("accuracy")).isEqualTo(0.8);
+  }
+
   @Test
   void measuresARegressorAndLeavesOutLabelsThatAreNotNumbers() {
     LabelsInFile known = new LabelsInFile(List.of(), true);
