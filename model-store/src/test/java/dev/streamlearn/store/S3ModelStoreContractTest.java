@@ -41,18 +41,21 @@ class S3ModelStoreContractTest extends ModelStoreContract {
     while (!proxy.getState().equals("STARTED")) {
       Thread.sleep(10);
     }
-    s3 =
-        S3Client.builder()
-            .endpointOverride(URI.create("http://127.0.0.1:" + proxy.getPort()))
-            .forcePathStyle(true)
-            .region(Region.US_EAST_1)
-            .credentialsProvider(
-                StaticCredentialsProvider.create(
-                    AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
-            .httpClientBuilder(ApacheHttpClient.builder())
-            .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-            .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-            .build();
+    s3 = client(SECRET_KEY);
+  }
+
+  /** A client of the S3Proxy started here, signing with {@code secretKey}. */
+  private static S3Client client(String secretKey) {
+    return S3Client.builder()
+        .endpointOverride(URI.create("http://127.0.0.1:" + proxy.getPort()))
+        .forcePathStyle(true)
+        .region(Region.US_EAST_1)
+        .credentialsProvider(
+            StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, secretKey)))
+        .httpClientBuilder(ApacheHttpClient.builder())
+        .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+        .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+        .build();
   }
 
   @AfterAll
@@ -99,18 +102,7 @@ class S3ModelStoreContractTest extends ModelStoreContract {
         .isInstanceOf(java.io.IOException.class)
         .hasMessage("bucket no-such-bucket does not exist");
 
-    try (S3Client stranger =
-        S3Client.builder()
-            .endpointOverride(URI.create("http://127.0.0.1:" + proxy.getPort()))
-            .forcePathStyle(true)
-            .region(Region.US_EAST_1)
-            .credentialsProvider(
-                StaticCredentialsProvider.create(
-                    AwsBasicCredentials.create(ACCESS_KEY, "not-the-secret")))
-            .httpClientBuilder(ApacheHttpClient.builder())
-            .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-            .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-            .build()) {
+    try (S3Client stranger = client("not-the-secret")) {
       org.assertj.core.api.Assertions.assertThatThrownBy(
               () -> new S3ModelStore(stranger, bucket, "models").checkWritable())
           .isInstanceOf(java.io.IOException.class)
