@@ -527,7 +527,9 @@ class CommandLineITCase {
 
     // The command it prints scores the file with the latest version, as its manifest says.
     java.util.regex.Matcher hint =
-        java.util.regex.Pattern.compile("Score a CSV: \\./streamlearn score --model (\\S+) ")
+        java.util.regex.Pattern.compile(
+                "Score a CSV: \\./streamlearn score --model (\\S+) --input FILE.csv --output"
+                    + " scores.csv --label diagnosis\n")
             .matcher(out);
     assertThat(hint.find()).as(out).isTrue();
     Path scores = directory.resolve("wdbc-scores.csv");

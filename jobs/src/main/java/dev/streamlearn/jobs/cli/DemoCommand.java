@@ -366,7 +366,7 @@ final class DemoCommand implements Callable<Integer> {
                     predictionsByModel(
                         kafka.bootstrapServers(), ScoringJob.defaultPredictionsTopic(spec))));
       }
-      new StoreSummary(out).print(spec, models);
+      new StoreSummary(out, null).print(spec, models);
       return counts.addsUp() ? 0 : 1;
     } finally {
       producer.stop();
@@ -648,7 +648,7 @@ final class DemoCommand implements Callable<Integer> {
         return 1;
       }
       if (spec.hasCandidates() || spec.segments().enabled()) {
-        new StoreSummary(out).print(spec, models);
+        new StoreSummary(out, label).print(spec, models);
         return counts.addsUp() ? 0 : 1;
       }
       List<Long> versions = models.versions(spec.name());
@@ -668,7 +668,7 @@ final class DemoCommand implements Callable<Integer> {
             "Every held-out event, scored on arrival by the model of the moment: MSE %.4g, MAE %.4g on %,.0f events.%n",
             sinceStart.get("mse"), sinceStart.get("mae"), sinceStart.get("count"));
       }
-      new StoreSummary(out).print(spec, models);
+      new StoreSummary(out, label).print(spec, models);
       return counts.addsUp() ? 0 : 1;
     } finally {
       run.done();

@@ -158,7 +158,7 @@ final class RunCommand implements Callable<Integer> {
       System.out.printf("No version of '%s' is in %s yet.%n", spec.name(), models.location());
       return;
     }
-    new StoreSummary(System.out).print(spec, models);
+    new StoreSummary(System.out, null).print(spec, models);
   }
 
   /**

@@ -25,9 +25,20 @@ import java.util.stream.Collectors;
 final class StoreSummary {
 
   private final PrintStream out;
+  private final String labelColumn;
 
-  StoreSummary(PrintStream out) {
+  /**
+   * @param labelColumn the column of a CSV file that holds its label, for the score commands it
+   *     prints ({@code --label}); null when the run read no file
+   */
+  StoreSummary(PrintStream out, String labelColumn) {
     this.out = out;
+    this.labelColumn = labelColumn;
+  }
+
+  /** {@code --label COLUMN} for the score commands printed, when the run read a CSV file. */
+  private String labelOption() {
+    return labelColumn == null ? "" : " --label " + RunCommand.shellWord(labelColumn);
   }
 
   /** What the run left in the store: the candidates ranked, each segment's model, or the model. */
@@ -81,8 +92,8 @@ final class StoreSummary {
     }
     out.printf(
         "Score a CSV by segment: ./streamlearn score --segments %s/%s --input FILE.csv --output"
-            + " scores.csv%n",
-        models.location(), spec.name());
+            + " scores.csv%s%n",
+        models.location(), spec.name(), labelOption());
   }
 
   /** The candidates ranked on their newest versions, and how to see the ranking again. */
@@ -103,8 +114,8 @@ final class StoreSummary {
     if (spec.segments().enabled()) {
       out.printf(
           "Score a CSV by segment with each segment's best: ./streamlearn score --segments %s/%s"
-              + " --candidate best --input FILE.csv --output scores.csv%n",
-          models.location(), spec.name());
+              + " --candidate best --input FILE.csv --output scores.csv%s%n",
+          models.location(), spec.name(), labelOption());
     }
   }
 
@@ -130,8 +141,8 @@ final class StoreSummary {
     if (!versions.isEmpty() && models instanceof LocalModelStore) {
       out.printf(
           "Score a CSV: ./streamlearn score --model %s/%s/latest --input FILE.csv --output"
-              + " scores.csv%n",
-          models.location(), spec.name());
+              + " scores.csv%s%n",
+          models.location(), spec.name(), labelOption());
     }
   }
 
