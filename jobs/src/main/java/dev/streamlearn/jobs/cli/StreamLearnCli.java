@@ -73,9 +73,28 @@ public final class StreamLearnCli implements Runnable {
                             + " (the whole trace is in the log, target/streamlearn.log)");
                 return 1;
               }
+              if (exception instanceof java.io.IOException ioException) {
+                // Input that cannot be read as it should (a malformed file), a file that may not
+                // be written: what and where, without a trace.
+                LoggerFactory.getLogger(StreamLearnCli.class).error("input or output", exception);
+                commandLine.getErr().println("streamlearn: " + describe(ioException));
+                return 1;
+              }
               throw exception;
             })
         .execute(args);
+  }
+
+  /**
+   * An I/O failure in words: its message, and for a file system's refusal (which names only the
+   * file) what kind it was, e.g. {@code AccessDeniedException: /data/scores.csv}.
+   */
+  static String describe(java.io.IOException exception) {
+    if (exception instanceof java.nio.file.FileSystemException || exception.getMessage() == null) {
+      return exception.getClass().getSimpleName()
+          + (exception.getMessage() == null ? "" : ": " + exception.getMessage());
+    }
+    return exception.getMessage();
   }
 
   /**

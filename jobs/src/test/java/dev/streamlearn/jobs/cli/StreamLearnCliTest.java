@@ -337,6 +337,27 @@ class StreamLearnCliTest {
     assertThat(RunCommand.shellWord("")).isEqualTo("''");
   }
 
+  /**
+   * A file that cannot be read as it should is named with what is wrong, on one line and without a
+   * stack trace; so is an output that cannot be written.
+   */
+  @Test
+  void namesAMalformedFileWithoutATrace() throws Exception {
+    Path rows = Files.writeString(directory.resolve("short-row.csv"), "amount,label\n1,0\n3\n");
+    Path spec = directory.resolve("shop.yaml");
+    Files.writeString(
+        spec,
+        "name: shop\nsource: {bootstrap-servers: '127.0.0.1:"
+            + closedPort()
+            + "', topic: shop}\nfeatures: [{name: amount, type: numeric}]\n");
+    Result produced = run("produce", "--spec", spec.toString(), "--input", rows.toString());
+    assertThat(produced.code).isEqualTo(1);
+    assertThat(produced.err)
+        .isEqualTo("streamlearn: " + rows + " line 3 has 1 fields; the header has 2\n");
+    assertThat(StreamLearnCli.describe(new java.nio.file.AccessDeniedException("/data/s.csv")))
+        .isEqualTo("AccessDeniedException: /data/s.csv");
+  }
+
   @Test
   void refusesBadDuration() {
     Result result = run("demo", "--duration", "forever", "--store", directory.toString());
