@@ -75,6 +75,13 @@ class CommandLineITCase {
           .hasSize(7 + 8 + 8 + 16 + 8 + 8 + 8 + 4 + 8 + 4 + 4 + 8 + 2 + 2);
       assertThat(last.metrics().get("sinceStart").get("count")).isBetween(150.0, 250.0);
       assertThat(store.alias("credit-g", "latest")).contains(last.version());
+      // run created the topics it writes: nothing refused is an empty dead-letter topic.
+      String deadLetters = runPrinting(err, "dead-letters", "summary", "--spec", spec.toString());
+      assertThat(deadLetters)
+          .contains(
+              "Dead-letter topic credit-events.dead-letter at "
+                  + kafka.bootstrapServers()
+                  + ": 0 dead letters");
 
       assertServedModelScoresLikeTheTrainer(
           kafka, SpecLoader.load(spec), store, repositoryFile("../shared/data/credit-g.csv"));

@@ -99,6 +99,10 @@ final class RunCommand implements Callable<Integer> {
     Duration timeout = kafkaOptions.timeout();
     try (KafkaCheck kafka = new KafkaCheck(spec.source().bootstrapServers(), timeout)) {
       kafka.requireTopicsOf(spec.source());
+      // The topics the job writes, as score-stream creates its own: a broker that does not create
+      // topics on first write would otherwise fail the job at its first dead letter or report.
+      kafka.createTopic(spec.source().deadLetterTopic());
+      kafka.createTopic(spec.source().metricsTopic());
     }
     System.out.printf(
         "Running '%s': %s topic %s -> store %s (Ctrl-C stops cleanly)%n",
