@@ -26,6 +26,8 @@ From the command line, like `streamlearn score`:
     python3 streamlearn_model.py --model http://host:8080/api/v1/models/credit-g/versions/latest \
         --input events.jsonl --output scored.jsonl --timestamp-field time
     python3 streamlearn_model.py --segments models/shops --candidate best --input rows.csv --output scored.csv
+    python3 streamlearn_model.py --model models/credit-g/6 --input rows.csv --output scored.csv --label class
+        # ... and "Against the labels in class: accuracy 0.703, AUC 0.757, ..." as streamlearn score --label
 
 A model trained on the producers' own Avro records (a version with input-schema.avsc) reads each
 feature's dotted field path, from a flat mapping of paths or from nested mappings; each value is
@@ -1093,6 +1095,188 @@ def _open_model(where):
     return Model.load(where)
 
 
+# --- Measuring a version on a file's labels (--label), as streamlearn score --label does ---------
+
+
+def _java_fixed(value, decimals):
+    """Java's %.Nf: the double's shortest decimal form, rounded half up."""
+    exact = decimal.Decimal(repr(float(value)))
+    return format(exact.quantize(decimal.Decimal(1).scaleb(-decimals), decimal.ROUND_HALF_UP), "f")
+
+
+def _java_general(value, precision=4):
+    """Java's %.Ng: N significant digits, rounded half up; decimal from 1e-4 up to 10^N, else
+    scientific (1.235e+04), trailing zeros kept."""
+    x = float(value)
+    if x == 0:
+        return "0." + "0" * (precision - 1)
+    exact = decimal.Decimal(repr(abs(x)))
+    rounded = exact.quantize(
+        decimal.Decimal(1).scaleb(exact.adjusted() - precision + 1), decimal.ROUND_HALF_UP)
+    exponent = rounded.adjusted()
+    sign = "-" if x < 0 else ""
+    if decimal.Decimal("1e-4") <= rounded < decimal.Decimal(10) ** precision:
+        return sign + format(rounded.quantize(decimal.Decimal(1).scaleb(exponent - precision + 1)), "f")
+    mantissa = rounded.scaleb(-exponent).quantize(decimal.Decimal(1).scaleb(1 - precision))
+    return "%s%se%s%02d" % (sign, format(mantissa, "f"), "-" if exponent < 0 else "+", abs(exponent))
+
+
+def metrics_text(metrics, counted):
+    """Held-out metrics in words, as StreamLearn's command line prints them (MetricsText)."""
+    count = "{:,}".format(int(round(metrics["count"])))
+    if "rmse" in metrics:
+        return "RMSE %s, MAE %s, R\u00b2 %s on %s %s" % (
+            _java_general(metrics["rmse"]), _java_general(metrics["mae"]),
+            _java_fixed(metrics["r2"], 3) if "r2" in metrics else "n/a", count, counted)
+    if "macroF1" in metrics:
+        return "accuracy %s, macro F1 %s, log loss %s on %s %s (majority class %s)" % (
+            _java_fixed(metrics["accuracy"], 3), _java_fixed(metrics["macroF1"], 3),
+            _java_fixed(metrics["logLoss"], 3), count, counted, _java_fixed(metrics["majorityRate"], 3))
+    return "accuracy %s, AUC %s, log loss %s on %s %s (majority class %s)" % (
+        _java_fixed(metrics["accuracy"], 3),
+        _java_fixed(metrics["auc"], 3) if "auc" in metrics else "n/a",
+        _java_fixed(metrics["logLoss"], 3), count, counted, _java_fixed(metrics["majorityRate"], 3))
+
+
+def _same_number(a, b):
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return False
+
+
+class LabeledRows:
+    """The scores of the rows that carry their label, to measure the version on them with the
+    metrics validation reports. A label that is none of the model's classes (or not a number, for a
+    regressor) judges nothing and is counted."""
+
+    def __init__(self, classes, regression):
+        self.classes = list(classes)
+        self.regression = regression
+        self.scores = []
+        self.labels = []
+        self.unlabeled = 0
+        self.unknown = 0
+        self.first_unknown = None
+
+    def add(self, scores, label):
+        text = None if label is None else _java_trim(str(label))
+        if not text:
+            self.unlabeled += 1
+            return
+        value = self._value(text)
+        if value is None:
+            self.unknown += 1
+            if self.first_unknown is None:
+                self.first_unknown = text
+            return
+        self.scores.append(scores)
+        self.labels.append(value)
+
+    def _value(self, text):
+        if self.regression:
+            number = _parse_java_double(text)
+            return None if number is None else _float32(number)
+        if text in self.classes:
+            return self.classes.index(text)
+        for index, name in enumerate(self.classes):
+            if _same_number(name, text):
+                return index
+        return None
+
+    def metrics(self):
+        count = len(self.labels)
+        metrics = {"count": float(count)}
+        if count == 0:
+            return metrics
+        if self.regression:
+            mean = sum(self.labels) / count
+            squared = absolute = total = 0.0
+            for scores, label in zip(self.scores, self.labels):
+                residual = scores[0] - label
+                squared += residual * residual
+                absolute += abs(residual)
+                total += (label - mean) * (label - mean)
+            metrics.update(mse=squared / count, rmse=math.sqrt(squared / count), mae=absolute / count)
+            if total > 0:
+                metrics["r2"] = 1 - squared / total
+            return metrics
+        if len(self.classes) == 2:
+            return self._binary(metrics, count)
+        return self._multiclass(metrics, count)
+
+    def _binary(self, metrics, count):
+        right = positives = 0
+        log_loss = 0.0
+        for scores, label in zip(self.scores, self.labels):
+            p = min(1 - 1e-7, max(1e-7, scores[0]))
+            positive = label == 1
+            positives += positive
+            right += (scores[0] >= 0.5) == positive
+            log_loss -= math.log(p) if positive else math.log(1 - p)
+        metrics.update(accuracy=right / count, logLoss=log_loss / count)
+        negatives = count - positives
+        if positives and negatives:
+            # Ranks with ties sharing their average rank, as BinaryMetrics.rocAuc.
+            order = sorted(range(count), key=lambda r: self.scores[r][0])
+            rank_sum = 0.0
+            i = 0
+            while i < count:
+                j = i
+                while j + 1 < count and self.scores[order[j + 1]][0] == self.scores[order[i]][0]:
+                    j += 1
+                average = (i + j) / 2.0 + 1
+                rank_sum += average * sum(1 for k in range(i, j + 1) if self.labels[order[k]] == 1)
+                i = j + 1
+            metrics["auc"] = (rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives)
+        metrics["majorityRate"] = max(positives, negatives) / count
+        return metrics
+
+    def _multiclass(self, metrics, count):
+        classes = len(self.classes)
+        predicted, actual, hits = [0] * classes, [0] * classes, [0] * classes
+        right = 0
+        log_loss = 0.0
+        for scores, truth in zip(self.scores, self.labels):
+            best = 0
+            for j in range(1, classes):
+                if scores[j] > scores[best]:
+                    best = j
+            predicted[best] += 1
+            actual[truth] += 1
+            if best == truth:
+                right += 1
+                hits[truth] += 1
+            log_loss -= math.log(max(1e-7, scores[truth]))
+        f1_sum, present = 0.0, 0
+        for j in range(classes):
+            if actual[j] + predicted[j]:
+                present += 1
+                f1_sum += 2.0 * hits[j] / (actual[j] + predicted[j])
+        metrics.update(accuracy=right / count, logLoss=log_loss / count,
+                       macroF1=f1_sum / present if present else 0.0, majorityRate=max(actual) / count)
+        return metrics
+
+    def describe(self, column, refused):
+        """Against the labels in <column>: <metrics> on N rows; rows left out: ..."""
+        line = "Against the labels in %s: %s" % (
+            column, metrics_text(self.metrics(), "rows") if self.labels else "no scored row has one")
+        left_out = []
+        if refused:
+            left_out.append("{:,} refused".format(refused))
+        if self.unlabeled:
+            left_out.append("{:,} without a label".format(self.unlabeled))
+        if self.unknown:
+            left_out.append("{:,} whose label is {} (the first: '{}')".format(
+                self.unknown,
+                "not a number" if self.regression
+                else "none of the model's classes [%s]" % ", ".join(self.classes),
+                self.first_unknown))
+        if left_out:
+            line += "; rows left out: " + ", ".join(left_out)
+        return line
+
+
 def _rows(path):
     """Rows of a CSV file (text, blank cells missing) or of a JSON-lines file (typed values)."""
     stream = sys.stdin if path == "-" else open(path, newline="", encoding="utf-8")
@@ -1125,6 +1309,8 @@ def main(argv=None):
     parser.add_argument("--timestamp-field", help="the field holding each event's time (epoch milliseconds "
                         "or ISO-8601), for datetime features of the event time; the present otherwise")
     parser.add_argument("--vectors", action="store_true", help="JSON lines output: add each event's input vector")
+    parser.add_argument("--label", help="the column (or field) that holds each row's known label: the version "
+                        "is then also measured on the rows that have one, with the metrics validation reports")
     args = parser.parse_args(argv)
     if args.candidate is not None and args.segments is None:
         parser.error("--candidate goes with --segments; with --model, name the candidate's model itself")
@@ -1137,6 +1323,7 @@ def main(argv=None):
     regression = model.task == "regression"
     out = sys.stdout if args.output == "-" else open(args.output, "w", newline="", encoding="utf-8")
     rows = refused = 0
+    known = LabeledRows(model.classes, regression) if args.label else None
     with out:
         writer = None if jsonl else csv.writer(out, lineterminator="\n")
         if writer:
@@ -1169,6 +1356,8 @@ def main(argv=None):
                 continue
             scores = model.outputs(vector)
             prediction = model.prediction(scores)
+            if known is not None:
+                known.add(scores, fields.get(args.label))
             if regression:
                 probabilities = []
             elif len(scores) == 1:
@@ -1200,6 +1389,8 @@ def main(argv=None):
         ),
         file=sys.stderr,
     )
+    if known is not None:
+        print(known.describe(args.label, refused), file=sys.stderr)
     return 0
 
 

@@ -279,6 +279,93 @@ class ModelScorerInPythonTest {
     assertThat(refused).isBetween(50, 280);
   }
 
+  /**
+   * {@code --label} measures the version on a file's labels as {@code streamlearn score --label}
+   * does ({@link dev.streamlearn.core.metrics.LabeledRows}): the same line, word for word, for a
+   * binary, a multiclass and a regression version, rows refused, unlabeled or labeled with no class
+   * of the model's left out alike.
+   */
+  @Test
+  void measuresAFilesLabelsAsJavaDoes() throws Exception {
+    CsvEvents wdbc = new CsvEvents(CsvReader.read(SharedData.file("wdbc.csv")), "diagnosis");
+    Path binary =
+        trainAndPublish(
+            ModelTrainerTest.specFor(wdbc, "name: wdbc\nvalidation: {window: 1d}\n"), wdbc);
+    assertMeasuredAlike(binary, SharedData.file("wdbc.csv"), "diagnosis");
+    // Labels that judge nothing, and rows refused.
+    List<String> lines = new ArrayList<>(Files.readAllLines(SharedData.file("wdbc.csv")));
+    for (int r = 1; r < lines.size(); r += 7) {
+      String line = lines.get(r);
+      lines.set(r, line.substring(0, line.lastIndexOf(',') + 1) + (r % 2 == 0 ? "maybe" : ""));
+    }
+    for (int r = 3; r < lines.size(); r += 50) {
+      lines.set(r, "Infinity" + lines.get(r).substring(lines.get(r).indexOf(',')));
+    }
+    Path marred = Files.write(directory.resolve("wdbc-marred.csv"), lines);
+    String line = assertMeasuredAlike(binary, marred, "diagnosis");
+    assertThat(line)
+        .contains("refused, ")
+        .contains(" without a label, ")
+        .contains(" whose label is none of the model's classes [benign, malignant] (the first:");
+
+    CsvEvents digits = new CsvEvents(CsvReader.read(SharedData.file("digits.csv")), "digit");
+    Path softmax =
+        trainAndPublish(
+            ModelTrainerTest.specFor(
+                digits, "name: digits\nlabel: {task: multiclass}\nvalidation: {window: 1d}\n"),
+            digits);
+    assertThat(assertMeasuredAlike(softmax, SharedData.file("digits.csv"), "digit"))
+        .contains("macro F1");
+
+    CsvEvents amounts =
+        new CsvEvents(CsvReader.read(SharedData.file("credit-g.csv")), "credit_amount");
+    Path regression =
+        trainAndPublish(
+            ModelTrainerTest.specFor(
+                amounts, "name: amounts\nlabel: {task: regression}\nvalidation: {window: 1d}\n"),
+            amounts);
+    assertThat(assertMeasuredAlike(regression, SharedData.file("credit-g.csv"), "credit_amount"))
+        .contains("RMSE ");
+  }
+
+  /**
+   * Scores {@code csv} as {@code streamlearn score --label} does in Java, and with the Python
+   * command line; both measure the version alike. Java's line.
+   */
+  private String assertMeasuredAlike(Path version, Path csv, String label) throws Exception {
+    ModelScorer java = ModelScorer.load(version);
+    dev.streamlearn.core.metrics.LabeledRows known =
+        new dev.streamlearn.core.metrics.LabeledRows(
+            java.manifest().classes(), "regression".equals(java.manifest().task()));
+    CsvReader.Table table = CsvReader.read(csv);
+    long refused = 0;
+    for (List<String> row : table.rows()) {
+      Map<String, Object> fields = new HashMap<>();
+      for (int c = 0; c < row.size(); c++) {
+        fields.put(table.header().get(c), row.get(c).isBlank() ? null : row.get(c));
+      }
+      try {
+        known.add(java.score(fields), (String) fields.get(label));
+      } catch (ExampleExtractor.RefusedException e) {
+        refused++;
+      }
+    }
+    String expected = known.describe(label, refused);
+    PythonScorer.Result run =
+        PythonScorer.run(
+            "--model",
+            version.toString(),
+            "--input",
+            csv.toString(),
+            "--output",
+            directory.resolve("measured-" + System.nanoTime() + ".csv").toString(),
+            "--label",
+            label);
+    assertThat(run.exit()).as(run.out()).isZero();
+    assertThat(run.out()).contains(expected + "\n");
+    return expected;
+  }
+
   /** The command line downloads the version from a store server, checking each file's sha256. */
   @Test
   void downloadsTheVersionFromAModelStoreServer() throws Exception {

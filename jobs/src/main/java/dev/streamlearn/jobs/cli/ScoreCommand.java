@@ -286,7 +286,8 @@ final class ScoreCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--label " + label + ": no such column in " + input + "; its columns: " + table.header());
     }
-    LabelsInFile known = label == null ? null : new LabelsInFile(classes, regression);
+    dev.streamlearn.core.metrics.LabeledRows known =
+        label == null ? null : new dev.streamlearn.core.metrics.LabeledRows(classes, regression);
     long refused = 0;
     try (BufferedWriter out = Files.newBufferedWriter(output, StandardCharsets.UTF_8)) {
       StringBuilder header =

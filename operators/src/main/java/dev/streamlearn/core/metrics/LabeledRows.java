@@ -1,18 +1,16 @@
-package dev.streamlearn.jobs.cli;
+package dev.streamlearn.core.metrics;
 
-import dev.streamlearn.core.metrics.BinaryMetrics;
-import dev.streamlearn.core.metrics.MulticlassMetrics;
-import dev.streamlearn.core.metrics.RegressionMetrics;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The scores of the rows of a file that carry their label, kept to measure the model on them as
- * validation measures it on held-out events: a label that is none of the model's classes (or not a
- * number, for a regressor) judges nothing and is counted.
+ * validation measures it on held-out events ({@code streamlearn score --label}, and the Python
+ * scorer's likewise): a label that is none of the model's classes (or not a number, for a
+ * regressor) judges nothing and is counted.
  */
-final class LabelsInFile {
+public final class LabeledRows {
 
   private final List<String> classes;
   private final boolean regression;
@@ -24,7 +22,7 @@ final class LabelsInFile {
   private long unknown;
   private String firstUnknown;
 
-  LabelsInFile(List<String> classes, boolean regression) {
+  public LabeledRows(List<String> classes, boolean regression) {
     this.classes = classes;
     this.regression = regression;
     this.width = regression || classes.size() == 2 ? 1 : classes.size();
@@ -32,7 +30,7 @@ final class LabelsInFile {
   }
 
   /** One scored row's label as written in the file (null or blank: none). */
-  void add(float[] rowScores, String label) {
+  public void add(float[] rowScores, String label) {
     if (label == null || label.isBlank()) {
       unlabeled++;
       return;
@@ -80,12 +78,12 @@ final class LabelsInFile {
     }
   }
 
-  int count() {
+  public int count() {
     return count;
   }
 
   /** The metrics validation would report over these rows. */
-  Map<String, Double> metrics() {
+  public Map<String, Double> metrics() {
     if (regression) {
       return RegressionMetrics.of(scores, labels, count);
     }
@@ -99,10 +97,9 @@ final class LabelsInFile {
    * {@code Against the labels in class: accuracy 0.712, ... on 1,000 rows (...)}, and the rows left
    * out: refused ones, those without a label, and those whose label judges nothing.
    */
-  String describe(String column, long refused) {
+  public String describe(String column, long refused) {
     StringBuilder line = new StringBuilder("Against the labels in ").append(column).append(": ");
-    line.append(
-        count == 0 ? "no scored row has one" : ProgressPrinter.describeMetrics(metrics(), "rows"));
+    line.append(count == 0 ? "no scored row has one" : MetricsText.describe(metrics(), "rows"));
     List<String> leftOut = new java.util.ArrayList<>();
     if (refused > 0) {
       leftOut.add(String.format("%,d refused", refused));

@@ -1,4 +1,4 @@
-package dev.streamlearn.jobs.cli;
+package dev.streamlearn.core.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -7,11 +7,11 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-class LabelsInFileTest {
+class LabeledRowsTest {
 
   @Test
   void measuresABinaryModelOnTheRowsWhoseLabelIsOneOfItsClasses() {
-    LabelsInFile known = new LabelsInFile(List.of("good", "bad"), false);
+    LabeledRows known = new LabeledRows(List.of("good", "bad"), false);
     known.add(new float[] {0.9f}, "bad"); // right
     known.add(new float[] {0.2f}, "good"); // right
     known.add(new float[] {0.7f}, " good "); // wrong
@@ -37,7 +37,7 @@ class LabelsInFileTest {
 
   @Test
   void matchesNumericClassesByValueAndMeasuresEachClassOfAMulticlassModel() {
-    LabelsInFile known = new LabelsInFile(List.of("0", "1", "2"), false);
+    LabeledRows known = new LabeledRows(List.of("0", "1", "2"), false);
     known.add(new float[] {0.1f, 0.2f, 0.7f}, "2.0");
     known.add(new float[] {0.6f, 0.3f, 0.1f}, "1");
     known.add(new float[] {0.5f, 0.25f, 0.25f}, "0");
@@ -51,7 +51,7 @@ class LabelsInFileTest {
   /** A file of many rows: the scores of each class kept for every row, as for the first. */
   @Test
   void keepsEveryRowOfALongFile() {
-    LabelsInFile known = new LabelsInFile(List.of("0", "1", "2"), false);
+    LabeledRows known = new LabeledRows(List.of("0", "1", "2"), false);
     for (int r = 0; r < 1000; r++) {
       float[] scores = {0.1f, 0.1f, 0.1f};
       scores[r % 3] = 0.8f;
@@ -63,7 +63,7 @@ class LabelsInFileTest {
 
   @Test
   void measuresARegressorAndLeavesOutLabelsThatAreNotNumbers() {
-    LabelsInFile known = new LabelsInFile(List.of(), true);
+    LabeledRows known = new LabeledRows(List.of(), true);
     known.add(new float[] {1f}, "2");
     known.add(new float[] {3f}, "3");
     known.add(new float[] {5f}, "n/a");
@@ -76,7 +76,7 @@ class LabelsInFileTest {
 
   @Test
   void saysSoWhenNoScoredRowHasALabel() {
-    LabelsInFile known = new LabelsInFile(List.of("no", "yes"), false);
+    LabeledRows known = new LabeledRows(List.of("no", "yes"), false);
     known.add(new float[] {0.5f}, "");
     assertThat(known.describe("churned", 0))
         .isEqualTo(
