@@ -49,6 +49,7 @@ public final class KafkaConnectors {
   public static KafkaSource<SourceRecord> source(PipelineSpec.Source spec) {
     KafkaSourceBuilder<SourceRecord> builder =
         KafkaSource.<SourceRecord>builder()
+            .setProperties(KafkaEndpoint.of(spec).properties())
             .setBootstrapServers(spec.bootstrapServers())
             .setTopics(
                 spec.labelsFollow()
@@ -65,12 +66,13 @@ public final class KafkaConnectors {
   }
 
   public static KafkaSink<Refusal> deadLetterSink(PipelineSpec.Source spec) {
-    return deadLetterSink(spec.bootstrapServers(), spec.deadLetterTopic());
+    return deadLetterSink(KafkaEndpoint.of(spec), spec.deadLetterTopic());
   }
 
-  public static KafkaSink<Refusal> deadLetterSink(String bootstrapServers, String topic) {
+  public static KafkaSink<Refusal> deadLetterSink(KafkaEndpoint kafka, String topic) {
     return KafkaSink.<Refusal>builder()
-        .setBootstrapServers(bootstrapServers)
+        .setKafkaProducerConfig(kafka.properties())
+        .setBootstrapServers(kafka.bootstrapServers())
         .setRecordSerializer(
             new AvroRecords<>(
                 topic,
@@ -87,10 +89,11 @@ public final class KafkaConnectors {
    * transactionalIdPrefix}; consumers that read committed records only see each prediction once).
    */
   public static KafkaSink<ScoredEvent> predictionSink(
-      String bootstrapServers, String topic, boolean exactlyOnce, String transactionalIdPrefix) {
+      KafkaEndpoint kafka, String topic, boolean exactlyOnce, String transactionalIdPrefix) {
     var builder =
         KafkaSink.<ScoredEvent>builder()
-            .setBootstrapServers(bootstrapServers)
+            .setKafkaProducerConfig(kafka.properties())
+            .setBootstrapServers(kafka.bootstrapServers())
             .setRecordSerializer(
                 new AvroRecords<>(
                     topic,
@@ -111,6 +114,7 @@ public final class KafkaConnectors {
   /** Per-window validation metrics as Avro {@link WindowMetrics}, keyed by model name. */
   public static KafkaSink<WindowReport> metricsSink(PipelineSpec.Source spec) {
     return KafkaSink.<WindowReport>builder()
+        .setKafkaProducerConfig(KafkaEndpoint.of(spec).properties())
         .setBootstrapServers(spec.bootstrapServers())
         .setRecordSerializer(
             new AvroRecords<>(
@@ -131,6 +135,7 @@ public final class KafkaConnectors {
   public static KafkaSource<WindowReport> windowReportsSource(
       PipelineSpec.Source spec, long fromMillis) {
     return KafkaSource.<WindowReport>builder()
+        .setProperties(KafkaEndpoint.of(spec).properties())
         .setBootstrapServers(spec.bootstrapServers())
         // A pattern, so that a topic not created yet (before the first report) is no error.
         .setTopicPattern(

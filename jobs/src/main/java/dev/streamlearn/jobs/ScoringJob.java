@@ -113,9 +113,9 @@ public final class ScoringJob implements FlinkJob {
         candidate,
         refresh,
         KafkaConnectors.source(scoringSource(spec)),
-        KafkaConnectors.deadLetterSink(in.bootstrapServers(), deadLetterTopicOf(predictionsTopic)),
+        KafkaConnectors.deadLetterSink(KafkaEndpoint.of(in), deadLetterTopicOf(predictionsTopic)),
         KafkaConnectors.predictionSink(
-            in.bootstrapServers(),
+            KafkaEndpoint.of(in),
             predictionsTopic,
             exactlyOnce,
             // Two scoring jobs writing exactly once must not share transactional ids.
@@ -172,7 +172,8 @@ public final class ScoringJob implements FlinkJob {
         in.maxRecordBytes(),
         in.unknownFields(),
         in.recordSchema(),
-        in.labels());
+        in.labels(),
+        in.kafka());
   }
 
   /** Where predictions go unless told: {@code <source.topic>.predictions}. */

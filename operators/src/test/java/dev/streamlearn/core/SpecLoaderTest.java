@@ -79,6 +79,52 @@ class SpecLoaderTest {
             "spec key 'source.labels.topic' = 'events.labels': source.schema.id set too");
   }
 
+  /**
+   * {@code source.kafka}: client settings taken as text, {@code ${NAME}} from the environment; keys
+   * the pipeline sets itself refused, naming where they are set; secrets out of the spec's text and
+   * hash.
+   */
+  @Test
+  void readsKafkaClientSettingsAndKeepsSecretsOutOfItsTextAndHash() {
+    String login = "sasl.jaas.config: 'PlainLoginModule required password=\"%s\";'";
+    PipelineSpec spec =
+        SpecLoader.parse(
+            MINIMAL
+                + "source: {kafka: {security.protocol: SASL_SSL, request.timeout.ms: 40000,"
+                + " ssl.truststore.location: '${HOME}/truststore.jks', "
+                + String.format(login, "first")
+                + "}}\n");
+    assertThat(spec.source().kafka().values())
+        .containsEntry("security.protocol", "SASL_SSL")
+        .containsEntry("request.timeout.ms", "40000")
+        .containsEntry("ssl.truststore.location", System.getenv("HOME") + "/truststore.jks")
+        .containsEntry("sasl.jaas.config", "PlainLoginModule required password=\"first\";");
+    assertThat(spec.toString()).contains("sasl.jaas.config=(hidden)").doesNotContain("first");
+    PipelineSpec rotated =
+        SpecLoader.parse(
+            MINIMAL
+                + "source: {kafka: {security.protocol: SASL_SSL, request.timeout.ms: 40000,"
+                + " ssl.truststore.location: '${HOME}/truststore.jks', "
+                + String.format(login, "second")
+                + "}}\n");
+    assertThat(rotated.specHash()).isEqualTo(spec.specHash());
+    assertThat(SpecLoader.parse(MINIMAL).source().kafka().values()).isEmpty();
+
+    assertThatThrownBy(
+            () -> SpecLoader.parse(MINIMAL + "source: {kafka: {bootstrap.servers: 'a:9092'}}\n"))
+        .isInstanceOf(SpecException.class)
+        .hasMessage(
+            "spec key 'source.kafka.bootstrap.servers' = 'a:9092': set by"
+                + " source.bootstrap-servers instead");
+    assertThatThrownBy(
+            () ->
+                SpecLoader.parse(
+                    MINIMAL
+                        + "source: {kafka: {sasl.jaas.config: '${STREAMLEARN_NO_SUCH_VAR}'}}\n"))
+        .isInstanceOf(SpecException.class)
+        .hasMessageEndingWith("environment variable STREAMLEARN_NO_SUCH_VAR is not set");
+  }
+
   @Test
   void readsTheIdleTimeoutAndRefusesOneThatIsNoDuration() {
     assertThat(SpecLoader.parse(MINIMAL + "source: {idle-timeout: 0s}\n").source().idleTimeout())

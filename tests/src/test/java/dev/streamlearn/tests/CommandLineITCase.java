@@ -789,6 +789,63 @@ class CommandLineITCase {
   }
 
   /**
+   * A broker that takes SASL clients only: with the spec's {@code source.kafka} settings, {@code
+   * produce}, {@code run}, {@code dead-letters} and {@code score-stream} each reach it (the job's
+   * source and sinks too); with a wrong password, the broker's refusal is named before anything is
+   * sent.
+   */
+  @Test
+  void reachesABrokerThatTakesSaslClientsOnly() throws Exception {
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    try (EmbeddedKafka kafka =
+        EmbeddedKafka.startWithSaslPlain(
+            directory.resolve("kafka-sasl"), port, "alice", "s3cret")) {
+      Path spec = creditSpec(kafka, "secured-events", true);
+      String login =
+          "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"alice\"";
+      Files.writeString(
+          spec,
+          Files.readString(spec)
+              .replace(
+                  "  bounded: true",
+                  "  bounded: true\n  kafka: {security.protocol: SASL_PLAINTEXT, sasl.mechanism:"
+                      + " PLAIN, sasl.jaas.config: '"
+                      + login
+                      + " password=\"s3cret\";'}"));
+      Path wrong = directory.resolve("credit-g-wrong-password.yaml");
+      Files.writeString(wrong, Files.readString(spec).replace("s3cret", "guess"));
+
+      StringWriter refusedErr = new StringWriter();
+      assertThat(produceCredit(refusedErr, wrong)).isEqualTo(2);
+      assertThat(refusedErr.toString())
+          .contains(
+              "the Kafka broker at localhost:"
+                  + port
+                  + " refused this client (its credentials: the spec's source.kafka settings):"
+                  + " SaslAuthenticationException: ")
+          .doesNotContain("guess");
+
+      StringWriter err = new StringWriter();
+      assertThat(produceCredit(err, spec)).as(err.toString()).isZero();
+      String ran = runPrinting(err, "run", "--spec", spec.toString());
+      assertThat(ran).contains("Accounted for: read 1,000 = ");
+      LocalModelStore store = new LocalModelStore(directory.resolve("store"));
+      Manifest last =
+          store.manifest("credit-g", store.alias("credit-g", "latest").orElseThrow()).orElseThrow();
+      assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
+          .isEqualTo(1000);
+      assertThat(runPrinting(err, "dead-letters", "summary", "--spec", spec.toString()))
+          .contains(": 0 dead letters");
+      assertThat(runPrinting(err, "score-stream", "--spec", spec.toString()))
+          .contains("Accounted for: read 1,000 = scored 1,000 + dead-lettered 0  (adds up)");
+      assertThat(kafka.clientSettings()).containsKey("sasl.jaas.config");
+    }
+  }
+
+  /**
    * {@code run} refuses a topic that does not exist (the job would read nothing), and names the way
    * out; {@code produce} creates it, then sends every row.
    */

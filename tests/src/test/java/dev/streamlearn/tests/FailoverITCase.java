@@ -134,7 +134,10 @@ class FailoverITCase {
               KafkaConnectors.source(ScoringJob.scoringSource(spec)),
               new FailingRefusals(),
               KafkaConnectors.predictionSink(
-                  kafka.bootstrapServers(), "fo-events.predictions", true, "fo-scoring"));
+                  dev.streamlearn.jobs.KafkaEndpoint.plain(kafka.bootstrapServers()),
+                  "fo-events.predictions",
+                  true,
+                  "fo-scoring"));
       job.addTo(env);
       env.execute(job.jobName());
       assertThat(FailingRefusals.FAILED.get()).as("the failure was injected").isTrue();

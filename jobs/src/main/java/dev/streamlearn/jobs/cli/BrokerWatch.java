@@ -1,5 +1,6 @@
 package dev.streamlearn.jobs.cli;
 
+import dev.streamlearn.jobs.KafkaEndpoint;
 import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
@@ -20,10 +21,9 @@ final class BrokerWatch implements AutoCloseable {
   private final Admin admin;
   private long answeredNanos = System.nanoTime();
 
-  BrokerWatch(String bootstrapServers) {
-    this.bootstrapServers = bootstrapServers;
-    Properties properties = new Properties();
-    properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+  BrokerWatch(KafkaEndpoint kafka) {
+    this.bootstrapServers = kafka.bootstrapServers();
+    Properties properties = kafka.properties();
     properties.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2000);
     properties.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 2500);
     properties.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000);

@@ -1,5 +1,6 @@
 package dev.streamlearn.jobs.cli;
 
+import dev.streamlearn.jobs.KafkaEndpoint;
 import dev.streamlearn.schemas.DeadLetter;
 import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
@@ -73,12 +74,12 @@ final class DeadLetterTopic {
    *
    * @throws IllegalArgumentException when the topic does not exist
    */
-  static Contents read(String bootstrapServers, String topic) {
+  static Contents read(KafkaEndpoint kafka, String topic) {
     AvroCodec<DeadLetter> codec = Topics.deadLetters();
     List<Refused> refused = new ArrayList<>();
     List<String> unreadable = new ArrayList<>();
     readToEnd(
-        bootstrapServers,
+        kafka,
         topic,
         "dead-letter topic",
         record -> {
@@ -101,15 +102,14 @@ final class DeadLetterTopic {
    * @throws IllegalArgumentException when the topic does not exist
    */
   static void readToEnd(
-      String bootstrapServers,
+      KafkaEndpoint kafka,
       String topic,
       String what,
       java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> each) {
-    try (KafkaConsumer<byte[], byte[]> consumer = consumer(bootstrapServers)) {
+    try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka)) {
       List<PartitionInfo> partitions = consumer.partitionsFor(topic);
       if (partitions == null || partitions.isEmpty()) {
-        throw new IllegalArgumentException(
-            what + " '" + topic + "' does not exist at " + bootstrapServers);
+        throw new IllegalArgumentException(what + " '" + topic + "' does not exist at " + kafka);
       }
       List<TopicPartition> assigned =
           partitions.stream()
@@ -134,7 +134,7 @@ final class DeadLetterTopic {
    * topic's retention, compacted away, or of a topic since deleted) is absent from the answer.
    */
   static Map<Source, ConsumerRecord<byte[], byte[]>> fetch(
-      String bootstrapServers, List<Source> sources) {
+      KafkaEndpoint kafka, List<Source> sources) {
     Map<TopicPartition, TreeMap<Long, Source>> wanted = new HashMap<>();
     for (Source source : sources) {
       wanted
@@ -143,7 +143,7 @@ final class DeadLetterTopic {
           .put(source.offset(), source);
     }
     Map<Source, ConsumerRecord<byte[], byte[]>> found = new HashMap<>();
-    try (KafkaConsumer<byte[], byte[]> consumer = consumer(bootstrapServers)) {
+    try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka)) {
       for (var entry : wanted.entrySet()) {
         TopicPartition partition = entry.getKey();
         TreeMap<Long, Source> offsets = entry.getValue();
@@ -180,9 +180,8 @@ final class DeadLetterTopic {
     return found;
   }
 
-  private static KafkaConsumer<byte[], byte[]> consumer(String bootstrapServers) {
-    Properties properties = new Properties();
-    properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+  private static KafkaConsumer<byte[], byte[]> consumer(KafkaEndpoint kafka) {
+    Properties properties = kafka.properties();
     properties.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);

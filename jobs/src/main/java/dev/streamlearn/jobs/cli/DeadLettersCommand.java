@@ -2,6 +2,7 @@ package dev.streamlearn.jobs.cli;
 
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.jobs.KafkaEndpoint;
 import dev.streamlearn.jobs.cli.DeadLetterTopic.Refused;
 import dev.streamlearn.jobs.cli.DeadLetterTopic.Source;
 import dev.streamlearn.operators.JoinLabels;
@@ -109,7 +110,7 @@ final class DeadLettersCommand implements Runnable {
     /** Checks that a broker answers, then reads the whole dead-letter topic. */
     DeadLetterTopic.Contents read() {
       try (KafkaCheck kafka =
-          new KafkaCheck(spec.source().bootstrapServers(), kafkaOptions.timeout())) {
+          new KafkaCheck(KafkaEndpoint.of(spec.source()), kafkaOptions.timeout())) {
         if (!kafka.topicExists(topic)) {
           throw new IllegalArgumentException(
               "dead-letter topic '"
@@ -122,7 +123,7 @@ final class DeadLettersCommand implements Runnable {
                           + " or --dead-letter-topic names the topic it writes to"));
         }
       }
-      return DeadLetterTopic.read(spec.source().bootstrapServers(), topic);
+      return DeadLetterTopic.read(KafkaEndpoint.of(spec.source()), topic);
     }
 
     /**
@@ -287,7 +288,7 @@ final class DeadLettersCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       List<Refused> chosen = selection.readChosen();
-      String servers = selection.spec.source().bootstrapServers();
+      KafkaEndpoint servers = KafkaEndpoint.of(selection.spec.source());
       Map<Source, Refused> once = new LinkedHashMap<>();
       for (Refused refused : chosen) {
         once.putIfAbsent(refused.source(), refused);

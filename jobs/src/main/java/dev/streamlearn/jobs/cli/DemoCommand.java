@@ -5,6 +5,7 @@ import dev.streamlearn.core.data.CsvReader;
 import dev.streamlearn.core.data.ModelRouter;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.jobs.KafkaEndpoint;
 import dev.streamlearn.jobs.ScoringJob;
 import dev.streamlearn.jobs.StreamLearnJob;
 import dev.streamlearn.jobs.runtime.EmbeddedKafka;
@@ -345,7 +346,8 @@ final class DemoCommand implements Callable<Integer> {
       }
       // Read once: what it holds is counted, and its kinds of reason listed below.
       DeadLetterTopic.Contents deadLetters =
-          DeadLetterTopic.read(kafka.bootstrapServers(), spec.source().deadLetterTopic());
+          DeadLetterTopic.read(
+              KafkaEndpoint.plain(kafka.bootstrapServers()), spec.source().deadLetterTopic());
       out.printf(
           "Dead-letter topic %s holds %,d records; metrics topic %s holds %,d window reports.%n",
           spec.source().deadLetterTopic(),
@@ -388,7 +390,7 @@ final class DemoCommand implements Callable<Integer> {
     long[] records = {0};
     AvroCodec<dev.streamlearn.schemas.Prediction> codec = Topics.predictions();
     DeadLetterTopic.readToEnd(
-        bootstrapServers,
+        KafkaEndpoint.plain(bootstrapServers),
         topic,
         "predictions topic",
         record -> {
@@ -718,8 +720,11 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   static KafkaProducer<byte[], byte[]> producer(String bootstrapServers) {
-    Properties properties = new Properties();
-    properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    return producer(KafkaEndpoint.plain(bootstrapServers));
+  }
+
+  static KafkaProducer<byte[], byte[]> producer(KafkaEndpoint kafka) {
+    Properties properties = kafka.properties();
     properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
     properties.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
     properties.put(ProducerConfig.LINGER_MS_CONFIG, 5);

@@ -1,5 +1,6 @@
 package dev.streamlearn.jobs.cli;
 
+import dev.streamlearn.jobs.KafkaEndpoint;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -33,11 +34,10 @@ final class KafkaCheck implements AutoCloseable {
    * @throws IllegalArgumentException when none answers within {@code timeout}, naming the servers
    *     and the spec key they came from
    */
-  KafkaCheck(String bootstrapServers, Duration timeout) {
-    this.bootstrapServers = bootstrapServers;
+  KafkaCheck(KafkaEndpoint kafka, Duration timeout) {
+    this.bootstrapServers = kafka.bootstrapServers();
     this.timeout = timeout;
-    Properties properties = new Properties();
-    properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Properties properties = kafka.properties();
     int millis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis()));
     properties.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, millis);
     properties.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, millis);
@@ -126,6 +126,24 @@ final class KafkaCheck implements AutoCloseable {
   }
 
   private IllegalArgumentException unreachable(Exception e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof org.apache.kafka.common.errors.AuthenticationException
+          || t instanceof org.apache.kafka.common.errors.AuthorizationException) {
+        // A broker answered, and refused these credentials, or what they may do.
+        return new IllegalArgumentException(
+            "the Kafka broker at "
+                + bootstrapServers
+                + " refused this client ("
+                + (t instanceof org.apache.kafka.common.errors.AuthenticationException
+                    ? "its credentials"
+                    : "what it asked to do")
+                + ": the spec's source.kafka settings): "
+                + t.getClass().getSimpleName()
+                + ": "
+                + t.getMessage(),
+            e);
+      }
+    }
     return new IllegalArgumentException(
         "no Kafka broker answered at "
             + bootstrapServers

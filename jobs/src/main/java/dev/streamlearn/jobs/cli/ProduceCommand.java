@@ -8,6 +8,7 @@ import dev.streamlearn.core.data.RawFeatures;
 import dev.streamlearn.core.data.RecordEncoder;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.jobs.KafkaEndpoint;
 import dev.streamlearn.schemas.EventLabel;
 import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.schemas.codec.AvroCodec;
@@ -112,7 +113,7 @@ final class ProduceCommand implements Callable<Integer> {
       checkColumns(spec, csv.header());
     }
     Duration timeout = kafkaOptions.timeout();
-    try (KafkaCheck kafka = new KafkaCheck(spec.source().bootstrapServers(), timeout)) {
+    try (KafkaCheck kafka = new KafkaCheck(KafkaEndpoint.of(spec.source()), timeout)) {
       if (kafka.createTopic(topic)) {
         System.out.printf(
             "Created topic %s at %s (the broker's default partitions and replication).%n",
@@ -124,7 +125,7 @@ final class ProduceCommand implements Callable<Integer> {
     long sent = 0;
     long start = System.nanoTime();
     try (KafkaProducer<byte[], byte[]> producer =
-        DemoCommand.producer(spec.source().bootstrapServers())) {
+        DemoCommand.producer(KafkaEndpoint.of(spec.source()))) {
       if (labels) {
         return produceLabels(spec, producer, failures);
       }

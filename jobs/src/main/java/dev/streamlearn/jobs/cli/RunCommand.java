@@ -2,6 +2,7 @@ package dev.streamlearn.jobs.cli;
 
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.jobs.KafkaEndpoint;
 import dev.streamlearn.jobs.StreamLearnJob;
 import dev.streamlearn.store.ModelStore;
 import dev.streamlearn.store.ModelStores;
@@ -97,7 +98,7 @@ final class RunCommand implements Callable<Integer> {
           e);
     }
     Duration timeout = kafkaOptions.timeout();
-    try (KafkaCheck kafka = new KafkaCheck(spec.source().bootstrapServers(), timeout)) {
+    try (KafkaCheck kafka = new KafkaCheck(KafkaEndpoint.of(spec.source()), timeout)) {
       kafka.requireTopicsOf(spec.source());
       // The topics the job writes, as score-stream creates its own: a broker that does not create
       // topics on first write would otherwise fail the job at its first dead letter or report.
@@ -117,7 +118,7 @@ final class RunCommand implements Callable<Integer> {
     LocalJobRun run =
         LocalJobRun.start(
             StreamLearnJob.fromSpec(spec), parallelism, state, fromSavepoint, metricsPort);
-    try (BrokerWatch broker = new BrokerWatch(spec.source().bootstrapServers())) {
+    try (BrokerWatch broker = new BrokerWatch(KafkaEndpoint.of(spec.source()))) {
       if (!run.runUntil(
           broker.after(ProgressPrinter.of(spec, models, System.out)::print),
           Duration.ofSeconds(5),

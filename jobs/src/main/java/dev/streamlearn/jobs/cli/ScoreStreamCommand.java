@@ -6,6 +6,7 @@ import dev.streamlearn.core.serve.ServedBestCandidates;
 import dev.streamlearn.core.serve.ServedModel;
 import dev.streamlearn.core.spec.PipelineSpec;
 import dev.streamlearn.core.spec.SpecLoader;
+import dev.streamlearn.jobs.KafkaEndpoint;
 import dev.streamlearn.jobs.ScoringJob;
 import dev.streamlearn.jobs.runtime.ProgressMetrics;
 import dev.streamlearn.operators.PipelineCounters;
@@ -139,7 +140,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
     String name = model != null ? model : modelOf(spec, models, candidate);
     Served served = served(models, spec, name, version, candidate);
     try (KafkaCheck kafka =
-        new KafkaCheck(spec.source().bootstrapServers(), kafkaOptions.timeout())) {
+        new KafkaCheck(KafkaEndpoint.of(spec.source()), kafkaOptions.timeout())) {
       kafka.requireTopicsOf(spec.source());
       kafka.createTopic(predictions);
       kafka.createTopic(ScoringJob.deadLetterTopicOf(predictions));
@@ -173,7 +174,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
             served instanceof ServedBestCandidates best ? best : null,
             classification,
             System.out);
-    try (BrokerWatch broker = new BrokerWatch(spec.source().bootstrapServers())) {
+    try (BrokerWatch broker = new BrokerWatch(KafkaEndpoint.of(spec.source()))) {
       if (!run.runUntil(broker.after(progress::print), Duration.ofSeconds(5), deadline)) {
         System.out.println("Stopping...");
         LocalJobRun.Stop stop = run.stopOrCancel(Duration.ofMinutes(2));

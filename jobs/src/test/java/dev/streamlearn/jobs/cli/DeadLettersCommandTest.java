@@ -242,7 +242,11 @@ class DeadLettersCommandTest {
 
   private static List<ConsumerRecord<byte[], byte[]>> readTopic(String topic) {
     List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-    DeadLetterTopic.readToEnd(kafka.bootstrapServers(), topic, "topic", records::add);
+    DeadLetterTopic.readToEnd(
+        dev.streamlearn.jobs.KafkaEndpoint.plain(kafka.bootstrapServers()),
+        topic,
+        "topic",
+        records::add);
     return records;
   }
 

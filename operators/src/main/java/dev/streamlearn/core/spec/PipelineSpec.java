@@ -136,6 +136,8 @@ public record PipelineSpec(
    *     it; null when the topic carries {@code LabeledEvent}s
    * @param labels where the labels of events sent without one arrive later; null: every event
    *     carries its label, and an event without one is refused
+   * @param kafka settings of every Kafka client of the pipeline (its source and sinks, and the
+   *     command line's): security, SASL, SSL, timeouts
    */
   public record Source(
       String bootstrapServers,
@@ -150,7 +152,8 @@ public record PipelineSpec(
       int maxRecordBytes,
       String unknownFields,
       RecordSchema recordSchema,
-      Labels labels)
+      Labels labels,
+      KafkaProperties kafka)
       implements Serializable {
 
     /** Whether events may arrive without their label, to be joined with it from a labels topic. */
@@ -166,6 +169,39 @@ public record PipelineSpec(
               + " bytes exceeds source.max-record-bytes = "
               + maxRecordBytes
           : null;
+    }
+  }
+
+  /**
+   * Kafka client settings ({@code source.kafka}), given to every client the pipeline makes: e.g.
+   * {@code security.protocol}, {@code sasl.mechanism}, {@code sasl.jaas.config}, {@code
+   * ssl.truststore.location}. Values that hold secrets (keys naming a password, secret, token, key
+   * or JAAS configuration) are left out of {@link #toString}, and so out of the spec's hash: the
+   * spec's text in a log, or a manifest, never shows them, and rotating them changes no hash.
+   */
+  public record KafkaProperties(Map<String, String> values) implements Serializable {
+
+    public static final KafkaProperties NONE = new KafkaProperties(Map.of());
+
+    public KafkaProperties {
+      values = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(values));
+    }
+
+    /** Whether {@code key}'s value is a secret, kept out of {@link #toString}. */
+    public static boolean secret(String key) {
+      String lower = key.toLowerCase(java.util.Locale.ROOT);
+      return lower.contains("password")
+          || lower.contains("secret")
+          || lower.contains("token")
+          || lower.contains("jaas")
+          || lower.endsWith(".key");
+    }
+
+    @Override
+    public String toString() {
+      java.util.StringJoiner text = new java.util.StringJoiner(", ", "{", "}");
+      values.forEach((key, value) -> text.add(key + "=" + (secret(key) ? "(hidden)" : value)));
+      return text.toString();
     }
   }
 

@@ -170,7 +170,8 @@ public final class SpecLoader {
         "max-record-bytes",
         "unknown-fields",
         "schema",
-        "labels");
+        "labels",
+        "kafka");
     String topic = source.string("topic", "events");
     String unknownFields = source.oneOf("unknown-fields", "ignore", List.of("ignore", "refuse"));
     PipelineSpec.RecordSchema recordSchema =
@@ -195,7 +196,8 @@ public final class SpecLoader {
             (int) source.integer("max-record-bytes", 1 << 20, 64, 64L << 20),
             unknownFields,
             recordSchema,
-            source.has("labels") ? labels(source.child("labels"), topic, recordSchema) : null);
+            source.has("labels") ? labels(source.child("labels"), topic, recordSchema) : null,
+            kafkaProperties(source));
     if (sourceSpec.labelsFollow()) {
       String labelsTopic = sourceSpec.labels().topic();
       if (labelsTopic.equals(sourceSpec.deadLetterTopic())
@@ -892,6 +894,57 @@ public final class SpecLoader {
    * {@code source.starting-offsets}: earliest, latest, committed, or a time (ISO-8601, quoted or
    * not), returned as the instant's ISO-8601 text.
    */
+  /** Kafka client settings the pipeline sets itself, each with the key that sets it instead. */
+  private static final Map<String, String> KAFKA_SET_ELSEWHERE =
+      Map.of(
+          "bootstrap.servers", "source.bootstrap-servers",
+          "group.id", "source.group-id",
+          "key.serializer", "the pipeline's own serializers",
+          "value.serializer", "the pipeline's own serializers",
+          "key.deserializer", "the pipeline's own deserializers",
+          "value.deserializer", "the pipeline's own deserializers",
+          "transactional.id", "score-stream --delivery exactly-once");
+
+  private static final Pattern ENVIRONMENT_VARIABLE =
+      Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
+
+  /**
+   * {@code source.kafka}: Kafka client settings, each a scalar; {@code ${NAME}} in a value is the
+   * environment variable NAME of the process that loads the spec (so that secrets stay out of the
+   * file).
+   */
+  private static PipelineSpec.KafkaProperties kafkaProperties(Node source) {
+    if (!source.has("kafka")) {
+      return PipelineSpec.KafkaProperties.NONE;
+    }
+    Node kafka = source.child("kafka");
+    Map<String, String> values = new java.util.TreeMap<>();
+    for (String key : kafka.keys()) {
+      if (KAFKA_SET_ELSEWHERE.containsKey(key)) {
+        throw new SpecException(
+            kafka.key(key), kafka.raw(key), "set by " + KAFKA_SET_ELSEWHERE.get(key) + " instead");
+      }
+      Object raw = kafka.raw(key);
+      if (raw == null || raw instanceof Map || raw instanceof List) {
+        throw new SpecException(
+            kafka.key(key), raw, "a Kafka client setting's value (text or a number)");
+      }
+      Matcher variables = ENVIRONMENT_VARIABLE.matcher(String.valueOf(raw));
+      StringBuilder value = new StringBuilder();
+      while (variables.find()) {
+        String set = System.getenv(variables.group(1));
+        if (set == null) {
+          throw new SpecException(
+              kafka.key(key), raw, "environment variable " + variables.group(1) + " is not set");
+        }
+        variables.appendReplacement(value, Matcher.quoteReplacement(set));
+      }
+      variables.appendTail(value);
+      values.put(key, value.toString());
+    }
+    return new PipelineSpec.KafkaProperties(values);
+  }
+
   private static String startingOffsets(Node source) {
     Object raw = source.values.get("starting-offsets");
     if (raw instanceof java.util.Date date) {
@@ -1416,6 +1469,16 @@ public final class SpecLoader {
 
     boolean has(String name) {
       return values.containsKey(name);
+    }
+
+    /** The keys present here, in the file's order. */
+    List<String> keys() {
+      return List.copyOf(values.keySet());
+    }
+
+    /** A value as the file has it. */
+    Object raw(String name) {
+      return values.get(name);
     }
 
     Node child(String name) {
