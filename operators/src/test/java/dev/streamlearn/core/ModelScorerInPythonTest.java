@@ -135,11 +135,7 @@ class ModelScorerInPythonTest {
   @Test
   void scoresMulticlassAndRegressionAsJavaServingDoes() throws Exception {
     CsvEvents digits = new CsvEvents(CsvReader.read(SharedData.file("digits.csv")), "digit");
-    Path softmax =
-        trainAndPublish(
-            ModelTrainerTest.specFor(
-                digits, "name: digits\nlabel: {task: multiclass}\nvalidation: {window: 1d}\n"),
-            digits);
+    Path softmax = digitsVersion(digits);
     compare(
         ModelScorer.load(softmax),
         "--model",
@@ -287,10 +283,7 @@ class ModelScorerInPythonTest {
    */
   @Test
   void measuresAFilesLabelsAsJavaDoes() throws Exception {
-    CsvEvents wdbc = new CsvEvents(CsvReader.read(SharedData.file("wdbc.csv")), "diagnosis");
-    Path binary =
-        trainAndPublish(
-            ModelTrainerTest.specFor(wdbc, "name: wdbc\nvalidation: {window: 1d}\n"), wdbc);
+    Path binary = wdbcVersion();
     assertMeasuredAlike(binary, SharedData.file("wdbc.csv"), "diagnosis");
     // Labels that judge nothing, and rows refused.
     List<String> lines = new ArrayList<>(Files.readAllLines(SharedData.file("wdbc.csv")));
@@ -309,11 +302,7 @@ class ModelScorerInPythonTest {
         .contains(" whose label is none of the model's classes [benign, malignant] (the first:");
 
     CsvEvents digits = new CsvEvents(CsvReader.read(SharedData.file("digits.csv")), "digit");
-    Path softmax =
-        trainAndPublish(
-            ModelTrainerTest.specFor(
-                digits, "name: digits\nlabel: {task: multiclass}\nvalidation: {window: 1d}\n"),
-            digits);
+    Path softmax = digitsVersion(digits);
     assertThat(assertMeasuredAlike(softmax, SharedData.file("digits.csv"), "digit"))
         .contains("macro F1");
 
@@ -370,9 +359,7 @@ class ModelScorerInPythonTest {
   @Test
   void downloadsTheVersionFromAModelStoreServer() throws Exception {
     CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("wdbc.csv")), "diagnosis");
-    Path version =
-        trainAndPublish(
-            ModelTrainerTest.specFor(rows, "name: wdbc\nvalidation: {window: 1d}\n"), rows);
+    Path version = wdbcVersion();
     try (ModelStoreServer server =
         ModelStoreServer.start(
             new LocalModelStore(directory.resolve("store")),
@@ -468,6 +455,21 @@ class ModelScorerInPythonTest {
         .contains(String.format("Scored %,d rows of ", events.size()))
         .contains(String.format("(%,d refused)", refused));
     return refused;
+  }
+
+  /** A logistic regression trained on wdbc, published. */
+  private Path wdbcVersion() throws Exception {
+    CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("wdbc.csv")), "diagnosis");
+    return trainAndPublish(
+        ModelTrainerTest.specFor(rows, "name: wdbc\nvalidation: {window: 1d}\n"), rows);
+  }
+
+  /** A softmax regression trained on digits, published. */
+  private Path digitsVersion(CsvEvents digits) throws Exception {
+    return trainAndPublish(
+        ModelTrainerTest.specFor(
+            digits, "name: digits\nlabel: {task: multiclass}\nvalidation: {window: 1d}\n"),
+        digits);
   }
 
   private Path trainAndPublish(PipelineSpec spec, CsvEvents rows) throws Exception {

@@ -344,12 +344,7 @@ class StreamLearnCliTest {
   @Test
   void namesAMalformedFileWithoutATrace() throws Exception {
     Path rows = Files.writeString(directory.resolve("short-row.csv"), "amount,label\n1,0\n3\n");
-    Path spec = directory.resolve("shop.yaml");
-    Files.writeString(
-        spec,
-        "name: shop\nsource: {bootstrap-servers: '127.0.0.1:"
-            + closedPort()
-            + "', topic: shop}\nfeatures: [{name: amount, type: numeric}]\n");
+    Path spec = shopSpecWithoutABroker();
     Result produced = run("produce", "--spec", spec.toString(), "--input", rows.toString());
     assertThat(produced.code).isEqualTo(1);
     assertThat(produced.err)
@@ -495,12 +490,7 @@ class StreamLearnCliTest {
    */
   @Test
   void refusesToRunWithAStoreItCannotWrite() throws Exception {
-    Path spec = directory.resolve("shop.yaml");
-    Files.writeString(
-        spec,
-        "name: shop\nsource: {bootstrap-servers: '127.0.0.1:"
-            + closedPort()
-            + "', topic: shop}\nfeatures: [{name: amount, type: numeric}]\n");
+    Path spec = shopSpecWithoutABroker();
     Path file = Files.writeString(directory.resolve("a-file"), "not a directory");
     Result refused =
         run("run", "--spec", spec.toString(), "--store", file.resolve("models").toString());
@@ -731,6 +721,15 @@ class StreamLearnCliTest {
     }
     assertThat(result.code).as(result.err).isZero();
     return printed.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList();
+  }
+
+  /** A spec with one numeric feature, {@code amount}, whose broker does not answer. */
+  private Path shopSpecWithoutABroker() throws IOException {
+    return Files.writeString(
+        directory.resolve("shop.yaml"),
+        "name: shop\nsource: {bootstrap-servers: '127.0.0.1:"
+            + closedPort()
+            + "', topic: shop}\nfeatures: [{name: amount, type: numeric}]\n");
   }
 
   private record Result(int code, String err) {}
