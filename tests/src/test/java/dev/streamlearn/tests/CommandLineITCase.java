@@ -1256,7 +1256,7 @@ class CommandLineITCase {
   }
 
   /** {@code streamlearn produce} of credit-g.csv with {@code spec}, errors into {@code err}. */
-  private static int produceCredit(StringWriter err, Path spec, String... more) throws Exception {
+  static int produceCredit(StringWriter err, Path spec, String... more) throws Exception {
     return produceCreditRows(err, spec, repositoryFile("../shared/data/credit-g.csv"), more);
   }
 

@@ -3,14 +3,12 @@ package dev.streamlearn.tests;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamlearn.core.spec.SpecLoader;
-import dev.streamlearn.jobs.cli.StreamLearnCli;
 import dev.streamlearn.jobs.runtime.EmbeddedKafka;
 import dev.streamlearn.schemas.codec.Topics;
 import dev.streamlearn.store.LocalModelStore;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.tests.cluster.FlinkRunOnMiniCluster;
 import java.io.File;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -68,18 +66,7 @@ class JobJarITCase {
                   "bootstrap-servers: " + kafka.bootstrapServers() + "\n  bounded: true")
               .replace("uri: /models", "uri: " + directory.resolve("store")));
       StringWriter err = new StringWriter();
-      assertThat(
-              StreamLearnCli.execute(
-                  new PrintWriter(err, true),
-                  "produce",
-                  "--spec",
-                  spec.toString(),
-                  "--input",
-                  CommandLineITCase.repositoryFile("../shared/data/credit-g.csv").toString(),
-                  "--label",
-                  "class"))
-          .as(err.toString())
-          .isZero();
+      assertThat(CommandLineITCase.produceCredit(err, spec)).as(err.toString()).isZero();
 
       String training = flinkRun(jar.toString(), "--spec", spec.toString());
       assertThat(training).contains("Job has been submitted with JobID").endsWith("exit 0\n");
