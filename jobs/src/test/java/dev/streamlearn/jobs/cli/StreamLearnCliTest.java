@@ -353,6 +353,23 @@ class StreamLearnCliTest {
         .isEqualTo("AccessDeniedException: /data/s.csv");
   }
 
+  /** A misspelt Kafka client setting fails before Kafka is asked, naming the key. */
+  @Test
+  void refusesKafkaSettingsNoClientKnowsBeforeAskingKafka() throws Exception {
+    Path spec = shopSpecWithoutABroker();
+    Files.writeString(
+        spec,
+        Files.readString(spec)
+            .replace("topic: shop}", "topic: shop, kafka: {sasl.mechanizm: PLAIN}}"));
+    Result refused =
+        run("run", "--spec", spec.toString(), "--store", directory.resolve("store").toString());
+    assertThat(refused.code).isEqualTo(2);
+    assertThat(refused.err)
+        .isEqualTo(
+            "streamlearn: spec key 'source.kafka.sasl.mechanizm': not a setting of Kafka's"
+                + " clients; did you mean sasl.mechanism?\n");
+  }
+
   @Test
   void refusesBadDuration() {
     Result result = run("demo", "--duration", "forever", "--store", directory.toString());
