@@ -37,10 +37,22 @@ final class KafkaCommand implements Callable<Integer> {
       description = "Stop after this long (e.g. 30m); by default it runs until Ctrl-C.")
   String duration;
 
+  @Option(
+      names = "--sasl-plain",
+      paramLabel = "USER:PASSWORD",
+      description =
+          "Takes SASL/PLAIN clients only, as this user, to try a spec's source.kafka settings"
+              + " (it prints them).")
+  String saslPlain;
+
   @Override
   public Integer call() throws Exception {
     if (port < 1 || port > 65535) {
       throw new IllegalArgumentException("--port " + port + ": a port in [1, 65535]");
+    }
+    int colon = saslPlain == null ? -1 : saslPlain.indexOf(':');
+    if (saslPlain != null && (colon < 1 || colon == saslPlain.length() - 1)) {
+      throw new IllegalArgumentException("--sasl-plain: USER:PASSWORD, both not empty");
     }
     Duration runFor = duration == null ? null : SpecLoader.parseDuration("--duration", duration);
     refuseAPortInUse(port);
@@ -59,10 +71,22 @@ final class KafkaCommand implements Callable<Integer> {
             },
             "streamlearn-kafka-ctrl-c");
     Runtime.getRuntime().addShutdownHook(ctrlC);
-    try (EmbeddedKafka kafka = EmbeddedKafka.start(directory, port)) {
+    try (EmbeddedKafka kafka =
+        saslPlain == null
+            ? EmbeddedKafka.start(directory, port)
+            : EmbeddedKafka.startWithSaslPlain(
+                directory, port, saslPlain.substring(0, colon), saslPlain.substring(colon + 1))) {
       System.out.printf(
           "Kafka broker (KRaft, one node) at %s; topics in %s, deleted when it stops.%n",
           kafka.bootstrapServers(), directory);
+      if (saslPlain != null) {
+        System.out.println("It takes SASL/PLAIN clients only; a spec's source reaches it with:");
+        System.out.println("  kafka:");
+        kafka
+            .clientSettings()
+            .forEach(
+                (key, value) -> System.out.printf("    %s: '%s'%n", key, value.replace("'", "''")));
+      }
       System.out.printf(
           "Try: ./streamlearn produce --spec examples/credit-g.yaml --input"
               + " ../shared/data/credit-g.csv --bootstrap-servers %s%n",

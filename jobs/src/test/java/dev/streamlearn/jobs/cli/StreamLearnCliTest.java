@@ -353,6 +353,13 @@ class StreamLearnCliTest {
         .isEqualTo("AccessDeniedException: /data/s.csv");
   }
 
+  @Test
+  void kafkaRefusesASaslUserWithoutAPassword() {
+    Result refused = run("kafka", "--port", "9", "--sasl-plain", "alice");
+    assertThat(refused.code).isEqualTo(2);
+    assertThat(refused.err).isEqualTo("streamlearn: --sasl-plain: USER:PASSWORD, both not empty\n");
+  }
+
   /** A misspelt Kafka client setting fails before Kafka is asked, naming the key. */
   @Test
   void refusesKafkaSettingsNoClientKnowsBeforeAskingKafka() throws Exception {
