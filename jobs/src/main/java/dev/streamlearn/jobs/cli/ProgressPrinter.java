@@ -120,6 +120,15 @@ final class ProgressPrinter {
                   statistics.size());
         }
       }
+      long restarts = ProgressMetrics.restarts();
+      if (restarts > 0) {
+        line +=
+            String.format(
+                "%nRestarts: the job failed and restarted %d time%s from its last checkpoint; what"
+                    + " it had read since that checkpoint was read, and counted above, again (each"
+                    + " event reached the models once: their lineage counts it so)",
+                restarts, restarts == 1 ? "" : "s");
+      }
       long late = ProgressMetrics.count(PipelineCounters.LATE);
       if (late > 0) {
         line +=

@@ -33,9 +33,12 @@ public final class ProgressMetrics implements MetricReporter {
   /** Flink's own gauge of how often the running job restarted after a failure. */
   public static final String JOB_RESTARTS = "numRestarts";
 
-  /** How often the job restarted after a failure (0 before its gauge is there). */
+  /** The restarts the job's gauge said last, kept once the job is over and the gauge gone. */
+  private static final AtomicLong RESTARTS_SEEN = new AtomicLong();
+
+  /** How often the job restarted after a failure (0 before its gauge is there), also after it. */
   public static long restarts() {
-    return gaugeMax(JOB_RESTARTS).orElse(0);
+    return Math.max(gaugeMax(JOB_RESTARTS).orElse(0), RESTARTS_SEEN.get());
   }
 
   /** The largest value of a numeric gauge over the subtasks that have it; empty when none does. */
@@ -70,6 +73,7 @@ public final class ProgressMetrics implements MetricReporter {
     RETIRED.clear();
     HISTOGRAMS.clear();
     GAUGES.clear();
+    RESTARTS_SEEN.set(0);
   }
 
   @Override
@@ -94,8 +98,10 @@ public final class ProgressMetrics implements MetricReporter {
 
   @Override
   public void notifyOfRemovedMetric(Metric metric, String name, MetricGroup group) {
-    if (metric instanceof Gauge<?> gauge) {
-      GAUGES.remove(gauge);
+    if (metric instanceof Gauge<?> gauge && GAUGES.remove(gauge) != null) {
+      if (name.equals(JOB_RESTARTS) && gauge.getValue() instanceof Number restarts) {
+        RESTARTS_SEEN.accumulateAndGet(restarts.longValue(), Math::max);
+      }
     }
     if (metric instanceof Counter counter && LIVE.remove(counter) != null) {
       RETIRED.computeIfAbsent(name, k -> new AtomicLong()).addAndGet(counter.getCount());

@@ -559,6 +559,16 @@ class StreamLearnCliTest {
       progress.print();
       assertThat(printed.toString(java.nio.charset.StandardCharsets.UTF_8))
           .contains(" | the job failed and restarted 2 times (why: target/streamlearn.log)");
+      // Once the job is over and its gauge gone, the end still says so.
+      new dev.streamlearn.jobs.runtime.ProgressMetrics()
+          .notifyOfRemovedMetric(
+              gauge,
+              dev.streamlearn.jobs.runtime.ProgressMetrics.JOB_RESTARTS,
+              org.apache.flink.metrics.groups.UnregisteredMetricsGroup.createOperatorMetricGroup());
+      assertThat(ProgressPrinter.Counts.now().summary())
+          .contains(
+              "Restarts: the job failed and restarted 2 times from its last checkpoint; what it had"
+                  + " read since that checkpoint was read, and counted above, again");
     } finally {
       dev.streamlearn.jobs.runtime.ProgressMetrics.reset();
     }
