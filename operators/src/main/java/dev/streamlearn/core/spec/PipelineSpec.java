@@ -481,8 +481,9 @@ public record PipelineSpec(
    */
   public record Publish(String policy, double margin, long minHeldOut) implements Serializable {}
 
-  /** The model store: {@code file:///dir} or a directory path. */
   /**
+   * The model store: {@code file:///dir}, a directory path, or {@code s3://bucket/prefix}.
+   *
    * @param keep retention: after each publication keep the newest {@code keep} versions and every
    *     version an alias points at; 0 keeps all
    */

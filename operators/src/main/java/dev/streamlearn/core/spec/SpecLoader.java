@@ -890,10 +890,6 @@ public final class SpecLoader {
         warmStart);
   }
 
-  /**
-   * {@code source.starting-offsets}: earliest, latest, committed, or a time (ISO-8601, quoted or
-   * not), returned as the instant's ISO-8601 text.
-   */
   /** Kafka client settings the pipeline sets itself, each with the key that sets it instead. */
   private static final Map<String, String> KAFKA_SET_ELSEWHERE =
       Map.of(
@@ -945,6 +941,10 @@ public final class SpecLoader {
     return new PipelineSpec.KafkaProperties(values);
   }
 
+  /**
+   * {@code source.starting-offsets}: earliest, latest, committed, or a time (ISO-8601, quoted or
+   * not), returned as the instant's ISO-8601 text.
+   */
   private static String startingOffsets(Node source) {
     Object raw = source.values.get("starting-offsets");
     if (raw instanceof java.util.Date date) {
