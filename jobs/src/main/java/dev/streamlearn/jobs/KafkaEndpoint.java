@@ -81,6 +81,58 @@ public record KafkaEndpoint(String bootstrapServers, PipelineSpec.KafkaPropertie
         });
   }
 
+  /**
+   * Creates those of {@code topics} that do not exist, with the broker's default partitions and
+   * replication, as the jobs' {@code main} does for the topics it writes (a broker that does not
+   * create topics on first write would fail the job at its first dead letter or report). What
+   * cannot be created is said on standard error, and left to the broker: the topics may exist for
+   * all this client may know.
+   *
+   * @return the topics created
+   */
+  public List<String> createMissing(List<String> topics) {
+    Properties properties = properties();
+    properties.put("default.api.timeout.ms", "30000");
+    properties.put("request.timeout.ms", "30000");
+    List<String> created = new java.util.ArrayList<>();
+    try (org.apache.kafka.clients.admin.Admin admin =
+        org.apache.kafka.clients.admin.Admin.create(properties)) {
+      for (String topic : topics) {
+        try {
+          admin
+              .createTopics(
+                  List.of(
+                      new org.apache.kafka.clients.admin.NewTopic(
+                          topic, java.util.Optional.empty(), java.util.Optional.empty())))
+              .all()
+              .get(35, java.util.concurrent.TimeUnit.SECONDS);
+          created.add(topic);
+        } catch (java.util.concurrent.ExecutionException e) {
+          if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
+            System.err.println(
+                "Could not create topic "
+                    + topic
+                    + " at "
+                    + bootstrapServers
+                    + ": "
+                    + e.getCause());
+          }
+        } catch (java.util.concurrent.TimeoutException e) {
+          System.err.println(
+              "Could not create topic "
+                  + topic
+                  + " at "
+                  + bootstrapServers
+                  + ": no answer in 35 s");
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return created;
+        }
+      }
+    }
+    return created;
+  }
+
   /** {@code ; did you mean security.protocol?} for a name within two edits of a known one. */
   private static String nearest(String key) {
     String best = null;

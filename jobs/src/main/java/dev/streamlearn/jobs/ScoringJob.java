@@ -289,6 +289,7 @@ public final class ScoringJob implements FlinkJob {
       System.exit(2);
     }
     PipelineSpec spec = SpecLoader.load(specFile);
+    String predictions = outputTopic == null ? defaultPredictionsTopic(spec) : outputTopic;
     ScoringJob job =
         fromSpec(
             spec,
@@ -297,8 +298,10 @@ public final class ScoringJob implements FlinkJob {
             version,
             candidate,
             refresh,
-            outputTopic == null ? defaultPredictionsTopic(spec) : outputTopic,
+            predictions,
             exactlyOnce);
+    KafkaEndpoint.of(spec.source())
+        .createMissing(List.of(predictions, deadLetterTopicOf(predictions)));
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     job.addTo(env);
     env.execute(job.jobName());

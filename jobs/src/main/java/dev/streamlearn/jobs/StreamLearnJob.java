@@ -21,6 +21,7 @@ import dev.streamlearn.operators.SourceRecord;
 import dev.streamlearn.operators.TrainModel;
 import dev.streamlearn.store.ModelStores;
 import java.nio.file.Path;
+import java.util.List;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -236,6 +237,8 @@ public final class StreamLearnJob implements FlinkJob {
     }
     PipelineSpec spec = SpecLoader.load(specFile);
     StreamLearnJob job = fromSpec(spec);
+    KafkaEndpoint.of(spec.source())
+        .createMissing(List.of(spec.source().deadLetterTopic(), spec.source().metricsTopic()));
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     job.addTo(env);
     env.execute(job.jobName());

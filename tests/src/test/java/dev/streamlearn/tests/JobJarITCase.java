@@ -77,6 +77,11 @@ class JobJarITCase {
       assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
           .isEqualTo(1000);
       assertThat(last.specHash()).isEqualTo(SpecLoader.load(spec).specHash());
+      // The job's main created the topics it writes, though it refused nothing.
+      try (org.apache.kafka.clients.admin.Admin admin = kafka.admin()) {
+        assertThat(admin.listTopics().names().get())
+            .contains("credit-events.dead-letter", "credit-events.metrics");
+      }
 
       String scoring =
           flinkRun(
@@ -85,6 +90,10 @@ class JobJarITCase {
       List<ConsumerRecord<byte[], byte[]>> predictions =
           TopicReader.readToTheEnd(kafka.bootstrapServers(), "credit-events.predictions", false);
       assertThat(predictions).hasSize(1000);
+      try (org.apache.kafka.clients.admin.Admin admin = kafka.admin()) {
+        assertThat(admin.listTopics().names().get())
+            .contains("credit-events.predictions.dead-letter");
+      }
       assertThat(Topics.predictions().decode(predictions.get(0).value()).getVersion())
           .isEqualTo(last.version());
     }
