@@ -49,8 +49,8 @@ public final class KafkaConnectors {
   public static KafkaSource<SourceRecord> source(PipelineSpec.Source spec) {
     KafkaSourceBuilder<SourceRecord> builder =
         KafkaSource.<SourceRecord>builder()
+            // The servers and the spec's client settings (source.kafka).
             .setProperties(KafkaEndpoint.of(spec).properties())
-            .setBootstrapServers(spec.bootstrapServers())
             .setTopics(
                 spec.labelsFollow()
                     ? List.of(spec.topic(), spec.labels().topic())
@@ -72,7 +72,6 @@ public final class KafkaConnectors {
   public static KafkaSink<Refusal> deadLetterSink(KafkaEndpoint kafka, String topic) {
     return KafkaSink.<Refusal>builder()
         .setKafkaProducerConfig(kafka.properties())
-        .setBootstrapServers(kafka.bootstrapServers())
         .setRecordSerializer(
             new AvroRecords<>(
                 topic,
@@ -93,7 +92,6 @@ public final class KafkaConnectors {
     var builder =
         KafkaSink.<ScoredEvent>builder()
             .setKafkaProducerConfig(kafka.properties())
-            .setBootstrapServers(kafka.bootstrapServers())
             .setRecordSerializer(
                 new AvroRecords<>(
                     topic,
@@ -115,7 +113,6 @@ public final class KafkaConnectors {
   public static KafkaSink<WindowReport> metricsSink(PipelineSpec.Source spec) {
     return KafkaSink.<WindowReport>builder()
         .setKafkaProducerConfig(KafkaEndpoint.of(spec).properties())
-        .setBootstrapServers(spec.bootstrapServers())
         .setRecordSerializer(
             new AvroRecords<>(
                 spec.metricsTopic(),
@@ -136,7 +133,6 @@ public final class KafkaConnectors {
       PipelineSpec.Source spec, long fromMillis) {
     return KafkaSource.<WindowReport>builder()
         .setProperties(KafkaEndpoint.of(spec).properties())
-        .setBootstrapServers(spec.bootstrapServers())
         // A pattern, so that a topic not created yet (before the first report) is no error.
         .setTopicPattern(
             java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(spec.metricsTopic())))

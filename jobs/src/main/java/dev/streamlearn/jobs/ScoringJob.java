@@ -105,6 +105,7 @@ public final class ScoringJob implements FlinkJob {
               + " is 0s (no checkpoints): set an interval, or write predictions at least once");
     }
     PipelineSpec.Source in = spec.source();
+    KafkaEndpoint kafka = KafkaEndpoint.of(in);
     return new ScoringJob(
         spec,
         models,
@@ -113,9 +114,9 @@ public final class ScoringJob implements FlinkJob {
         candidate,
         refresh,
         KafkaConnectors.source(scoringSource(spec)),
-        KafkaConnectors.deadLetterSink(KafkaEndpoint.of(in), deadLetterTopicOf(predictionsTopic)),
+        KafkaConnectors.deadLetterSink(kafka, deadLetterTopicOf(predictionsTopic)),
         KafkaConnectors.predictionSink(
-            KafkaEndpoint.of(in),
+            kafka,
             predictionsTopic,
             exactlyOnce,
             // Two scoring jobs writing exactly once must not share transactional ids.

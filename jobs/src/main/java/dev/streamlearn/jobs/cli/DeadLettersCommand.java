@@ -96,6 +96,7 @@ final class DeadLettersCommand implements Runnable {
     String since;
 
     PipelineSpec spec;
+    KafkaEndpoint kafka;
     String topic;
 
     /** Loads the spec and checks the options; before anything is read. */
@@ -103,15 +104,15 @@ final class DeadLettersCommand implements Runnable {
       Map<String, Object> tree = SpecLoader.readTree(specFile);
       kafkaOptions.override(tree);
       spec = SpecLoader.fromTree(tree);
+      kafka = KafkaEndpoint.of(spec.source());
       topic = deadLetterTopic != null ? deadLetterTopic : spec.source().deadLetterTopic();
       sinceInstant();
     }
 
     /** Checks that a broker answers, then reads the whole dead-letter topic. */
     DeadLetterTopic.Contents read() {
-      try (KafkaCheck kafka =
-          new KafkaCheck(KafkaEndpoint.of(spec.source()), kafkaOptions.timeout())) {
-        if (!kafka.topicExists(topic)) {
+      try (KafkaCheck check = new KafkaCheck(kafka, kafkaOptions.timeout())) {
+        if (!check.topicExists(topic)) {
           throw new IllegalArgumentException(
               "dead-letter topic '"
                   + topic
@@ -123,7 +124,7 @@ final class DeadLettersCommand implements Runnable {
                           + " or --dead-letter-topic names the topic it writes to"));
         }
       }
-      return DeadLetterTopic.read(KafkaEndpoint.of(spec.source()), topic);
+      return DeadLetterTopic.read(kafka, topic);
     }
 
     /**
@@ -288,7 +289,7 @@ final class DeadLettersCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       List<Refused> chosen = selection.readChosen();
-      KafkaEndpoint servers = KafkaEndpoint.of(selection.spec.source());
+      KafkaEndpoint servers = selection.kafka;
       Map<Source, Refused> once = new LinkedHashMap<>();
       for (Refused refused : chosen) {
         once.putIfAbsent(refused.source(), refused);

@@ -113,7 +113,8 @@ final class ProduceCommand implements Callable<Integer> {
       checkColumns(spec, csv.header());
     }
     Duration timeout = kafkaOptions.timeout();
-    try (KafkaCheck kafka = new KafkaCheck(KafkaEndpoint.of(spec.source()), timeout)) {
+    KafkaEndpoint endpoint = KafkaEndpoint.of(spec.source());
+    try (KafkaCheck kafka = new KafkaCheck(endpoint, timeout)) {
       if (kafka.createTopic(topic)) {
         System.out.printf(
             "Created topic %s at %s (the broker's default partitions and replication).%n",
@@ -124,8 +125,7 @@ final class ProduceCommand implements Callable<Integer> {
     String prefix = input.getFileName().toString() + "-";
     long sent = 0;
     long start = System.nanoTime();
-    try (KafkaProducer<byte[], byte[]> producer =
-        DemoCommand.producer(KafkaEndpoint.of(spec.source()))) {
+    try (KafkaProducer<byte[], byte[]> producer = DemoCommand.producer(endpoint)) {
       if (labels) {
         return produceLabels(spec, producer, failures);
       }

@@ -98,7 +98,8 @@ final class RunCommand implements Callable<Integer> {
           e);
     }
     Duration timeout = kafkaOptions.timeout();
-    try (KafkaCheck kafka = new KafkaCheck(KafkaEndpoint.of(spec.source()), timeout)) {
+    KafkaEndpoint endpoint = KafkaEndpoint.of(spec.source());
+    try (KafkaCheck kafka = new KafkaCheck(endpoint, timeout)) {
       kafka.requireTopicsOf(spec.source());
       // The topics the job writes, as score-stream creates its own: a broker that does not create
       // topics on first write would otherwise fail the job at its first dead letter or report.
@@ -118,7 +119,7 @@ final class RunCommand implements Callable<Integer> {
     LocalJobRun run =
         LocalJobRun.start(
             StreamLearnJob.fromSpec(spec), parallelism, state, fromSavepoint, metricsPort);
-    try (BrokerWatch broker = new BrokerWatch(KafkaEndpoint.of(spec.source()))) {
+    try (BrokerWatch broker = new BrokerWatch(endpoint)) {
       if (!run.runUntil(
           broker.after(ProgressPrinter.of(spec, models, System.out)::print),
           Duration.ofSeconds(5),

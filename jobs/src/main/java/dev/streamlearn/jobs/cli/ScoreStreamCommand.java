@@ -139,8 +139,8 @@ final class ScoreStreamCommand implements Callable<Integer> {
     VersionSource models = VersionSource.open(modelsUri);
     String name = model != null ? model : modelOf(spec, models, candidate);
     Served served = served(models, spec, name, version, candidate);
-    try (KafkaCheck kafka =
-        new KafkaCheck(KafkaEndpoint.of(spec.source()), kafkaOptions.timeout())) {
+    KafkaEndpoint endpoint = KafkaEndpoint.of(spec.source());
+    try (KafkaCheck kafka = new KafkaCheck(endpoint, kafkaOptions.timeout())) {
       kafka.requireTopicsOf(spec.source());
       kafka.createTopic(predictions);
       kafka.createTopic(ScoringJob.deadLetterTopicOf(predictions));
@@ -174,7 +174,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
             served instanceof ServedBestCandidates best ? best : null,
             classification,
             System.out);
-    try (BrokerWatch broker = new BrokerWatch(KafkaEndpoint.of(spec.source()))) {
+    try (BrokerWatch broker = new BrokerWatch(endpoint)) {
       if (!run.runUntil(broker.after(progress::print), Duration.ofSeconds(5), deadline)) {
         System.out.println("Stopping...");
         LocalJobRun.Stop stop = run.stopOrCancel(Duration.ofMinutes(2));
