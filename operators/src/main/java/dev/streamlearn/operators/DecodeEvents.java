@@ -12,6 +12,9 @@ import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -27,7 +30,10 @@ import org.apache.flink.util.OutputTag;
  * to wait for it, and the records of the labels topic become {@link Example#labelOnly} examples
  * (counted apart from the events: {@link PipelineCounters#LABELS_READ}).
  */
-public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
+public final class DecodeEvents extends ProcessFunction<SourceRecord, Example>
+    implements CheckpointedFunction {
+
+  private transient CheckpointedCounters counters;
 
   public static final OutputTag<Refusal> REFUSED = new OutputTag<>("refused") {};
   public static final String STAGE_DECODE = "decode";
@@ -51,6 +57,16 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
   }
 
   @Override
+  public void initializeState(FunctionInitializationContext context) throws Exception {
+    counters = CheckpointedCounters.restore(context);
+  }
+
+  @Override
+  public void snapshotState(FunctionSnapshotContext context) throws Exception {
+    counters.snapshotState();
+  }
+
+  @Override
   public void open(OpenContext openContext) {
     codec = Topics.labeledEvents();
     labelCodec = Topics.eventLabels();
@@ -59,15 +75,13 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example> {
     direct = new DirectEventDecoder(spec);
     records = spec.source().recordSchema() == null ? null : new RecordEventDecoder(spec);
     segments = new ModelRouter(spec);
-    read = PipelineCounters.counter(getRuntimeContext().getMetricGroup(), PipelineCounters.READ);
+    read = counters.counter(getRuntimeContext().getMetricGroup(), PipelineCounters.READ);
     deadLettered =
-        PipelineCounters.counter(
-            getRuntimeContext().getMetricGroup(), PipelineCounters.DEAD_LETTERED);
+        counters.counter(getRuntimeContext().getMetricGroup(), PipelineCounters.DEAD_LETTERED);
     labelsRead =
-        PipelineCounters.counter(
-            getRuntimeContext().getMetricGroup(), PipelineCounters.LABELS_READ);
+        counters.counter(getRuntimeContext().getMetricGroup(), PipelineCounters.LABELS_READ);
     labelsDeadLettered =
-        PipelineCounters.counter(
+        counters.counter(
             getRuntimeContext().getMetricGroup(), PipelineCounters.LABELS_DEAD_LETTERED);
   }
 

@@ -8,6 +8,9 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
@@ -16,7 +19,10 @@ import org.apache.flink.util.Collector;
  * them. Keyed by event id; the seen-marker expires with state TTL, so state stays bounded. Labels
  * from the labels topic ({@link Example#labelOnly}) share their event's id and pass untouched.
  */
-public final class DeduplicateEvents extends KeyedProcessFunction<String, Example, Example> {
+public final class DeduplicateEvents extends KeyedProcessFunction<String, Example, Example>
+    implements CheckpointedFunction {
+
+  private transient CheckpointedCounters counters;
 
   private final Duration ttl;
   private transient ValueState<Boolean> seen;
@@ -24,6 +30,16 @@ public final class DeduplicateEvents extends KeyedProcessFunction<String, Exampl
 
   public DeduplicateEvents(Duration ttl) {
     this.ttl = ttl;
+  }
+
+  @Override
+  public void initializeState(FunctionInitializationContext context) throws Exception {
+    counters = CheckpointedCounters.restore(context);
+  }
+
+  @Override
+  public void snapshotState(FunctionSnapshotContext context) throws Exception {
+    counters.snapshotState();
   }
 
   @Override
@@ -39,8 +55,7 @@ public final class DeduplicateEvents extends KeyedProcessFunction<String, Exampl
             .build());
     seen = getRuntimeContext().getState(descriptor);
     deduplicated =
-        PipelineCounters.counter(
-            getRuntimeContext().getMetricGroup(), PipelineCounters.DEDUPLICATED);
+        counters.counter(getRuntimeContext().getMetricGroup(), PipelineCounters.DEDUPLICATED);
   }
 
   @Override

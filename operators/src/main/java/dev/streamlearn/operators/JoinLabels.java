@@ -44,10 +44,10 @@ public final class JoinLabels extends JoinByEventId<Example, Example> {
   public void open(OpenContext openContext) {
     super.open(openContext);
     var metrics = getRuntimeContext().getMetricGroup();
-    joined = PipelineCounters.counter(metrics, PipelineCounters.LABELS_JOINED);
-    labelsDeadLettered = PipelineCounters.counter(metrics, PipelineCounters.LABELS_DEAD_LETTERED);
-    eventsDeadLettered = PipelineCounters.counter(metrics, PipelineCounters.DEAD_LETTERED);
-    deduplicated = PipelineCounters.counter(metrics, PipelineCounters.DEDUPLICATED);
+    joined = counters.counter(metrics, PipelineCounters.LABELS_JOINED);
+    labelsDeadLettered = counters.counter(metrics, PipelineCounters.LABELS_DEAD_LETTERED);
+    eventsDeadLettered = counters.counter(metrics, PipelineCounters.DEAD_LETTERED);
+    deduplicated = counters.counter(metrics, PipelineCounters.DEDUPLICATED);
     labelDelay =
         metrics
             .addGroup(PipelineCounters.GROUP)

@@ -30,10 +30,10 @@ public final class JudgePredictions extends JoinByEventId<ScoredEvent, Void> {
   public void open(OpenContext openContext) {
     super.open(openContext);
     var metrics = getRuntimeContext().getMetricGroup();
-    withLabel = PipelineCounters.counter(metrics, PipelineCounters.SCORED_WITH_LABEL);
-    right = PipelineCounters.counter(metrics, PipelineCounters.PREDICTED_RIGHT);
-    matched = PipelineCounters.counter(metrics, PipelineCounters.SCORING_LABELS_MATCHED);
-    unmatched = PipelineCounters.counter(metrics, PipelineCounters.SCORING_LABELS_UNMATCHED);
+    withLabel = counters.counter(metrics, PipelineCounters.SCORED_WITH_LABEL);
+    right = counters.counter(metrics, PipelineCounters.PREDICTED_RIGHT);
+    matched = counters.counter(metrics, PipelineCounters.SCORING_LABELS_MATCHED);
+    unmatched = counters.counter(metrics, PipelineCounters.SCORING_LABELS_UNMATCHED);
   }
 
   @Override

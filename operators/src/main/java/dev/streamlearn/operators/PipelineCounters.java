@@ -101,9 +101,21 @@ public final class PipelineCounters {
     return "features" + Character.toUpperCase(name.charAt(0)) + name.substring(1);
   }
 
+  /**
+   * A counter for an operator that keeps no state of its own (the model store's sink): each attempt
+   * of a restarted job counts what it did, and a reporter adds the attempts up. Operators with
+   * state count through {@link CheckpointedCounters}.
+   */
   public static Counter counter(MetricGroup operatorGroup, String name) {
     return operatorGroup.addGroup(GROUP).counter(name);
   }
+
+  /**
+   * A counter whose count a restored job takes back from its checkpoint: an attempt after a restart
+   * already counts what the attempts before it counted up to that checkpoint, so a reporter takes
+   * the latest attempt's value per subtask rather than the sum over attempts.
+   */
+  public interface Restored extends Counter {}
 
   private PipelineCounters() {}
 }

@@ -11,6 +11,9 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
@@ -21,7 +24,10 @@ import org.apache.flink.util.Collector;
  * passed over. Each decision is emitted once and counted in {@value
  * PipelineCounters#CANDIDATES_PRUNED}.
  */
-public final class PruneCandidates extends KeyedProcessFunction<String, WindowReport, Pruned> {
+public final class PruneCandidates extends KeyedProcessFunction<String, WindowReport, Pruned>
+    implements CheckpointedFunction {
+
+  private transient CheckpointedCounters counters;
 
   /** The key of reports that are not of this pipeline's candidates. */
   private static final String OTHERS = "";
@@ -44,6 +50,16 @@ public final class PruneCandidates extends KeyedProcessFunction<String, WindowRe
   }
 
   @Override
+  public void initializeState(FunctionInitializationContext context) throws Exception {
+    counters = CheckpointedCounters.restore(context);
+  }
+
+  @Override
+  public void snapshotState(FunctionSnapshotContext context) throws Exception {
+    counters.snapshotState();
+  }
+
+  @Override
   public void open(OpenContext openContext) {
     standing =
         getRuntimeContext()
@@ -51,8 +67,7 @@ public final class PruneCandidates extends KeyedProcessFunction<String, WindowRe
                 new ValueStateDescriptor<>(
                     "candidate-standing", TypeInformation.of(CandidatePruning.Standing.class)));
     prunedCount =
-        PipelineCounters.counter(
-            getRuntimeContext().getMetricGroup(), PipelineCounters.CANDIDATES_PRUNED);
+        counters.counter(getRuntimeContext().getMetricGroup(), PipelineCounters.CANDIDATES_PRUNED);
   }
 
   @Override

@@ -14,6 +14,9 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -28,7 +31,10 @@ import org.slf4j.LoggerFactory;
  * to {@link DecodeEvents#REFUSED} with their reason. With {@code source.labels}, the labels topic's
  * records go to {@link #LABELS}, to judge the predictions made earlier ({@link JudgePredictions}).
  */
-public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent> {
+public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent>
+    implements CheckpointedFunction {
+
+  private transient CheckpointedCounters counters;
 
   public static final String STAGE_SCORE = "score";
 
@@ -83,21 +89,31 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
   }
 
   @Override
+  public void initializeState(FunctionInitializationContext context) throws Exception {
+    counters = CheckpointedCounters.restore(context);
+  }
+
+  @Override
+  public void snapshotState(FunctionSnapshotContext context) throws Exception {
+    counters.snapshotState();
+  }
+
+  @Override
   public void open(OpenContext openContext) throws IOException {
     served = Served.open(VersionSource.open(models), spec, model, versionOrAlias, candidate);
     LOG.info("Scoring with {}", served);
     scorer = new EventScorer(spec);
     lastLook = System.nanoTime();
     MetricGroup metrics = getRuntimeContext().getMetricGroup();
-    read = PipelineCounters.counter(metrics, PipelineCounters.SCORING_READ);
-    scored = PipelineCounters.counter(metrics, PipelineCounters.SCORED);
-    withLabel = PipelineCounters.counter(metrics, PipelineCounters.SCORED_WITH_LABEL);
-    right = PipelineCounters.counter(metrics, PipelineCounters.PREDICTED_RIGHT);
-    swapped = PipelineCounters.counter(metrics, PipelineCounters.VERSIONS_SWAPPED);
-    deadLettered = PipelineCounters.counter(metrics, PipelineCounters.SCORING_DEAD_LETTERED);
+    read = counters.counter(metrics, PipelineCounters.SCORING_READ);
+    scored = counters.counter(metrics, PipelineCounters.SCORED);
+    withLabel = counters.counter(metrics, PipelineCounters.SCORED_WITH_LABEL);
+    right = counters.counter(metrics, PipelineCounters.PREDICTED_RIGHT);
+    swapped = counters.counter(metrics, PipelineCounters.VERSIONS_SWAPPED);
+    deadLettered = counters.counter(metrics, PipelineCounters.SCORING_DEAD_LETTERED);
     labelsTopic = spec.source().labelsFollow() ? spec.source().labels().topic() : null;
-    labelsRead = PipelineCounters.counter(metrics, PipelineCounters.SCORING_LABELS_READ);
-    labelsUnmatched = PipelineCounters.counter(metrics, PipelineCounters.SCORING_LABELS_UNMATCHED);
+    labelsRead = counters.counter(metrics, PipelineCounters.SCORING_LABELS_READ);
+    labelsUnmatched = counters.counter(metrics, PipelineCounters.SCORING_LABELS_UNMATCHED);
     latency =
         metrics
             .addGroup(PipelineCounters.GROUP)

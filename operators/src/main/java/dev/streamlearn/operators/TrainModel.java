@@ -92,6 +92,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
    */
   private transient boolean stateHeldOnHeap;
 
+  private transient CheckpointedCounters counters;
   private transient Counter trained;
   private transient Counter heldOut;
   private transient Counter late;
@@ -218,12 +219,16 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
                 new ValueStateDescriptor<>("trainer", TypeInformation.of(TrainerState.class)));
     stateHeldOnHeap = state instanceof AbstractHeapState;
     var metrics = getRuntimeContext().getMetricGroup();
-    trained = PipelineCounters.counter(metrics, PipelineCounters.TRAINED);
-    heldOut = PipelineCounters.counter(metrics, PipelineCounters.HELD_OUT);
-    late = PipelineCounters.counter(metrics, PipelineCounters.LATE);
+    trained = counters.counter(metrics, PipelineCounters.TRAINED);
+    heldOut = counters.counter(metrics, PipelineCounters.HELD_OUT);
+    late = counters.counter(metrics, PipelineCounters.LATE);
     var group = metrics.addGroup(PipelineCounters.GROUP);
     versionAndWindowGauges(group, () -> currentVersion, () -> lastWindow);
-    group.meter("eventsPerSecond", new MeterView(trained, 10));
+    // The rate of this run's training: a counter continued from a checkpoint would start it high.
+    long trainedBefore = trained.getCount();
+    group.meter(
+        "eventsPerSecond",
+        new MeterView(new StateCounter(() -> trained.getCount() - trainedBefore), 10));
     streamlearnGroup = group;
     gaugesByModel = new java.util.concurrent.ConcurrentHashMap<>();
     if (device != null) {
@@ -341,16 +346,22 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     state.update(current);
   }
 
-  /** The state's host arrays are brought up to date with the device before Flink copies them. */
+  /**
+   * The state's host arrays are brought up to date with the device before Flink copies them; the
+   * counters go along.
+   */
   @Override
-  public void snapshotState(FunctionSnapshotContext context) {
+  public void snapshotState(FunctionSnapshotContext context) throws Exception {
     for (ModelTrainer trainer : trainers) {
       trainer.syncFromDevice();
     }
+    counters.snapshotState();
   }
 
   @Override
-  public void initializeState(FunctionInitializationContext context) {}
+  public void initializeState(FunctionInitializationContext context) throws Exception {
+    counters = CheckpointedCounters.restore(context);
+  }
 
   private ModelTrainer.Output output(Context context, Collector<ModelSnapshot> out) {
     return new ModelTrainer.Output() {
@@ -419,8 +430,12 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     return window == null ? Double.NaN : window.path(name).asDouble(Double.NaN);
   }
 
-  /** A counter whose count lives in the trainer's state (and so survives a restore). */
-  private record StateCounter(java.util.function.LongSupplier count) implements Counter {
+  /**
+   * A counter whose count another supplies: the featurizer's, which live in the trainer's state
+   * (and so survive a restore), or this run's share of one.
+   */
+  private record StateCounter(java.util.function.LongSupplier count)
+      implements PipelineCounters.Restored {
     @Override
     public void inc() {}
 

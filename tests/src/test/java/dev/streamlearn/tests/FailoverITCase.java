@@ -8,6 +8,8 @@ import dev.streamlearn.jobs.KafkaConnectors;
 import dev.streamlearn.jobs.ScoringJob;
 import dev.streamlearn.jobs.StreamLearnJob;
 import dev.streamlearn.jobs.runtime.EmbeddedKafka;
+import dev.streamlearn.jobs.runtime.ProgressMetrics;
+import dev.streamlearn.operators.PipelineCounters;
 import dev.streamlearn.operators.PublishModel;
 import dev.streamlearn.operators.Refusal;
 import dev.streamlearn.schemas.EventLabel;
@@ -68,15 +70,31 @@ class FailoverITCase {
       int events = produce(kafka.bootstrapServers(), 12_000);
 
       Path uninterruptedStore = directory.resolve("uninterrupted");
+      ProgressMetrics.reset();
       run(spec(kafka, uninterruptedStore), new DiscardRefusals());
+      Map<String, Long> uninterruptedCounts = trainingCounts();
 
       Path failedStore = directory.resolve("failed");
       FailingRefusals.reset();
+      ProgressMetrics.reset();
       run(spec(kafka, failedStore), new FailingRefusals());
       assertThat(FailingRefusals.FAILED.get()).as("the failure was injected").isTrue();
       assertThat(FailingRefusals.RESTORED.get())
           .as("the second attempt restored a checkpoint")
           .isTrue();
+      assertThat(ProgressMetrics.restarts()).isEqualTo(1);
+
+      // The counters went on from the checkpoint: what was read again is counted once.
+      assertThat(trainingCounts()).isEqualTo(uninterruptedCounts);
+      assertThat(uninterruptedCounts.get(PipelineCounters.READ)).isEqualTo(12_000);
+      assertThat(uninterruptedCounts.get(PipelineCounters.DEAD_LETTERED))
+          .isEqualTo(12_000 - events);
+      assertThat(
+              uninterruptedCounts.get(PipelineCounters.TRAINED)
+                  + uninterruptedCounts.get(PipelineCounters.HELD_OUT))
+          .isEqualTo(events);
+      assertThat(uninterruptedCounts.get(PipelineCounters.featureCounter("scaled")))
+          .isEqualTo(2L * events);
 
       LocalModelStore expected = new LocalModelStore(uninterruptedStore);
       LocalModelStore actual = new LocalModelStore(failedStore);
@@ -121,6 +139,7 @@ class FailoverITCase {
       run(spec, new DiscardRefusals());
 
       FailingRefusals.reset();
+      ProgressMetrics.reset();
       StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
       env.setParallelism(1);
       ScoringJob job =
@@ -144,6 +163,11 @@ class FailoverITCase {
       assertThat(FailingRefusals.RESTORED.get())
           .as("the second attempt restored a checkpoint")
           .isTrue();
+
+      assertThat(ProgressMetrics.count(PipelineCounters.SCORING_READ)).isEqualTo(12_000);
+      assertThat(ProgressMetrics.count(PipelineCounters.SCORED)).isEqualTo(events);
+      assertThat(ProgressMetrics.count(PipelineCounters.SCORING_DEAD_LETTERED))
+          .isEqualTo(12_000 - events);
 
       List<String> ids =
           TopicReader.readToTheEnd(kafka.bootstrapServers(), "fo-events.predictions", true).stream()
@@ -174,7 +198,7 @@ class FailoverITCase {
 
       // The decoder's refusals and the join's go to two sinks, each this one.
       FailingRefusals.reset(2);
-      dev.streamlearn.jobs.runtime.ProgressMetrics.reset();
+      ProgressMetrics.reset();
       run(spec, new FailingRefusals());
       assertThat(FailingRefusals.FAILED.get()).as("the failure was injected").isTrue();
       assertThat(FailingRefusals.RESTORED.get())
@@ -186,7 +210,36 @@ class FailoverITCase {
       var last = store.manifest("fo", versions.get(versions.size() - 1)).orElseThrow();
       assertThat(last.lineage().eventsTrainedTotal() + last.lineage().eventsHeldOutTotal())
           .isEqualTo(joinable);
+      int labels = joinable + events / 25;
+      assertThat(ProgressMetrics.count(PipelineCounters.READ)).isEqualTo(events);
+      assertThat(ProgressMetrics.count(PipelineCounters.LABELS_READ)).isEqualTo(labels);
+      assertThat(ProgressMetrics.count(PipelineCounters.LABELS_JOINED)).isEqualTo(joinable);
+      assertThat(ProgressMetrics.count(PipelineCounters.LABELS_DEAD_LETTERED))
+          .isEqualTo(labels - joinable);
+      assertThat(
+              ProgressMetrics.count(PipelineCounters.TRAINED)
+                  + ProgressMetrics.count(PipelineCounters.HELD_OUT))
+          .isEqualTo(joinable);
     }
+  }
+
+  /** The training job's counters that account for its events, and its featurizer's, by name. */
+  private static Map<String, Long> trainingCounts() {
+    Map<String, Long> counts = new java.util.TreeMap<>();
+    for (String name :
+        List.of(
+            PipelineCounters.READ,
+            PipelineCounters.TRAINED,
+            PipelineCounters.HELD_OUT,
+            PipelineCounters.DEDUPLICATED,
+            PipelineCounters.DEAD_LETTERED)) {
+      counts.put(name, ProgressMetrics.count(name));
+    }
+    for (String name : dev.streamlearn.core.features.Featurizer.COUNTERS) {
+      String counter = PipelineCounters.featureCounter(name);
+      counts.put(counter, ProgressMetrics.count(counter));
+    }
+    return counts;
   }
 
   /**

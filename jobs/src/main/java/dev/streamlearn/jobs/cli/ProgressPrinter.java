@@ -125,8 +125,9 @@ final class ProgressPrinter {
         line +=
             String.format(
                 "%nRestarts: the job failed and restarted %d time%s from its last checkpoint; what"
-                    + " it had read since that checkpoint was read, and counted above, again (each"
-                    + " event reached the models once: their lineage counts it so)",
+                    + " it had read since that checkpoint it read again, counted once above (the"
+                    + " counters went back to the checkpoint with the models; the dead-letter topic"
+                    + " may hold second copies: dead-letters says how many)",
                 restarts, restarts == 1 ? "" : "s");
       }
       long late = ProgressMetrics.count(PipelineCounters.LATE);

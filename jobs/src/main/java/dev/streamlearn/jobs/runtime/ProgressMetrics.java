@@ -14,11 +14,15 @@ import org.apache.flink.metrics.MetricConfig;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.metrics.reporter.MetricReporter;
 import org.apache.flink.metrics.reporter.MetricReporterFactory;
+import org.apache.flink.runtime.metrics.scope.ScopeFormat;
 
 /**
  * A Flink metric reporter that keeps the pipeline's counters readable from the same JVM, summed
  * over subtasks, so the embedded runtime can print progress while a local job runs. Counters of
- * finished tasks keep their last value.
+ * finished tasks keep their last value. A job that fails and restarts counts exactly: a counter its
+ * operators restore from the checkpoint ({@link PipelineCounters.Restored}) counts as its latest
+ * attempt says, per subtask; any other adds up over the attempts. What a job started from a
+ * savepoint counted before it is left out: counts are this job's.
  */
 public final class ProgressMetrics implements MetricReporter {
 
@@ -26,6 +30,7 @@ public final class ProgressMetrics implements MetricReporter {
   public static final String REPORTER_NAME = "progress";
 
   private static final Map<Counter, String> LIVE = new ConcurrentHashMap<>();
+  private static final Map<Subtask, Attempt> RESTORED = new ConcurrentHashMap<>();
   private static final Map<String, AtomicLong> RETIRED = new ConcurrentHashMap<>();
   private static final Map<String, Histogram> HISTOGRAMS = new ConcurrentHashMap<>();
   private static final Map<Gauge<?>, String> GAUGES = new ConcurrentHashMap<>();
@@ -59,6 +64,11 @@ public final class ProgressMetrics implements MetricReporter {
   /** The current total of one of the {@link PipelineCounters}. */
   public static long count(String name) {
     long total = RETIRED.getOrDefault(name, new AtomicLong()).get();
+    for (Map.Entry<Subtask, Attempt> entry : RESTORED.entrySet()) {
+      if (entry.getKey().counter().equals(name)) {
+        total += entry.getValue().sinceJobStart();
+      }
+    }
     for (Map.Entry<Counter, String> entry : LIVE.entrySet()) {
       if (entry.getValue().equals(name)) {
         total += entry.getKey().getCount();
@@ -70,6 +80,7 @@ public final class ProgressMetrics implements MetricReporter {
   /** Forgets everything, before a new job. */
   public static void reset() {
     LIVE.clear();
+    RESTORED.clear();
     RETIRED.clear();
     HISTOGRAMS.clear();
     GAUGES.clear();
@@ -84,7 +95,23 @@ public final class ProgressMetrics implements MetricReporter {
 
   @Override
   public void notifyOfAddedMetric(Metric metric, String name, MetricGroup group) {
-    if (metric instanceof Counter counter && isPipelineMetric(name, group)) {
+    if (metric instanceof PipelineCounters.Restored counter && isPipelineMetric(name, group)) {
+      Map<String, String> variables = group.getAllVariables();
+      int attempt =
+          Integer.parseInt(variables.getOrDefault(ScopeFormat.SCOPE_TASK_ATTEMPT_NUM, "0"));
+      RESTORED.compute(
+          new Subtask(
+              variables.get(ScopeFormat.SCOPE_JOB_ID),
+              variables.get(ScopeFormat.SCOPE_OPERATOR_ID),
+              variables.get(ScopeFormat.SCOPE_TASK_SUBTASK_INDEX),
+              name),
+          (subtask, earlier) ->
+              earlier == null
+                  ? new Attempt(attempt, counter, counter.getCount())
+                  : attempt < earlier.number
+                      ? earlier
+                      : new Attempt(attempt, counter, earlier.countBeforeJob));
+    } else if (metric instanceof Counter counter && isPipelineMetric(name, group)) {
       LIVE.put(counter, name);
     }
     if (metric instanceof Histogram histogram && isPipelineMetric(name, group)) {
@@ -105,6 +132,43 @@ public final class ProgressMetrics implements MetricReporter {
     }
     if (metric instanceof Counter counter && LIVE.remove(counter) != null) {
       RETIRED.computeIfAbsent(name, k -> new AtomicLong()).addAndGet(counter.getCount());
+    }
+    if (metric instanceof PipelineCounters.Restored) {
+      RESTORED.values().forEach(attempt -> attempt.retire(metric));
+    }
+  }
+
+  /** One subtask of one operator of one job, and one of its counters. */
+  private record Subtask(String job, String operator, String index, String counter) {}
+
+  /**
+   * The latest attempt's counter of a subtask, and what the counter said when the job's first
+   * attempt registered it (0, or what a savepoint the job started from had counted).
+   */
+  private static final class Attempt {
+    final int number;
+    final long countBeforeJob;
+    private volatile Counter counter;
+    private volatile long lastCount;
+
+    Attempt(int number, Counter counter, long countBeforeJob) {
+      this.number = number;
+      this.counter = counter;
+      this.countBeforeJob = countBeforeJob;
+    }
+
+    /** Keeps the count of a counter whose task is over (finished or failed). */
+    void retire(Metric removed) {
+      Counter current = counter;
+      if (current == removed) {
+        lastCount = current.getCount();
+        counter = null;
+      }
+    }
+
+    long sinceJobStart() {
+      Counter current = counter;
+      return (current == null ? lastCount : current.getCount()) - countBeforeJob;
     }
   }
 
