@@ -98,8 +98,14 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
   private transient Counter late;
   private transient volatile long currentVersion;
 
-  /** The featurizer's counters of the state in use, read by the metric system. */
-  private transient volatile long[] featureCounters;
+  /**
+   * What the featurizer's rules did, summed over the subtask's models (segments) for the copy of
+   * each event that counts it; the featurizers' own counters, in each model's state, before an
+   * event.
+   */
+  private transient Counter[] featureCounters;
+
+  private transient long[] featureCountsBefore;
 
   /** The last closed window's metrics, for the gauges. */
   private transient volatile com.fasterxml.jackson.databind.JsonNode lastWindow;
@@ -228,7 +234,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     long trainedBefore = trained.getCount();
     group.meter(
         "eventsPerSecond",
-        new MeterView(new StateCounter(() -> trained.getCount() - trainedBefore), 10));
+        new MeterView(new SuppliedCounter(() -> trained.getCount() - trainedBefore), 10));
     streamlearnGroup = group;
     gaugesByModel = new java.util.concurrent.ConcurrentHashMap<>();
     if (device != null) {
@@ -236,13 +242,12 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
       group.gauge("deviceBytesUploaded", (Gauge<Long>) ops::bytesUploaded);
       group.gauge("deviceBytesDownloaded", (Gauge<Long>) ops::bytesDownloaded);
     }
-    featureCounters = new long[Featurizer.COUNTERS.size()];
-    for (int i = 0; i < Featurizer.COUNTERS.size(); i++) {
-      int index = i;
-      group.counter(
-          PipelineCounters.featureCounter(Featurizer.COUNTERS.get(i)),
-          new StateCounter(() -> featureCounters[index]));
+    featureCounters = new Counter[Featurizer.COUNTERS.size()];
+    for (int i = 0; i < featureCounters.length; i++) {
+      featureCounters[i] =
+          counters.counter(metrics, PipelineCounters.featureCounter(Featurizer.COUNTERS.get(i)));
     }
+    featureCountsBefore = new long[featureCounters.length];
   }
 
   @Override
@@ -263,6 +268,8 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     }
     // Every candidate sees the same events; one copy of each counts it.
     boolean counts = ModelRouter.countsEvent(example);
+    System.arraycopy(
+        current.featurizer.counters, 0, featureCountsBefore, 0, featureCountsBefore.length);
     long[] openBefore = current.openWindows;
     long lateBefore = current.lateEvents;
     ModelTrainer.Output output = output(context, out);
@@ -298,7 +305,12 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     }
     currentVersion = current.version;
     gaugesOf(current.model).version = current.version;
-    featureCounters = current.featurizer.counters;
+    if (counts) {
+      long[] featureCounts = current.featurizer.counters;
+      for (int i = 0; i < featureCounters.length; i++) {
+        featureCounters[i].inc(featureCounts[i] - featureCountsBefore[i]);
+      }
+    }
     update(current);
   }
 
@@ -430,12 +442,8 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     return window == null ? Double.NaN : window.path(name).asDouble(Double.NaN);
   }
 
-  /**
-   * A counter whose count another supplies: the featurizer's, which live in the trainer's state
-   * (and so survive a restore), or this run's share of one.
-   */
-  private record StateCounter(java.util.function.LongSupplier count)
-      implements PipelineCounters.Restored {
+  /** A counter whose count another supplies. */
+  private record SuppliedCounter(java.util.function.LongSupplier count) implements Counter {
     @Override
     public void inc() {}
 

@@ -970,6 +970,9 @@ class PipelineITCase {
             ProgressMetrics.count(PipelineCounters.TRAINED)
                 + ProgressMetrics.count(PipelineCounters.HELD_OUT))
         .isEqualTo(goodCount);
+    // The featurizer's rules, summed over the segments, once per event: x and y scaled in each.
+    assertThat(ProgressMetrics.count(PipelineCounters.featureCounter("scaled")))
+        .isEqualTo(2L * goodCount);
     LocalModelStore models = new LocalModelStore(store);
     assertThat(models.models())
         .containsExactlyInAnyOrder(
