@@ -568,7 +568,7 @@ class StreamLearnCliTest {
       assertThat(ProgressPrinter.Counts.now().summary())
           .contains(
               "Restarts: the job failed and restarted 2 times from its last checkpoint; what it had"
-                  + " read since that checkpoint was read, and counted above, again");
+                  + " read since that checkpoint it read again, counted once above");
     } finally {
       dev.streamlearn.jobs.runtime.ProgressMetrics.reset();
     }
