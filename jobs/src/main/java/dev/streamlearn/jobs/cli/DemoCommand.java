@@ -127,12 +127,14 @@ final class DemoCommand implements Callable<Integer> {
   @Option(
       names = "--rate",
       defaultValue = "3000",
+      converter = AtLeastOne.class,
       description = "Synthetic events per second (default ${DEFAULT-VALUE}).")
   int rate;
 
   @Option(
       names = "--parallelism",
       defaultValue = "1",
+      converter = AtLeastOne.class,
       description = "Flink parallelism (default ${DEFAULT-VALUE}).")
   int parallelism;
 

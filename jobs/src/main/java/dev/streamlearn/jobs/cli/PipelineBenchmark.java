@@ -77,12 +77,14 @@ final class PipelineBenchmark implements Callable<Integer> {
   @Option(
       names = "--events",
       defaultValue = "400000",
+      converter = AtLeastOne.class,
       description = "Events for the throughput runs (default ${DEFAULT-VALUE}).")
   int events;
 
   @Option(
       names = "--parallelism",
       defaultValue = "1",
+      converter = AtLeastOne.class,
       description = "Flink parallelism and topic partitions (default ${DEFAULT-VALUE}).")
   int parallelism;
 

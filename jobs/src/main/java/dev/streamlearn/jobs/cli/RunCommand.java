@@ -38,6 +38,7 @@ final class RunCommand implements Callable<Integer> {
   @Option(
       names = "--parallelism",
       defaultValue = "1",
+      converter = AtLeastOne.class,
       description = "Flink parallelism (default ${DEFAULT-VALUE}).")
   int parallelism;
 

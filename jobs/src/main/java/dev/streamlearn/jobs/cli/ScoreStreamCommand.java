@@ -112,6 +112,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
   @Option(
       names = "--parallelism",
       defaultValue = "1",
+      converter = AtLeastOne.class,
       description = "Flink parallelism (default ${DEFAULT-VALUE}).")
   int parallelism;
 

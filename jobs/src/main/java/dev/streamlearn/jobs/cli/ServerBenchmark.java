@@ -41,12 +41,14 @@ final class ServerBenchmark implements Callable<Integer> {
   @Option(
       names = "--clients",
       defaultValue = "50",
+      converter = AtLeastOne.class,
       description = "Concurrent clients (default ${DEFAULT-VALUE}).")
   int clients;
 
   @Option(
       names = "--requests",
       defaultValue = "20000",
+      converter = AtLeastOne.class,
       description = "Downloads in all (default ${DEFAULT-VALUE}).")
   int requests;
 

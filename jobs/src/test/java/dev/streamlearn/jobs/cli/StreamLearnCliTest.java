@@ -48,6 +48,35 @@ class StreamLearnCliTest {
   }
 
   @Test
+  void refusesCountsBelowOneBeforeAnythingStarts() {
+    String[][] cases = {
+      {"run", "--spec", "spec.yaml", "--parallelism", "0"},
+      {"score-stream", "--spec", "spec.yaml", "--parallelism", "-2"},
+      {"demo", "--store", directory.resolve("store").toString(), "--rate", "0"},
+      {"demo", "--store", directory.resolve("store").toString(), "--parallelism", "0"},
+      {"bench", "pipeline", "--events", "0"},
+      {"bench", "pipeline", "--parallelism", "0"},
+      {"bench", "server", "--clients", "0"},
+      {"bench", "server", "--requests", "0"},
+    };
+    for (String[] args : cases) {
+      String option = args[args.length - 2];
+      Result result = run(args);
+      assertThat(result.code).as(String.join(" ", args)).isEqualTo(2);
+      assertThat(result.err)
+          .contains(
+              "Invalid value for option '"
+                  + option
+                  + "': '"
+                  + args[args.length - 1]
+                  + "' is not 1 or more");
+    }
+    assertThat(run("run", "--spec", "spec.yaml", "--parallelism", "two").err)
+        .contains("Invalid value for option '--parallelism': 'two' is not a whole number");
+    assertThat(directory.resolve("store")).doesNotExist();
+  }
+
+  @Test
   void refusesUnknownLabelColumn() {
     Result result =
         run(
