@@ -90,6 +90,18 @@ final class KafkaCheck implements AutoCloseable {
     }
   }
 
+  /** How many partitions {@code topic}, which exists, has. */
+  int partitions(String topic) {
+    try {
+      return await(admin.describeTopics(List.of(topic)).allTopicNames())
+          .get(topic)
+          .partitions()
+          .size();
+    } catch (ExecutionException e) {
+      throw unreachable(e);
+    }
+  }
+
   /**
    * Creates {@code topic} with the broker's default partitions and replication; true when this call
    * created it, false when it existed already.
@@ -154,7 +166,7 @@ final class KafkaCheck implements AutoCloseable {
         e);
   }
 
-  private static String seconds(Duration duration) {
+  static String seconds(Duration duration) {
     return duration.toMillis() % 1000 == 0
         ? duration.toSeconds() + " s"
         : duration.toMillis() + " ms";

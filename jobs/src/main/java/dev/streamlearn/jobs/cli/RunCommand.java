@@ -102,6 +102,14 @@ final class RunCommand implements Callable<Integer> {
     KafkaEndpoint endpoint = KafkaEndpoint.of(spec.source());
     try (KafkaCheck kafka = new KafkaCheck(endpoint, timeout)) {
       kafka.requireTopicsOf(spec.source());
+      int partitions = kafka.partitions(spec.source().topic());
+      if (spec.source().labelsFollow()) {
+        partitions += kafka.partitions(spec.source().labels().topic());
+      }
+      String idleReaders = idleReaders(spec.source(), parallelism, partitions);
+      if (idleReaders != null) {
+        System.out.println(idleReaders);
+      }
       // The topics the job writes, as score-stream creates its own: a broker that does not create
       // topics on first write would otherwise fail the job at its first dead letter or report.
       kafka.createTopic(spec.source().deadLetterTopic());
@@ -157,6 +165,43 @@ final class RunCommand implements Callable<Integer> {
     } finally {
       run.done();
     }
+  }
+
+  /**
+   * What a parallelism above the source's partitions does: a reader without a partition holds the
+   * event-time watermark back, so no validation window closes, until it has been idle for {@code
+   * source.idle-timeout}; with no idle timeout and a source that does not end, never (refused).
+   * Null when every reader has a partition.
+   */
+  static String idleReaders(PipelineSpec.Source source, int parallelism, int partitions) {
+    if (parallelism <= partitions) {
+      return null;
+    }
+    String topics =
+        source.labelsFollow() ? source.topic() + " and " + source.labels().topic() : source.topic();
+    String what =
+        String.format(
+            "--parallelism %d is more than the %d partition%s of %s: %d of the job's readers read"
+                + " nothing",
+            parallelism, partitions, partitions == 1 ? "" : "s", topics, parallelism - partitions);
+    if (source.idleTimeout().isZero() && !source.bounded()) {
+      throw new IllegalArgumentException(
+          what
+              + ", and with source.idle-timeout 0s they would hold the event-time watermark back"
+              + " for ever: no validation window would close, and no version be published, before"
+              + " the job is stopped. Set"
+              + " source.idle-timeout (e.g. 30s), or --parallelism "
+              + partitions
+              + " or less");
+    }
+    if (source.bounded()) {
+      return null;
+    }
+    return "Warning: "
+        + what
+        + "; until they have been idle for source.idle-timeout ("
+        + KafkaCheck.seconds(source.idleTimeout())
+        + ") they hold the event-time watermark back, and no validation window closes.";
   }
 
   /** What the store holds of the spec's models now, or that it holds none yet. */
