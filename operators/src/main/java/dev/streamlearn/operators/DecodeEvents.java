@@ -12,10 +12,6 @@ import dev.streamlearn.schemas.codec.AvroCodec;
 import dev.streamlearn.schemas.codec.Topics;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
-import org.apache.flink.runtime.state.FunctionSnapshotContext;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
-import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
@@ -30,10 +26,7 @@ import org.apache.flink.util.OutputTag;
  * to wait for it, and the records of the labels topic become {@link Example#labelOnly} examples
  * (counted apart from the events: {@link PipelineCounters#LABELS_READ}).
  */
-public final class DecodeEvents extends ProcessFunction<SourceRecord, Example>
-    implements CheckpointedFunction {
-
-  private transient CheckpointedCounters counters;
+public final class DecodeEvents extends ProcessFunctionWithCounters<SourceRecord, Example> {
 
   public static final OutputTag<Refusal> REFUSED = new OutputTag<>("refused") {};
   public static final String STAGE_DECODE = "decode";
@@ -54,16 +47,6 @@ public final class DecodeEvents extends ProcessFunction<SourceRecord, Example>
 
   public DecodeEvents(PipelineSpec spec) {
     this.spec = spec;
-  }
-
-  @Override
-  public void initializeState(FunctionInitializationContext context) throws Exception {
-    counters = CheckpointedCounters.restore(context);
-  }
-
-  @Override
-  public void snapshotState(FunctionSnapshotContext context) throws Exception {
-    counters.snapshotState();
   }
 
   @Override

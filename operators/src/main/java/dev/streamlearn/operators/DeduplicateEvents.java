@@ -8,10 +8,6 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
-import org.apache.flink.runtime.state.FunctionSnapshotContext;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
@@ -19,10 +15,8 @@ import org.apache.flink.util.Collector;
  * them. Keyed by event id; the seen-marker expires with state TTL, so state stays bounded. Labels
  * from the labels topic ({@link Example#labelOnly}) share their event's id and pass untouched.
  */
-public final class DeduplicateEvents extends KeyedProcessFunction<String, Example, Example>
-    implements CheckpointedFunction {
-
-  private transient CheckpointedCounters counters;
+public final class DeduplicateEvents
+    extends KeyedProcessFunctionWithCounters<String, Example, Example> {
 
   private final Duration ttl;
   private transient ValueState<Boolean> seen;
@@ -30,16 +24,6 @@ public final class DeduplicateEvents extends KeyedProcessFunction<String, Exampl
 
   public DeduplicateEvents(Duration ttl) {
     this.ttl = ttl;
-  }
-
-  @Override
-  public void initializeState(FunctionInitializationContext context) throws Exception {
-    counters = CheckpointedCounters.restore(context);
-  }
-
-  @Override
-  public void snapshotState(FunctionSnapshotContext context) throws Exception {
-    counters.snapshotState();
   }
 
   @Override

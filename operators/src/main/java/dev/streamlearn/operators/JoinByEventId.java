@@ -6,11 +6,7 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
-import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.streaming.api.TimeDomain;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
@@ -26,11 +22,7 @@ import org.apache.flink.util.Collector;
  * @param <T> the records of both halves (the label's marked as such)
  * @param <O> what the operator emits
  */
-abstract class JoinByEventId<T, O> extends KeyedProcessFunction<String, T, O>
-    implements CheckpointedFunction {
-
-  /** Its counters, continued from the checkpoint it was restored from. */
-  transient CheckpointedCounters counters;
+abstract class JoinByEventId<T, O> extends KeyedProcessFunctionWithCounters<String, T, O> {
 
   protected final LabelJoin rules;
   private final TypeInformation<T> type;
@@ -81,16 +73,6 @@ abstract class JoinByEventId<T, O> extends KeyedProcessFunction<String, T, O>
    * @param inputEnded the input ended before the wait was over
    */
   abstract void gaveUp(T waited, boolean inputEnded, OnTimerContext context);
-
-  @Override
-  public void initializeState(FunctionInitializationContext context) throws Exception {
-    counters = CheckpointedCounters.restore(context);
-  }
-
-  @Override
-  public void snapshotState(FunctionSnapshotContext context) throws Exception {
-    counters.snapshotState();
-  }
 
   @Override
   public void open(OpenContext openContext) {

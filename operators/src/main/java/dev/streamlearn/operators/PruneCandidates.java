@@ -11,10 +11,6 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
-import org.apache.flink.runtime.state.FunctionSnapshotContext;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
@@ -24,10 +20,8 @@ import org.apache.flink.util.Collector;
  * passed over. Each decision is emitted once and counted in {@value
  * PipelineCounters#CANDIDATES_PRUNED}.
  */
-public final class PruneCandidates extends KeyedProcessFunction<String, WindowReport, Pruned>
-    implements CheckpointedFunction {
-
-  private transient CheckpointedCounters counters;
+public final class PruneCandidates
+    extends KeyedProcessFunctionWithCounters<String, WindowReport, Pruned> {
 
   /** The key of reports that are not of this pipeline's candidates. */
   private static final String OTHERS = "";
@@ -47,16 +41,6 @@ public final class PruneCandidates extends KeyedProcessFunction<String, WindowRe
       String[] parts = rules.competitionAndCandidate(report.model);
       return parts == null ? OTHERS : parts[0];
     };
-  }
-
-  @Override
-  public void initializeState(FunctionInitializationContext context) throws Exception {
-    counters = CheckpointedCounters.restore(context);
-  }
-
-  @Override
-  public void snapshotState(FunctionSnapshotContext context) throws Exception {
-    counters.snapshotState();
   }
 
   @Override

@@ -14,10 +14,6 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
-import org.apache.flink.runtime.state.FunctionSnapshotContext;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
-import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 import org.slf4j.Logger;
@@ -31,10 +27,7 @@ import org.slf4j.LoggerFactory;
  * to {@link DecodeEvents#REFUSED} with their reason. With {@code source.labels}, the labels topic's
  * records go to {@link #LABELS}, to judge the predictions made earlier ({@link JudgePredictions}).
  */
-public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent>
-    implements CheckpointedFunction {
-
-  private transient CheckpointedCounters counters;
+public final class ScoreEvents extends ProcessFunctionWithCounters<SourceRecord, ScoredEvent> {
 
   public static final String STAGE_SCORE = "score";
 
@@ -86,16 +79,6 @@ public final class ScoreEvents extends ProcessFunction<SourceRecord, ScoredEvent
     this.versionOrAlias = versionOrAlias;
     this.candidate = candidate;
     this.refreshNanos = refresh.toNanos();
-  }
-
-  @Override
-  public void initializeState(FunctionInitializationContext context) throws Exception {
-    counters = CheckpointedCounters.restore(context);
-  }
-
-  @Override
-  public void snapshotState(FunctionSnapshotContext context) throws Exception {
-    counters.snapshotState();
   }
 
   @Override

@@ -21,12 +21,9 @@ import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MeterView;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.runtime.state.heap.AbstractHeapState;
 import org.apache.flink.streaming.api.TimeDomain;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 import org.slf4j.Logger;
@@ -47,8 +44,8 @@ import org.slf4j.LoggerFactory;
  * every checkpoint, and after every update when the state backend serializes the state on update
  * (anything but the heap backend).
  */
-public final class TrainModel extends KeyedProcessFunction<String, Example, ModelSnapshot>
-    implements CheckpointedFunction {
+public final class TrainModel
+    extends KeyedProcessFunctionWithCounters<String, Example, ModelSnapshot> {
 
   /** One report per closed validation window, for the metrics topic. */
   public static final OutputTag<WindowReport> WINDOWS = new OutputTag<>("windows") {};
@@ -92,7 +89,6 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
    */
   private transient boolean stateHeldOnHeap;
 
-  private transient CheckpointedCounters counters;
   private transient Counter trained;
   private transient Counter heldOut;
   private transient Counter late;
@@ -367,12 +363,7 @@ public final class TrainModel extends KeyedProcessFunction<String, Example, Mode
     for (ModelTrainer trainer : trainers) {
       trainer.syncFromDevice();
     }
-    counters.snapshotState();
-  }
-
-  @Override
-  public void initializeState(FunctionInitializationContext context) throws Exception {
-    counters = CheckpointedCounters.restore(context);
+    super.snapshotState(context);
   }
 
   private ModelTrainer.Output output(Context context, Collector<ModelSnapshot> out) {

@@ -7,10 +7,6 @@ import java.util.List;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
-import org.apache.flink.runtime.state.FunctionSnapshotContext;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
-import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.streaming.api.operators.ProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
@@ -99,20 +95,8 @@ class CheckpointedCountersTest {
   }
 
   /** Counts its input with a checkpointed counter and sends the count after each record. */
-  private static final class CountRecords extends ProcessFunction<String, Long>
-      implements CheckpointedFunction {
-    private transient CheckpointedCounters counters;
+  private static final class CountRecords extends ProcessFunctionWithCounters<String, Long> {
     private transient Counter read;
-
-    @Override
-    public void initializeState(FunctionInitializationContext context) throws Exception {
-      counters = CheckpointedCounters.restore(context);
-    }
-
-    @Override
-    public void snapshotState(FunctionSnapshotContext context) throws Exception {
-      counters.snapshotState();
-    }
 
     @Override
     public void open(OpenContext openContext) {
