@@ -165,11 +165,14 @@ final class DemoCommand implements Callable<Integer> {
 
   @Mixin MetricsOption metrics;
 
+  @Mixin FlinkUiOption flinkUi;
+
   private final PrintStream out = System.out;
 
   @Override
   public Integer call() throws Exception {
     metrics.port();
+    flinkUi.port();
     if (input != null && label == null) {
       throw new IllegalArgumentException(
           "--input needs --label COLUMN, the column that holds the label");
@@ -706,7 +709,10 @@ final class DemoCommand implements Callable<Integer> {
     return cleaned.isEmpty() ? "model" : cleaned;
   }
 
-  /** The training job on a MiniCluster of its own, its metrics served where --metrics-port says. */
+  /**
+   * The training job on a MiniCluster of its own, its metrics served where --metrics-port says and
+   * Flink's web UI where --flink-ui says.
+   */
   private LocalJobRun startTraining(PipelineSpec spec, Path work) throws Exception {
     LocalJobRun run =
         LocalJobRun.start(
@@ -714,9 +720,13 @@ final class DemoCommand implements Callable<Integer> {
             parallelism,
             work.resolve("flink"),
             null,
-            metrics.port());
+            metrics.port(),
+            flinkUi.port());
     if (metrics.where() != null) {
       out.println(metrics.where());
+    }
+    if (flinkUi.where() != null) {
+      out.println(flinkUi.where());
     }
     return run;
   }

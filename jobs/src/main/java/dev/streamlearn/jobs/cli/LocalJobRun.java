@@ -57,9 +57,24 @@ final class LocalJobRun {
   static LocalJobRun start(
       FlinkJob job, int parallelism, Path stateDirectory, String restoreFrom, int metricsPort)
       throws Exception {
+    return start(job, parallelism, stateDirectory, restoreFrom, metricsPort, -1);
+  }
+
+  /**
+   * The same, Flink's web UI served on {@code webUiPort} when that is positive ({@code
+   * --flink-ui}).
+   */
+  static LocalJobRun start(
+      FlinkJob job,
+      int parallelism,
+      Path stateDirectory,
+      String restoreFrom,
+      int metricsPort,
+      int webUiPort)
+      throws Exception {
     ProgressMetrics.reset();
     StreamExecutionEnvironment env =
-        LocalFlink.environment(parallelism, stateDirectory, restoreFrom, metricsPort);
+        LocalFlink.environment(parallelism, stateDirectory, restoreFrom, metricsPort, webUiPort);
     job.addTo(env);
     LocalJobRun run = new LocalJobRun(env.executeAsync(job.jobName()), stateDirectory);
     Runtime.getRuntime()

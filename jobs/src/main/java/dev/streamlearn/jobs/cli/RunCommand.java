@@ -32,6 +32,8 @@ final class RunCommand implements Callable<Integer> {
 
   @Mixin MetricsOption metrics;
 
+  @Mixin FlinkUiOption flinkUi;
+
   @Option(names = "--store", description = "Overrides store.uri.")
   String store;
 
@@ -76,6 +78,7 @@ final class RunCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     int metricsPort = metrics.port();
+    int webUiPort = flinkUi.port();
     Map<String, Object> tree = SpecLoader.readTree(specFile);
     kafkaOptions.override(tree);
     if (store != null) {
@@ -124,10 +127,18 @@ final class RunCommand implements Callable<Integer> {
     if (metrics.where() != null) {
       System.out.println(metrics.where());
     }
+    if (flinkUi.where() != null) {
+      System.out.println(flinkUi.where());
+    }
     Path state = stateDir != null ? stateDir : Files.createTempDirectory("streamlearn-run-");
     LocalJobRun run =
         LocalJobRun.start(
-            StreamLearnJob.fromSpec(spec), parallelism, state, fromSavepoint, metricsPort);
+            StreamLearnJob.fromSpec(spec),
+            parallelism,
+            state,
+            fromSavepoint,
+            metricsPort,
+            webUiPort);
     try (BrokerWatch broker = new BrokerWatch(endpoint)) {
       if (!run.runUntil(
           broker.after(ProgressPrinter.of(spec, models, System.out)::print),

@@ -57,6 +57,8 @@ final class ScoreStreamCommand implements Callable<Integer> {
 
   @Mixin MetricsOption metrics;
 
+  @Mixin FlinkUiOption flinkUi;
+
   @Option(
       names = "--store",
       description =
@@ -124,6 +126,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     int metricsPort = metrics.port();
+    int webUiPort = flinkUi.port();
     Map<String, Object> tree = SpecLoader.readTree(specFile);
     kafkaOptions.override(tree);
     PipelineSpec spec = SpecLoader.fromTree(tree);
@@ -161,9 +164,13 @@ final class ScoreStreamCommand implements Callable<Integer> {
             parallelism,
             state,
             null,
-            metricsPort);
+            metricsPort,
+            webUiPort);
     if (metrics.where() != null) {
       System.out.println(metrics.where());
+    }
+    if (flinkUi.where() != null) {
+      System.out.println(flinkUi.where());
     }
     boolean classification = !"regression".equals(served.anyModel().manifest().task());
     // By segment (or best candidate) the versions move on their own: the line counts the swaps.

@@ -31,6 +31,15 @@ public final class LocalFlink {
    */
   public static StreamExecutionEnvironment environment(
       int parallelism, Path stateDirectory, String restoreFrom, int metricsPort) {
+    return environment(parallelism, stateDirectory, restoreFrom, metricsPort, -1);
+  }
+
+  /**
+   * The same, Flink's web UI served at {@code http://localhost:<webUiPort>/} when {@code webUiPort}
+   * is positive (the MiniCluster's REST endpoint, which otherwise takes any free port).
+   */
+  public static StreamExecutionEnvironment environment(
+      int parallelism, Path stateDirectory, String restoreFrom, int metricsPort, int webUiPort) {
     Configuration conf = new Configuration();
     if (metricsPort > 0) {
       conf.setString(
@@ -52,7 +61,7 @@ public final class LocalFlink {
     conf.setString("restart-strategy.type", "fixed-delay");
     conf.setString("restart-strategy.fixed-delay.attempts", "3");
     conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(parallelism));
-    conf.setString("rest.bind-port", "0");
+    conf.setString("rest.bind-port", webUiPort > 0 ? String.valueOf(webUiPort) : "0");
     return StreamExecutionEnvironment.createLocalEnvironment(parallelism, conf);
   }
 

@@ -77,6 +77,22 @@ class StreamLearnCliTest {
   }
 
   @Test
+  void refusesAFlinkUiPortThatCannotServe() throws IOException {
+    Result outside =
+        run("demo", "--flink-ui", "70000", "--store", directory.resolve("store").toString());
+    assertThat(outside.code).isEqualTo(2);
+    assertThat(outside.err).contains("--flink-ui 70000: a port in [1, 65535]");
+    try (ServerSocket taken = new ServerSocket(0)) {
+      String port = Integer.toString(taken.getLocalPort());
+      Result busy =
+          run("demo", "--flink-ui", port, "--store", directory.resolve("store").toString());
+      assertThat(busy.code).isEqualTo(2);
+      assertThat(busy.err).contains("--flink-ui " + port + ": cannot serve there (");
+    }
+    assertThat(directory.resolve("store")).doesNotExist();
+  }
+
+  @Test
   void refusesUnknownLabelColumn() {
     Result result =
         run(
