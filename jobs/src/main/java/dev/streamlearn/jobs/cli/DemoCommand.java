@@ -637,7 +637,7 @@ final class DemoCommand implements Callable<Integer> {
     out.printf(
         "Running job '%s' on a local Flink MiniCluster until it has read every row...%n",
         spec.name());
-    ProgressPrinter progress = ProgressPrinter.of(spec, models, out);
+    ProgressPrinter progress = ProgressPrinter.of(spec, models, out).withFailures(run.failures());
     try {
       boolean ended = run.runUntil(progress::print, Duration.ofSeconds(5), Long.MAX_VALUE);
       if (!ended) {

@@ -24,9 +24,17 @@ final class LocalJobRun {
   private final CountDownLatch stopRequested = new CountDownLatch(1);
   private final CountDownLatch finished = new CountDownLatch(1);
 
-  private LocalJobRun(JobClient client, Path stateDirectory) {
+  private final JobFailures failures;
+
+  private LocalJobRun(JobClient client, Path stateDirectory, int restPort) {
     this.client = client;
     this.stateDirectory = stateDirectory;
+    this.failures = new JobFailures(restPort, client.getJobID().toString());
+  }
+
+  /** Why the job failed before it restarted, as Flink tells it. */
+  JobFailures failures() {
+    return failures;
   }
 
   static LocalJobRun start(FlinkJob job, int parallelism, Path stateDirectory) throws Exception {
@@ -41,7 +49,8 @@ final class LocalJobRun {
       throws Exception {
     StreamExecutionEnvironment env = LocalFlink.environment(parallelism, stateDirectory, null);
     job.addTo(env);
-    return new LocalJobRun(env.executeAsync(job.jobName()), stateDirectory);
+    return new LocalJobRun(
+        env.executeAsync(job.jobName()), stateDirectory, LocalFlink.restPort(env));
   }
 
   /** The job started from the savepoint at {@code restoreFrom} (none when null). */
@@ -76,7 +85,8 @@ final class LocalJobRun {
     StreamExecutionEnvironment env =
         LocalFlink.environment(parallelism, stateDirectory, restoreFrom, metricsPort, webUiPort);
     job.addTo(env);
-    LocalJobRun run = new LocalJobRun(env.executeAsync(job.jobName()), stateDirectory);
+    LocalJobRun run =
+        new LocalJobRun(env.executeAsync(job.jobName()), stateDirectory, LocalFlink.restPort(env));
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(

@@ -25,6 +25,7 @@ final class ProgressPrinter {
   private final java.time.Duration labelsMaxWait;
 
   private final PrintStream out;
+  private JobFailures failures;
   private final long startNanos = System.nanoTime();
   private long lastRead;
   private long lastNanos = startNanos;
@@ -211,16 +212,25 @@ final class ProgressPrinter {
   }
 
   /**
-   * The job's restarts after failures, which would otherwise pass unseen (the job reads again from
-   * its last checkpoint, so what was read since is read and counted twice).
+   * The job's restarts after failures, which would otherwise pass unseen, and the last failure
+   * where the job's {@link JobFailures} are known.
    */
-  private static String restarts() {
+  private String restarts() {
+    if (failures != null) {
+      return failures.progressNote();
+    }
     long restarts = ProgressMetrics.restarts();
     return restarts == 0
         ? ""
         : String.format(
             " | the job failed and restarted %d time%s (why: target/streamlearn.log)",
             restarts, restarts == 1 ? "" : "s");
+  }
+
+  /** Says, at each restart, the failure behind it (from {@code failures}). */
+  ProgressPrinter withFailures(JobFailures failures) {
+    this.failures = failures;
+    return this;
   }
 
   /**

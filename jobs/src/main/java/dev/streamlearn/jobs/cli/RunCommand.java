@@ -141,7 +141,8 @@ final class RunCommand implements Callable<Integer> {
             webUiPort);
     try (BrokerWatch broker = new BrokerWatch(endpoint)) {
       if (!run.runUntil(
-          broker.after(ProgressPrinter.of(spec, models, System.out)::print),
+          broker.after(
+              ProgressPrinter.of(spec, models, System.out).withFailures(run.failures())::print),
           Duration.ofSeconds(5),
           deadline)) {
         System.out.println("Stopping cleanly...");
@@ -160,6 +161,7 @@ final class RunCommand implements Callable<Integer> {
               stop.timedOut() ? "none within --stop-timeout " + stopTimeout : stop.failure(),
               models.location());
           System.out.println(ProgressPrinter.Counts.now().summary());
+          printLastFailure(run);
           printStore(spec, models);
           return 1;
         }
@@ -171,6 +173,7 @@ final class RunCommand implements Callable<Integer> {
         }
       }
       System.out.println(ProgressPrinter.Counts.now().summary());
+      printLastFailure(run);
       printStore(spec, models);
       return 0;
     } finally {
@@ -213,6 +216,14 @@ final class RunCommand implements Callable<Integer> {
         + "; until they have been idle for source.idle-timeout ("
         + KafkaCheck.seconds(source.idleTimeout())
         + ") they hold the event-time watermark back, and no validation window closes.";
+  }
+
+  /** After restarts, the failure behind the last one, as Flink tells it. */
+  static void printLastFailure(LocalJobRun run) {
+    String line = run.failures().summaryLine();
+    if (line != null) {
+      System.out.println(line);
+    }
   }
 
   /** What the store holds of the spec's models now, or that it holds none yet. */

@@ -181,6 +181,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
             version,
             served instanceof ServedBestCandidates best ? best : null,
             classification,
+            run.failures(),
             System.out);
     try (BrokerWatch broker = new BrokerWatch(endpoint)) {
       if (!run.runUntil(broker.after(progress::print), Duration.ofSeconds(5), deadline)) {
@@ -190,10 +191,12 @@ final class ScoreStreamCommand implements Callable<Integer> {
           System.out.printf(
               "Could not stop cleanly (%s); the job is cancelled instead.%n", stop.failure());
           System.out.println(Progress.summary(predictions, false));
+          RunCommand.printLastFailure(run);
           return 1;
         }
       }
       System.out.println(Progress.summary(predictions, false));
+      RunCommand.printLastFailure(run);
       return 0;
     } finally {
       run.done();
@@ -262,6 +265,10 @@ final class ScoreStreamCommand implements Callable<Integer> {
 
     private final String version;
     private final boolean classification;
+
+    /** The job's restarts and why; null where nobody asks (the demo's own line says them). */
+    private final JobFailures failures;
+
     private final PrintStream out;
     private final long start = System.nanoTime();
 
@@ -271,13 +278,19 @@ final class ScoreStreamCommand implements Callable<Integer> {
         String version,
         ServedBestCandidates best,
         boolean classification,
+        JobFailures failures,
         PrintStream out) {
       this.store = store;
       this.model = model;
       this.version = version;
       this.best = best;
       this.classification = classification;
+      this.failures = failures;
       this.out = out;
+    }
+
+    private String restarts() {
+      return failures == null ? "" : failures.progressNote();
     }
 
     void print() {
@@ -292,8 +305,11 @@ final class ScoreStreamCommand implements Callable<Integer> {
           }
         }
         out.printf(
-            "[%4ds] %s%s%n",
-            (System.nanoTime() - start) / 1_000_000_000L, counts(classification), serving);
+            "[%4ds] %s%s%s%n",
+            (System.nanoTime() - start) / 1_000_000_000L,
+            counts(classification),
+            serving,
+            restarts());
         out.flush();
         return;
       }
@@ -307,11 +323,12 @@ final class ScoreStreamCommand implements Callable<Integer> {
         pointsAt = "version unknown (" + e.getMessage() + ")";
       }
       out.printf(
-          "[%4ds] %s | %s %s%n",
+          "[%4ds] %s | %s %s%s%n",
           (System.nanoTime() - start) / 1_000_000_000L,
           counts(classification),
           version.chars().allMatch(Character::isDigit) ? "scoring with" : version + " ->",
-          pointsAt);
+          pointsAt,
+          restarts());
       out.flush();
     }
 

@@ -2,6 +2,7 @@ package dev.streamlearn.jobs.runtime;
 
 import java.nio.file.Path;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /** A Flink MiniCluster in this JVM, set up as the CLI runs jobs on it. */
@@ -61,8 +62,32 @@ public final class LocalFlink {
     conf.setString("restart-strategy.type", "fixed-delay");
     conf.setString("restart-strategy.fixed-delay.attempts", "3");
     conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(parallelism));
-    conf.setString("rest.bind-port", webUiPort > 0 ? String.valueOf(webUiPort) : "0");
+    // The REST endpoint on a port known here, so that the command line can ask it why the job
+    // failed; a range, should another process take the free port first.
+    int restPort = webUiPort > 0 ? webUiPort : freePort();
+    conf.setString(
+        "rest.bind-port",
+        webUiPort > 0
+            ? String.valueOf(webUiPort)
+            : restPort + "-" + Math.min(65535, restPort + 20));
     return StreamExecutionEnvironment.createLocalEnvironment(parallelism, conf);
+  }
+
+  /**
+   * The port the local cluster of {@code env} serves its REST API on: the one asked for, or the
+   * first of its range.
+   */
+  public static int restPort(StreamExecutionEnvironment env) {
+    String ports = env.getConfiguration().get(RestOptions.BIND_PORT);
+    return Integer.parseInt(ports.split("[-,]")[0].trim());
+  }
+
+  private static int freePort() {
+    try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+      return probe.getLocalPort();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   private LocalFlink() {}

@@ -1,0 +1,91 @@
+package dev.streamlearn.jobs.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamlearn.jobs.FlinkJob;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.flink.api.common.functions.MapFunction;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class JobFailuresTest {
+
+  @TempDir Path directory;
+
+  @Test
+  void takesTheInnermostCauseOfATrace() {
+    String trace =
+        String.join(
+            "\n",
+            "org.apache.flink.runtime.JobException: Recovery is suppressed",
+            "\tat org.apache.flink.runtime.executiongraph.failover.Handler.handle(Handler.java:1)",
+            "Caused by: java.lang.RuntimeException: wrapped",
+            "\tat dev.streamlearn.Some.thing(Some.java:2)",
+            "Caused by: java.io.IOException: No space left on device: /data/x",
+            "\tat dev.streamlearn.Some.other(Some.java:3)",
+            "\t... 12 more");
+    assertThat(JobFailures.rootCause(trace))
+        .isEqualTo("IOException: No space left on device: /data/x");
+    assertThat(JobFailures.rootCause("java.lang.IllegalStateException"))
+        .isEqualTo("IllegalStateException");
+    assertThat(JobFailures.rootCause("x".repeat(300))).hasSize(203).endsWith("...");
+  }
+
+  /** A local job that fails once says why on its progress line and at its end. */
+  @Test
+  void saysWhyTheLocalJobFailedBeforeItRestarted() throws Exception {
+    FailOnce.FAILED.set(false);
+    LocalJobRun run = LocalJobRun.start(new FailingOnceJob(), 1, directory);
+    try {
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      String note = "";
+      while (!note.contains("last:") && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+        note = run.failures().progressNote();
+      }
+      assertThat(note)
+          .startsWith(
+              " | the job failed and restarted 1 time (last: IllegalStateException: injected for"
+                  + " the test in ")
+          .endsWith(" -> fail-once -> Sink: Writer (1/1); more in target/streamlearn.log)");
+      assertThat(run.failures().summaryLine())
+          .startsWith(
+              "Last failure before a restart: IllegalStateException: injected for the test in ");
+    } finally {
+      run.stopOrCancel(Duration.ofSeconds(30));
+      run.done();
+    }
+  }
+
+  /** Counts up without end, failing once on the way. */
+  private static final class FailingOnceJob implements FlinkJob {
+    @Override
+    public void addTo(StreamExecutionEnvironment env) {
+      env.fromSequence(0, Long.MAX_VALUE)
+          .map(new FailOnce())
+          .name("fail-once")
+          .sinkTo(new DiscardingSink<>());
+    }
+
+    @Override
+    public String jobName() {
+      return "fails-once";
+    }
+  }
+
+  private static final class FailOnce implements MapFunction<Long, Long> {
+    static final AtomicBoolean FAILED = new AtomicBoolean();
+
+    @Override
+    public Long map(Long value) {
+      if (value == 1000 && FAILED.compareAndSet(false, true)) {
+        throw new IllegalStateException("injected for the test");
+      }
+      return value;
+    }
+  }
+}
