@@ -277,8 +277,9 @@ class CommandLineITCase {
       assertThat(produceCredit(err, spec, "--without-labels")).as(err.toString()).isZero();
       assertThat(produceCredit(err, spec, "--labels")).as(err.toString()).isZero();
       String read = "flink_taskmanager_job_task_operator_streamlearn_eventsRead{";
+      // The last of the model's gauges to be registered: a scrape that finds it finds the others.
       String modelGauge =
-          "(?m)^flink_taskmanager_job_task_operator_streamlearn_model_currentVersion\\{.*"
+          "(?m)^flink_taskmanager_job_task_operator_streamlearn_model_heldOutMse\\{.*"
               + "model=\"credit_g_late\"";
       // Until every event is read (the value of eventsRead at decode_events is 1000.0) and the
       // trainer has learned from one (its model's gauges appear with the model's first event,
