@@ -310,6 +310,8 @@ class CommandLineITCase {
       List<String> scoringNames = metricNames(rules.substring(scoringGroup));
       assertThat(trainingNames)
           .contains(
+              "flink_taskmanager_job_task_operator_pendingRecords",
+              "flink_jobmanager_job_numRestarts",
               "flink_taskmanager_job_task_operator_streamlearn_eventsDeadLettered",
               "flink_taskmanager_job_task_operator_streamlearn_labelsBehindEventsMs",
               "flink_taskmanager_job_task_operator_streamlearn_versionsPublished");
@@ -379,10 +381,15 @@ class CommandLineITCase {
     return new Scraped(run.get(), scraped, port);
   }
 
-  /** The metric names a piece of the alert rules watches. */
+  /**
+   * The metric names a piece of the alert rules (or of the dashboard's queries) watches: the
+   * pipeline's own, and Flink's (a source's pendingRecords, a job's numRestarts).
+   */
   private static List<String> metricNames(String rules) {
     java.util.regex.Matcher watched =
-        java.util.regex.Pattern.compile("flink_taskmanager_job_task_operator_streamlearn_\\w+")
+        java.util.regex.Pattern.compile(
+                // Whole names: not a prefix, as in "streamlearn_(a|b)" or "streamlearn_<name>".
+                "flink_(?:taskmanager_job_task_operator|jobmanager_job)_\\w*[A-Za-z0-9](?![\\w(])")
             .matcher(rules);
     List<String> names = new ArrayList<>();
     while (watched.find()) {
