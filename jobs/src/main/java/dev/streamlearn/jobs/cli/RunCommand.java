@@ -105,11 +105,12 @@ final class RunCommand implements Callable<Integer> {
     KafkaEndpoint endpoint = KafkaEndpoint.of(spec.source());
     try (KafkaCheck kafka = new KafkaCheck(endpoint, timeout)) {
       kafka.requireTopicsOf(spec.source());
-      int partitions = kafka.partitions(spec.source().topic());
-      if (spec.source().labelsFollow()) {
-        partitions += kafka.partitions(spec.source().labels().topic());
-      }
-      String idleReaders = idleReaders(spec.source(), parallelism, partitions);
+      String idleReaders =
+          idleReaders(
+              spec.source(),
+              parallelism,
+              partitionsOf(kafka, spec.source()),
+              HeldBack.VALIDATION_WINDOWS);
       if (idleReaders != null) {
         System.out.println(idleReaders);
       }
@@ -182,13 +183,30 @@ final class RunCommand implements Callable<Integer> {
   }
 
   /**
-   * What a parallelism above the source's partitions does: a reader without a partition holds the
-   * event-time watermark back, so no validation window closes, until it has been idle for {@code
-   * source.idle-timeout}; with no idle timeout and a source that does not end, never (refused).
-   * Null when every reader has a partition.
+   * What a reader without a partition holds back, by holding the event-time watermark back: for a
+   * while (until it has been idle for {@code source.idle-timeout}), and for ever (with {@code 0s}).
    */
-  static String idleReaders(PipelineSpec.Source source, int parallelism, int partitions) {
-    if (parallelism <= partitions) {
+  record HeldBack(String meanwhile, String forEver) {
+    static final HeldBack VALIDATION_WINDOWS =
+        new HeldBack(
+            "no validation window closes",
+            "no validation window would close, and no version be published, before the job is"
+                + " stopped");
+    static final HeldBack PREDICTIONS_WITHOUT_LABEL =
+        new HeldBack(
+            "no prediction whose label does not come is given up on",
+            "every prediction whose label never comes would wait in state");
+  }
+
+  /**
+   * What a parallelism above the source's partitions does: a reader without a partition holds the
+   * event-time watermark back until it has been idle for {@code source.idle-timeout}; with no idle
+   * timeout and a source that does not end, for ever (refused). Null when every reader has a
+   * partition, or the source ends (a reader without one ends at once).
+   */
+  static String idleReaders(
+      PipelineSpec.Source source, int parallelism, int partitions, HeldBack heldBack) {
+    if (parallelism <= partitions || source.bounded()) {
       return null;
     }
     String topics =
@@ -198,24 +216,32 @@ final class RunCommand implements Callable<Integer> {
             "--parallelism %d is more than the %d partition%s of %s: %d of the job's readers read"
                 + " nothing",
             parallelism, partitions, partitions == 1 ? "" : "s", topics, parallelism - partitions);
-    if (source.idleTimeout().isZero() && !source.bounded()) {
+    if (source.idleTimeout().isZero()) {
       throw new IllegalArgumentException(
           what
               + ", and with source.idle-timeout 0s they would hold the event-time watermark back"
-              + " for ever: no validation window would close, and no version be published, before"
-              + " the job is stopped. Set"
-              + " source.idle-timeout (e.g. 30s), or --parallelism "
+              + " for ever: "
+              + heldBack.forEver()
+              + ". Set source.idle-timeout (e.g. 30s), or --parallelism "
               + partitions
               + " or less");
-    }
-    if (source.bounded()) {
-      return null;
     }
     return "Warning: "
         + what
         + "; until they have been idle for source.idle-timeout ("
         + KafkaCheck.seconds(source.idleTimeout())
-        + ") they hold the event-time watermark back, and no validation window closes.";
+        + ") they hold the event-time watermark back, and "
+        + heldBack.meanwhile()
+        + ".";
+  }
+
+  /** The partitions of the topics {@code source} reads: its events', and its labels'. */
+  static int partitionsOf(KafkaCheck kafka, PipelineSpec.Source source) {
+    int partitions = kafka.partitions(source.topic());
+    if (source.labelsFollow()) {
+      partitions += kafka.partitions(source.labels().topic());
+    }
+    return partitions;
   }
 
   /** After restarts, the failure behind the last one, as Flink tells it. */

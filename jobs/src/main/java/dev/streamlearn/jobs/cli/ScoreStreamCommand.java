@@ -146,6 +146,18 @@ final class ScoreStreamCommand implements Callable<Integer> {
     KafkaEndpoint endpoint = KafkaEndpoint.of(spec.source());
     try (KafkaCheck kafka = new KafkaCheck(endpoint, kafkaOptions.timeout())) {
       kafka.requireTopicsOf(spec.source());
+      if (spec.source().labelsFollow()) {
+        // Only the judging of predictions by later labels waits for event time.
+        String idleReaders =
+            RunCommand.idleReaders(
+                spec.source(),
+                parallelism,
+                RunCommand.partitionsOf(kafka, spec.source()),
+                RunCommand.HeldBack.PREDICTIONS_WITHOUT_LABEL);
+        if (idleReaders != null) {
+          System.out.println(idleReaders);
+        }
+      }
       kafka.createTopic(predictions);
       kafka.createTopic(ScoringJob.deadLetterTopicOf(predictions));
     }
