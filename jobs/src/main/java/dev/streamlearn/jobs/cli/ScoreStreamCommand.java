@@ -362,9 +362,10 @@ final class ScoreStreamCommand implements Callable<Integer> {
       if (latency != null && latency.getCount() > 0) {
         var statistics = latency.getStatistics();
         line +=
-            String.format(
-                " | latency p50 %,.0f ms, p99 %,.0f ms",
-                statistics.getQuantile(0.5), statistics.getQuantile(0.99));
+            " | latency p50 "
+                + ProgressPrinter.Counts.readable(statistics.getQuantile(0.5))
+                + ", p99 "
+                + ProgressPrinter.Counts.readable(statistics.getQuantile(0.99));
       }
       return line;
     }
