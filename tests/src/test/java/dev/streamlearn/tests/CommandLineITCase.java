@@ -118,6 +118,8 @@ class CommandLineITCase {
           java.util.regex.Pattern.compile("Stopped with a savepoint at (\\S+)").matcher(first);
       assertThat(savepoint.find()).as(first).isTrue();
       assertThat(first).contains("--from-savepoint " + savepoint.group(1));
+      // The progress line says how many records the job has yet to read from Kafka.
+      assertThat(first).containsPattern("events/s, 0 waiting in Kafka \\|");
       LocalModelStore store = new LocalModelStore(directory.resolve("store"));
       List<Long> before = store.versions("credit-g");
       Manifest lastBefore = store.manifest("credit-g", before.get(before.size() - 1)).orElseThrow();

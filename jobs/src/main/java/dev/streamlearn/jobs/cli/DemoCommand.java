@@ -295,17 +295,19 @@ final class DemoCommand implements Callable<Integer> {
             labelDelay);
     Thread producing = new Thread(producer, "synthetic-producer");
     producing.start();
-    ProgressPrinter progress = ProgressPrinter.of(spec, models, out);
+    ProgressPrinter progress = ProgressPrinter.of(spec, models, out).following(run);
     long deadline = System.nanoTime() + runFor.toNanos();
     LocalJobRun scoring = null;
     Runnable print = progress::print;
     try {
       if (score) {
         scoring = startScoring(kafka, spec, models, run, progress, deadline, work);
+        LocalJobRun scoringRun = scoring;
         print =
             () -> {
               progress.print();
-              out.println("        scoring: " + ScoreStreamCommand.Progress.counts(true));
+              out.println(
+                  "        scoring: " + ScoreStreamCommand.Progress.counts(true, scoringRun));
             };
       }
       run.runUntil(print, Duration.ofSeconds(5), deadline);
@@ -637,7 +639,7 @@ final class DemoCommand implements Callable<Integer> {
     out.printf(
         "Running job '%s' on a local Flink MiniCluster until it has read every row...%n",
         spec.name());
-    ProgressPrinter progress = ProgressPrinter.of(spec, models, out).withFailures(run.failures());
+    ProgressPrinter progress = ProgressPrinter.of(spec, models, out).following(run);
     try {
       boolean ended = run.runUntil(progress::print, Duration.ofSeconds(5), Long.MAX_VALUE);
       if (!ended) {

@@ -32,6 +32,11 @@ final class LocalJobRun {
     this.failures = new JobFailures(restPort, client.getJobID().toString());
   }
 
+  /** The job's id, as Flink's metrics and REST API name it. */
+  String jobId() {
+    return client.getJobID().toString();
+  }
+
   /** Why the job failed before it restarted, as Flink tells it. */
   JobFailures failures() {
     return failures;

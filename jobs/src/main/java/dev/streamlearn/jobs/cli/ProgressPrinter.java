@@ -25,6 +25,7 @@ final class ProgressPrinter {
   private final java.time.Duration labelsMaxWait;
 
   private final PrintStream out;
+  private LocalJobRun run;
   private JobFailures failures;
   private final long startNanos = System.nanoTime();
   private long lastRead;
@@ -189,7 +190,7 @@ final class ProgressPrinter {
     lastRead = counts.read;
     lastNanos = now;
     out.printf(
-        "[%4ds] read %,d | trained %,d | held out %,d | deduplicated %,d | dead-lettered %,d%s | %,.0f events/s | %s%s%n",
+        "[%4ds] read %,d | trained %,d | held out %,d | deduplicated %,d | dead-lettered %,d%s | %,.0f events/s%s | %s%s%n",
         (now - startNanos) / 1_000_000_000L,
         counts.read,
         counts.trained,
@@ -206,9 +207,23 @@ final class ProgressPrinter {
                 labelsBehind())
             : "",
         rate,
+        waitingInKafka(run),
         latestVersion(),
         restarts());
     out.flush();
+  }
+
+  /**
+   * How many records the job's event source has yet to read from Kafka (Flink's {@code
+   * pendingRecords}): a job that keeps up reads about as fast as they come, and this stays small.
+   * Empty before the source has said.
+   */
+  static String waitingInKafka(LocalJobRun run) {
+    if (run == null) {
+      return "";
+    }
+    java.util.OptionalLong waiting = ProgressMetrics.recordsWaiting(run.jobId());
+    return waiting.isEmpty() ? "" : String.format(", %,d waiting in Kafka", waiting.getAsLong());
   }
 
   /**
@@ -227,9 +242,12 @@ final class ProgressPrinter {
             restarts, restarts == 1 ? "" : "s");
   }
 
-  /** Says, at each restart, the failure behind it (from {@code failures}). */
-  ProgressPrinter withFailures(JobFailures failures) {
-    this.failures = failures;
+  /**
+   * Says how far behind Kafka the job of {@code run} is, and at each restart the failure behind it.
+   */
+  ProgressPrinter following(LocalJobRun run) {
+    this.run = run;
+    this.failures = run.failures();
     return this;
   }
 

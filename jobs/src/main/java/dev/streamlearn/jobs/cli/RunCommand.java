@@ -142,8 +142,7 @@ final class RunCommand implements Callable<Integer> {
             webUiPort);
     try (BrokerWatch broker = new BrokerWatch(endpoint)) {
       if (!run.runUntil(
-          broker.after(
-              ProgressPrinter.of(spec, models, System.out).withFailures(run.failures())::print),
+          broker.after(ProgressPrinter.of(spec, models, System.out).following(run)::print),
           Duration.ofSeconds(5),
           deadline)) {
         System.out.println("Stopping cleanly...");

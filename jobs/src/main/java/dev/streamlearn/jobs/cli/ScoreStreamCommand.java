@@ -193,7 +193,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
             version,
             served instanceof ServedBestCandidates best ? best : null,
             classification,
-            run.failures(),
+            run,
             System.out);
     try (BrokerWatch broker = new BrokerWatch(endpoint)) {
       if (!run.runUntil(broker.after(progress::print), Duration.ofSeconds(5), deadline)) {
@@ -278,8 +278,8 @@ final class ScoreStreamCommand implements Callable<Integer> {
     private final String version;
     private final boolean classification;
 
-    /** The job's restarts and why; null where nobody asks (the demo's own line says them). */
-    private final JobFailures failures;
+    /** The job: its backlog in Kafka, its restarts and why. */
+    private final LocalJobRun run;
 
     private final PrintStream out;
     private final long start = System.nanoTime();
@@ -290,19 +290,19 @@ final class ScoreStreamCommand implements Callable<Integer> {
         String version,
         ServedBestCandidates best,
         boolean classification,
-        JobFailures failures,
+        LocalJobRun run,
         PrintStream out) {
       this.store = store;
       this.model = model;
       this.version = version;
       this.best = best;
       this.classification = classification;
-      this.failures = failures;
+      this.run = run;
       this.out = out;
     }
 
     private String restarts() {
-      return failures == null ? "" : failures.progressNote();
+      return run.failures().progressNote();
     }
 
     void print() {
@@ -319,7 +319,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
         out.printf(
             "[%4ds] %s%s%s%n",
             (System.nanoTime() - start) / 1_000_000_000L,
-            counts(classification),
+            counts(classification, run),
             serving,
             restarts());
         out.flush();
@@ -337,14 +337,15 @@ final class ScoreStreamCommand implements Callable<Integer> {
       out.printf(
           "[%4ds] %s | %s %s%s%n",
           (System.nanoTime() - start) / 1_000_000_000L,
-          counts(classification),
+          counts(classification, run),
           version.chars().allMatch(Character::isDigit) ? "scoring with" : version + " ->",
           pointsAt,
           restarts());
       out.flush();
     }
 
-    static String counts(boolean classification) {
+    /** The scoring job's counts, and how far behind Kafka {@code run} is (none when null). */
+    static String counts(boolean classification, LocalJobRun run) {
       long read = ProgressMetrics.count(PipelineCounters.SCORING_READ);
       long scored = ProgressMetrics.count(PipelineCounters.SCORED);
       long deadLettered = ProgressMetrics.count(PipelineCounters.SCORING_DEAD_LETTERED);
@@ -352,8 +353,12 @@ final class ScoreStreamCommand implements Callable<Integer> {
       long right = ProgressMetrics.count(PipelineCounters.PREDICTED_RIGHT);
       String line =
           String.format(
-              "read %,d | scored %,d | dead-lettered %,d | versions swapped %,d",
-              read, scored, deadLettered, ProgressMetrics.count(PipelineCounters.VERSIONS_SWAPPED));
+              "read %,d%s | scored %,d | dead-lettered %,d | versions swapped %,d",
+              read,
+              ProgressPrinter.waitingInKafka(run),
+              scored,
+              deadLettered,
+              ProgressMetrics.count(PipelineCounters.VERSIONS_SWAPPED));
       if (classification && labeled > 0) {
         line += String.format(" | accuracy %.3f on %,d labeled", (double) right / labeled, labeled);
       }
@@ -395,7 +400,7 @@ final class ScoreStreamCommand implements Callable<Integer> {
       return String.format(
           "%sAccounted for: read %,d = scored %,d + dead-lettered %,d%s%s%nPredictions are in"
               + " topic %s; refused records in %s.",
-          withCounts ? counts(true) + String.format("%n") : "",
+          withCounts ? counts(true, null) + String.format("%n") : "",
           read,
           scored,
           deadLettered,

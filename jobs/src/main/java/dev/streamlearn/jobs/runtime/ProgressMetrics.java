@@ -6,6 +6,7 @@ import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.LongStream;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
@@ -35,8 +36,20 @@ public final class ProgressMetrics implements MetricReporter {
   private static final Map<String, Histogram> HISTOGRAMS = new ConcurrentHashMap<>();
   private static final Map<Gauge<?>, String> GAUGES = new ConcurrentHashMap<>();
 
+  /** The event sources' {@link #PENDING_RECORDS} gauges, and the id of each one's job. */
+  private static final Map<Gauge<?>, String> PENDING = new ConcurrentHashMap<>();
+
   /** Flink's own gauge of how often the running job restarted after a failure. */
   public static final String JOB_RESTARTS = "numRestarts";
+
+  /**
+   * Flink's gauge of the records a source has yet to read (for Kafka: up to the partitions' end
+   * offsets), kept for the pipeline's event sources ({@code read-events}).
+   */
+  public static final String PENDING_RECORDS = "pendingRecords";
+
+  /** The operator of the jobs' event sources, whose backlog the progress line shows. */
+  private static final String EVENT_SOURCE = "read-events";
 
   /** The restarts the job's gauge said last, kept once the job is over and the gauge gone. */
   private static final AtomicLong RESTARTS_SEEN = new AtomicLong();
@@ -44,6 +57,22 @@ public final class ProgressMetrics implements MetricReporter {
   /** How often the job restarted after a failure (0 before its gauge is there), also after it. */
   public static long restarts() {
     return Math.max(gaugeMax(JOB_RESTARTS).orElse(0), RESTARTS_SEEN.get());
+  }
+
+  /**
+   * The records waiting in Kafka for the event sources of job {@code jobId}, summed over their
+   * subtasks; empty before a source has said (its gauge is there once it has fetched).
+   */
+  public static OptionalLong recordsWaiting(String jobId) {
+    long[] values =
+        PENDING.entrySet().stream()
+            .filter(e -> e.getValue().equals(jobId))
+            .map(e -> e.getKey().getValue())
+            .filter(Number.class::isInstance)
+            .mapToLong(value -> ((Number) value).longValue())
+            .filter(value -> value >= 0)
+            .toArray();
+    return values.length == 0 ? OptionalLong.empty() : OptionalLong.of(LongStream.of(values).sum());
   }
 
   /** The largest value of a numeric gauge over the subtasks that have it; empty when none does. */
@@ -84,6 +113,7 @@ public final class ProgressMetrics implements MetricReporter {
     RETIRED.clear();
     HISTOGRAMS.clear();
     GAUGES.clear();
+    PENDING.clear();
     RESTARTS_SEEN.set(0);
   }
 
@@ -114,6 +144,9 @@ public final class ProgressMetrics implements MetricReporter {
     } else if (metric instanceof Counter counter && isPipelineMetric(name, group)) {
       LIVE.put(counter, name);
     }
+    if (metric instanceof Gauge<?> gauge && name.equals(PENDING_RECORDS) && isEventSource(group)) {
+      PENDING.put(gauge, group.getAllVariables().getOrDefault(ScopeFormat.SCOPE_JOB_ID, ""));
+    }
     if (metric instanceof Histogram histogram && isPipelineMetric(name, group)) {
       HISTOGRAMS.put(name, histogram);
     }
@@ -125,6 +158,7 @@ public final class ProgressMetrics implements MetricReporter {
 
   @Override
   public void notifyOfRemovedMetric(Metric metric, String name, MetricGroup group) {
+    PENDING.remove(metric);
     if (metric instanceof Gauge<?> gauge && GAUGES.remove(gauge) != null) {
       if (name.equals(JOB_RESTARTS) && gauge.getValue() instanceof Number restarts) {
         RESTARTS_SEEN.accumulateAndGet(restarts.longValue(), Math::max);
@@ -170,6 +204,11 @@ public final class ProgressMetrics implements MetricReporter {
       Counter current = counter;
       return (current == null ? lastCount : current.getCount()) - countBeforeJob;
     }
+  }
+
+  private static boolean isEventSource(MetricGroup group) {
+    String operator = group.getAllVariables().get(ScopeFormat.SCOPE_OPERATOR_NAME);
+    return operator != null && operator.endsWith(EVENT_SOURCE);
   }
 
   private static boolean isPipelineMetric(String name, MetricGroup group) {
