@@ -65,20 +65,51 @@ public final class KafkaConnectors {
     return builder.build();
   }
 
+  /**
+   * The training job's refusals, to {@code source.dead-letter-topic}, delivered as {@code
+   * source.dead-letter-delivery} says (exactly once: in transactions named {@code
+   * <source.group-id>-dead-letters}).
+   */
   public static KafkaSink<Refusal> deadLetterSink(PipelineSpec.Source spec) {
-    return deadLetterSink(KafkaEndpoint.of(spec), spec.deadLetterTopic());
+    return deadLetterSink(
+        KafkaEndpoint.of(spec),
+        spec.deadLetterTopic(),
+        spec.deadLettersExactlyOnce(),
+        spec.groupId() + "-dead-letters");
   }
 
-  public static KafkaSink<Refusal> deadLetterSink(KafkaEndpoint kafka, String topic) {
-    return KafkaSink.<Refusal>builder()
-        .setKafkaProducerConfig(kafka.properties())
-        .setRecordSerializer(
-            new AvroRecords<>(
-                topic,
-                Topics::deadLetters,
-                (Refusal refusal) -> refusal.eventId,
-                KafkaConnectors::toDeadLetter))
-        .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+  /**
+   * Refusals as Avro {@link DeadLetter}s keyed by event id: at least once, or exactly once (in
+   * Kafka transactions committed with each checkpoint, named from {@code transactionalIdPrefix}).
+   */
+  public static KafkaSink<Refusal> deadLetterSink(
+      KafkaEndpoint kafka, String topic, boolean exactlyOnce, String transactionalIdPrefix) {
+    return delivered(
+        KafkaSink.<Refusal>builder()
+            .setKafkaProducerConfig(kafka.properties())
+            .setRecordSerializer(
+                new AvroRecords<>(
+                    topic,
+                    Topics::deadLetters,
+                    (Refusal refusal) -> refusal.eventId,
+                    KafkaConnectors::toDeadLetter)),
+        exactlyOnce,
+        transactionalIdPrefix);
+  }
+
+  /** The sink {@code builder} makes, at least once or exactly once. */
+  private static <T> KafkaSink<T> delivered(
+      org.apache.flink.connector.kafka.sink.KafkaSinkBuilder<T> builder,
+      boolean exactlyOnce,
+      String transactionalIdPrefix) {
+    if (!exactlyOnce) {
+      return builder.setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE).build();
+    }
+    return builder
+        .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+        .setTransactionalIdPrefix(transactionalIdPrefix)
+        // Within the broker's transaction.max.timeout.ms (15 minutes by default).
+        .setProperty("transaction.timeout.ms", "900000")
         .build();
   }
 
@@ -89,7 +120,7 @@ public final class KafkaConnectors {
    */
   public static KafkaSink<ScoredEvent> predictionSink(
       KafkaEndpoint kafka, String topic, boolean exactlyOnce, String transactionalIdPrefix) {
-    var builder =
+    return delivered(
         KafkaSink.<ScoredEvent>builder()
             .setKafkaProducerConfig(kafka.properties())
             .setRecordSerializer(
@@ -97,16 +128,9 @@ public final class KafkaConnectors {
                     topic,
                     Topics::predictions,
                     (ScoredEvent event) -> event.id,
-                    KafkaConnectors::toPrediction));
-    if (!exactlyOnce) {
-      return builder.setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE).build();
-    }
-    return builder
-        .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
-        .setTransactionalIdPrefix(transactionalIdPrefix)
-        // Within the broker's transaction.max.timeout.ms (15 minutes by default).
-        .setProperty("transaction.timeout.ms", "900000")
-        .build();
+                    KafkaConnectors::toPrediction)),
+        exactlyOnce,
+        transactionalIdPrefix);
   }
 
   /** Per-window validation metrics as Avro {@link WindowMetrics}, keyed by model name. */

@@ -106,6 +106,15 @@ public final class ScoringJob implements FlinkJob {
     }
     PipelineSpec.Source in = spec.source();
     KafkaEndpoint kafka = KafkaEndpoint.of(in);
+    // Two scoring jobs writing exactly once must not share transactional ids.
+    String transactionalIds =
+        String.join(
+            "-",
+            "streamlearn-score",
+            model,
+            versionOrAlias,
+            candidate == null ? "" : candidate,
+            predictionsTopic);
     return new ScoringJob(
         spec,
         models,
@@ -114,19 +123,12 @@ public final class ScoringJob implements FlinkJob {
         candidate,
         refresh,
         KafkaConnectors.source(scoringSource(spec)),
-        KafkaConnectors.deadLetterSink(kafka, deadLetterTopicOf(predictionsTopic)),
-        KafkaConnectors.predictionSink(
+        KafkaConnectors.deadLetterSink(
             kafka,
-            predictionsTopic,
-            exactlyOnce,
-            // Two scoring jobs writing exactly once must not share transactional ids.
-            String.join(
-                "-",
-                "streamlearn-score",
-                model,
-                versionOrAlias,
-                candidate == null ? "" : candidate,
-                predictionsTopic)));
+            deadLetterTopicOf(predictionsTopic),
+            in.deadLettersExactlyOnce(),
+            transactionalIds + "-dead-letters"),
+        KafkaConnectors.predictionSink(kafka, predictionsTopic, exactlyOnce, transactionalIds));
   }
 
   /**
@@ -174,7 +176,8 @@ public final class ScoringJob implements FlinkJob {
         in.unknownFields(),
         in.recordSchema(),
         in.labels(),
-        in.kafka());
+        in.kafka(),
+        in.deadLetterDelivery());
   }
 
   /** Where predictions go unless told: {@code <source.topic>.predictions}. */

@@ -102,11 +102,13 @@ public final class StreamLearnJob implements FlinkJob {
             .process(new DecodeEvents(spec), ExampleSerializer.TYPE)
             .name("decode-events")
             .uid("decode-events");
-    examples
-        .getSideOutput(DecodeEvents.REFUSED)
-        .sinkTo(deadLetters)
-        .name("dead-letters")
-        .uid("dead-letters");
+    // Exactly once, the refusals of decoding and of the label join go to one sink: two writing in
+    // transactions to the same topic under one name would fence each other.
+    boolean oneDeadLetterSink = spec.source().deadLettersExactlyOnce();
+    DataStream<Refusal> refusals = examples.getSideOutput(DecodeEvents.REFUSED);
+    if (!oneDeadLetterSink) {
+      refusals.sinkTo(deadLetters).name("dead-letters").uid("dead-letters");
+    }
 
     WatermarkStrategy<Example> eventTime =
         WatermarkStrategy.<Example>forBoundedOutOfOrderness(spec.source().maxOutOfOrderness())
@@ -145,13 +147,20 @@ public final class StreamLearnJob implements FlinkJob {
           byId.process(new JoinLabels(spec.source()), ExampleSerializer.TYPE)
               .name("join-labels")
               .uid("join-labels");
-      // A sink of its own rather than a union with the decoder's: each chains to its operator.
-      labeled
-          .getSideOutput(JoinLabels.REFUSED)
-          .sinkTo(deadLetters)
-          .name("join-dead-letters")
-          .uid("join-dead-letters");
+      if (oneDeadLetterSink) {
+        refusals = refusals.union(labeled.getSideOutput(JoinLabels.REFUSED));
+      } else {
+        // A sink of its own rather than a union with the decoder's: each chains to its operator.
+        labeled
+            .getSideOutput(JoinLabels.REFUSED)
+            .sinkTo(deadLetters)
+            .name("join-dead-letters")
+            .uid("join-dead-letters");
+      }
       unique = labeled;
+    }
+    if (oneDeadLetterSink) {
+      refusals.sinkTo(deadLetters).name("dead-letters").uid("dead-letters");
     }
 
     // One model, one per segment, or one per hyper-parameter candidate (every event copied to

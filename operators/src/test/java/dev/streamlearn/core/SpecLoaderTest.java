@@ -14,6 +14,30 @@ class SpecLoaderTest {
   private static final String MINIMAL = "features:\n  - {name: x, type: numeric}\n";
 
   @Test
+  void readsHowDeadLettersAreDelivered() {
+    assertThat(SpecLoader.parse(MINIMAL).source().deadLettersExactlyOnce()).isFalse();
+    assertThat(
+            SpecLoader.parse(MINIMAL + "source: {dead-letter-delivery: exactly-once}\n")
+                .source()
+                .deadLettersExactlyOnce())
+        .isTrue();
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "source: {dead-letter-delivery: twice}\n"))
+        .hasMessageContaining("source.dead-letter-delivery")
+        .hasMessageContaining("at-least-once")
+        .hasMessageContaining("exactly-once");
+    assertThatThrownBy(
+            () ->
+                SpecLoader.parse(
+                    MINIMAL
+                        + "source: {dead-letter-delivery: exactly-once}\n"
+                        + "checkpoint: {interval: 0s}\n"))
+        .hasMessage(
+            "spec key 'source.dead-letter-delivery' = 'exactly-once': at-least-once when"
+                + " checkpoint.interval is 0s: exactly-once commits each checkpoint's refusals,"
+                + " and without checkpoints none would be committed");
+  }
+
+  @Test
   void fillsDefaults() {
     PipelineSpec spec = SpecLoader.parse(MINIMAL);
     assertThat(spec.name()).isEqualTo("model");

@@ -75,11 +75,11 @@ class FailoverITCase {
       Map<String, Long> uninterruptedCounts = trainingCounts();
 
       Path failedStore = directory.resolve("failed");
-      FailingRefusals.reset();
+      FailingOnce.reset();
       ProgressMetrics.reset();
-      run(spec(kafka, failedStore), new FailingRefusals());
-      assertThat(FailingRefusals.FAILED.get()).as("the failure was injected").isTrue();
-      assertThat(FailingRefusals.RESTORED.get())
+      run(spec(kafka, failedStore), new FailingOnce<>());
+      assertThat(FailingOnce.FAILED.get()).as("the failure was injected").isTrue();
+      assertThat(FailingOnce.RESTORED.get())
           .as("the second attempt restored a checkpoint")
           .isTrue();
       assertThat(ProgressMetrics.restarts()).isEqualTo(1);
@@ -126,6 +126,53 @@ class FailoverITCase {
   }
 
   /**
+   * Dead letters written exactly once ({@code source.dead-letter-delivery: exactly-once}), the job
+   * failed mid-stream (in another sink) and restarted from its last checkpoint: a reader of
+   * committed records finds each refused record on the dead-letter topic once, as many as the
+   * counter says.
+   */
+  @Test
+  void exactlyOnceDeadLettersLeaveNoSecondCopyAfterARestore() throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
+      kafka.createTopic("fo-events", 1);
+      kafka.createTopic("fo-events.dead-letter", 1);
+      int events = produce(kafka.bootstrapServers(), 12_000);
+      Map<String, Object> tree =
+          SpecLoader.readTree(specText(kafka, directory.resolve("eo-dead-letters")), "fo.yaml");
+      SpecLoader.override(tree, "source.dead-letter-delivery", "exactly-once");
+      PipelineSpec spec = SpecLoader.fromTree(tree);
+
+      FailingOnce.reset();
+      ProgressMetrics.reset();
+      StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+      env.setParallelism(1);
+      StreamLearnJob job =
+          new StreamLearnJob(
+              spec,
+              KafkaConnectors.source(spec.source()),
+              KafkaConnectors.deadLetterSink(spec.source()),
+              new PublishModel(spec.store().uri(), true),
+              new FailingOnce<>());
+      job.addTo(env);
+      env.execute(job.jobName());
+      assertThat(FailingOnce.FAILED.get()).as("the failure was injected").isTrue();
+      assertThat(FailingOnce.RESTORED.get())
+          .as("the second attempt restored a checkpoint")
+          .isTrue();
+
+      var codec = Topics.deadLetters();
+      List<Long> refusedOffsets = new java.util.ArrayList<>();
+      for (var record :
+          TopicReader.readToTheEnd(kafka.bootstrapServers(), "fo-events.dead-letter", true)) {
+        refusedOffsets.add(codec.decode(record.value()).getOffset());
+      }
+      assertThat(refusedOffsets).hasSize(12_000 - events);
+      assertThat(new java.util.HashSet<>(refusedOffsets)).hasSize(12_000 - events);
+      assertThat(ProgressMetrics.count(PipelineCounters.DEAD_LETTERED)).isEqualTo(12_000 - events);
+    }
+  }
+
+  /**
    * The scoring job with exactly-once predictions, failed mid-stream and restarted from its last
    * checkpoint: a consumer of committed records sees one prediction per event, none twice.
    */
@@ -138,7 +185,7 @@ class FailoverITCase {
       PipelineSpec spec = spec(kafka, directory.resolve("scoring"));
       run(spec, new DiscardRefusals());
 
-      FailingRefusals.reset();
+      FailingOnce.reset();
       ProgressMetrics.reset();
       StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
       env.setParallelism(1);
@@ -151,7 +198,7 @@ class FailoverITCase {
               null,
               Duration.ofSeconds(10),
               KafkaConnectors.source(ScoringJob.scoringSource(spec)),
-              new FailingRefusals(),
+              new FailingOnce<>(),
               KafkaConnectors.predictionSink(
                   dev.streamlearn.jobs.KafkaEndpoint.plain(kafka.bootstrapServers()),
                   "fo-events.predictions",
@@ -159,8 +206,8 @@ class FailoverITCase {
                   "fo-scoring"));
       job.addTo(env);
       env.execute(job.jobName());
-      assertThat(FailingRefusals.FAILED.get()).as("the failure was injected").isTrue();
-      assertThat(FailingRefusals.RESTORED.get())
+      assertThat(FailingOnce.FAILED.get()).as("the failure was injected").isTrue();
+      assertThat(FailingOnce.RESTORED.get())
           .as("the second attempt restored a checkpoint")
           .isTrue();
 
@@ -197,11 +244,11 @@ class FailoverITCase {
       PipelineSpec spec = SpecLoader.fromTree(tree);
 
       // The decoder's refusals and the join's go to two sinks, each this one.
-      FailingRefusals.reset(2);
+      FailingOnce.reset(2);
       ProgressMetrics.reset();
-      run(spec, new FailingRefusals());
-      assertThat(FailingRefusals.FAILED.get()).as("the failure was injected").isTrue();
-      assertThat(FailingRefusals.RESTORED.get())
+      run(spec, new FailingOnce<>());
+      assertThat(FailingOnce.FAILED.get()).as("the failure was injected").isTrue();
+      assertThat(FailingOnce.RESTORED.get())
           .as("the second attempt restored a checkpoint")
           .isTrue();
 
@@ -379,17 +426,16 @@ class FailoverITCase {
   static final class DiscardRefusals implements Sink<Refusal> {
     @Override
     public SinkWriter<Refusal> createWriter(WriterInitContext context) {
-      return new Writer();
+      return new Writer<>();
     }
   }
 
   /**
-   * Drops refusals too, but fails the job once: on the first refusal after the second checkpoint's
-   * snapshot of every writer. With one checkpoint at a time, the first has completed by then, so
-   * the restart restores it.
+   * Drops what it is given too (refusals, or window reports), but fails the job once: on the first
+   * record after the second checkpoint's snapshot of every writer. With one checkpoint at a time,
+   * the first has completed by then, so the restart restores it.
    */
-  static final class FailingRefusals
-      implements Sink<Refusal>, SupportsWriterState<Refusal, Integer> {
+  static final class FailingOnce<T> implements Sink<T>, SupportsWriterState<T, Integer> {
     static final AtomicBoolean FAILED = new AtomicBoolean();
     static final AtomicBoolean RESTORED = new AtomicBoolean();
     static final AtomicInteger SNAPSHOTS = new AtomicInteger();
@@ -412,17 +458,17 @@ class FailoverITCase {
     }
 
     @Override
-    public StatefulSinkWriter<Refusal, Integer> createWriter(WriterInitContext context) {
-      return new Writer();
+    public StatefulSinkWriter<T, Integer> createWriter(WriterInitContext context) {
+      return new FailingWriter<>();
     }
 
     @Override
-    public StatefulSinkWriter<Refusal, Integer> restoreWriter(
+    public StatefulSinkWriter<T, Integer> restoreWriter(
         WriterInitContext context, Collection<Integer> recoveredState) {
       if (context.getRestoredCheckpointId().isPresent()) {
         RESTORED.set(true);
       }
-      return new Writer();
+      return new FailingWriter<>();
     }
 
     @Override
@@ -445,15 +491,14 @@ class FailoverITCase {
       };
     }
 
-    private static final class Writer extends FailoverITCase.Writer {
+    private static final class FailingWriter<T> extends Writer<T> {
       @Override
-      public void write(Refusal refusal, Context context) throws InterruptedException {
+      public void write(T record, Context context) throws InterruptedException {
         // Slow enough that several checkpoints pass while the stream flows.
         Thread.sleep(2);
         if (!FAILED.get() && SNAPSHOTS.get() >= snapshotsBeforeFailure) {
           FAILED.set(true);
-          throw new IllegalStateException(
-              "injected failure at " + refusal.topic + "@" + refusal.offset);
+          throw new IllegalStateException("injected failure at " + record);
         }
       }
 
@@ -465,9 +510,9 @@ class FailoverITCase {
     }
   }
 
-  private static class Writer implements StatefulSinkWriter<Refusal, Integer> {
+  private static class Writer<T> implements StatefulSinkWriter<T, Integer> {
     @Override
-    public void write(Refusal refusal, Context context) throws InterruptedException {}
+    public void write(T record, Context context) throws InterruptedException {}
 
     @Override
     public void flush(boolean endOfInput) {}

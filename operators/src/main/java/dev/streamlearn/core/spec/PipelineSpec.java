@@ -153,8 +153,19 @@ public record PipelineSpec(
       String unknownFields,
       RecordSchema recordSchema,
       Labels labels,
-      KafkaProperties kafka)
+      KafkaProperties kafka,
+      String deadLetterDelivery)
       implements Serializable {
+
+    /**
+     * Whether refusals are written to the dead-letter topic in Kafka transactions committed with
+     * each checkpoint ({@code source.dead-letter-delivery: exactly-once}): a restored job then
+     * leaves no second copy there, and a reader of committed records sees each refusal once, a
+     * checkpoint interval after it happened.
+     */
+    public boolean deadLettersExactlyOnce() {
+      return "exactly-once".equals(deadLetterDelivery);
+    }
 
     /** Whether events may arrive without their label, to be joined with it from a labels topic. */
     public boolean labelsFollow() {

@@ -164,6 +164,7 @@ public final class SpecLoader {
         "starting-offsets",
         "bounded",
         "dead-letter-topic",
+        "dead-letter-delivery",
         "metrics-topic",
         "max-out-of-orderness",
         "idle-timeout",
@@ -197,7 +198,9 @@ public final class SpecLoader {
             unknownFields,
             recordSchema,
             source.has("labels") ? labels(source.child("labels"), topic, recordSchema) : null,
-            kafkaProperties(source));
+            kafkaProperties(source),
+            source.oneOf(
+                "dead-letter-delivery", "at-least-once", List.of("at-least-once", "exactly-once")));
     if (sourceSpec.labelsFollow()) {
       String labelsTopic = sourceSpec.labels().topic();
       if (labelsTopic.equals(sourceSpec.deadLetterTopic())
@@ -276,6 +279,13 @@ public final class SpecLoader {
     store.allow("uri", "keep");
     Node checkpoint = spec.child("checkpoint");
     checkpoint.allow("interval");
+    if (sourceSpec.deadLettersExactlyOnce() && checkpoint.duration("interval", "10s").isZero()) {
+      throw new SpecException(
+          "source.dead-letter-delivery",
+          "exactly-once",
+          "at-least-once when checkpoint.interval is 0s: exactly-once commits each checkpoint's"
+              + " refusals, and without checkpoints none would be committed");
+    }
     List<PipelineSpec.Candidate> candidates = candidates(spec, name, task);
 
     return new PipelineSpec(
