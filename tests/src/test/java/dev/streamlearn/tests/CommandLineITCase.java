@@ -101,6 +101,75 @@ class CommandLineITCase {
   }
 
   /**
+   * {@code produce --partitions} creates the topic with that many partitions and spreads the events
+   * over them (keyed by id); for a topic that exists it says the option does not apply.
+   */
+  @Test
+  void producesIntoAsManyPartitionsAsAsked() throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
+      Path spec = creditSpec(kafka, "wide-events", false);
+      String credit = repositoryFile("../shared/data/credit-g.csv").toString();
+      StringWriter err = new StringWriter();
+      String first =
+          runPrinting(
+              err,
+              "produce",
+              "--spec",
+              spec.toString(),
+              "--input",
+              credit,
+              "--label",
+              "class",
+              "--partitions",
+              "3");
+      assertThat(first)
+          .contains(
+              "Created topic wide-events at "
+                  + kafka.bootstrapServers()
+                  + " (3 partitions, the broker's default replication).");
+      java.util.Properties properties = new java.util.Properties();
+      properties.put("bootstrap.servers", kafka.bootstrapServers());
+      try (var admin = org.apache.kafka.clients.admin.Admin.create(properties)) {
+        var partitions =
+            admin
+                .describeTopics(List.of("wide-events"))
+                .allTopicNames()
+                .get()
+                .get("wide-events")
+                .partitions();
+        assertThat(partitions).hasSize(3);
+        Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec>
+            latest = new java.util.HashMap<>();
+        for (var partition : partitions) {
+          latest.put(
+              new org.apache.kafka.common.TopicPartition("wide-events", partition.partition()),
+              org.apache.kafka.clients.admin.OffsetSpec.latest());
+        }
+        var ends = admin.listOffsets(latest).all().get().values();
+        assertThat(ends.stream().mapToLong(end -> end.offset()).sum()).isEqualTo(1000);
+        assertThat(ends).allSatisfy(end -> assertThat(end.offset()).isPositive());
+      }
+
+      String again =
+          runPrinting(
+              err,
+              "produce",
+              "--spec",
+              spec.toString(),
+              "--input",
+              credit,
+              "--label",
+              "class",
+              "--partitions",
+              "5");
+      assertThat(again)
+          .contains(
+              "Topic wide-events exists with 3 partitions; --partitions 5 applies to a topic this"
+                  + " command creates");
+    }
+  }
+
+  /**
    * {@code run --duration} stops with a savepoint and says how to resume; {@code run
    * --from-savepoint} under a spec with other training settings goes on with the same model: its
    * versions, statistics and Kafka offsets continue, and only the new events are read.

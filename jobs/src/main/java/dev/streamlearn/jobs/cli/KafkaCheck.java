@@ -107,10 +107,19 @@ final class KafkaCheck implements AutoCloseable {
    * created it, false when it existed already.
    */
   boolean createTopic(String topic) {
+    return createTopic(topic, null);
+  }
+
+  /**
+   * Creates {@code topic} with {@code partitions} partitions (the broker's default when null) and
+   * the broker's default replication; true when this call created it, false when it existed.
+   */
+  boolean createTopic(String topic, Integer partitions) {
     try {
       await(
           admin
-              .createTopics(List.of(new NewTopic(topic, Optional.empty(), Optional.empty())))
+              .createTopics(
+                  List.of(new NewTopic(topic, Optional.ofNullable(partitions), Optional.empty())))
               .all());
       return true;
     } catch (ExecutionException e) {

@@ -84,6 +84,14 @@ final class ProduceCommand implements Callable<Integer> {
           "Send the events with their labels left out, to be labeled later with --labels.")
   boolean withoutLabels;
 
+  @Option(
+      names = "--partitions",
+      converter = AtLeastOne.class,
+      description =
+          "The partitions of the topic when this command creates it (default: the broker's"
+              + " default); as many as the pipeline's --parallelism, for each reader to have one.")
+  Integer partitions;
+
   @Mixin KafkaOptions kafkaOptions;
 
   @Spec CommandSpec command;
@@ -115,10 +123,22 @@ final class ProduceCommand implements Callable<Integer> {
     Duration timeout = kafkaOptions.timeout();
     KafkaEndpoint endpoint = KafkaEndpoint.of(spec.source());
     try (KafkaCheck kafka = new KafkaCheck(endpoint, timeout)) {
-      if (kafka.createTopic(topic)) {
+      if (kafka.createTopic(topic, partitions)) {
         System.out.printf(
-            "Created topic %s at %s (the broker's default partitions and replication).%n",
-            topic, spec.source().bootstrapServers());
+            "Created topic %s at %s (%s).%n",
+            topic,
+            spec.source().bootstrapServers(),
+            partitions == null
+                ? "the broker's default partitions and replication"
+                : partitions
+                    + " partition"
+                    + (partitions == 1 ? "" : "s")
+                    + ", the broker's default replication");
+      } else if (partitions != null && kafka.partitions(topic) != partitions) {
+        System.out.printf(
+            "Topic %s exists with %d partitions; --partitions %d applies to a topic this command"
+                + " creates (more partitions for an existing topic: kafka-topics.sh --alter).%n",
+            topic, kafka.partitions(topic), partitions);
       }
     }
     SendFailures failures = new SendFailures();

@@ -58,6 +58,7 @@ class StreamLearnCliTest {
       {"bench", "pipeline", "--parallelism", "0"},
       {"bench", "server", "--clients", "0"},
       {"bench", "server", "--requests", "0"},
+      {"produce", "--spec", "spec.yaml", "--input", "rows.csv", "--partitions", "0"},
     };
     for (String[] args : cases) {
       String option = args[args.length - 2];
