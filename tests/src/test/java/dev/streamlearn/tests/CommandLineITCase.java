@@ -110,19 +110,20 @@ class CommandLineITCase {
       Path spec = creditSpec(kafka, "wide-events", false);
       String credit = repositoryFile("../shared/data/credit-g.csv").toString();
       StringWriter err = new StringWriter();
-      String first =
-          runPrinting(
-              err,
-              "produce",
-              "--spec",
-              spec.toString(),
-              "--input",
-              credit,
-              "--label",
-              "class",
-              "--partitions",
-              "3");
-      assertThat(first)
+      java.util.function.Function<Integer, String> produceInto =
+          partitions ->
+              runPrinting(
+                  err,
+                  "produce",
+                  "--spec",
+                  spec.toString(),
+                  "--input",
+                  credit,
+                  "--label",
+                  "class",
+                  "--partitions",
+                  String.valueOf(partitions));
+      assertThat(produceInto.apply(3))
           .contains(
               "Created topic wide-events at "
                   + kafka.bootstrapServers()
@@ -150,19 +151,7 @@ class CommandLineITCase {
         assertThat(ends).allSatisfy(end -> assertThat(end.offset()).isPositive());
       }
 
-      String again =
-          runPrinting(
-              err,
-              "produce",
-              "--spec",
-              spec.toString(),
-              "--input",
-              credit,
-              "--label",
-              "class",
-              "--partitions",
-              "5");
-      assertThat(again)
+      assertThat(produceInto.apply(5))
           .contains(
               "Topic wide-events exists with 3 partitions; --partitions 5 applies to a topic this"
                   + " command creates");
