@@ -264,8 +264,10 @@ public final class TrainModel
     }
     // Every candidate sees the same events; one copy of each counts it.
     boolean counts = ModelRouter.countsEvent(example);
-    System.arraycopy(
-        current.featurizer.counters, 0, featureCountsBefore, 0, featureCountsBefore.length);
+    if (counts) {
+      System.arraycopy(
+          current.featurizer.counters, 0, featureCountsBefore, 0, featureCountsBefore.length);
+    }
     long[] openBefore = current.openWindows;
     long lateBefore = current.lateEvents;
     ModelTrainer.Output output = output(context, out);

@@ -27,9 +27,7 @@ final class FlinkUiOption {
     if (port == null) {
       return -1;
     }
-    if (port < 1 || port > 65535) {
-      throw new IllegalArgumentException("--flink-ui " + port + ": a port in [1, 65535]");
-    }
+    MetricsOption.inPortRange("--flink-ui", port);
     try (ServerSocket probe = new ServerSocket()) {
       probe.bind(new InetSocketAddress(port));
     } catch (IOException e) {

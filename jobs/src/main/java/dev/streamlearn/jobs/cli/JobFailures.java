@@ -39,11 +39,19 @@ final class JobFailures {
    * where Flink says it; empty before any restart.
    */
   String progressNote() {
+    // Before a restart, latest asks nothing.
     long restarts = ProgressMetrics.restarts();
+    return progressNote(restarts, latest(restarts));
+  }
+
+  /**
+   * {@code | the job failed and restarted 2 times (...)}, with {@code failure} (the last one), or
+   * where to look when it is null; empty with no restart.
+   */
+  static String progressNote(long restarts, String failure) {
     if (restarts == 0) {
       return "";
     }
-    String failure = latest(restarts);
     return String.format(
         " | the job failed and restarted %d time%s (%s)",
         restarts,

@@ -21,8 +21,13 @@ final class MetricsOption {
     if (port == null) {
       return -1;
     }
+    return inPortRange("--metrics-port", port);
+  }
+
+  /** {@code port}, refused naming {@code option} when it is not a port number. */
+  static int inPortRange(String option, int port) {
     if (port < 1 || port > 65535) {
-      throw new IllegalArgumentException("--metrics-port " + port + ": a port in [1, 65535]");
+      throw new IllegalArgumentException(option + " " + port + ": a port in [1, 65535]");
     }
     return port;
   }

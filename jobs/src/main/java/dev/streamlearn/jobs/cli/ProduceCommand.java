@@ -134,11 +134,14 @@ final class ProduceCommand implements Callable<Integer> {
                     + " partition"
                     + (partitions == 1 ? "" : "s")
                     + ", the broker's default replication");
-      } else if (partitions != null && kafka.partitions(topic) != partitions) {
-        System.out.printf(
-            "Topic %s exists with %d partitions; --partitions %d applies to a topic this command"
-                + " creates (more partitions for an existing topic: kafka-topics.sh --alter).%n",
-            topic, kafka.partitions(topic), partitions);
+      } else if (partitions != null) {
+        int existing = kafka.partitions(topic);
+        if (existing != partitions) {
+          System.out.printf(
+              "Topic %s exists with %d partitions; --partitions %d applies to a topic this command"
+                  + " creates (more partitions for an existing topic: kafka-topics.sh --alter).%n",
+              topic, existing, partitions);
+        }
       }
     }
     SendFailures failures = new SendFailures();

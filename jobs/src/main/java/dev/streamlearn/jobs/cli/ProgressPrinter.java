@@ -231,15 +231,9 @@ final class ProgressPrinter {
    * where the job's {@link JobFailures} are known.
    */
   private String restarts() {
-    if (failures != null) {
-      return failures.progressNote();
-    }
-    long restarts = ProgressMetrics.restarts();
-    return restarts == 0
-        ? ""
-        : String.format(
-            " | the job failed and restarted %d time%s (why: target/streamlearn.log)",
-            restarts, restarts == 1 ? "" : "s");
+    return failures != null
+        ? failures.progressNote()
+        : JobFailures.progressNote(ProgressMetrics.restarts(), null);
   }
 
   /**

@@ -105,15 +105,7 @@ final class RunCommand implements Callable<Integer> {
     KafkaEndpoint endpoint = KafkaEndpoint.of(spec.source());
     try (KafkaCheck kafka = new KafkaCheck(endpoint, timeout)) {
       kafka.requireTopicsOf(spec.source());
-      String idleReaders =
-          idleReaders(
-              spec.source(),
-              parallelism,
-              partitionsOf(kafka, spec.source()),
-              HeldBack.VALIDATION_WINDOWS);
-      if (idleReaders != null) {
-        System.out.println(idleReaders);
-      }
+      warnOfIdleReaders(kafka, spec.source(), parallelism, HeldBack.VALIDATION_WINDOWS);
       // The topics the job writes, as score-stream creates its own: a broker that does not create
       // topics on first write would otherwise fail the job at its first dead letter or report.
       kafka.createTopic(spec.source().deadLetterTopic());
@@ -234,13 +226,20 @@ final class RunCommand implements Callable<Integer> {
         + ".";
   }
 
-  /** The partitions of the topics {@code source} reads: its events', and its labels'. */
-  static int partitionsOf(KafkaCheck kafka, PipelineSpec.Source source) {
+  /**
+   * Says {@link #idleReaders} for the partitions of the topics {@code source} reads (its events',
+   * and its labels'), as Kafka has them now; refuses what it refuses.
+   */
+  static void warnOfIdleReaders(
+      KafkaCheck kafka, PipelineSpec.Source source, int parallelism, HeldBack heldBack) {
     int partitions = kafka.partitions(source.topic());
     if (source.labelsFollow()) {
       partitions += kafka.partitions(source.labels().topic());
     }
-    return partitions;
+    String warning = idleReaders(source, parallelism, partitions, heldBack);
+    if (warning != null) {
+      System.out.println(warning);
+    }
   }
 
   /** After restarts, the failure behind the last one, as Flink tells it. */

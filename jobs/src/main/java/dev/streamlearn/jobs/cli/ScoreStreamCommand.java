@@ -148,15 +148,8 @@ final class ScoreStreamCommand implements Callable<Integer> {
       kafka.requireTopicsOf(spec.source());
       if (spec.source().labelsFollow()) {
         // Only the judging of predictions by later labels waits for event time.
-        String idleReaders =
-            RunCommand.idleReaders(
-                spec.source(),
-                parallelism,
-                RunCommand.partitionsOf(kafka, spec.source()),
-                RunCommand.HeldBack.PREDICTIONS_WITHOUT_LABEL);
-        if (idleReaders != null) {
-          System.out.println(idleReaders);
-        }
+        RunCommand.warnOfIdleReaders(
+            kafka, spec.source(), parallelism, RunCommand.HeldBack.PREDICTIONS_WITHOUT_LABEL);
       }
       kafka.createTopic(predictions);
       kafka.createTopic(ScoringJob.deadLetterTopicOf(predictions));

@@ -64,12 +64,10 @@ public final class LocalFlink {
     conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(parallelism));
     // The REST endpoint on a port known here, so that the command line can ask it why the job
     // failed; a range, should another process take the free port first.
-    int restPort = webUiPort > 0 ? webUiPort : freePort();
+    int free = webUiPort > 0 ? 0 : freePort();
     conf.setString(
         "rest.bind-port",
-        webUiPort > 0
-            ? String.valueOf(webUiPort)
-            : restPort + "-" + Math.min(65535, restPort + 20));
+        webUiPort > 0 ? String.valueOf(webUiPort) : free + "-" + Math.min(65535, free + 20));
     return StreamExecutionEnvironment.createLocalEnvironment(parallelism, conf);
   }
 

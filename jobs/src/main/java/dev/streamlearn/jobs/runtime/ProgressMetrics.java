@@ -6,7 +6,6 @@ import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.LongStream;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
@@ -64,15 +63,15 @@ public final class ProgressMetrics implements MetricReporter {
    * subtasks; empty before a source has said (its gauge is there once it has fetched).
    */
   public static OptionalLong recordsWaiting(String jobId) {
-    long[] values =
+    java.util.LongSummaryStatistics waiting =
         PENDING.entrySet().stream()
             .filter(e -> e.getValue().equals(jobId))
             .map(e -> e.getKey().getValue())
             .filter(Number.class::isInstance)
             .mapToLong(value -> ((Number) value).longValue())
             .filter(value -> value >= 0)
-            .toArray();
-    return values.length == 0 ? OptionalLong.empty() : OptionalLong.of(LongStream.of(values).sum());
+            .summaryStatistics();
+    return waiting.getCount() == 0 ? OptionalLong.empty() : OptionalLong.of(waiting.getSum());
   }
 
   /** The largest value of a numeric gauge over the subtasks that have it; empty when none does. */
