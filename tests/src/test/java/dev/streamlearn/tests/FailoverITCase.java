@@ -78,10 +78,7 @@ class FailoverITCase {
       FailingOnce.reset();
       ProgressMetrics.reset();
       run(spec(kafka, failedStore), new FailingOnce<>());
-      assertThat(FailingOnce.FAILED.get()).as("the failure was injected").isTrue();
-      assertThat(FailingOnce.RESTORED.get())
-          .as("the second attempt restored a checkpoint")
-          .isTrue();
+      FailingOnce.assertFailedAndRestored();
       assertThat(ProgressMetrics.restarts()).isEqualTo(1);
 
       // The counters went on from the checkpoint: what was read again is counted once.
@@ -155,10 +152,7 @@ class FailoverITCase {
               new FailingOnce<>());
       job.addTo(env);
       env.execute(job.jobName());
-      assertThat(FailingOnce.FAILED.get()).as("the failure was injected").isTrue();
-      assertThat(FailingOnce.RESTORED.get())
-          .as("the second attempt restored a checkpoint")
-          .isTrue();
+      FailingOnce.assertFailedAndRestored();
 
       var codec = Topics.deadLetters();
       List<Long> refusedOffsets = new java.util.ArrayList<>();
@@ -206,10 +200,7 @@ class FailoverITCase {
                   "fo-scoring"));
       job.addTo(env);
       env.execute(job.jobName());
-      assertThat(FailingOnce.FAILED.get()).as("the failure was injected").isTrue();
-      assertThat(FailingOnce.RESTORED.get())
-          .as("the second attempt restored a checkpoint")
-          .isTrue();
+      FailingOnce.assertFailedAndRestored();
 
       assertThat(ProgressMetrics.count(PipelineCounters.SCORING_READ)).isEqualTo(12_000);
       assertThat(ProgressMetrics.count(PipelineCounters.SCORED)).isEqualTo(events);
@@ -247,10 +238,7 @@ class FailoverITCase {
       FailingOnce.reset(2);
       ProgressMetrics.reset();
       run(spec, new FailingOnce<>());
-      assertThat(FailingOnce.FAILED.get()).as("the failure was injected").isTrue();
-      assertThat(FailingOnce.RESTORED.get())
-          .as("the second attempt restored a checkpoint")
-          .isTrue();
+      FailingOnce.assertFailedAndRestored();
 
       LocalModelStore store = new LocalModelStore(directory.resolve("joined"));
       List<Long> versions = store.versions("fo");
@@ -445,6 +433,12 @@ class FailoverITCase {
 
     static void reset() {
       reset(1);
+    }
+
+    /** The failure was injected, and the attempt after it restored a checkpoint. */
+    static void assertFailedAndRestored() {
+      assertThat(FAILED.get()).as("the failure was injected").isTrue();
+      assertThat(RESTORED.get()).as("the second attempt restored a checkpoint").isTrue();
     }
 
     /**
