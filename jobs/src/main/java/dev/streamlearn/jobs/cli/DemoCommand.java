@@ -335,7 +335,7 @@ final class DemoCommand implements Callable<Integer> {
       }
       run.stopDraining();
       print.run();
-      ProgressPrinter.Counts counts = ProgressPrinter.Counts.now();
+      ProgressPrinter.Counts counts = ProgressPrinter.Counts.of(run);
       out.println();
       out.printf(
           "Produced %,d records: %,d good, %,d repeated ids, %,d malformed.%n",
@@ -646,7 +646,7 @@ final class DemoCommand implements Callable<Integer> {
         out.println("Ctrl-C: stopping cleanly...");
         run.stopDraining();
       }
-      ProgressPrinter.Counts counts = ProgressPrinter.Counts.now();
+      ProgressPrinter.Counts counts = ProgressPrinter.Counts.of(run);
       out.println();
       out.println(counts.summary());
       if (!ProgressPrinter.Counts.features().isEmpty()) {

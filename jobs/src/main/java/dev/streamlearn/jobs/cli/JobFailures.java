@@ -19,6 +19,7 @@ final class JobFailures {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int MOST_CHARACTERS = 200;
 
+  private final String jobId;
   private final URI exceptions;
   private final HttpClient http;
   private long restartsAsked;
@@ -28,6 +29,7 @@ final class JobFailures {
    * The failures of job {@code jobId} on the cluster whose REST endpoint is at {@code restPort}.
    */
   JobFailures(int restPort, String jobId) {
+    this.jobId = jobId;
     this.exceptions =
         URI.create(
             "http://localhost:" + restPort + "/jobs/" + jobId + "/exceptions?maxExceptions=1");
@@ -40,7 +42,7 @@ final class JobFailures {
    */
   String progressNote() {
     // Before a restart, latest asks nothing.
-    long restarts = ProgressMetrics.restarts();
+    long restarts = ProgressMetrics.restarts(jobId);
     return progressNote(restarts, latest(restarts));
   }
 
@@ -63,7 +65,7 @@ final class JobFailures {
 
   /** The line a run ends with after restarts: the last failure; null when none is known. */
   String summaryLine() {
-    long restarts = ProgressMetrics.restarts();
+    long restarts = ProgressMetrics.restarts(jobId);
     String failure = restarts == 0 ? null : latest(restarts);
     return failure == null ? null : "Last failure before a restart: " + failure;
   }

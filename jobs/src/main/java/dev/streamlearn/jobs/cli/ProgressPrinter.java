@@ -65,7 +65,7 @@ final class ProgressPrinter {
 
   /**
    * Counter totals at this moment: the events', and the labels' of a labels topic (zero without
-   * one).
+   * one); and how often the training job restarted after a failure.
    */
   record Counts(
       long read,
@@ -75,8 +75,20 @@ final class ProgressPrinter {
       long deadLettered,
       long labelsRead,
       long labelsJoined,
-      long labelsDeadLettered) {
+      long labelsDeadLettered,
+      long restarts) {
+
+    /** The counts of the training job that {@code run} follows. */
+    static Counts of(LocalJobRun run) {
+      return now(ProgressMetrics.restarts(run.jobId()));
+    }
+
+    /** The counts, with the restarts of every job since the counters were reset. */
     static Counts now() {
+      return now(ProgressMetrics.restarts());
+    }
+
+    private static Counts now(long restarts) {
       return new Counts(
           ProgressMetrics.count(PipelineCounters.READ),
           ProgressMetrics.count(PipelineCounters.TRAINED),
@@ -85,7 +97,8 @@ final class ProgressPrinter {
           ProgressMetrics.count(PipelineCounters.DEAD_LETTERED),
           ProgressMetrics.count(PipelineCounters.LABELS_READ),
           ProgressMetrics.count(PipelineCounters.LABELS_JOINED),
-          ProgressMetrics.count(PipelineCounters.LABELS_DEAD_LETTERED));
+          ProgressMetrics.count(PipelineCounters.LABELS_DEAD_LETTERED),
+          restarts);
     }
 
     long accountedFor() {
@@ -122,7 +135,6 @@ final class ProgressPrinter {
                   statistics.size());
         }
       }
-      long restarts = ProgressMetrics.restarts();
       if (restarts > 0) {
         line +=
             String.format(

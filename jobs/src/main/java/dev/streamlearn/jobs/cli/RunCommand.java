@@ -152,7 +152,7 @@ final class RunCommand implements Callable<Integer> {
                   + " published so far are in %s; there is no savepoint to resume from.%n",
               stop.timedOut() ? "none within --stop-timeout " + stopTimeout : stop.failure(),
               models.location());
-          System.out.println(ProgressPrinter.Counts.now().summary());
+          System.out.println(ProgressPrinter.Counts.of(run).summary());
           printLastFailure(run);
           printStore(spec, models);
           return 1;
@@ -164,7 +164,7 @@ final class RunCommand implements Callable<Integer> {
               savepoint, resumeCommand(savepoint));
         }
       }
-      System.out.println(ProgressPrinter.Counts.now().summary());
+      System.out.println(ProgressPrinter.Counts.of(run).summary());
       printLastFailure(run);
       printStore(spec, models);
       return 0;

@@ -50,12 +50,33 @@ public final class ProgressMetrics implements MetricReporter {
   /** The operator of the jobs' event sources, whose backlog the progress line shows. */
   private static final String EVENT_SOURCE = "read-events";
 
-  /** The restarts the job's gauge said last, kept once the job is over and the gauge gone. */
-  private static final AtomicLong RESTARTS_SEEN = new AtomicLong();
+  /** Each job's {@link #JOB_RESTARTS} gauge, and the job's id. */
+  private static final Map<Gauge<?>, String> RESTART_GAUGES = new ConcurrentHashMap<>();
 
-  /** How often the job restarted after a failure (0 before its gauge is there), also after it. */
+  /** The restarts each job's gauge said last, kept once the job is over and the gauge gone. */
+  private static final Map<String, AtomicLong> RESTARTS_SEEN = new ConcurrentHashMap<>();
+
+  /**
+   * How often job {@code jobId} restarted after a failure (0 before its gauge is there), also after
+   * it is over.
+   */
+  public static long restarts(String jobId) {
+    long now =
+        RESTART_GAUGES.entrySet().stream()
+            .filter(e -> e.getValue().equals(jobId))
+            .map(e -> e.getKey().getValue())
+            .filter(Number.class::isInstance)
+            .mapToLong(value -> ((Number) value).longValue())
+            .max()
+            .orElse(0);
+    return Math.max(now, RESTARTS_SEEN.getOrDefault(jobId, new AtomicLong()).get());
+  }
+
+  /** The restarts of every job since the last {@link #reset}, summed. */
   public static long restarts() {
-    return Math.max(gaugeMax(JOB_RESTARTS).orElse(0), RESTARTS_SEEN.get());
+    java.util.Set<String> jobs = new java.util.HashSet<>(RESTARTS_SEEN.keySet());
+    jobs.addAll(RESTART_GAUGES.values());
+    return jobs.stream().mapToLong(ProgressMetrics::restarts).sum();
   }
 
   /**
@@ -113,7 +134,8 @@ public final class ProgressMetrics implements MetricReporter {
     HISTOGRAMS.clear();
     GAUGES.clear();
     PENDING.clear();
-    RESTARTS_SEEN.set(0);
+    RESTART_GAUGES.clear();
+    RESTARTS_SEEN.clear();
   }
 
   @Override
@@ -149,8 +171,9 @@ public final class ProgressMetrics implements MetricReporter {
     if (metric instanceof Histogram histogram && isPipelineMetric(name, group)) {
       HISTOGRAMS.put(name, histogram);
     }
-    if (metric instanceof Gauge<?> gauge
-        && (isPipelineMetric(name, group) || name.equals(JOB_RESTARTS))) {
+    if (metric instanceof Gauge<?> gauge && name.equals(JOB_RESTARTS)) {
+      RESTART_GAUGES.put(gauge, group.getAllVariables().getOrDefault(ScopeFormat.SCOPE_JOB_ID, ""));
+    } else if (metric instanceof Gauge<?> gauge && isPipelineMetric(name, group)) {
       GAUGES.put(gauge, name);
     }
   }
@@ -158,10 +181,12 @@ public final class ProgressMetrics implements MetricReporter {
   @Override
   public void notifyOfRemovedMetric(Metric metric, String name, MetricGroup group) {
     PENDING.remove(metric);
-    if (metric instanceof Gauge<?> gauge && GAUGES.remove(gauge) != null) {
-      if (name.equals(JOB_RESTARTS) && gauge.getValue() instanceof Number restarts) {
-        RESTARTS_SEEN.accumulateAndGet(restarts.longValue(), Math::max);
-      }
+    GAUGES.remove(metric);
+    String job = RESTART_GAUGES.remove(metric);
+    if (job != null && ((Gauge<?>) metric).getValue() instanceof Number restarts) {
+      RESTARTS_SEEN
+          .computeIfAbsent(job, k -> new AtomicLong())
+          .accumulateAndGet(restarts.longValue(), Math::max);
     }
     if (metric instanceof Counter counter && LIVE.remove(counter) != null) {
       RETIRED.computeIfAbsent(name, k -> new AtomicLong()).addAndGet(counter.getCount());

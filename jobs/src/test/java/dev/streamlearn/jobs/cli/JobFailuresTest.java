@@ -55,9 +55,33 @@ class JobFailuresTest {
       assertThat(run.failures().summaryLine())
           .startsWith(
               "Last failure before a restart: IllegalStateException: injected for the test in ");
+      // A job beside it (the demo's scoring job) has restarts of its own: none.
+      LocalJobRun beside = LocalJobRun.startBeside(new CountingJob(), 1, directory);
+      try {
+        assertThat(beside.failures().progressNote()).isEmpty();
+        assertThat(beside.failures().summaryLine()).isNull();
+        assertThat(ProgressPrinter.Counts.of(beside).restarts()).isZero();
+        assertThat(ProgressPrinter.Counts.of(run).restarts()).isEqualTo(1);
+      } finally {
+        beside.stopOrCancel(Duration.ofSeconds(30));
+        beside.done();
+      }
     } finally {
       run.stopOrCancel(Duration.ofSeconds(30));
       run.done();
+    }
+  }
+
+  /** Counts up without end. */
+  private static final class CountingJob implements FlinkJob {
+    @Override
+    public void addTo(StreamExecutionEnvironment env) {
+      env.fromSequence(0, Long.MAX_VALUE).name("count").sinkTo(new DiscardingSink<>());
+    }
+
+    @Override
+    public String jobName() {
+      return "counts";
     }
   }
 
