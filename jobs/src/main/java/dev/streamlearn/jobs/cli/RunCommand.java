@@ -215,7 +215,9 @@ final class RunCommand implements Callable<Integer> {
               + heldBack.forEver()
               + ". Set source.idle-timeout (e.g. 30s), or --parallelism "
               + partitions
-              + " or less");
+              + " or less, or give the topic more partitions ("
+              + MORE_PARTITIONS
+              + ")");
     }
     return "Warning: "
         + what
@@ -223,8 +225,15 @@ final class RunCommand implements Callable<Integer> {
         + KafkaCheck.seconds(source.idleTimeout())
         + ") they hold the event-time watermark back, and "
         + heldBack.meanwhile()
+        + ". As many partitions as readers avoid it: "
+        + MORE_PARTITIONS
         + ".";
   }
+
+  /** How a topic gets as many partitions as the job has readers. */
+  private static final String MORE_PARTITIONS =
+      "streamlearn produce --partitions N creates a topic with N, and Kafka's kafka-topics.sh"
+          + " --alter --partitions N adds to one that exists";
 
   /**
    * Says {@link #idleReaders} for the partitions of the topics {@code source} reads (its events',

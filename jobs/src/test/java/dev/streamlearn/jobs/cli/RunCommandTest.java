@@ -20,7 +20,10 @@ class RunCommandTest {
         .isEqualTo(
             "Warning: --parallelism 3 is more than the 1 partition of clicks: 2 of the job's"
                 + " readers read nothing; until they have been idle for source.idle-timeout (45 s)"
-                + " they hold the event-time watermark back, and no validation window closes.");
+                + " they hold the event-time watermark back, and no validation window closes. As"
+                + " many partitions as readers avoid it: streamlearn produce --partitions N creates"
+                + " a topic with N, and Kafka's kafka-topics.sh --alter --partitions N adds to one"
+                + " that exists.");
   }
 
   @Test
@@ -42,7 +45,9 @@ class RunCommandTest {
                 + " nothing, and with source.idle-timeout 0s they would hold the event-time"
                 + " watermark back for ever: no validation window would close, and no version be"
                 + " published, before the job is stopped. Set source.idle-timeout (e.g. 30s), or"
-                + " --parallelism 1 or less");
+                + " --parallelism 1 or less, or give the topic more partitions (streamlearn produce"
+                + " --partitions N creates a topic with N, and Kafka's kafka-topics.sh --alter"
+                + " --partitions N adds to one that exists)");
     // A source that ends: readers without a partition end at once, and hold nothing back.
     assertThat(RunCommand.idleReaders(source("idle-timeout: 0s, bounded: true"), 2, 1, WINDOWS))
         .isNull();
@@ -54,14 +59,17 @@ class RunCommandTest {
     assertThat(RunCommand.idleReaders(source("labels: {topic: clicks.labels}"), 3, 2, predictions))
         .endsWith(
             "they hold the event-time watermark back, and no prediction whose label does not come"
-                + " is given up on.");
+                + " is given up on. As many partitions as readers avoid it: streamlearn produce"
+                + " --partitions N creates a topic with N, and Kafka's kafka-topics.sh --alter"
+                + " --partitions N adds to one that exists.");
     assertThatThrownBy(
             () ->
                 RunCommand.idleReaders(
                     source("idle-timeout: 0s, labels: {topic: clicks.labels}"), 3, 2, predictions))
         .hasMessageContaining(
             "for ever: every prediction whose label never comes would wait in state. Set"
-                + " source.idle-timeout (e.g. 30s), or --parallelism 2 or less");
+                + " source.idle-timeout (e.g. 30s), or --parallelism 2 or less, or give the topic"
+                + " more partitions");
   }
 
   private static PipelineSpec.Source source(String settings) {
