@@ -86,6 +86,36 @@ class TrainModelTest {
     assertThat(sizes[1]).isLessThan(sizes[0] * 3 / 2);
   }
 
+  /**
+   * What a checkpoint writes follows what the model holds, not the bounds on it: a prequential
+   * model waiting 7 s for its labels, with room for 100,000 waiting events and 10,000 kept per
+   * window, writes about what one with room for 100 and 50 does.
+   */
+  @Test
+  void checkpointedStateFollowsWhatWaitsNotItsBounds() throws Exception {
+    long[] sizes = new long[2];
+    String[] bounds = {
+      "holdout: {policy: prequential, label-delay: 7s, max-pending: 100000}\n"
+          + "validation: {window: 50s, max-window-events: 10000}",
+      "holdout: {policy: prequential, label-delay: 7s, max-pending: 100}\n"
+          + "validation: {window: 50s, max-window-events: 50}"
+    };
+    for (int i = 0; i < 2; i++) {
+      PipelineSpec spec =
+          SpecLoader.parse(SPEC_YAML.replace("validation: {window: 50s}", bounds[i]));
+      try (var harness = harness(spec)) {
+        harness.open();
+        feed(harness, examples(spec, 300));
+        sizes[i] = harness.snapshot(1, 1).getManagedKeyedState().iterator().next().getStateSize();
+      }
+    }
+    System.out.printf(
+        "trainer state after 300 events, bounds 100,000 waiting and 10,000 a window: %,d bytes;"
+            + " bounds 100 and 50: %,d bytes%n",
+        sizes[0], sizes[1]);
+    assertThat(sizes[0]).isLessThan(sizes[1] * 3 / 2);
+  }
+
   private static void assertRestoreMatchesUninterruptedRun(PipelineSpec spec, List<Example> input)
       throws Exception {
     List<ModelSnapshot> uninterrupted;
@@ -444,12 +474,19 @@ class TrainModelTest {
 
   /**
    * The versions the trainer emits for {@code input}, keyed as the job keys it; with a snapshot
-   * after {@code restoreAt} examples, restored into a new operator that goes on from there.
+   * after {@code restoreAt} examples, restored into a new operator that goes on from there: a copy
+   * of {@code trainer} serialized before it first opened, as Flink ships a function to the task
+   * that restores it, so that nothing the first operator held outside its state reaches the second.
    */
   static List<ModelSnapshot> run(
       TrainModel trainer, PipelineSpec spec, List<Example> input, int restoreAt) throws Exception {
     ModelRouter router = new ModelRouter(spec);
     List<ModelSnapshot> versions = new ArrayList<>();
+    TrainModel restored =
+        restoreAt < 0
+            ? null
+            : org.apache.flink.util.InstantiationUtil.clone(
+                trainer, TrainModelTest.class.getClassLoader());
     if (restoreAt < 0) {
       try (var harness = harness(trainer, router)) {
         harness.open();
@@ -466,7 +503,7 @@ class TrainModelTest {
       snapshot = harness.snapshot(1, 1);
       versions.addAll(outputs(harness));
     }
-    try (var harness = harness(trainer, router)) {
+    try (var harness = harness(restored, router)) {
       harness.initializeState(snapshot);
       harness.open();
       feed(harness, input.subList(restoreAt, input.size()));

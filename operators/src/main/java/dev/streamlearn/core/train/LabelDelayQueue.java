@@ -6,11 +6,18 @@ import java.util.function.BiConsumer;
 
 /**
  * Prequential learning with late labels: examples wait, in arrival order, in a ring of parallel
- * arrays inside the {@link TrainerState} until event time has passed them by the label delay.
+ * arrays inside the {@link TrainerState} until event time has passed them by the label delay. The
+ * ring grows (doubling) with what waits, up to {@code holdout.max-pending}, and shrinks when most
+ * of it is empty, so the state a checkpoint writes follows the examples waiting, not the bound.
  */
 final class LabelDelayQueue {
 
-  /** Queues an example; when the queue is full its oldest example is learned from now. */
+  /** The ring's smallest length once something waits. */
+  static final int SMALLEST = 64;
+
+  /**
+   * Queues an example; when {@code capacity} examples wait already, the oldest is learned from now.
+   */
   static void push(
       TrainerState state,
       Example example,
@@ -18,20 +25,16 @@ final class LabelDelayQueue {
       int numeric,
       int categorical,
       BiConsumer<TrainerState, Example> learn) {
-    if (state.pendingLabel.length == 0) {
-      state.pendingNumeric = new double[capacity * numeric];
-      state.pendingCategorical = new String[capacity * categorical];
-      state.pendingLabel = new double[capacity];
-      state.pendingWeight = new float[capacity];
-      state.pendingTime = new long[capacity];
-      state.pendingPartition = new int[capacity];
-      state.pendingOffset = new long[capacity];
-      state.pendingId = new String[capacity];
-    }
-    if (state.pendingSize == capacity) {
+    // A ring restored under a smaller holdout.max-pending keeps the newest that fit.
+    while (state.pendingSize >= capacity) {
       learn.accept(state, pop(state, new Example()));
     }
-    int slot = (state.pendingHead + state.pendingSize) % capacity;
+    int length = state.pendingLabel.length;
+    if (state.pendingSize == length) {
+      resize(state, Math.min(capacity, Math.max(SMALLEST, 2 * length)), numeric, categorical);
+      length = state.pendingLabel.length;
+    }
+    int slot = (state.pendingHead + state.pendingSize) % length;
     System.arraycopy(example.numeric, 0, state.pendingNumeric, slot * numeric, numeric);
     System.arraycopy(
         example.categorical, 0, state.pendingCategorical, slot * categorical, categorical);
@@ -53,9 +56,9 @@ final class LabelDelayQueue {
   }
 
   private static Example pop(TrainerState state, Example into) {
-    int capacity = state.pendingLabel.length;
-    int numeric = state.pendingNumeric.length / capacity;
-    int categorical = state.pendingCategorical.length / capacity;
+    int length = state.pendingLabel.length;
+    int numeric = state.pendingNumeric.length / length;
+    int categorical = state.pendingCategorical.length / length;
     int slot = state.pendingHead;
     into.numeric =
         Arrays.copyOfRange(state.pendingNumeric, slot * numeric, slot * numeric + numeric);
@@ -69,9 +72,51 @@ final class LabelDelayQueue {
     into.offset = state.pendingOffset[slot];
     into.id = state.pendingId[slot];
     state.pendingId[slot] = null;
-    state.pendingHead = (slot + 1) % capacity;
+    state.pendingHead = (slot + 1) % length;
     state.pendingSize--;
+    if (length > SMALLEST && state.pendingSize <= length / 4) {
+      resize(state, length / 2, numeric, categorical);
+    }
     return into;
+  }
+
+  /** The waiting examples into a ring of {@code length}, the oldest first. */
+  private static void resize(TrainerState state, int length, int numeric, int categorical) {
+    int size = state.pendingSize;
+    int old = state.pendingLabel.length;
+    double[] numericValues = new double[length * numeric];
+    String[] categoricalValues = new String[length * categorical];
+    double[] labels = new double[length];
+    float[] weights = new float[length];
+    long[] times = new long[length];
+    int[] partitions = new int[length];
+    long[] offsets = new long[length];
+    String[] ids = new String[length];
+    for (int i = 0; i < size; i++) {
+      int from = (state.pendingHead + i) % old;
+      System.arraycopy(state.pendingNumeric, from * numeric, numericValues, i * numeric, numeric);
+      System.arraycopy(
+          state.pendingCategorical,
+          from * categorical,
+          categoricalValues,
+          i * categorical,
+          categorical);
+      labels[i] = state.pendingLabel[from];
+      weights[i] = state.pendingWeight[from];
+      times[i] = state.pendingTime[from];
+      partitions[i] = state.pendingPartition[from];
+      offsets[i] = state.pendingOffset[from];
+      ids[i] = state.pendingId[from];
+    }
+    state.pendingNumeric = numericValues;
+    state.pendingCategorical = categoricalValues;
+    state.pendingLabel = labels;
+    state.pendingWeight = weights;
+    state.pendingTime = times;
+    state.pendingPartition = partitions;
+    state.pendingOffset = offsets;
+    state.pendingId = ids;
+    state.pendingHead = 0;
   }
 
   private LabelDelayQueue() {}

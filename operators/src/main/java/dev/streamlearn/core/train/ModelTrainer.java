@@ -261,19 +261,19 @@ public final class ModelTrainer {
     state.batchWeight = new float[batchSize];
     state.batchIngest = new long[batchSize];
     // Every policy keeps each window's first events raw: for validation (hash, windows) and for
-    // the input drift index (all).
-    state.heldNumeric = new double[windowCapacity * featurizer.numericCount()];
-    state.heldCategorical = new String[windowCapacity * featurizer.categoricalCount()];
-    state.heldLabel = new float[windowCapacity];
-    state.heldWindow = new long[windowCapacity];
+    // the input drift index (all). The rows grow with what is kept (up to validation.max-events a
+    // window), so a checkpoint writes what the windows hold, not their bound.
+    state.heldNumeric = new double[0];
+    state.heldCategorical = new String[0];
+    state.heldLabel = new float[0];
+    state.heldWindow = new long[0];
     state.offsetFrom = new long[0];
     state.offsetTo = new long[0];
-    boolean prequential = holdoutPolicy.equals("prequential");
-    state.arrivalCandidate = new float[prequential ? windowCapacity * outputs : 0];
-    state.arrivalChampion = new float[prequential ? windowCapacity * outputs : 0];
-    state.arrivalChallenger = new float[prequential ? windowCapacity * outputs : 0];
-    state.arrivalLabel = new float[prequential ? windowCapacity : 0];
-    state.arrivalWindow = new long[prequential ? windowCapacity : 0];
+    state.arrivalCandidate = new float[0];
+    state.arrivalChampion = new float[0];
+    state.arrivalChallenger = new float[0];
+    state.arrivalLabel = new float[0];
+    state.arrivalWindow = new long[0];
     state.scoreHistogram = task.equals("binary") ? ScoreHistogram.empty() : new long[0];
     state.confusion = new long[regression ? 0 : outputs == 1 ? 4 : outputs * outputs];
     state.championParams = new float[0];
@@ -727,6 +727,15 @@ public final class ModelTrainer {
                 state.arrivalLabel
               },
               new int[] {outputs, outputs, outputs, 1});
+    }
+    // What the closed window held is gone: the arrays shrink with it.
+    int held = ValidationWindows.shrunk(state.heldLabel.length, state.heldCount);
+    if (held < state.heldLabel.length) {
+      resizeHeld(state, held);
+    }
+    int arrivals = ValidationWindows.shrunk(state.arrivalLabel.length, state.arrivalCount);
+    if (arrivals < state.arrivalLabel.length) {
+      resizeArrivals(state, arrivals);
     }
   }
 
@@ -1183,7 +1192,7 @@ public final class ModelTrainer {
     }
     if (holdoutPolicy.equals("prequential") && state.unscoredKept[row]) {
       if (state.arrivalCount == state.arrivalLabel.length) {
-        growArrivals(state);
+        resizeArrivals(state, ValidationWindows.grown(state.arrivalLabel.length));
       }
       int slot = state.arrivalCount++;
       state.arrivalWindow[slot] = state.unscoredWindow[row];
@@ -1233,12 +1242,7 @@ public final class ModelTrainer {
     int numeric = featurizer.numericCount();
     int categorical = featurizer.categoricalCount();
     if (state.heldCount == state.heldLabel.length) {
-      // Several windows are open: room for more than one window's rows.
-      int rows = Math.max(1, state.heldLabel.length * 2);
-      state.heldNumeric = Arrays.copyOf(state.heldNumeric, rows * numeric);
-      state.heldCategorical = Arrays.copyOf(state.heldCategorical, rows * categorical);
-      state.heldLabel = Arrays.copyOf(state.heldLabel, rows);
-      state.heldWindow = Arrays.copyOf(state.heldWindow, rows);
+      resizeHeld(state, ValidationWindows.grown(state.heldLabel.length));
     }
     int slot = state.heldCount++;
     System.arraycopy(example.numeric, 0, state.heldNumeric, slot * numeric, numeric);
@@ -1249,9 +1253,17 @@ public final class ModelTrainer {
     return true;
   }
 
-  /** Room for the arrival predictions of more than one window's events. */
-  private void growArrivals(TrainerState state) {
-    int rows = Math.max(1, state.arrivalLabel.length * 2);
+  /** The rows kept raw, in arrays of {@code rows}. */
+  private void resizeHeld(TrainerState state, int rows) {
+    state.heldNumeric = Arrays.copyOf(state.heldNumeric, rows * featurizer.numericCount());
+    state.heldCategorical =
+        Arrays.copyOf(state.heldCategorical, rows * featurizer.categoricalCount());
+    state.heldLabel = Arrays.copyOf(state.heldLabel, rows);
+    state.heldWindow = Arrays.copyOf(state.heldWindow, rows);
+  }
+
+  /** The arrival predictions, in arrays of {@code rows}. */
+  private void resizeArrivals(TrainerState state, int rows) {
     state.arrivalCandidate = Arrays.copyOf(state.arrivalCandidate, rows * outputs);
     state.arrivalChampion = Arrays.copyOf(state.arrivalChampion, rows * outputs);
     state.arrivalChallenger = Arrays.copyOf(state.arrivalChallenger, rows * outputs);

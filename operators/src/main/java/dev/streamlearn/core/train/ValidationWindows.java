@@ -102,7 +102,35 @@ final class ValidationWindows {
       }
       kept++;
     }
+    for (int a = 0; a < arrays.length; a++) {
+      if (arrays[a] instanceof Object[] objects && objects.length > 0) {
+        // Nothing a checkpoint would write for rows no longer kept.
+        java.util.Arrays.fill(objects, kept * strides[a], count * strides[a], null);
+      }
+    }
     return kept;
+  }
+
+  /** The fewest rows the arrays of kept rows have once something is kept. */
+  static final int SMALLEST_ROWS = 64;
+
+  /** The rows after arrays of {@code rows} filled up: twice as many. */
+  static int grown(int rows) {
+    return Math.max(SMALLEST_ROWS, 2 * rows);
+  }
+
+  /**
+   * The rows for arrays of {@code rows} that now hold {@code count}: halved while a quarter of them
+   * or less would be used (0 when nothing is kept).
+   */
+  static int shrunk(int rows, int count) {
+    if (count == 0) {
+      return 0;
+    }
+    while (rows > SMALLEST_ROWS && count <= rows / 4) {
+      rows /= 2;
+    }
+    return rows;
   }
 
   /** {@code rows} of {@code values} ({@code stride} entries a row), one after another. */
