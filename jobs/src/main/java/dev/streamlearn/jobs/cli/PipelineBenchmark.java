@@ -62,7 +62,7 @@ import picocli.CommandLine.Option;
       "(2) the training step alone over the same vectors, (3) the pipeline end to end with",
       "checkpointing, in steady state, (4) latency from an event's Kafka timestamp to its training",
       "step and from a version's newest event to its publication, at a fraction of the pipeline's rate,",
-      "(5) peak heap and resident set; also the pipeline with labels that follow their events on",
+      "(5) peak heap and resident set, and the size of a checkpoint; also the pipeline with labels that follow their events on",
       "a topic of their own (joined by id), and the scoring job. Events are produced before any",
       "clock starts."
     })
@@ -229,6 +229,9 @@ final class PipelineBenchmark implements Callable<Integer> {
           "latency version's newest event -> published, p50 / p99 (ms)",
           latency.get("versionP50Ms"),
           latency.get("versionP99Ms"));
+      System.out.printf(
+          "%-58s %,14.0f%n",
+          "last checkpoint of the latency run, in all (bytes)", latency.get("lastCheckpointBytes"));
       System.out.printf("%-58s %14.0f%n", "peak heap (MiB)", memory.get("peakHeapMiB"));
       System.out.printf("%-58s %14.0f%n", "peak resident set (MiB)", memory.get("peakResidentMiB"));
       Path file =
@@ -543,6 +546,10 @@ final class PipelineBenchmark implements Callable<Integer> {
           "versionP99Ms",
           versions == null ? Double.NaN : versions.getStatistics().getQuantile(0.99));
       latency.put("versions", versions == null ? 0.0 : versions.getCount());
+      // Windows open and models trained: the state a restore reads, as checkpoints go.
+      latency.put(
+          "lastCheckpointBytes",
+          (double) ProgressMetrics.lastCheckpointBytes(run.jobId()).orElse(-1));
       run.stopDraining();
       return latency;
     } finally {

@@ -50,33 +50,58 @@ public final class ProgressMetrics implements MetricReporter {
   /** The operator of the jobs' event sources, whose backlog the progress line shows. */
   private static final String EVENT_SOURCE = "read-events";
 
-  /** Each job's {@link #JOB_RESTARTS} gauge, and the job's id. */
-  private static final Map<Gauge<?>, String> RESTART_GAUGES = new ConcurrentHashMap<>();
+  /**
+   * Flink's gauge of the bytes the job's last completed checkpoint holds in all (what a restore
+   * reads), whatever part of it was written incrementally.
+   */
+  public static final String LAST_CHECKPOINT_SIZE = "lastCheckpointFullSize";
 
-  /** The restarts each job's gauge said last, kept once the job is over and the gauge gone. */
-  private static final Map<String, AtomicLong> RESTARTS_SEEN = new ConcurrentHashMap<>();
+  /** The gauges of a whole job that are kept, each under the job's id and the gauge's name. */
+  private static final java.util.Set<String> JOB_GAUGE_NAMES =
+      java.util.Set.of(JOB_RESTARTS, LAST_CHECKPOINT_SIZE);
+
+  private static final Map<Gauge<?>, JobGauge> JOB_GAUGES = new ConcurrentHashMap<>();
+
+  /** What each job's gauges said last, kept once the job is over and its gauges gone. */
+  private static final Map<JobGauge, Long> JOB_GAUGES_SEEN = new ConcurrentHashMap<>();
+
+  private record JobGauge(String job, String name) {}
 
   /**
    * How often job {@code jobId} restarted after a failure (0 before its gauge is there), also after
    * it is over.
    */
   public static long restarts(String jobId) {
-    long now =
-        RESTART_GAUGES.entrySet().stream()
-            .filter(e -> e.getValue().equals(jobId))
-            .map(e -> e.getKey().getValue())
-            .filter(Number.class::isInstance)
-            .mapToLong(value -> ((Number) value).longValue())
-            .max()
-            .orElse(0);
-    return Math.max(now, RESTARTS_SEEN.getOrDefault(jobId, new AtomicLong()).get());
+    return Math.max(0, jobGauge(jobId, JOB_RESTARTS));
   }
 
   /** The restarts of every job since the last {@link #reset}, summed. */
   public static long restarts() {
-    java.util.Set<String> jobs = new java.util.HashSet<>(RESTARTS_SEEN.keySet());
-    jobs.addAll(RESTART_GAUGES.values());
+    java.util.Set<String> jobs = new java.util.HashSet<>();
+    JOB_GAUGES_SEEN.keySet().forEach(gauge -> jobs.add(gauge.job()));
+    JOB_GAUGES.values().forEach(gauge -> jobs.add(gauge.job()));
     return jobs.stream().mapToLong(ProgressMetrics::restarts).sum();
+  }
+
+  /**
+   * The bytes of job {@code jobId}'s last completed checkpoint ({@link #LAST_CHECKPOINT_SIZE}),
+   * also after the job is over; empty before its first.
+   */
+  public static OptionalLong lastCheckpointBytes(String jobId) {
+    long bytes = jobGauge(jobId, LAST_CHECKPOINT_SIZE);
+    return bytes > 0 ? OptionalLong.of(bytes) : OptionalLong.empty();
+  }
+
+  /** What the job's gauge of that name says now, or said last; -1 when it never said. */
+  private static long jobGauge(String jobId, String name) {
+    JobGauge key = new JobGauge(jobId, name);
+    return JOB_GAUGES.entrySet().stream()
+        .filter(e -> e.getValue().equals(key))
+        .map(e -> e.getKey().getValue())
+        .filter(Number.class::isInstance)
+        .mapToLong(value -> ((Number) value).longValue())
+        .max()
+        .orElse(JOB_GAUGES_SEEN.getOrDefault(key, -1L));
   }
 
   /**
@@ -134,8 +159,8 @@ public final class ProgressMetrics implements MetricReporter {
     HISTOGRAMS.clear();
     GAUGES.clear();
     PENDING.clear();
-    RESTART_GAUGES.clear();
-    RESTARTS_SEEN.clear();
+    JOB_GAUGES.clear();
+    JOB_GAUGES_SEEN.clear();
   }
 
   @Override
@@ -171,8 +196,10 @@ public final class ProgressMetrics implements MetricReporter {
     if (metric instanceof Histogram histogram && isPipelineMetric(name, group)) {
       HISTOGRAMS.put(name, histogram);
     }
-    if (metric instanceof Gauge<?> gauge && name.equals(JOB_RESTARTS)) {
-      RESTART_GAUGES.put(gauge, group.getAllVariables().getOrDefault(ScopeFormat.SCOPE_JOB_ID, ""));
+    if (metric instanceof Gauge<?> gauge && JOB_GAUGE_NAMES.contains(name)) {
+      JOB_GAUGES.put(
+          gauge,
+          new JobGauge(group.getAllVariables().getOrDefault(ScopeFormat.SCOPE_JOB_ID, ""), name));
     } else if (metric instanceof Gauge<?> gauge && isPipelineMetric(name, group)) {
       GAUGES.put(gauge, name);
     }
@@ -182,11 +209,9 @@ public final class ProgressMetrics implements MetricReporter {
   public void notifyOfRemovedMetric(Metric metric, String name, MetricGroup group) {
     PENDING.remove(metric);
     GAUGES.remove(metric);
-    String job = RESTART_GAUGES.remove(metric);
-    if (job != null && ((Gauge<?>) metric).getValue() instanceof Number restarts) {
-      RESTARTS_SEEN
-          .computeIfAbsent(job, k -> new AtomicLong())
-          .accumulateAndGet(restarts.longValue(), Math::max);
+    JobGauge jobGauge = JOB_GAUGES.remove(metric);
+    if (jobGauge != null && ((Gauge<?>) metric).getValue() instanceof Number value) {
+      JOB_GAUGES_SEEN.merge(jobGauge, value.longValue(), Math::max);
     }
     if (metric instanceof Counter counter && LIVE.remove(counter) != null) {
       RETIRED.computeIfAbsent(name, k -> new AtomicLong()).addAndGet(counter.getCount());
