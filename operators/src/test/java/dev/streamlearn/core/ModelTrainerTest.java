@@ -85,6 +85,39 @@ public class ModelTrainerTest {
     return state.params;
   }
 
+  /**
+   * Examples that wait for their label (prequential, holdout.label-delay) keep when they reached
+   * Kafka: their training latency counts the wait, and each version says when its newest event
+   * arrived.
+   */
+  @Test
+  void examplesWaitingForTheirLabelKeepTheirIngestTime() throws Exception {
+    CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("wdbc.csv")), "diagnosis");
+    PipelineSpec spec =
+        specFor(
+            rows,
+            "holdout: {policy: prequential, label-delay: 30s}\nvalidation: {window: 100s}\n"
+                + "training: {batch-size: 8}\n");
+    ModelTrainer trainer = new ModelTrainer(spec, new ReferenceBackend());
+    List<Long> latencies = new ArrayList<>();
+    trainer.recordLatency(latencies::add);
+    TrainerState state = trainer.newState();
+    ExampleExtractor extractor = new ExampleExtractor(spec);
+    Outputs out = new Outputs();
+    long ingest = System.currentTimeMillis() - 60_000;
+    for (int i = 0; i < rows.size(); i++) {
+      Example example = extractor.extract(rows.event(i, "wdbc-", 0), 0, i);
+      example.ingestTime = ingest + i;
+      trainer.offer(state, example, out);
+    }
+    trainer.finish(state, out);
+    // Every example was learned from, each after it waited in the queue.
+    assertThat(latencies).hasSize(rows.size()).allSatisfy(l -> assertThat(l).isGreaterThan(0));
+    assertThat(out.versions).isNotEmpty();
+    assertThat(out.versions.get(out.versions.size() - 1).lastIngestTime)
+        .isEqualTo(ingest + rows.size() - 1);
+  }
+
   /** The digits MLP (64-64-10, Adam) that the learning and device tests train; add validation. */
   public static final String DIGITS_MLP =
       String.join(

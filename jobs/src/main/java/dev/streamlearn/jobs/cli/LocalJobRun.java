@@ -157,6 +157,27 @@ final class LocalJobRun {
   }
 
   /**
+   * Whether the job is over, having ended by itself; a job that failed (its restarts used up)
+   * throws, saying why, so that nothing waits for counts it will never reach.
+   */
+  boolean ended() {
+    if (!client.getJobExecutionResult().isDone()) {
+      return false;
+    }
+    try {
+      client.getJobExecutionResult().get();
+      return true;
+    } catch (java.util.concurrent.ExecutionException failed) {
+      org.slf4j.LoggerFactory.getLogger(LocalJobRun.class).warn("The job failed", failed);
+      throw new IllegalStateException(
+          "job " + jobId() + " failed: " + reason(failed) + " (the whole trace in the log)");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /**
    * Stops the sources and lets everything in flight drain through, then waits for the end. Returns
    * the savepoint taken at the stop, or null when the job had ended already.
    */

@@ -185,7 +185,15 @@ final class PipelineBenchmark implements Callable<Integer> {
       double scoring =
           steadyRate(
               ScoringJob.fromSpec(
-                  spec, spec.name(), "latest", ScoringJob.DEFAULT_REFRESH, predictions),
+                  spec,
+                  spec.store().uri(),
+                  spec.name(),
+                  "latest",
+                  // Candidates: the one that ranks first, as score-stream --candidate best.
+                  spec.hasCandidates() ? PipelineSpec.BEST_CANDIDATE : null,
+                  ScoringJob.DEFAULT_REFRESH,
+                  predictions,
+                  false),
               PipelineCounters.SCORING_READ,
               work.resolve("flink-scoring"));
       results.put("scoringEventsPerSecond", scoring);
@@ -494,6 +502,8 @@ final class PipelineBenchmark implements Callable<Integer> {
     long toCount = 0;
     try {
       while (toTime == 0) {
+        // Asked before the count, which is then final for a job that has ended.
+        boolean ended = run.ended();
         long read = ProgressMetrics.count(readCounter);
         long now = System.nanoTime();
         if (fromTime == 0 && read >= from) {
@@ -502,6 +512,11 @@ final class PipelineBenchmark implements Callable<Integer> {
         } else if (fromTime != 0 && read >= to) {
           toTime = now;
           toCount = read;
+        } else if (ended) {
+          throw new IllegalStateException(
+              String.format(
+                  "the job ended after reading %,d of %,d events, before 90%% of them",
+                  read, events));
         }
         Thread.sleep(20);
       }

@@ -25,6 +25,10 @@ final class LabelDelayQueue {
       int numeric,
       int categorical,
       BiConsumer<TrainerState, Example> learn) {
+    if (state.pendingIngest.length != state.pendingLabel.length) {
+      // A ring restored from before it kept ingest times.
+      state.pendingIngest = Arrays.copyOf(state.pendingIngest, state.pendingLabel.length);
+    }
     // A ring restored under a smaller holdout.max-pending keeps the newest that fit.
     while (state.pendingSize >= capacity) {
       learn.accept(state, pop(state, new Example()));
@@ -44,6 +48,7 @@ final class LabelDelayQueue {
     state.pendingPartition[slot] = example.partition;
     state.pendingOffset[slot] = example.offset;
     state.pendingId[slot] = example.id;
+    state.pendingIngest[slot] = example.ingestTime;
     state.pendingSize++;
   }
 
@@ -71,6 +76,8 @@ final class LabelDelayQueue {
     into.partition = state.pendingPartition[slot];
     into.offset = state.pendingOffset[slot];
     into.id = state.pendingId[slot];
+    // A ring restored from before it kept them has none.
+    into.ingestTime = slot < state.pendingIngest.length ? state.pendingIngest[slot] : 0;
     state.pendingId[slot] = null;
     state.pendingHead = (slot + 1) % length;
     state.pendingSize--;
@@ -92,6 +99,7 @@ final class LabelDelayQueue {
     int[] partitions = new int[length];
     long[] offsets = new long[length];
     String[] ids = new String[length];
+    long[] ingest = new long[length];
     for (int i = 0; i < size; i++) {
       int from = (state.pendingHead + i) % old;
       System.arraycopy(state.pendingNumeric, from * numeric, numericValues, i * numeric, numeric);
@@ -107,6 +115,7 @@ final class LabelDelayQueue {
       partitions[i] = state.pendingPartition[from];
       offsets[i] = state.pendingOffset[from];
       ids[i] = state.pendingId[from];
+      ingest[i] = from < state.pendingIngest.length ? state.pendingIngest[from] : 0;
     }
     state.pendingNumeric = numericValues;
     state.pendingCategorical = categoricalValues;
@@ -116,6 +125,7 @@ final class LabelDelayQueue {
     state.pendingPartition = partitions;
     state.pendingOffset = offsets;
     state.pendingId = ids;
+    state.pendingIngest = ingest;
     state.pendingHead = 0;
   }
 

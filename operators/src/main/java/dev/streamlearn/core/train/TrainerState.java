@@ -172,6 +172,10 @@ public class TrainerState {
   public int[] pendingPartition = new int[0];
   public long[] pendingOffset = new long[0];
   public String[] pendingId = new String[0];
+
+  /** When each waiting example reached Kafka: the training latency counts its wait too. */
+  public long[] pendingIngest = new long[0];
+
   public int pendingHead;
   public int pendingSize;
 
