@@ -232,11 +232,18 @@ final class PipelineBenchmark implements Callable<Integer> {
           "latency Kafka timestamp -> training step, p50 / p99 (ms)",
           latency.get("trainingP50Ms"),
           latency.get("trainingP99Ms"));
-      System.out.printf(
-          "%-58s %14.0f / %.0f%n",
-          "latency version's newest event -> published, p50 / p99 (ms)",
-          latency.get("versionP50Ms"),
-          latency.get("versionP99Ms"));
+      if (latency.get("versions") > 0) {
+        System.out.printf(
+            "%-58s %14.0f / %.0f%n",
+            "latency version's newest event -> published, p50 / p99 (ms)",
+            latency.get("versionP50Ms"),
+            latency.get("versionP99Ms"));
+      } else {
+        System.out.printf(
+            "%-58s %14s%n",
+            "latency version's newest event -> published",
+            "none published within --latency-seconds " + latencySeconds);
+      }
       System.out.printf(
           "%-58s %,14.0f%n",
           "last checkpoint of the latency run, in all (bytes)", latency.get("lastCheckpointBytes"));
