@@ -231,19 +231,10 @@ final class LocalJobRun {
 
   /**
    * What failed, in a few words: the innermost cause's class and message, cut at 200 characters
-   * (Flink's name whole operator chains in theirs).
+   * (Flink's name whole operator chains in theirs), as {@link JobFailures#rootCause} says it.
    */
   private static String reason(Throwable failure) {
-    Throwable innermost = failure;
-    while (innermost.getCause() != null && innermost.getCause() != innermost) {
-      innermost = innermost.getCause();
-    }
-    String said =
-        innermost.getClass().getSimpleName()
-            + (innermost.getMessage() == null ? "" : ": " + innermost.getMessage());
-    return said.length() <= 200
-        ? said
-        : said.substring(0, 200) + "... (the whole trace is in target/streamlearn.log)";
+    return JobFailures.rootCause(org.apache.flink.util.ExceptionUtils.stringifyException(failure));
   }
 
   /** Lets a pending Ctrl-C hook return. */

@@ -72,6 +72,50 @@ class JobFailuresTest {
     }
   }
 
+  /** A job that fails for good (its restarts used up) says why to whoever waits on it. */
+  @Test
+  void aJobThatFailsForGoodEndsWithItsReason() throws Exception {
+    LocalJobRun run = LocalJobRun.start(new AlwaysFailingJob(), 1, directory);
+    try {
+      long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+      IllegalStateException failed = null;
+      while (failed == null && System.nanoTime() < deadline) {
+        try {
+          assertThat(run.ended()).isFalse();
+          Thread.sleep(200);
+        } catch (IllegalStateException e) {
+          failed = e;
+        }
+      }
+      assertThat(failed)
+          .isNotNull()
+          .hasMessageStartingWith("job " + run.jobId() + " failed: ")
+          .hasMessageContaining("IllegalStateException: fails every time");
+    } finally {
+      run.done();
+    }
+  }
+
+  /** Fails at its first record, every attempt. */
+  private static final class AlwaysFailingJob implements FlinkJob {
+    @Override
+    public void addTo(StreamExecutionEnvironment env) {
+      env.fromSequence(0, Long.MAX_VALUE)
+          .map(
+              (MapFunction<Long, Long>)
+                  value -> {
+                    throw new IllegalStateException("fails every time");
+                  })
+          .returns(Long.class)
+          .sinkTo(new DiscardingSink<>());
+    }
+
+    @Override
+    public String jobName() {
+      return "fails-always";
+    }
+  }
+
   /** Counts up without end. */
   private static final class CountingJob implements FlinkJob {
     @Override
