@@ -192,7 +192,7 @@ public final class ScoringJob implements FlinkJob {
 
   @Override
   public void addTo(StreamExecutionEnvironment env) {
-    FlinkJob.configure(env, spec.checkpoint().interval());
+    FlinkJob.configure(env, spec.checkpoint());
     SingleOutputStreamOperator<ScoredEvent> scored =
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "read-events")
             .uid("read-events")

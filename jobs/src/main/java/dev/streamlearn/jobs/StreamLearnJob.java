@@ -19,6 +19,7 @@ import dev.streamlearn.operators.RecordPruningInStore;
 import dev.streamlearn.operators.Refusal;
 import dev.streamlearn.operators.SourceRecord;
 import dev.streamlearn.operators.TrainModel;
+import dev.streamlearn.operators.TrainModelOperator;
 import dev.streamlearn.store.ModelStores;
 import java.nio.file.Path;
 import java.util.List;
@@ -93,7 +94,7 @@ public final class StreamLearnJob implements FlinkJob {
   /** Adds the pipeline's operators to {@code env} and sets its checkpointing. */
   @Override
   public void addTo(StreamExecutionEnvironment env) {
-    FlinkJob.configure(env, spec.checkpoint().interval());
+    FlinkJob.configure(env, spec.checkpoint());
     DataStream<SourceRecord> records =
         env.fromSource(source, WatermarkStrategy.noWatermarks(), "read-events").uid("read-events");
 
@@ -190,8 +191,10 @@ public final class StreamLearnJob implements FlinkJob {
         (single
                 ? DataStreamUtils.reinterpretAsKeyedStream(routed, router::modelOf, Types.STRING)
                 : routed.keyBy(router::modelOf))
-            .process(new TrainModel(spec).closeWindowsOnWatermarkOnly(!single))
-            .name("train-model")
+            .transform(
+                "train-model",
+                org.apache.flink.api.common.typeinfo.TypeInformation.of(ModelSnapshot.class),
+                new TrainModelOperator(new TrainModel(spec).closeWindowsOnWatermarkOnly(!single)))
             .uid("train-model");
     versions.sinkTo(models).name("publish-model").uid("publish-model");
     versions

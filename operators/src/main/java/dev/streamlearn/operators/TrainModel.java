@@ -89,6 +89,24 @@ public final class TrainModel
    */
   private transient boolean stateHeldOnHeap;
 
+  /**
+   * Whether {@link TrainModelOperator} runs this function and writes {@link #unwritten} into keyed
+   * state at each checkpoint; set before the function is shipped.
+   */
+  private boolean writesBehind;
+
+  /**
+   * On a backend that serializes on update: each model's state changed since it was last written,
+   * kept as an object between checkpoints instead of serialized (and read back) with every event.
+   */
+  private transient java.util.Map<String, TrainerState> unwritten;
+
+  /** The most states kept unwritten; beyond, a model's state is written on each update. */
+  static final int MOST_UNWRITTEN = 1024;
+
+  /** The key of the element or timer at hand. */
+  private transient String currentKey;
+
   private transient Counter trained;
   private transient Counter heldOut;
   private transient Counter late;
@@ -220,6 +238,7 @@ public final class TrainModel
             .getState(
                 new ValueStateDescriptor<>("trainer", TypeInformation.of(TrainerState.class)));
     stateHeldOnHeap = state instanceof AbstractHeapState;
+    unwritten = new java.util.HashMap<>();
     var metrics = getRuntimeContext().getMetricGroup();
     trained = counters.counter(metrics, PipelineCounters.TRAINED);
     heldOut = counters.counter(metrics, PipelineCounters.HELD_OUT);
@@ -249,7 +268,8 @@ public final class TrainModel
   @Override
   public void processElement(Example example, Context context, Collector<ModelSnapshot> out)
       throws Exception {
-    TrainerState current = state.value();
+    currentKey = context.getCurrentKey();
+    TrainerState current = read();
     ModelTrainer trainer = trainers[example.candidate];
     if (current == null) {
       current = trainer.newState(example);
@@ -349,11 +369,47 @@ public final class TrainModel
     }
   }
 
+  /** The state of the model at hand: as last changed, written or not. */
+  private TrainerState read() throws java.io.IOException {
+    TrainerState changed = unwritten.get(currentKey);
+    return changed != null ? changed : state.value();
+  }
+
   private void update(TrainerState current) throws java.io.IOException {
-    if (!stateHeldOnHeap) {
+    if (stateHeldOnHeap) {
+      // The heap backend keeps the object: nothing is copied.
+      state.update(current);
+    } else if (writesBehind
+        && (unwritten.size() < MOST_UNWRITTEN || unwritten.containsKey(currentKey))) {
+      unwritten.put(currentKey, current);
+    } else {
       trainerOf(current).syncFromDevice();
+      state.update(current);
     }
-    state.update(current);
+  }
+
+  /** Runs this function with its states written into keyed state at checkpoints only. */
+  TrainModel writingBehind() {
+    writesBehind = true;
+    return this;
+  }
+
+  /**
+   * Writes the states changed since the last checkpoint into keyed state, each under its key, which
+   * {@code switchTo} makes the current one; the devices' last steps first.
+   */
+  void writeUnwritten(java.util.function.Consumer<String> switchTo) throws Exception {
+    if (unwritten == null || unwritten.isEmpty()) {
+      return;
+    }
+    for (ModelTrainer trainer : trainers) {
+      trainer.syncFromDevice();
+    }
+    for (java.util.Map.Entry<String, TrainerState> changed : unwritten.entrySet()) {
+      switchTo.accept(changed.getKey());
+      state.update(changed.getValue());
+    }
+    unwritten.clear();
   }
 
   /**
@@ -392,7 +448,8 @@ public final class TrainModel
   @Override
   public void onTimer(long timestamp, OnTimerContext context, Collector<ModelSnapshot> out)
       throws Exception {
-    TrainerState current = state.value();
+    currentKey = context.getCurrentKey();
+    TrainerState current = read();
     if (current == null) {
       return;
     }

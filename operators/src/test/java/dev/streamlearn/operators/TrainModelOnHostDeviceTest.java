@@ -31,24 +31,50 @@ class TrainModelOnHostDeviceTest extends TrainingOnDeviceContract {
   }
 
   /**
-   * RocksDB serializes the state on every update, not at the snapshot as the heap backend does: the
-   * trainer copies the device's steps back before each update there, and the versions are those of
-   * the heap backend.
+   * RocksDB serializes the state when it is written, not at the snapshot as the heap backend does:
+   * the trainer copies the device's steps back before it writes a model's state at a checkpoint (or
+   * on an update, where {@link TrainModelOperator} does not run it), and the versions are those of
+   * the heap backend, restored from a checkpoint mid-stream or not.
    */
   @Test
-  void aStateBackendThatSerializesOnUpdateGetsEveryStepOfTheDevice() throws Exception {
+  void aStateBackendThatSerializesStateGetsEveryStepOfTheDevice() throws Exception {
     CsvEvents rows = ModelTrainerTest.digits();
     PipelineSpec spec = ModelTrainerTest.specFor(rows, DIGITS, "cuda");
     List<Example> examples = examples(rows, spec).subList(0, 2 * rows.size());
 
     List<ModelSnapshot> onHeap = run(spec, examples, false);
     List<ModelSnapshot> inRocksDb = run(spec, examples, true);
+    List<ModelSnapshot> restoredInRocksDb =
+        TrainModelTest.run(
+            new TrainModel(spec, devices()),
+            spec,
+            examples,
+            // Two and a half batches past the close of a window (which syncs the device).
+            1300,
+            new EmbeddedRocksDBStateBackend());
+    List<ModelSnapshot> updatedInRocksDb;
+    try (var harness =
+        new org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness<>(
+            new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(
+                new TrainModel(spec, devices())),
+            example -> "m",
+            org.apache.flink.api.common.typeinfo.Types.STRING)) {
+      // Run by another operator, the trainer writes its state on every update.
+      harness.setStateBackend(new EmbeddedRocksDBStateBackend());
+      harness.open();
+      TrainModelTest.feed(harness, examples);
+      harness.processWatermark(Long.MAX_VALUE);
+      updatedInRocksDb = TrainModelTest.outputs(harness);
+    }
 
     assertThat(inRocksDb).hasSameSizeAs(onHeap).hasSizeGreaterThan(1);
-    for (int v = 0; v < onHeap.size(); v++) {
-      assertThat(parameters(inRocksDb.get(v)))
-          .as("parameters of version %d", onHeap.get(v).version)
-          .containsExactly(parameters(onHeap.get(v)));
+    for (List<ModelSnapshot> other : List.of(inRocksDb, restoredInRocksDb, updatedInRocksDb)) {
+      assertThat(other).hasSameSizeAs(onHeap);
+      for (int v = 0; v < onHeap.size(); v++) {
+        assertThat(parameters(other.get(v)))
+            .as("parameters of version %d", onHeap.get(v).version)
+            .containsExactly(parameters(onHeap.get(v)));
+      }
     }
   }
 

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Random;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
@@ -419,7 +418,7 @@ class TrainModelTest {
   static KeyedOneInputStreamOperatorTestHarness<String, Example, ModelSnapshot> harness(
       TrainModel trainer) throws Exception {
     return new KeyedOneInputStreamOperatorTestHarness<>(
-        new KeyedProcessOperator<>(trainer), example -> "m", Types.STRING);
+        new TrainModelOperator(trainer), example -> "m", Types.STRING);
   }
 
   /**
@@ -480,6 +479,17 @@ class TrainModelTest {
    */
   static List<ModelSnapshot> run(
       TrainModel trainer, PipelineSpec spec, List<Example> input, int restoreAt) throws Exception {
+    return run(trainer, spec, input, restoreAt, null);
+  }
+
+  /** The same on {@code backend} (Flink's default, the heap, when null). */
+  static List<ModelSnapshot> run(
+      TrainModel trainer,
+      PipelineSpec spec,
+      List<Example> input,
+      int restoreAt,
+      org.apache.flink.runtime.state.StateBackend backend)
+      throws Exception {
     ModelRouter router = new ModelRouter(spec);
     List<ModelSnapshot> versions = new ArrayList<>();
     TrainModel restored =
@@ -489,6 +499,9 @@ class TrainModelTest {
                 trainer, TrainModelTest.class.getClassLoader());
     if (restoreAt < 0) {
       try (var harness = harness(trainer, router)) {
+        if (backend != null) {
+          harness.setStateBackend(backend);
+        }
         harness.open();
         feed(harness, input);
         harness.processWatermark(Long.MAX_VALUE);
@@ -498,12 +511,18 @@ class TrainModelTest {
     }
     OperatorSubtaskState snapshot;
     try (var harness = harness(trainer, router)) {
+      if (backend != null) {
+        harness.setStateBackend(backend);
+      }
       harness.open();
       feed(harness, input.subList(0, restoreAt));
       snapshot = harness.snapshot(1, 1);
       versions.addAll(outputs(harness));
     }
     try (var harness = harness(restored, router)) {
+      if (backend != null) {
+        harness.setStateBackend(backend);
+      }
       harness.initializeState(snapshot);
       harness.open();
       feed(harness, input.subList(restoreAt, input.size()));
@@ -517,7 +536,7 @@ class TrainModelTest {
   static KeyedOneInputStreamOperatorTestHarness<String, Example, ModelSnapshot> harness(
       TrainModel trainer, ModelRouter router) throws Exception {
     return new KeyedOneInputStreamOperatorTestHarness<>(
-        new KeyedProcessOperator<>(trainer), router::modelOf, Types.STRING);
+        new TrainModelOperator(trainer), router::modelOf, Types.STRING);
   }
 
   static List<ModelSnapshot> outputs(

@@ -135,6 +135,26 @@ class TrainerConformanceTest {
     }
   }
 
+  /**
+   * On RocksDB, which serializes state on every update, the trainer keeps each model's state as an
+   * object between checkpoints and {@link TrainModelOperator} writes it at each one: a restore from
+   * such a checkpoint publishes the heap backend's uninterrupted versions all the same.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("trainers")
+  void onRocksDbARestoredTrainerPublishesWhatAnUninterruptedOneDoes(
+      String name, PipelineSpec spec, List<Example> events) throws Exception {
+    List<ModelSnapshot> uninterrupted = TrainModelTest.run(new TrainModel(spec), spec, events, -1);
+    List<ModelSnapshot> restored =
+        TrainModelTest.run(
+            new TrainModel(spec),
+            spec,
+            events,
+            RESTORE_AT[1],
+            new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend());
+    assertSameVersions(restored, uninterrupted);
+  }
+
   private static void assertSameVersions(List<ModelSnapshot> actual, List<ModelSnapshot> expected)
       throws java.io.IOException {
     assertThat(actual).hasSameSizeAs(expected);

@@ -501,7 +501,26 @@ public record PipelineSpec(
   public record Store(String uri, int keep) implements Serializable {}
 
   /** Flink checkpointing; {@code interval} zero turns it off. */
-  public record Checkpoint(Duration interval) implements Serializable {}
+  /**
+   * Checkpointing.
+   *
+   * @param interval between checkpoints; zero: none
+   * @param stateBackend where the jobs keep their state: {@code configured} (the cluster's
+   *     configuration; a local run's heap), {@code hashmap} (objects on the heap) or {@code
+   *     rocksdb} (serialized, on local disk)
+   */
+  public record Checkpoint(Duration interval, String stateBackend) implements Serializable {
+
+    public static final java.util.List<String> STATE_BACKENDS =
+        java.util.List.of("configured", "hashmap", "rocksdb");
+
+    /** The state backend the spec chooses; empty when the configuration decides. */
+    public java.util.Optional<String> chosenStateBackend() {
+      return stateBackend.equals("configured")
+          ? java.util.Optional.empty()
+          : java.util.Optional.of(stateBackend);
+    }
+  }
 
   /**
    * The CUDA backend's settings.

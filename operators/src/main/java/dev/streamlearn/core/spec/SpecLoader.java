@@ -278,7 +278,7 @@ public final class SpecLoader {
     Node store = spec.child("store");
     store.allow("uri", "keep");
     Node checkpoint = spec.child("checkpoint");
-    checkpoint.allow("interval");
+    checkpoint.allow("interval", "state-backend");
     if (sourceSpec.deadLettersExactlyOnce() && checkpoint.duration("interval", "10s").isZero()) {
       throw new SpecException(
           "source.dead-letter-delivery",
@@ -315,7 +315,10 @@ public final class SpecLoader {
             publish.integer("min-held-out", 100, 0, Long.MAX_VALUE)),
         new PipelineSpec.Store(
             store.string("uri", "models"), (int) store.integer("keep", 0, 0, 1_000_000)),
-        new PipelineSpec.Checkpoint(checkpoint.duration("interval", "10s")),
+        new PipelineSpec.Checkpoint(
+            checkpoint.duration("interval", "10s"),
+            checkpoint.oneOf(
+                "state-backend", "configured", PipelineSpec.Checkpoint.STATE_BACKENDS)),
         segments(spec, name, features),
         candidates,
         pruning(spec, candidates, sourceSpec),
