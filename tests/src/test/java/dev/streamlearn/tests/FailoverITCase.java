@@ -63,21 +63,27 @@ class FailoverITCase {
 
   @TempDir Path directory;
 
-  @Test
-  void restoredRunEndsWithTheSameModelsAsAnUninterruptedOne() throws Exception {
+  /**
+   * On RocksDB too, where the trainer's states are written into keyed state at each checkpoint
+   * rather than with every event.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"configured", "rocksdb"})
+  void restoredRunEndsWithTheSameModelsAsAnUninterruptedOne(String stateBackend)
+      throws Exception {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
       kafka.createTopic("fo-events", 1);
       int events = produce(kafka.bootstrapServers(), 12_000);
 
       Path uninterruptedStore = directory.resolve("uninterrupted");
       ProgressMetrics.reset();
-      run(spec(kafka, uninterruptedStore), new DiscardRefusals());
+      run(spec(kafka, uninterruptedStore, stateBackend), new DiscardRefusals());
       Map<String, Long> uninterruptedCounts = trainingCounts();
 
       Path failedStore = directory.resolve("failed");
       FailingOnce.reset();
       ProgressMetrics.reset();
-      run(spec(kafka, failedStore), new FailingOnce<>());
+      run(spec(kafka, failedStore, stateBackend), new FailingOnce<>());
       FailingOnce.assertFailedAndRestored();
       assertThat(ProgressMetrics.restarts()).isEqualTo(1);
 
@@ -326,6 +332,14 @@ class FailoverITCase {
 
   private static PipelineSpec spec(EmbeddedKafka kafka, Path store) {
     return SpecLoader.parse(specText(kafka, store));
+  }
+
+  private static PipelineSpec spec(EmbeddedKafka kafka, Path store, String stateBackend) {
+    return SpecLoader.parse(
+        specText(kafka, store)
+            .replace(
+                "checkpoint: {interval: 100ms}",
+                "checkpoint: {interval: 100ms, state-backend: " + stateBackend + "}"));
   }
 
   private static String specText(EmbeddedKafka kafka, Path store) {
