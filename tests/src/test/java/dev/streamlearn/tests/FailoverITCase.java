@@ -69,8 +69,7 @@ class FailoverITCase {
    */
   @org.junit.jupiter.params.ParameterizedTest
   @org.junit.jupiter.params.provider.ValueSource(strings = {"configured", "rocksdb"})
-  void restoredRunEndsWithTheSameModelsAsAnUninterruptedOne(String stateBackend)
-      throws Exception {
+  void restoredRunEndsWithTheSameModelsAsAnUninterruptedOne(String stateBackend) throws Exception {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
       kafka.createTopic("fo-events", 1);
       int events = produce(kafka.bootstrapServers(), 12_000);
