@@ -33,6 +33,8 @@ class TrainModelOnRocksDbTest {
   @Test
   void writingStatesAtCheckpointsPublishesTheHeapsVersions() throws Exception {
     List<Example> events = events(40_000);
+    // Once to warm the JIT up, so that the first rate printed is not the slowest for that.
+    run(new TrainModelOperator(new TrainModel(SPEC)), false, events);
     Run heap = run(new TrainModelOperator(new TrainModel(SPEC)), false, events);
     Run behind = run(new TrainModelOperator(new TrainModel(SPEC)), true, events);
     List<Example> first = events.subList(0, 2_000);
