@@ -8,7 +8,7 @@ import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 /**
  * The operator that runs {@link TrainModel}. On a state backend that serializes state on every
  * update (RocksDB), serializing a model's whole state with each event (its open batch, the rows its
- * validation windows keep, its featurizer) made training a thousand times slower than on the heap;
+ * validation windows keep, its featurizer) made training hundreds of times slower than on the heap;
  * here the trainer keeps each model's state as an object between checkpoints, and this operator
  * writes the ones that changed into keyed state when a checkpoint's barrier passes, before the
  * backend takes its snapshot. On the heap backend, which keeps the object anyway, it changes
