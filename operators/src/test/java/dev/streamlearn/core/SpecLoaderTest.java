@@ -205,6 +205,15 @@ class SpecLoaderTest {
   void refusesBadEnumsAndTypes() {
     assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "backend: gpu\n"))
         .hasMessage("spec key 'backend' = 'gpu': one of [auto, cpu, cuda, nd4j, java, reference]");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "checkpoint: {state-backend: memory}\n"))
+        .hasMessage(
+            "spec key 'checkpoint.state-backend' = 'memory': one of [configured, hashmap, rocksdb]");
+    assertThat(SpecLoader.parse(MINIMAL).checkpoint().chosenStateBackend()).isEmpty();
+    assertThat(
+            SpecLoader.parse(MINIMAL + "checkpoint: {state-backend: rocksdb}\n")
+                .checkpoint()
+                .chosenStateBackend())
+        .contains("rocksdb");
     assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "cuda: {precision: fp16}\n"))
         .hasMessage("spec key 'cuda.precision' = 'fp16': one of [fp32, tf32, bf16]");
     assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "cuda: {devices: 2}\n"))
