@@ -101,8 +101,11 @@ public final class TrainModel
    */
   private transient java.util.Map<String, TrainerState> unwritten;
 
-  /** The most states kept unwritten; beyond, a model's state is written on each update. */
-  static final int MOST_UNWRITTEN = 1024;
+  /**
+   * The most states kept unwritten, which bounds the heap they take (a model with full validation
+   * windows holds megabytes); the state of a model beyond them is written with each update.
+   */
+  static final int MOST_UNWRITTEN = 128;
 
   /** The key of the element or timer at hand. */
   private transient String currentKey;
