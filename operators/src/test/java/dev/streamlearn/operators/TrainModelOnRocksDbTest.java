@@ -48,6 +48,44 @@ class TrainModelOnRocksDbTest {
     assertSameParameters(onUpdate.versions, heapFirst.versions);
   }
 
+  /**
+   * More models than {@link TrainModel#MOST_UNWRITTEN} (one per segment): those beyond it are
+   * written with each update, the others at checkpoints; restored mid-stream on RocksDB, every
+   * model publishes the heap's uninterrupted versions.
+   */
+  @Test
+  void modelsBeyondThoseKeptUnwrittenAreWrittenOnUpdate() throws Exception {
+    int segments = TrainModel.MOST_UNWRITTEN + 40;
+    PipelineSpec spec =
+        SpecLoader.parse(
+            "name: m\nfeatures: [{name: a, type: numeric}, {name: s, type: categorical}]\n"
+                + "segments: {by: s}\ntraining: {batch-size: 4}\nvalidation: {window: 30s}\n"
+                + "backend: java\n");
+    RawFeatures rules = new RawFeatures(spec);
+    Random random = new Random(2);
+    List<Example> events = new ArrayList<>();
+    for (int i = 0; i < 30 * segments; i++) {
+      double a = random.nextGaussian();
+      events.add(
+          TrainModelTest.example(
+              rules, Map.of("a", a, "s", "s" + random.nextInt(segments)), i, a > 0 ? 1 : 0));
+    }
+    List<ModelSnapshot> onHeap = TrainModelTest.run(new TrainModel(spec), spec, events, -1);
+    List<ModelSnapshot> restored =
+        TrainModelTest.run(
+            new TrainModel(spec),
+            spec,
+            events,
+            events.size() / 2,
+            new EmbeddedRocksDBStateBackend());
+    assertThat(onHeap.stream().map(v -> v.model).distinct().count()).isEqualTo(segments);
+    java.util.Comparator<ModelSnapshot> order =
+        java.util.Comparator.<ModelSnapshot, String>comparing(v -> v.model)
+            .thenComparingLong(v -> v.version);
+    assertSameParameters(
+        restored.stream().sorted(order).toList(), onHeap.stream().sorted(order).toList());
+  }
+
   private record Run(List<ModelSnapshot> versions, double eventsPerSecond) {}
 
   private static Run run(
