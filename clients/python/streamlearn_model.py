@@ -26,6 +26,7 @@ From the command line, like `streamlearn score`:
     python3 streamlearn_model.py --model http://host:8080/api/v1/models/credit-g/versions/latest \
         --input events.jsonl --output scored.jsonl --timestamp-field time
     python3 streamlearn_model.py --segments models/shops --candidate best --input rows.csv --output scored.csv
+    python3 streamlearn_model.py --list http://host:8080/                           # models; .../api/v1/models/<model>: its versions
     python3 streamlearn_model.py --model models/credit-g/6 --input rows.csv --output scored.csv --label class
         # ... and "Against the labels in class: accuracy 0.703, AUC 0.757, ..." as streamlearn score --label
 
@@ -47,6 +48,7 @@ import os
 import re
 import struct
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -1290,6 +1292,66 @@ def _rows(path):
                 yield {k: (None if v is None or not v.strip() else v) for k, v in row.items()}
 
 
+def list_models(server):
+    """Every model on a model store server: dicts of name, versions (how many), latest, aliases."""
+    with urllib.request.urlopen(server.rstrip("/") + "/api/v1/models") as reply:
+        return json.load(reply)["models"]
+
+
+def list_versions(server, model):
+    """Every version of a model on a model store server, oldest first: dicts of version, created
+    and metrics (the held-out window's under "window"), read a page of 1,000 at a time."""
+    base = server.rstrip("/") + "/api/v1/models/" + urllib.parse.quote(model, safe="")
+    versions = []
+    while True:
+        with urllib.request.urlopen("%s/versions?offset=%d&limit=1000" % (base, len(versions))) as reply:
+            page = json.load(reply)
+        versions.extend(page["versions"])
+        if not page["versions"] or len(versions) >= page.get("total", 0):
+            return versions
+
+
+_LISTED_METRICS = ("accuracy", "auc", "logLoss", "macroF1", "mse", "mae", "r2")
+
+
+def _window_text(metrics):
+    window = (metrics or {}).get("window") or {}
+    shown = ["%s %.4f" % (name, window[name]) for name in _LISTED_METRICS if name in window]
+    if "count" in window:
+        shown.append("on {:,} events".format(int(window["count"])))
+    return "  ".join(shown)
+
+
+def _print_list(target):
+    """`--list`: a server's models, or (a URL ending in /api/v1/models/<model>) one model's versions
+    with their held-out window's metrics, as `streamlearn models list` prints them."""
+    marker = "/api/v1/models/"
+    if marker in target:
+        server, model = target.split(marker, 1)
+        model = urllib.parse.unquote(model.strip("/"))
+        versions = list_versions(server, model)
+        aliases = {}
+        for entry in list_models(server):
+            if entry["name"] == model:
+                for alias, version in (entry.get("aliases") or {}).items():
+                    aliases.setdefault(version, []).append(alias)
+        print("version  created                         aliases           held-out window")
+        for entry in versions:
+            print("%7d  %-30s  %-16s  %s" % (
+                entry["version"], entry.get("created", ""),
+                ", ".join(sorted(aliases.get(entry["version"], []))), _window_text(entry.get("metrics"))))
+        return
+    models = list_models(target)
+    if not models:
+        print("no models at %s" % target)
+        return
+    print("model  versions  newest  aliases")
+    for entry in models:
+        aliases = ", ".join("%s -> %s" % item for item in sorted((entry.get("aliases") or {}).items()))
+        latest = entry.get("latest")
+        print("%s  %d  %s  %s" % (entry["name"], entry["versions"], "-" if latest is None else latest, aliases))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Scores each row of a CSV or JSON-lines file with a StreamLearn model version, "
@@ -1300,18 +1362,29 @@ def main(argv=None):
                        "or http://host:port/api/v1/models/<model>/versions/<version or alias>")
     which.add_argument("--segments", help="for a pipeline with segments, each row scored by its segment's model: "
                        "<store>/<pipeline> or http://host:port/api/v1/models/<pipeline>")
+    which.add_argument("--list", metavar="URL", help="lists instead of scoring: a server's models "
+                       "(http://host:port/), or one model's versions with their held-out metrics "
+                       "(http://host:port/api/v1/models/<model>)")
     parser.add_argument("--version", default="latest", help="with --segments: each segment model's version, "
                         "a number or an alias (default latest)")
     parser.add_argument("--candidate", help="with --segments, where each segment has hyper-parameter candidates: "
                         "the candidate that scores, by name, or best (each segment's best on its newest window)")
-    parser.add_argument("--input", required=True, help="CSV with a header row, or .jsonl (one JSON object per event); - for stdin")
-    parser.add_argument("--output", required=True, help="CSV, or .jsonl for JSON lines; - for stdout")
+    parser.add_argument("--input", help="CSV with a header row, or .jsonl (one JSON object per event); - for stdin")
+    parser.add_argument("--output", help="CSV, or .jsonl for JSON lines; - for stdout")
     parser.add_argument("--timestamp-field", help="the field holding each event's time (epoch milliseconds "
                         "or ISO-8601), for datetime features of the event time; the present otherwise")
     parser.add_argument("--vectors", action="store_true", help="JSON lines output: add each event's input vector")
     parser.add_argument("--label", help="the column (or field) that holds each row's known label: the version "
                         "is then also measured on the rows that have one, with the metrics validation reports")
     args = parser.parse_args(argv)
+    if args.list:
+        try:
+            _print_list(args.list)
+        except urllib.error.URLError as problem:
+            raise SystemExit("--list %s: %s" % (args.list, problem))
+        return 0
+    if args.input is None or args.output is None:
+        parser.error("--input and --output are required to score")
     if args.candidate is not None and args.segments is None:
         parser.error("--candidate goes with --segments; with --model, name the candidate's model itself")
     try:

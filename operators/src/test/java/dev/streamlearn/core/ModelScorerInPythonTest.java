@@ -371,6 +371,19 @@ class ModelScorerInPythonTest {
           server.url() + "api/v1/models/wdbc/versions/latest",
           eventsOf(rows),
           timesOf(rows));
+      // Listed as `streamlearn models list` lists them: the models, then a model's versions.
+      PythonScorer.Result models = PythonScorer.run("--list", server.url());
+      assertThat(models.exit()).as(models.out()).isZero();
+      assertThat(models.out()).contains("wdbc  1  1  latest -> 1");
+      PythonScorer.Result versions =
+          PythonScorer.run("--list", server.url() + "api/v1/models/wdbc");
+      assertThat(versions.exit()).as(versions.out()).isZero();
+      assertThat(versions.out())
+          .containsPattern("(?m)^      1  \\S+Z\\s+latest\\s+accuracy 0\\.\\d{4}  auc 0\\.\\d{4}");
+      PythonScorer.Result missing =
+          PythonScorer.run("--list", server.url() + "api/v1/models/nothing");
+      assertThat(missing.exit()).isNotZero();
+      assertThat(missing.out()).contains("--list", "404");
       // A file that does not match its manifest is refused.
       Path parameters = version.resolve("model.safetensors");
       byte[] bytes = Files.readAllBytes(parameters);
