@@ -262,8 +262,8 @@ public final class ModelTrainer {
     state.batchIngest = new long[batchSize];
     // Every policy keeps each window's first events raw: for validation (hash, windows) and for
     // the input drift index (all). The rows grow with what is kept (up to
-    // validation.max-window-events a
-    // window), so a checkpoint writes what the windows hold, not their bound.
+    // validation.max-window-events a window), so a checkpoint writes what the windows hold, not
+    // their bound.
     state.heldNumeric = new double[0];
     state.heldCategorical = new String[0];
     state.heldLabel = new float[0];
