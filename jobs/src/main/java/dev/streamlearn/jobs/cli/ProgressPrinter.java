@@ -26,7 +26,6 @@ final class ProgressPrinter {
 
   private final PrintStream out;
   private LocalJobRun run;
-  private JobFailures failures;
   private final long startNanos = System.nanoTime();
   private long lastRead;
   private long lastNanos = startNanos;
@@ -243,8 +242,8 @@ final class ProgressPrinter {
    * where the job's {@link JobFailures} are known.
    */
   private String restarts() {
-    return failures != null
-        ? failures.progressNote()
+    return run != null
+        ? run.failures().progressNote()
         : JobFailures.progressNote(ProgressMetrics.restarts(), null);
   }
 
@@ -253,7 +252,6 @@ final class ProgressPrinter {
    */
   ProgressPrinter following(LocalJobRun run) {
     this.run = run;
-    this.failures = run.failures();
     return this;
   }
 

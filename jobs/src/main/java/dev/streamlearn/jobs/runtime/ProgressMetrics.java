@@ -35,9 +35,6 @@ public final class ProgressMetrics implements MetricReporter {
   private static final Map<String, Histogram> HISTOGRAMS = new ConcurrentHashMap<>();
   private static final Map<Gauge<?>, String> GAUGES = new ConcurrentHashMap<>();
 
-  /** The event sources' {@link #PENDING_RECORDS} gauges, and the id of each one's job. */
-  private static final Map<Gauge<?>, String> PENDING = new ConcurrentHashMap<>();
-
   /** Flink's own gauge of how often the running job restarted after a failure. */
   public static final String JOB_RESTARTS = "numRestarts";
 
@@ -60,6 +57,10 @@ public final class ProgressMetrics implements MetricReporter {
   private static final java.util.Set<String> JOB_GAUGE_NAMES =
       java.util.Set.of(JOB_RESTARTS, LAST_CHECKPOINT_SIZE);
 
+  /**
+   * The {@link #JOB_GAUGE_NAMES} gauges, and the event sources' {@link #PENDING_RECORDS} (one per
+   * subtask), each under its job's id and its name.
+   */
   private static final Map<Gauge<?>, JobGauge> JOB_GAUGES = new ConcurrentHashMap<>();
 
   /** What each job's gauges said last, kept once the job is over and its gauges gone. */
@@ -95,13 +96,16 @@ public final class ProgressMetrics implements MetricReporter {
   /** What the job's gauge of that name says now, or said last; -1 when it never said. */
   private static long jobGauge(String jobId, String name) {
     JobGauge key = new JobGauge(jobId, name);
-    return JOB_GAUGES.entrySet().stream()
+    return values(JOB_GAUGES, key).max().orElse(JOB_GAUGES_SEEN.getOrDefault(key, -1L));
+  }
+
+  /** The numeric values of the gauges of {@code gauges} kept under {@code key}. */
+  private static <K> java.util.stream.LongStream values(Map<Gauge<?>, K> gauges, K key) {
+    return gauges.entrySet().stream()
         .filter(e -> e.getValue().equals(key))
         .map(e -> e.getKey().getValue())
         .filter(Number.class::isInstance)
-        .mapToLong(value -> ((Number) value).longValue())
-        .max()
-        .orElse(JOB_GAUGES_SEEN.getOrDefault(key, -1L));
+        .mapToLong(value -> ((Number) value).longValue());
   }
 
   /**
@@ -110,11 +114,7 @@ public final class ProgressMetrics implements MetricReporter {
    */
   public static OptionalLong recordsWaiting(String jobId) {
     java.util.LongSummaryStatistics waiting =
-        PENDING.entrySet().stream()
-            .filter(e -> e.getValue().equals(jobId))
-            .map(e -> e.getKey().getValue())
-            .filter(Number.class::isInstance)
-            .mapToLong(value -> ((Number) value).longValue())
+        values(JOB_GAUGES, new JobGauge(jobId, PENDING_RECORDS))
             .filter(value -> value >= 0)
             .summaryStatistics();
     return waiting.getCount() == 0 ? OptionalLong.empty() : OptionalLong.of(waiting.getSum());
@@ -122,12 +122,7 @@ public final class ProgressMetrics implements MetricReporter {
 
   /** The largest value of a numeric gauge over the subtasks that have it; empty when none does. */
   public static OptionalLong gaugeMax(String name) {
-    return GAUGES.entrySet().stream()
-        .filter(e -> e.getValue().equals(name))
-        .map(e -> e.getKey().getValue())
-        .filter(Number.class::isInstance)
-        .mapToLong(value -> ((Number) value).longValue())
-        .max();
+    return values(GAUGES, name).max();
   }
 
   /** The latest registered histogram of that name (one trainer subtask in a local run). */
@@ -158,7 +153,6 @@ public final class ProgressMetrics implements MetricReporter {
     RETIRED.clear();
     HISTOGRAMS.clear();
     GAUGES.clear();
-    PENDING.clear();
     JOB_GAUGES.clear();
     JOB_GAUGES_SEEN.clear();
   }
@@ -190,13 +184,12 @@ public final class ProgressMetrics implements MetricReporter {
     } else if (metric instanceof Counter counter && isPipelineMetric(name, group)) {
       LIVE.put(counter, name);
     }
-    if (metric instanceof Gauge<?> gauge && name.equals(PENDING_RECORDS) && isEventSource(group)) {
-      PENDING.put(gauge, group.getAllVariables().getOrDefault(ScopeFormat.SCOPE_JOB_ID, ""));
-    }
     if (metric instanceof Histogram histogram && isPipelineMetric(name, group)) {
       HISTOGRAMS.put(name, histogram);
     }
-    if (metric instanceof Gauge<?> gauge && JOB_GAUGE_NAMES.contains(name)) {
+    if (metric instanceof Gauge<?> gauge
+        && (JOB_GAUGE_NAMES.contains(name)
+            || (name.equals(PENDING_RECORDS) && isEventSource(group)))) {
       JOB_GAUGES.put(
           gauge,
           new JobGauge(group.getAllVariables().getOrDefault(ScopeFormat.SCOPE_JOB_ID, ""), name));
@@ -207,7 +200,6 @@ public final class ProgressMetrics implements MetricReporter {
 
   @Override
   public void notifyOfRemovedMetric(Metric metric, String name, MetricGroup group) {
-    PENDING.remove(metric);
     GAUGES.remove(metric);
     JobGauge jobGauge = JOB_GAUGES.remove(metric);
     if (jobGauge != null && ((Gauge<?>) metric).getValue() instanceof Number value) {
