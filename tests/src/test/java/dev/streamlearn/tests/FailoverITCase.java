@@ -146,17 +146,7 @@ class FailoverITCase {
 
       FailingOnce.reset();
       ProgressMetrics.reset();
-      StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-      env.setParallelism(1);
-      StreamLearnJob job =
-          new StreamLearnJob(
-              spec,
-              KafkaConnectors.source(spec.source()),
-              KafkaConnectors.deadLetterSink(spec.source()),
-              new PublishModel(spec.store().uri(), true),
-              new FailingOnce<>());
-      job.addTo(env);
-      env.execute(job.jobName());
+      run(spec, KafkaConnectors.deadLetterSink(spec.source()), new FailingOnce<>());
       FailingOnce.assertFailedAndRestored();
 
       var codec = Topics.deadLetters();
@@ -360,6 +350,15 @@ class FailoverITCase {
   }
 
   private static void run(PipelineSpec spec, Sink<Refusal> deadLetters) throws Exception {
+    run(spec, deadLetters, new DiscardingSink<>());
+  }
+
+  /** The training job of {@code spec}, its refusals and window reports to these sinks. */
+  private static void run(
+      PipelineSpec spec,
+      Sink<Refusal> deadLetters,
+      Sink<dev.streamlearn.core.train.WindowReport> windowMetrics)
+      throws Exception {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     env.setParallelism(1);
     StreamLearnJob job =
@@ -368,7 +367,7 @@ class FailoverITCase {
             KafkaConnectors.source(spec.source()),
             deadLetters,
             new PublishModel(spec.store().uri(), !spec.checkpoint().interval().isZero()),
-            new DiscardingSink<>());
+            windowMetrics);
     job.addTo(env);
     env.execute(job.jobName());
   }
