@@ -155,7 +155,11 @@ class TrainerConformanceTest {
     assertSameVersions(restored, uninterrupted);
   }
 
-  private static void assertSameVersions(List<ModelSnapshot> actual, List<ModelSnapshot> expected)
+  /**
+   * The same versions in the same order: model, number, parameters, featurizer state, parent,
+   * metrics and lineage.
+   */
+  static void assertSameVersions(List<ModelSnapshot> actual, List<ModelSnapshot> expected)
       throws java.io.IOException {
     assertThat(actual).hasSameSizeAs(expected);
     for (int i = 0; i < expected.size(); i++) {
