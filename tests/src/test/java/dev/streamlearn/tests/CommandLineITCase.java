@@ -681,6 +681,41 @@ class CommandLineITCase {
                 + repositoryFile("../shared/data/credit-g.csv")
                 + " has none of the 30 columns the model reads (mean_radius, ");
     assertThat(directory.resolve("wdbc-none.csv")).doesNotExist();
+
+    // The same demo again on the same store: a new job, whose versions follow the first one's
+    // instead of taking their numbers (and being kept out as published already).
+    int before = versions.size();
+    String again =
+        runPrinting(
+            new StringWriter(),
+            "demo",
+            "--input",
+            repositoryFile("../shared/data/wdbc.csv").toString(),
+            "--label",
+            "diagnosis",
+            "--store",
+            store.toString(),
+            "--port",
+            "-1");
+    assertThat(again)
+        .contains(
+            String.format(
+                "%s already holds %d versions of 'wdbc' (1..%d): this run's versions follow them,"
+                    + " from %d",
+                models.location(), before, before, before + 1))
+        .doesNotContain("No version was published");
+    List<Long> both = models.versions("wdbc");
+    assertThat(both).hasSizeGreaterThan(before).startsWith(versions.toArray(Long[]::new));
+    assertThat(both.get(before)).isEqualTo(before + 1);
+    Manifest firstOfSecond = models.manifest("wdbc", before + 1).orElseThrow();
+    assertThat(firstOfSecond.parentVersion()).isNull();
+    Manifest lastOfSecond = models.manifest("wdbc", both.get(both.size() - 1)).orElseThrow();
+    // The second job counted its own events from zero: the file once.
+    assertThat(
+            lastOfSecond.lineage().eventsTrainedTotal()
+                + lastOfSecond.lineage().eventsHeldOutTotal())
+        .isEqualTo(rows);
+    assertThat(models.manifest("wdbc", before).orElseThrow()).isEqualTo(last);
   }
 
   /**

@@ -274,14 +274,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     ModelStore models = ModelStores.open(spec.store().uri());
-    if (StoreSummary.versionCount(models, spec) > 0) {
-      throw new IllegalArgumentException(
-          "the store "
-              + store.toAbsolutePath()
-              + " already holds model '"
-              + StoreSummary.modelsOf(spec, models).get(0)
-              + "'; pass an empty --store DIR");
-    }
+    StoreSummary.printVersionsBefore(out, spec, models);
     LocalJobRun run = startTraining(spec, work);
     out.printf(
         "Running job '%s' on a local Flink MiniCluster for %s; synthetic stream at %,d events/s, concept drift every %,d events.%n",
@@ -635,6 +628,7 @@ final class DemoCommand implements Callable<Integer> {
     }
     ModelStore models = ModelStores.open(spec.store().uri());
     long versionsBefore = StoreSummary.versionCount(models, spec);
+    StoreSummary.printVersionsBefore(out, spec, models);
     LocalJobRun run = startTraining(spec, work);
     out.printf(
         "Running job '%s' on a local Flink MiniCluster until it has read every row...%n",

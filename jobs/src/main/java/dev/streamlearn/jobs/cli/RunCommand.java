@@ -116,6 +116,8 @@ final class RunCommand implements Callable<Integer> {
         spec.name(), spec.source().bootstrapServers(), spec.source().topic(), models.location());
     if (fromSavepoint != null) {
       System.out.println("Starting from the savepoint " + fromSavepoint);
+    } else {
+      StoreSummary.printVersionsBefore(System.out, spec, models);
     }
     if (metrics.where() != null) {
       System.out.println(metrics.where());

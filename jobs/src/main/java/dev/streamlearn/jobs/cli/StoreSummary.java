@@ -63,6 +63,32 @@ final class StoreSummary {
     return count;
   }
 
+  /**
+   * Before a job that starts afresh (not from a savepoint): what the store holds already of the
+   * models it trains, which its versions follow instead of replacing.
+   */
+  static void printVersionsBefore(PrintStream out, PipelineSpec spec, ModelStore models)
+      throws IOException {
+    if (!spec.segments().enabled() && !spec.hasCandidates()) {
+      List<Long> versions = models.versions(spec.name());
+      if (!versions.isEmpty()) {
+        long newest = versions.get(versions.size() - 1);
+        out.printf(
+            "  %s already holds %d versions of '%s' (%d..%d): this run's versions follow them,"
+                + " from %d%n",
+            models.location(), versions.size(), spec.name(), versions.get(0), newest, newest + 1);
+      }
+      return;
+    }
+    long count = versionCount(models, spec);
+    if (count > 0) {
+      out.printf(
+          "  %s already holds %d versions of %d of this pipeline's models: each model's versions"
+              + " in this run follow its newest%n",
+          models.location(), count, modelsOf(spec, models).size());
+    }
+  }
+
   /** The models the spec trains that are in the store: its own, or its segments' or candidates'. */
   static List<String> modelsOf(PipelineSpec spec, ModelStore models) throws IOException {
     if (!spec.segments().enabled() && !spec.hasCandidates()) {

@@ -27,6 +27,8 @@ import dev.streamlearn.schemas.LabeledEvent;
 import dev.streamlearn.store.Manifest;
 import dev.streamlearn.store.ManifestJson;
 import dev.streamlearn.store.MetricDirection;
+import dev.streamlearn.store.ModelStore;
+import dev.streamlearn.store.ModelStores;
 import dev.streamlearn.store.Safetensors;
 import dev.streamlearn.store.Tensor;
 import java.time.Instant;
@@ -124,6 +126,9 @@ public final class ModelTrainer {
 
   /** The spec's features section, hashed: a restored state must have been made with the same. */
   private final String featuresFingerprint;
+
+  /** The store the versions go to, opened for the first new state: what it holds already. */
+  private ModelStore store;
 
   public ModelTrainer(PipelineSpec spec, Backend backend) {
     this(spec, backend, null);
@@ -285,6 +290,10 @@ public final class ModelTrainer {
     if (spec.model().warmStart() != null) {
       WarmStart.apply(spec, shape, featurizer, state);
     }
+    if (store == null) {
+      store = ModelStores.open(spec.store().uri());
+    }
+    state.storedBefore = StoredVersions.newest(store, model);
     return state;
   }
 
@@ -651,7 +660,7 @@ public final class ModelTrainer {
     if (publishIt) {
       if (moveChampion) {
         state.championParams = state.params.clone();
-        state.championVersion = state.version + 1;
+        state.championVersion = nextVersion(state);
       }
       ModelSnapshot snapshot = cutVersion(state, candidate, champion, inputDrift);
       snapshot.champion = moveChampion;
@@ -815,7 +824,7 @@ public final class ModelTrainer {
       Map<String, Double> window,
       Map<String, Double> champion,
       Map<String, Double> inputDrift) {
-    long version = state.version + 1;
+    long version = nextVersion(state);
     Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
     metrics.put("window", finite(window));
     if (champion != null) {
@@ -891,6 +900,11 @@ public final class ModelTrainer {
   }
 
   /** The model a state trains (a state restored from before segments has none: the spec's). */
+  /** The number of the state's next version: after its last, and after the store's newest. */
+  private static long nextVersion(TrainerState state) {
+    return Math.max(state.version, state.storedBefore) + 1;
+  }
+
   private String modelName(TrainerState state) {
     return state.model == null ? spec.name() : state.model;
   }

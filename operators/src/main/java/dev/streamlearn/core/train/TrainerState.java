@@ -32,8 +32,18 @@ public class TrainerState {
    */
   public boolean endOfInputReached;
 
-  /** The last published version; 0 before the first. */
+  /**
+   * The version the parameters descend from: the last one published, or the version a warm start
+   * began from; 0 before either.
+   */
   public long version;
+
+  /**
+   * The newest version of this model in the store when this state was made (0: none). A new job
+   * numbers its versions after it, so that it never takes the number of a version it did not make;
+   * it is not their parent.
+   */
+  public long storedBefore;
 
   public long steps;
   public float[] params;
