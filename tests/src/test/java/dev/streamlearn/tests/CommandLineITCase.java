@@ -564,18 +564,18 @@ class CommandLineITCase {
   @Test
   void runsTheDemoOnACsvFileToItsEnd() throws Exception {
     Path store = directory.resolve("wdbc-store");
-    String out =
-        runPrinting(
-            new StringWriter(),
-            "demo",
-            "--input",
-            repositoryFile("../shared/data/wdbc.csv").toString(),
-            "--label",
-            "diagnosis",
-            "--store",
-            store.toString(),
-            "--port",
-            "-1");
+    String[] demo = {
+      "demo",
+      "--input",
+      repositoryFile("../shared/data/wdbc.csv").toString(),
+      "--label",
+      "diagnosis",
+      "--store",
+      store.toString(),
+      "--port",
+      "-1"
+    };
+    String out = runPrinting(new StringWriter(), demo);
     long rows = Files.readAllLines(repositoryFile("../shared/data/wdbc.csv")).size() - 1;
     java.util.regex.Matcher accounted =
         java.util.regex.Pattern.compile(
@@ -685,18 +685,7 @@ class CommandLineITCase {
     // The same demo again on the same store: a new job, whose versions follow the first one's
     // instead of taking their numbers (and being kept out as published already).
     int before = versions.size();
-    String again =
-        runPrinting(
-            new StringWriter(),
-            "demo",
-            "--input",
-            repositoryFile("../shared/data/wdbc.csv").toString(),
-            "--label",
-            "diagnosis",
-            "--store",
-            store.toString(),
-            "--port",
-            "-1");
+    String again = runPrinting(new StringWriter(), demo);
     assertThat(again)
         .contains(
             String.format(
