@@ -361,13 +361,14 @@ public final class TrainModel
   }
 
   /**
-   * A state from a checkpoint of another spec: adapted to this one's training settings, or refused
-   * when its network or features differ (see {@link ModelTrainer#resume}).
+   * A state from a checkpoint of another spec: adapted to this one's training settings and to the
+   * versions the store holds, or refused when its network or features differ (see {@link
+   * ModelTrainer#resume}).
    */
   private void resume(ModelTrainer trainer, TrainerState current) throws java.io.IOException {
     String changed = trainer.resume(current);
     if (changed != null) {
-      LOG.info("restored with the spec's new training settings: {}", changed);
+      LOG.info("restored state adapted to this job: {}", changed);
       update(current);
     }
   }

@@ -34,11 +34,15 @@ import dev.streamlearn.store.Tensor;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.DoubleConsumer;
 import org.apache.avro.Schema;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Learns one model from a stream of examples, Flink-free: held-out examples are scored and kept for
@@ -70,6 +74,7 @@ public final class ModelTrainer {
   }
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Logger LOG = LoggerFactory.getLogger(ModelTrainer.class);
 
   private final PipelineSpec spec;
 
@@ -127,8 +132,11 @@ public final class ModelTrainer {
   /** The spec's features section, hashed: a restored state must have been made with the same. */
   private final String featuresFingerprint;
 
-  /** The store the versions go to, opened for the first new state: what it holds already. */
+  /** The store the versions go to, opened when first asked what it holds already. */
   private ModelStore store;
+
+  /** The models whose state this trainer has compared with what the store holds. */
+  private final Set<String> checkedAgainstStore = new HashSet<>();
 
   public ModelTrainer(PipelineSpec spec, Backend backend) {
     this(spec, backend, null);
@@ -290,10 +298,16 @@ public final class ModelTrainer {
     if (spec.model().warmStart() != null) {
       WarmStart.apply(spec, shape, featurizer, state);
     }
-    if (store == null) {
-      store = ModelStores.open(spec.store().uri());
+    state.storedBefore = StoredVersions.newest(store(), model);
+    checkedAgainstStore.add(model);
+    if (state.storedBefore > state.version) {
+      LOG.info(
+          "{} already has versions up to {} in {}: this job's versions of it begin at {}",
+          model,
+          state.storedBefore,
+          store().location(),
+          state.storedBefore + 1);
     }
-    state.storedBefore = StoredVersions.newest(store, model);
     return state;
   }
 
@@ -302,7 +316,9 @@ public final class ModelTrainer {
    * which may differ from the spec it was made with: the training settings may change (learning
    * rate, schedule, batch size, optimizer: a new optimizer's moments start from zero), the network
    * and the features may not, and a state of another network or other features is refused with an
-   * {@link IllegalStateException} that says so. Returns what it changed, or null when nothing.
+   * {@link IllegalStateException} that says so. The first time this trainer sees a model's state it
+   * also compares it with the store: versions there that the state did not make are numbered after,
+   * not over. Returns what it changed, or null when nothing.
    */
   public String resume(TrainerState state) {
     if (state.params.length != shape.parameterCount()) {
@@ -348,6 +364,21 @@ public final class ModelTrainer {
       int previous = state.batchY.length;
       rebatch(state);
       changed.add(String.format("batch size %d -> %d", previous, batchSize));
+    }
+    if (checkedAgainstStore.add(modelName(state))) {
+      // After a failure the store holds at most what the restored state published. Newer versions
+      // come from another job that used the store since this savepoint was taken: the state's next
+      // numbers are theirs.
+      long newest = StoredVersions.newest(store(), modelName(state));
+      if (newest > Math.max(state.version, state.storedBefore)) {
+        state.storedBefore = newest;
+        changed.add(
+            String.format(
+                "the store holds versions up to %d that this state did not make (another job"
+                    + " published them since): its versions follow them, from %d, with %s as"
+                    + " parent",
+                newest, newest + 1, state.version == 0 ? "no version" : "v" + state.version));
+      }
     }
     return changed.isEmpty() ? null : modelName(state) + ": " + String.join("; ", changed);
   }
@@ -899,12 +930,20 @@ public final class ModelTrainer {
     return snapshot;
   }
 
-  /** The model a state trains (a state restored from before segments has none: the spec's). */
+  /** The store the versions go to, opened on first use. */
+  private ModelStore store() {
+    if (store == null) {
+      store = ModelStores.open(spec.store().uri());
+    }
+    return store;
+  }
+
   /** The number of the state's next version: after its last, and after the store's newest. */
   private static long nextVersion(TrainerState state) {
     return Math.max(state.version, state.storedBefore) + 1;
   }
 
+  /** The model a state trains (a state restored from before segments has none: the spec's). */
   private String modelName(TrainerState state) {
     return state.model == null ? spec.name() : state.model;
   }
