@@ -30,10 +30,20 @@ class BackendAgreementTest {
         // Small products run in Java loops; large ones in ND4J's native matrices, which it keeps
         // between calls: the second round reuses them with other values and the other beta.
         // Matrix-vector products (n = 1: X w, and X^T r) and lengths that are not a multiple of the
-        // loops' unrolling run the Java loops' special cases.
+        // loops' unrolling run the Java loops' special cases; the others run in blocks of 4 x 4
+        // entries of C, with the rows and columns past the last whole block (none, some, or all
+        // where m or n is under 4) summed one by one.
         for (int[] size :
             new int[][] {
-              {13, 9, 31}, {70, 40, 50}, {70, 40, 50}, {37, 1, 29}, {3, 1, 7}, {9, 2, 19}
+              {13, 9, 31},
+              {70, 40, 50},
+              {70, 40, 50},
+              {37, 1, 29},
+              {3, 1, 7},
+              {9, 2, 19},
+              {8, 12, 5},
+              {2, 7, 3},
+              {6, 3, 1}
             }) {
           for (boolean transposeA : new boolean[] {false, true}) {
             for (boolean transposeB : new boolean[] {false, true}) {
