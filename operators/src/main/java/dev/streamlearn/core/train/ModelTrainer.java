@@ -132,7 +132,7 @@ public final class ModelTrainer {
   /** The spec's features section, hashed: a restored state must have been made with the same. */
   private final String featuresFingerprint;
 
-  /** The store the versions go to, opened when first asked what it holds already. */
+  /** The store the versions go to, opened on first use: what it holds, and warm starts. */
   private ModelStore store;
 
   /** The models whose state this trainer has compared with what the store holds. */
@@ -296,7 +296,7 @@ public final class ModelTrainer {
     state.challengerMoment2 = new float[0];
     state.drift = new DriftState();
     if (spec.model().warmStart() != null) {
-      WarmStart.apply(spec, shape, featurizer, state);
+      WarmStart.apply(spec, shape, featurizer, state, store());
     }
     state.storedBefore = StoredVersions.newest(store(), model);
     checkedAgainstStore.add(model);

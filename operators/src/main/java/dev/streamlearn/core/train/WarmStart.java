@@ -20,11 +20,19 @@ import java.util.Map;
  */
 final class WarmStart {
 
+  /**
+   * @param pipelineStore the store the pipeline publishes to, which the warm start reads unless it
+   *     names a store of its own
+   */
   static void apply(
-      PipelineSpec spec, NetworkShape shape, Featurizer featurizer, TrainerState state) {
+      PipelineSpec spec,
+      NetworkShape shape,
+      Featurizer featurizer,
+      TrainerState state,
+      ModelStore pipelineStore) {
     PipelineSpec.WarmStart from = spec.model().warmStart();
     String uri = from.storeUri() != null ? from.storeUri() : spec.store().uri();
-    ModelStore store = ModelStores.open(uri);
+    ModelStore store = from.storeUri() != null ? ModelStores.open(uri) : pipelineStore;
     try {
       long version;
       try {
