@@ -159,7 +159,7 @@ final class DemoCommand implements Callable<Integer> {
       paramLabel = "DURATION",
       description =
           "Send each synthetic event without its label, and the label DURATION later in event"
-              + " time (events are 10 ms apart) to <topic>.labels; 1% of the events never get"
+              + " time (events are 10 ms apart) to <topic>.labels; 1%% of the events never get"
               + " one. The pipeline joins them (source.labels, max-wait three times DURATION).")
   String labelsAfter;
 

@@ -40,6 +40,11 @@ public final class StreamLearnCli implements Runnable {
 
   /** Runs the command line; usage errors and bad input are reported on {@code err}, exit code 2. */
   public static int execute(PrintWriter err, String... args) {
+    return commandLine(err).execute(args);
+  }
+
+  /** The command line with its subcommands, reporting usage errors and bad input on {@code err}. */
+  static CommandLine commandLine(PrintWriter err) {
     // Wide enough for the descriptions' own lines (up to 100 characters), which picocli would
     // otherwise wrap again at 80.
     return new CommandLine(new StreamLearnCli())
@@ -81,8 +86,7 @@ public final class StreamLearnCli implements Runnable {
                 return 1;
               }
               throw exception;
-            })
-        .execute(args);
+            });
   }
 
   /**

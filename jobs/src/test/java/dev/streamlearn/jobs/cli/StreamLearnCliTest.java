@@ -4,20 +4,54 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamlearn.store.LocalModelStore;
 import dev.streamlearn.store.http.ModelStoreServer;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /** The CLI refuses what it cannot do before it starts anything, and says why. */
 class StreamLearnCliTest {
 
   @TempDir Path directory;
+
+  @Test
+  void everyCommandsHelpRendersWithoutPicocliWarnings() {
+    // picocli formats descriptions with String.format: a lone % (as in "1% of") makes it warn on
+    // stderr and print the description raw, with its %n left in.
+    PrintStream stderr = System.err;
+    ByteArrayOutputStream warnings = new ByteArrayOutputStream();
+    List<String> commands = new ArrayList<>();
+    try {
+      System.setErr(new PrintStream(warnings, true, StandardCharsets.UTF_8));
+      Deque<CommandLine> toRender =
+          new ArrayDeque<>(
+              List.of(StreamLearnCli.commandLine(new PrintWriter(new StringWriter()))));
+      while (!toRender.isEmpty()) {
+        CommandLine command = toRender.pop();
+        String usage = command.getUsageMessage();
+        commands.add(command.getCommandSpec().qualifiedName());
+        assertThat(usage).as(command.getCommandSpec().qualifiedName()).doesNotContain("%n", "%%");
+        toRender.addAll(command.getSubcommands().values());
+      }
+    } finally {
+      System.setErr(stderr);
+    }
+    assertThat(commands).contains("streamlearn demo", "streamlearn models serve");
+    assertThat(warnings.toString(StandardCharsets.UTF_8)).doesNotContain("picocli WARN");
+  }
 
   @Test
   void refusesBinaryTaskOnManyClasses() {
