@@ -40,6 +40,26 @@ class LearningOnRealDataTest {
   }
 
   @Test
+  void linearRegressionOnePassOverWdbcFromItsFirstLabel() throws Exception {
+    // mean_area from the other 29 measurements and the diagnosis: the first row's label is 1,001
+    // (the column's mean
+    // about 650, its deviation 350), so its scaling at the start of the stream decides whether the
+    // first steps learn or throw the weights off (R^2 -101 when labels were scaled as each came).
+    CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("wdbc.csv")), "mean_area");
+    PipelineSpec spec =
+        ModelTrainerTest.specFor(
+            rows,
+            "label: {task: regression}\n"
+                + "training: {batch-size: 16, learning-rate: 0.05}\n"
+                + "validation: {window: 1d}\n");
+    Map<String, Double> metrics = train(spec, rows, 1);
+    System.out.printf(
+        "wdbc, linear regression of mean_area, one streaming pass: held-out R^2 %.4f, RMSE %.1f on %.0f events%n",
+        metrics.get("r2"), metrics.get("rmse"), metrics.get("count"));
+    assertThat(metrics.get("r2")).isGreaterThanOrEqualTo(0.9);
+  }
+
+  @Test
   void mlpOnDigitsInAFewPasses() throws Exception {
     CsvEvents rows = ModelTrainerTest.digits();
     PipelineSpec spec =

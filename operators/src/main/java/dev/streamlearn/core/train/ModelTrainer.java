@@ -495,12 +495,10 @@ public final class ModelTrainer {
         state.batchRows * dimension,
         true);
     featurizer.learn(state.featurizer, example.numeric, example.categorical);
+    // A regression label stays in its own units until the step scales it (scaleBatchTargets).
+    state.batchY[state.batchRows] = (float) example.label;
     if (regression) {
-      state.batchY[state.batchRows] =
-          (float) Featurizer.scaleTarget(state.featurizer, example.label);
       Featurizer.learnTarget(state.featurizer, example.label);
-    } else {
-      state.batchY[state.batchRows] = (float) example.label;
     }
     state.batchWeight[state.batchRows] = example.weight;
     state.batchIngest[state.batchRows] = example.ingestTime;
@@ -1005,11 +1003,28 @@ public final class ModelTrainer {
     return kept;
   }
 
+  /**
+   * Regression: the batch's labels into the units the network learns, by the label statistics that
+   * include every one of them. Scaled as each arrived, the first labels of a stream were divided by
+   * a deviation not yet known (1, or that of two values) and reached thousands of units on a label
+   * such as an amount: the first steps' gradients threw the weights far off.
+   */
+  private static void scaleBatchTargets(TrainerState state) {
+    double mean = state.featurizer.targetMean;
+    double deviation = Featurizer.targetDeviation(state.featurizer);
+    for (int r = 0; r < state.batchRows; r++) {
+      state.batchY[r] = (float) Featurizer.scaleTarget(state.batchY[r], mean, deviation);
+    }
+  }
+
   private void step(TrainerState state) {
     scoreQueued(state);
     // The batch's rows are featurized already: its raw values now join the sketches and
     // vocabularies, for the rows that come after.
     featurizer.refresh(state.featurizer);
+    if (regression) {
+      scaleBatchTargets(state);
+    }
     SplitMix64 random = new SplitMix64(state.randomState);
     state.steps++;
     double rate = spec.training().schedule().rate(state.steps);

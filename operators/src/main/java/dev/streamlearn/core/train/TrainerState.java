@@ -59,7 +59,10 @@ public class TrainerState {
   public double lastTrainingLoss;
   public FeaturizerState featurizer;
 
-  /** The open mini-batch: {@code batchRows} rows of input vectors, labels and weights. */
+  /**
+   * The open mini-batch: {@code batchRows} rows of input vectors, labels and weights. A regression
+   * label is in its own units until the step scales the batch's labels.
+   */
   public float[] batchX;
 
   public float[] batchY;
