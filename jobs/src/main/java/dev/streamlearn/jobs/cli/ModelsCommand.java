@@ -227,7 +227,7 @@ final class ModelsCommand implements Runnable {
 
   /** Which version: a model and a number or an alias. */
   static final class VersionOption {
-    @Option(names = "--model", required = true)
+    @Option(names = "--model", required = true, description = "The model's name.")
     String model;
 
     @Option(
@@ -239,10 +239,11 @@ final class ModelsCommand implements Runnable {
 
   @Command(
       name = "show",
-      mixinStandardHelpOptions = true,
       description = "A version's manifest (a number or an alias; default latest).")
   static final class Show implements Callable<Integer> {
     @ParentCommand ModelsCommand parent;
+
+    @Mixin HelpOption help;
 
     @Mixin VersionOption target;
 
@@ -394,11 +395,12 @@ final class ModelsCommand implements Runnable {
 
   @Command(
       name = "download",
-      mixinStandardHelpOptions = true,
       description =
           "Downloads a version from a server into a new directory, checking every file's sha256.")
   static final class Download implements Callable<Integer> {
     @ParentCommand ModelsCommand parent;
+
+    @Mixin HelpOption help;
 
     @Mixin VersionOption target;
 
@@ -426,18 +428,25 @@ final class ModelsCommand implements Runnable {
 
   @Command(
       name = "promote",
-      mixinStandardHelpOptions = true,
       description = "Points an alias at a version by compare-and-set: promote, or roll back.")
   static final class Promote implements Callable<Integer> {
     @ParentCommand ModelsCommand parent;
 
-    @Option(names = "--model", required = true)
+    @Mixin HelpOption help;
+
+    @Option(names = "--model", required = true, description = "The model's name.")
     String model;
 
-    @Option(names = "--alias", defaultValue = "champion", description = "Default ${DEFAULT-VALUE}.")
+    @Option(
+        names = "--alias",
+        defaultValue = "champion",
+        description = "The alias to point (default ${DEFAULT-VALUE}).")
     String alias;
 
-    @Option(names = "--version", required = true)
+    @Option(
+        names = "--version",
+        required = true,
+        description = "The version it is to point at: a newer one, or an older one to roll back.")
     long version;
 
     @Option(

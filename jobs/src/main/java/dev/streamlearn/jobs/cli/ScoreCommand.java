@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code streamlearn score}: one prediction per row of a CSV file, with a stored model version. */
@@ -33,11 +34,7 @@ import picocli.CommandLine.Option;
 final class ScoreCommand implements Callable<Integer> {
 
   // --version names a model version here, so the standard -V/--version option is left out.
-  @Option(
-      names = {"-h", "--help"},
-      usageHelp = true,
-      description = "Show this help message and exit.")
-  boolean help;
+  @Mixin HelpOption help;
 
   @Option(
       names = "--model",

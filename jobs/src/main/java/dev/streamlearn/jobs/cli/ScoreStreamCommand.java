@@ -44,11 +44,7 @@ import picocli.CommandLine.Option;
 final class ScoreStreamCommand implements Callable<Integer> {
 
   // --version names a model version here, so the standard -V/--version option is left out.
-  @Option(
-      names = {"-h", "--help"},
-      usageHelp = true,
-      description = "Show this help message and exit.")
-  boolean help;
+  @Mixin HelpOption help;
 
   @Option(names = "--spec", required = true, description = "The pipeline spec (YAML).")
   Path specFile;

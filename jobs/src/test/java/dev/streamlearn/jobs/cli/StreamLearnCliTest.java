@@ -28,7 +28,7 @@ class StreamLearnCliTest {
   @TempDir Path directory;
 
   @Test
-  void everyCommandsHelpRendersWithoutPicocliWarnings() {
+  void everyCommandsHelpRendersWithoutPicocliWarningsAndDescribesEveryOption() {
     // picocli formats descriptions with String.format: a lone % (as in "1% of") makes it warn on
     // stderr and print the description raw, with its %n left in.
     PrintStream stderr = System.err;
@@ -44,6 +44,11 @@ class StreamLearnCliTest {
         String usage = command.getUsageMessage();
         commands.add(command.getCommandSpec().qualifiedName());
         assertThat(usage).as(command.getCommandSpec().qualifiedName()).doesNotContain("%n", "%%");
+        for (CommandLine.Model.OptionSpec option : command.getCommandSpec().options()) {
+          assertThat(String.join(" ", option.description()))
+              .as(command.getCommandSpec().qualifiedName() + " " + option.longestName())
+              .isNotBlank();
+        }
         toRender.addAll(command.getSubcommands().values());
       }
     } finally {
@@ -51,6 +56,31 @@ class StreamLearnCliTest {
     }
     assertThat(commands).contains("streamlearn demo", "streamlearn models serve");
     assertThat(warnings.toString(StandardCharsets.UTF_8)).doesNotContain("picocli WARN");
+  }
+
+  @Test
+  void everyCommandTakesHelp() {
+    // A command with a --version of its own (a model's version) lost picocli's standard --help
+    // with it, and `models show --help` answered "Missing required option".
+    Deque<CommandLine> commands =
+        new ArrayDeque<>(List.of(StreamLearnCli.commandLine(new PrintWriter(new StringWriter()))));
+    int checked = 0;
+    while (!commands.isEmpty()) {
+      CommandLine command = commands.pop();
+      List<String> args = new ArrayList<>();
+      for (CommandLine c = command; c.getParent() != null; c = c.getParent()) {
+        args.add(0, c.getCommandName());
+      }
+      args.add("--help");
+      Result result = run(args.toArray(String[]::new));
+      assertThat(result.code).as(String.join(" ", args) + ": " + result.err).isZero();
+      assertThat(command.getCommandSpec().optionsMap())
+          .as(String.join(" ", args))
+          .containsKey("-h");
+      checked++;
+      commands.addAll(command.getSubcommands().values());
+    }
+    assertThat(checked).isGreaterThan(20);
   }
 
   @Test
