@@ -202,6 +202,179 @@ class SpecLoaderTest {
   }
 
   @Test
+  void refusesSettingsTheChosenOptimizerOrScheduleWouldNotRead() {
+    assertThatThrownBy(
+            () ->
+                SpecLoader.parse(MINIMAL + "training: {optimizer: {type: adam, momentum: 0.9}}\n"))
+        .hasMessage(
+            "spec key 'training.optimizer.momentum' = 0.9: not read by training.optimizer.type"
+                + " 'adam', which reads [beta1, beta2, epsilon]; remove it or choose a type that"
+                + " reads it");
+    assertThatThrownBy(
+            () -> SpecLoader.parse(MINIMAL + "holdout: {policy: windows, fraction: 0.3}\n"))
+        .hasMessage(
+            "spec key 'holdout.fraction' = 0.3: not read by holdout.policy 'windows', which reads"
+                + " [every]; remove it or choose a policy that reads it");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "holdout: {every: 3}\n"))
+        .hasMessageStartingWith(
+            "spec key 'holdout.every' = 3: not read by holdout.policy 'hash', which reads [fraction]");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "holdout: {label-delay: 5s}\n"))
+        .hasMessageStartingWith(
+            "spec key 'holdout.label-delay' = '5s': not read by holdout.policy");
+    assertThat(
+            SpecLoader.parse(MINIMAL + "holdout: {policy: prequential, label-delay: 5s}\n")
+                .holdout()
+                .labelDelay())
+        .isEqualTo(Duration.ofSeconds(5));
+    assertThatThrownBy(
+            () ->
+                SpecLoader.parse(MINIMAL + "control: {drift: {detector: adwin, threshold: 50}}\n"))
+        .hasMessage(
+            "spec key 'control.drift.threshold' = 50: not read by control.drift.detector 'adwin',"
+                + " which reads [delta, min-events, reaction, raise-factor]; remove it or choose a"
+                + " detector that reads it");
+    assertThatThrownBy(
+            () ->
+                SpecLoader.parse(
+                    MINIMAL + "control: {drift: {detector: page-hinkley, delta: 0.01}}\n"))
+        .hasMessageStartingWith(
+            "spec key 'control.drift.delta' = 0.01: not read by control.drift.detector"
+                + " 'page-hinkley', which reads [threshold, alpha, min-events, reaction,"
+                + " raise-factor]");
+    // Turned off, a detector keeps its settings for when it is turned on again.
+    assertThat(
+            SpecLoader.parse(
+                    MINIMAL
+                        + "control: {drift: {detector: none, delta: 0.01, reaction: challenger}}\n")
+                .control()
+                .driftDetector())
+        .isEqualTo("none");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "model: {dropout: 0.5}\n"))
+        .hasMessage(
+            "spec key 'model.dropout' = 0.5: only an mlp has hidden layers, which this acts on;"
+                + " model.type is logistic");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "model: {activation: tanh}\n"))
+        .hasMessageStartingWith("spec key 'model.activation' = 'tanh': only an mlp");
+    assertThatThrownBy(
+            () ->
+                SpecLoader.parse(MINIMAL + "label: {task: regression}\nmodel: {huber-delta: 2}\n"))
+        .hasMessage(
+            "spec key 'model.huber-delta' = 2: read by model.loss huber only; the loss here is mse");
+    assertThat(
+            SpecLoader.parse(
+                    MINIMAL + "label: {task: regression}\nmodel: {loss: huber, huber-delta: 2}\n")
+                .model()
+                .huberDelta())
+        .isEqualTo(2.0);
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "training: {optimizer: {beta1: 0.8}}\n"))
+        .hasMessageStartingWith(
+            "spec key 'training.optimizer.beta1' = 0.8: not read by training.optimizer.type 'sgd',"
+                + " which reads [momentum, nesterov]");
+    assertThatThrownBy(
+            () ->
+                SpecLoader.parse(MINIMAL + "training: {optimizer: {type: adagrad, beta2: 0.9}}\n"))
+        .hasMessageContaining("which reads [epsilon]");
+    assertThatThrownBy(
+            () -> SpecLoader.parse(MINIMAL + "training: {optimizer: {nesterov: true}}\n"))
+        .hasMessage(
+            "spec key 'training.optimizer.nesterov' = true: Nesterov's momentum needs"
+                + " training.optimizer.momentum above 0 (e.g. 0.9)");
+    assertThatThrownBy(
+            () -> SpecLoader.parse(MINIMAL + "training: {schedule: {total-steps: 500}}\n"))
+        .hasMessageStartingWith(
+            "spec key 'training.schedule.total-steps' = 500: not read by training.schedule.type"
+                + " 'constant', which reads [warmup-steps]");
+    assertThatThrownBy(
+            () ->
+                SpecLoader.parse(MINIMAL + "training: {schedule: {type: step, min-rate: 0.01}}\n"))
+        .hasMessageContaining("which reads [every, gamma, warmup-steps]");
+    var rmsprop =
+        SpecLoader.parse(
+                MINIMAL + "training: {optimizer: {type: rmsprop, beta2: 0.95, epsilon: 1e-6}}\n")
+            .training()
+            .optimizer();
+    assertThat(rmsprop.beta2()).isEqualTo(0.95);
+    assertThat(rmsprop.epsilon()).isEqualTo(1e-6);
+    assertThat(
+            SpecLoader.parse(
+                    MINIMAL
+                        + "training: {schedule: {type: cosine, total-steps: 500, warmup-steps: 10}}\n")
+                .training()
+                .schedule()
+                .total())
+        .isEqualTo(500);
+  }
+
+  @Test
+  void refusesAZeroDurationWhereOnlyAPositiveOneWorks() {
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "validation: {window: 0s}\n"))
+        .hasMessage("spec key 'validation.window' = '0s': a positive duration such as 30s or 1m");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "dedup: {ttl: 0ms}\n"))
+        .hasMessage(
+            "spec key 'dedup.ttl' = '0ms': a positive duration such as 10m or 1h (dedup.enabled:"
+                + " false turns deduplication off)");
+    assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "source: {labels: {max-wait: 0m}}\n"))
+        .hasMessage(
+            "spec key 'source.labels.max-wait' = '0m': a positive duration such as 10m or 1h");
+    PipelineSpec spec = SpecLoader.parse(MINIMAL + "validation: {window: 1ms}\ndedup: {ttl: 2d}\n");
+    assertThat(spec.validation().window()).isEqualTo(Duration.ofMillis(1));
+    assertThat(spec.dedup().ttl()).isEqualTo(Duration.ofDays(2));
+  }
+
+  @Test
+  void aCandidateOfAnotherOptimizerLeavesTheSpecsOptimizerSettingsBehind() {
+    // The spec's sgd momentum belongs to the spec's optimizer: a candidate that trains with adam
+    // (by name, or in a grid) does not inherit it, and is not refused for it.
+    PipelineSpec spec =
+        SpecLoader.parse(
+            MINIMAL
+                + "training: {optimizer: {type: sgd, momentum: 0.9, nesterov: true},"
+                + " schedule: {type: cosine, total-steps: 100}}\n"
+                + "candidates:\n"
+                + "  - {name: adam, training: {optimizer: {type: adam, beta2: 0.99}}}\n"
+                + "  - {name: slow, training: {optimizer: {momentum: 0.5}, schedule: {type: step}}}\n");
+    var adam = spec.candidates().get(0).training();
+    assertThat(adam.optimizer().type()).isEqualTo("adam");
+    assertThat(adam.optimizer().beta2()).isEqualTo(0.99);
+    assertThat(adam.optimizer().momentum()).isZero();
+    assertThat(adam.schedule().type()).isEqualTo("cosine");
+    assertThat(adam.schedule().total()).isEqualTo(100);
+    var slow = spec.candidates().get(1).training();
+    assertThat(slow.optimizer().type()).isEqualTo("sgd");
+    assertThat(slow.optimizer().momentum()).isEqualTo(0.5);
+    assertThat(slow.optimizer().nesterov()).isTrue();
+    assertThat(slow.schedule().type()).isEqualTo("step");
+    assertThat(
+            SpecLoader.parse(
+                    MINIMAL
+                        + "training: {optimizer: {momentum: 0.9}}\n"
+                        + "candidates: {grid: {training.optimizer.type: [sgd, adam]}}\n")
+                .candidates())
+        .extracting(
+            c -> c.training().optimizer().type() + " " + c.training().optimizer().momentum())
+        .containsExactly("sgd 0.9", "adam 0.0");
+    PipelineSpec linear =
+        SpecLoader.parse(
+            MINIMAL
+                + "model: {type: mlp, hidden-layers: [8], activation: tanh, dropout: 0.2}\n"
+                + "candidates: {grid: {model.type: [mlp, logistic]}}\n");
+    assertThat(linear.candidates())
+        .extracting(
+            c -> c.model().type() + " " + c.model().hiddenLayers() + " " + c.model().dropout())
+        .containsExactly("mlp [8] 0.2", "logistic [] 0.0");
+    // What a candidate writes itself is its own, and checked.
+    assertThatThrownBy(
+            () ->
+                SpecLoader.parse(
+                    MINIMAL
+                        + "candidates:\n"
+                        + "  - {name: a, training: {optimizer: {type: adam, momentum: 0.9}}}\n"
+                        + "  - {name: b, training: {learning-rate: 0.01}}\n"))
+        .hasMessageContaining("momentum' = 0.9: not read by")
+        .hasMessageContaining("'adam'");
+  }
+
+  @Test
   void refusesBadEnumsAndTypes() {
     assertThatThrownBy(() -> SpecLoader.parse(MINIMAL + "backend: gpu\n"))
         .hasMessage("spec key 'backend' = 'gpu': one of [auto, cpu, cuda, nd4j, java, reference]");

@@ -172,7 +172,8 @@ class ValidationWindowTest {
                   + allowance / 1000
                   + "s}\nholdout: {policy: "
                   + policy
-                  + ", every: 2}\nvalidation: {window: "
+                  + (policy.equals("windows") ? ", every: 2" : "")
+                  + "}\nvalidation: {window: "
                   + window / 1000
                   + "s, max-window-events: 100000}\n");
       // Even seeds: delays within the allowance; odd ones: up to twice it, so some events are late.

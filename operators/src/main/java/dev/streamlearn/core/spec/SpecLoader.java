@@ -259,6 +259,14 @@ public final class SpecLoader {
           "a number in [0, 1): some events must be left to train on");
     }
     int every = (int) holdout.integer("every", 5, 2, 1_000_000);
+    holdout.refuseUnread(
+        "policy",
+        holdoutPolicy,
+        switch (holdoutPolicy) {
+          case "hash" -> List.of("fraction");
+          case "windows" -> List.of("every");
+          default -> List.of("label-delay", "max-pending");
+        });
     Node validation = spec.child("validation");
     validation.allow("window", "max-window-events", "metric");
     String fittingMetric = task.equals("regression") ? "mse" : "logLoss";
@@ -293,7 +301,13 @@ public final class SpecLoader {
         sourceSpec,
         new PipelineSpec.Label(task, classes),
         features,
-        new PipelineSpec.Dedup(dedup.bool("enabled", true), dedup.duration("ttl", "1h")),
+        new PipelineSpec.Dedup(
+            dedup.bool("enabled", true),
+            dedup.positiveDuration(
+                "ttl",
+                "1h",
+                "a positive duration such as 10m or 1h (dedup.enabled: false turns deduplication"
+                    + " off)")),
         new PipelineSpec.Holdout(
             holdoutPolicy,
             fraction,
@@ -305,7 +319,7 @@ public final class SpecLoader {
         spec.oneOf("backend", "auto", Backends.NAMES),
         cuda(spec.child("cuda")),
         new PipelineSpec.Validation(
-            validation.duration("window", "1m"),
+            validation.positiveDuration("window", "1m", "a positive duration such as 30s or 1m"),
             (int) validation.integer("max-window-events", 10_000, 1, 1_000_000),
             metric),
         control(spec.child("control")),
@@ -465,11 +479,11 @@ public final class SpecLoader {
     }
     PipelineSpec.Model model =
         model(
-            new Node(modelNode.path, layOver(base.model().values, modelNode.values)),
+            new Node(modelNode.path, modelOf(base.model().values, modelNode.values)),
             base.task(),
             base.name());
     PipelineSpec.Training training =
-        training(new Node(trainingNode.path, layOver(base.training(), trainingNode.values)));
+        training(new Node(trainingNode.path, trainingOf(base.training(), trainingNode.values)));
     if (model.warmStart() != null && !base.warmFromOneModel()) {
       // Each candidate goes on from its own model's version.
       PipelineSpec.WarmStart own = model.warmStart();
@@ -569,6 +583,67 @@ public final class SpecLoader {
 
   /** {@code over} laid over {@code base}: mappings merge key by key, anything else replaces. */
   @SuppressWarnings("unchecked")
+  /** The optimizer settings each optimizer reads (and sgd's {@code nesterov}). */
+  private static final Map<String, List<String>> OPTIMIZER_SETTINGS =
+      Map.of(
+          "sgd", List.of("momentum", "nesterov"),
+          "adam", List.of("beta1", "beta2", "epsilon"),
+          "adamw", List.of("beta1", "beta2", "epsilon"),
+          "rmsprop", List.of("beta2", "epsilon"),
+          "adagrad", List.of("epsilon"));
+
+  /** The schedule settings each schedule reads; every one reads {@code warmup-steps}. */
+  private static final Map<String, List<String>> SCHEDULE_SETTINGS =
+      Map.of(
+          "constant", List.of("warmup-steps"),
+          "step", List.of("every", "gamma", "warmup-steps"),
+          "exponential", List.of("gamma", "warmup-steps"),
+          "cosine", List.of("total-steps", "min-rate", "warmup-steps"));
+
+  /**
+   * A candidate's training settings over the spec's. Where the candidate changes the optimizer or
+   * the schedule, the spec's settings of the one it replaces (sgd's momentum under a candidate's
+   * adam) are left behind: they belong to the spec's, and the candidate's type would not read them.
+   */
+  private static Map<String, Object> trainingOf(
+      Map<String, Object> base, Map<String, Object> candidate) {
+    Map<String, Object> merged = layOver(base, candidate);
+    for (var part :
+        Map.of("optimizer", OPTIMIZER_SETTINGS, "schedule", SCHEDULE_SETTINGS).entrySet()) {
+      if (merged.get(part.getKey()) instanceof Map<?, ?> settings
+          && candidate.get(part.getKey()) instanceof Map<?, ?> own
+          && own.get("type") != null) {
+        List<String> read =
+            part.getValue().getOrDefault(String.valueOf(own.get("type")), List.of());
+        Map<String, Object> kept = Node.asMap(part.getKey(), settings);
+        kept.keySet()
+            .removeIf(key -> !key.equals("type") && !read.contains(key) && !own.containsKey(key));
+        merged.put(part.getKey(), kept);
+      }
+    }
+    return merged;
+  }
+
+  /**
+   * A candidate's model settings over the spec's: a candidate of another type than mlp leaves the
+   * spec's hidden layers, activation and dropout behind, one of another loss than huber its
+   * huber-delta.
+   */
+  private static Map<String, Object> modelOf(
+      Map<String, Object> base, Map<String, Object> candidate) {
+    Map<String, Object> merged = layOver(base, candidate);
+    List<String> leftBehind = new ArrayList<>();
+    if (candidate.get("type") != null && !"mlp".equals(String.valueOf(candidate.get("type")))) {
+      leftBehind.addAll(List.of("hidden-layers", "activation", "dropout"));
+    }
+    if (candidate.get("loss") != null && !"huber".equals(String.valueOf(candidate.get("loss")))) {
+      leftBehind.add("huber-delta");
+    }
+    leftBehind.removeIf(candidate::containsKey);
+    merged.keySet().removeAll(leftBehind);
+    return merged;
+  }
+
   private static Map<String, Object> layOver(Map<String, Object> base, Map<String, Object> over) {
     Map<String, Object> merged = new LinkedHashMap<>(base);
     over.forEach(
@@ -650,13 +725,8 @@ public final class SpecLoader {
           topic,
           "a topic other than source.topic: labels are EventLabel records on a topic of their own");
     }
-    Duration maxWait = node.duration("max-wait", "1h");
-    if (maxWait.isZero() || maxWait.isNegative()) {
-      throw new SpecException(
-          node.key("max-wait"),
-          node.string("max-wait", "1h"),
-          "a positive duration such as 10m or 1h");
-    }
+    Duration maxWait =
+        node.positiveDuration("max-wait", "1h", "a positive duration such as 10m or 1h");
     if (recordSchema != null && recordSchema.idField() == null) {
       throw new SpecException(
           node.key("topic"),
@@ -857,6 +927,14 @@ public final class SpecLoader {
     if (!type.equals("mlp") && !hidden.isEmpty()) {
       throw new SpecException(model.key("hidden-layers"), hidden, "only an mlp has hidden layers");
     }
+    for (String mlpOnly : List.of("activation", "dropout")) {
+      if (!type.equals("mlp") && model.has(mlpOnly)) {
+        throw new SpecException(
+            model.key(mlpOnly),
+            model.values.get(mlpOnly),
+            "only an mlp has hidden layers, which this acts on; model.type is " + type);
+      }
+    }
     if (type.equals("mlp") && hidden.isEmpty()) {
       throw new SpecException(
           model.key("hidden-layers"),
@@ -882,6 +960,12 @@ public final class SpecLoader {
               + task
               + " task takes "
               + (task.equals("regression") ? "mse or huber" : fittingLoss));
+    }
+    if (!loss.equals("huber") && model.has("huber-delta")) {
+      throw new SpecException(
+          model.key("huber-delta"),
+          model.values.get("huber-delta"),
+          "read by model.loss huber only; the loss here is " + loss);
     }
     PipelineSpec.WarmStart warmStart = null;
     if (model.has("warm-start")) {
@@ -990,6 +1074,17 @@ public final class SpecLoader {
     Node drift = control.child("drift");
     drift.allow(
         "detector", "delta", "threshold", "alpha", "min-events", "reaction", "raise-factor");
+    String detector = drift.oneOf("detector", "none", List.of("none", "adwin", "page-hinkley"));
+    // raise-factor serves an input-drift reaction too. A detector turned off (none) keeps the
+    // settings it had, to be turned on again.
+    if (!detector.equals("none")) {
+      drift.refuseUnread(
+          "detector",
+          detector,
+          detector.equals("adwin")
+              ? List.of("delta", "min-events", "reaction", "raise-factor")
+              : List.of("threshold", "alpha", "min-events", "reaction", "raise-factor"));
+    }
     Node inputDrift = control.child("input-drift");
     inputDrift.allow("threshold", "reaction");
     return new PipelineSpec.Control(
@@ -998,7 +1093,7 @@ public final class SpecLoader {
         plateau.number("min-delta", 0.0, 0.0, 1e9),
         plateau.number("min-rate", 1e-6, 0.0, 100.0),
         (int) early.integer("patience", 0, 0, 1_000_000),
-        drift.oneOf("detector", "none", List.of("none", "adwin", "page-hinkley")),
+        detector,
         drift.number("delta", 0.002, 1e-12, 0.5),
         drift.number("threshold", 100.0, 1e-6, 1e9),
         drift.number("alpha", 0.005, 0.0, 1.0),
@@ -1037,11 +1132,21 @@ public final class SpecLoader {
     schedule.allow("type", "every", "gamma", "total-steps", "min-rate", "warmup-steps");
     Node optimizer = training.child("optimizer");
     optimizer.allow("type", "momentum", "nesterov", "beta1", "beta2", "epsilon");
+    String optimizerType = optimizer.oneOf("type", "sgd", OptimizerSettings.TYPES);
+    optimizer.refuseUnread("type", optimizerType, OPTIMIZER_SETTINGS.get(optimizerType));
+    String scheduleType = schedule.oneOf("type", "constant", LearningRateSchedule.TYPES);
+    schedule.refuseUnread("type", scheduleType, SCHEDULE_SETTINGS.get(scheduleType));
+    if (optimizer.bool("nesterov", false) && optimizer.number("momentum", 0.0, 0.0, 0.999) == 0) {
+      throw new SpecException(
+          optimizer.key("nesterov"),
+          true,
+          "Nesterov's momentum needs training.optimizer.momentum above 0 (e.g. 0.9)");
+    }
     return new PipelineSpec.Training(
         (int) training.integer("batch-size", 64, 1, 65536),
         training.duration("max-batch-delay", "0s"),
         new LearningRateSchedule(
-            schedule.oneOf("type", "constant", LearningRateSchedule.TYPES),
+            scheduleType,
             rate,
             schedule.integer("every", 1000, 1, Long.MAX_VALUE),
             schedule.number("gamma", 0.5, 1e-9, 1.0),
@@ -1049,7 +1154,7 @@ public final class SpecLoader {
             schedule.number("min-rate", 0.0, 0.0, rate),
             schedule.integer("warmup-steps", 0, 0, Long.MAX_VALUE)),
         new OptimizerSettings(
-            optimizer.oneOf("type", "sgd", OptimizerSettings.TYPES),
+            optimizerType,
             optimizer.number("momentum", 0.0, 0.0, 0.999),
             optimizer.bool("nesterov", false),
             optimizer.number("beta1", 0.9, 0.0, 0.9999),
@@ -1480,6 +1585,29 @@ public final class SpecLoader {
       }
     }
 
+    /**
+     * Refuses a setting that {@code choice}, this mapping's value of {@code choosing}, does not
+     * read, which would otherwise be taken and ignored.
+     */
+    void refuseUnread(String choosing, String choice, List<String> read) {
+      for (String present : values.keySet()) {
+        if (!present.equals(choosing) && !read.contains(present)) {
+          throw new SpecException(
+              key(present),
+              values.get(present),
+              "not read by "
+                  + key(choosing)
+                  + " '"
+                  + choice
+                  + "'"
+                  + (read.isEmpty() ? ", which takes no settings" : ", which reads " + read)
+                  + "; remove it or choose a "
+                  + choosing
+                  + " that reads it");
+        }
+      }
+    }
+
     boolean has(String name) {
       return values.containsKey(name);
     }
@@ -1633,6 +1761,15 @@ public final class SpecLoader {
       Object value = values.get(name);
       String text = value == null ? fallback : String.valueOf(value);
       return parseDuration(key(name), text);
+    }
+
+    /** A duration above zero; {@code allowed} says what is taken. */
+    Duration positiveDuration(String name, String fallback, String allowed) {
+      Duration duration = duration(name, fallback);
+      if (duration.isZero()) {
+        throw new SpecException(key(name), String.valueOf(values.get(name)), allowed);
+      }
+      return duration;
     }
   }
 
