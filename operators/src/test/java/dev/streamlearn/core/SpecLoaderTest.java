@@ -49,6 +49,18 @@ class SpecLoaderTest {
     assertThat(spec.source().maxOutOfOrderness()).isEqualTo(Duration.ofSeconds(5));
     assertThat(spec.source().idleTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(spec.specHash()).hasSize(64);
+    assertThat(spec.training().schedule().base()).isEqualTo(0.1);
+    PipelineSpec regression =
+        SpecLoader.parse(
+            MINIMAL
+                + "label: {task: regression}\n"
+                + "candidates:\n"
+                + "  - {name: a, training: {batch-size: 8}}\n"
+                + "  - {name: b, training: {learning-rate: 0.2}}\n");
+    assertThat(regression.training().schedule().base()).isEqualTo(0.01);
+    assertThat(regression.candidates())
+        .extracting(c -> c.training().schedule().base())
+        .containsExactly(0.01, 0.2);
   }
 
   @Test

@@ -572,12 +572,6 @@ final class DemoCommand implements Callable<Integer> {
         specFile == null ? new LinkedHashMap<>() : SpecLoader.readTree(specFile);
     mergeInferredFeatures(tree, rows);
     SpecLoader.override(tree, "label.task", inputTask);
-    boolean rateGiven =
-        tree.get("training") instanceof Map<?, ?> training && training.containsKey("learning-rate");
-    if (inputTask.equals("regression") && !rateGiven) {
-      // Squared error on many correlated columns diverges at the classification default of 0.1.
-      SpecLoader.override(tree, "training.learning-rate", 0.01);
-    }
     if (!(tree.get("label") instanceof Map<?, ?> labelTree) || !labelTree.containsKey("classes")) {
       SpecLoader.override(tree, "label.classes", classes);
     }

@@ -110,9 +110,9 @@ final class StoreSummary {
       }
       Manifest last = models.manifest(model, versions.get(versions.size() - 1)).orElseThrow();
       out.printf(
-          "  %s: %d versions, v%d held-out %s%n",
+          "  %s: %s, v%d held-out %s%n",
           model,
-          versions.size(),
+          versionsAndRange(versions),
           last.version(),
           ProgressPrinter.describeMetrics(java.util.Optional.of(last)));
     }
@@ -152,13 +152,10 @@ final class StoreSummary {
       out.println(moved);
     }
     out.printf(
-        "Models are in %s/%s: %d versions%s, alias latest -> %s, %s.%n",
+        "Models are in %s/%s: %s, alias latest -> %s, %s.%n",
         models.location(),
         spec.name(),
-        versions.size(),
-        versions.isEmpty()
-            ? ""
-            : " (" + versions.get(0) + ".." + versions.get(versions.size() - 1) + ")",
+        versionsAndRange(versions),
         models.alias(spec.name(), "latest").map(String::valueOf).orElse("none"),
         models
             .alias(spec.name(), "champion")
@@ -170,6 +167,21 @@ final class StoreSummary {
               + " scores.csv%s%n",
           models.location(), spec.name(), labelOption());
     }
+  }
+
+  /** "no versions", "1 version (1)", "5 versions (1..5)". */
+  static String versionsAndRange(List<Long> versions) {
+    return switch (versions.size()) {
+      case 0 -> "no versions";
+      case 1 -> "1 version (" + versions.get(0) + ")";
+      default ->
+          versions.size()
+              + " versions ("
+              + versions.get(0)
+              + ".."
+              + versions.get(versions.size() - 1)
+              + ")";
+    };
   }
 
   /**
