@@ -19,6 +19,7 @@ public final class JudgePredictions extends JoinByEventId<ScoredEvent, Void> {
 
   private transient Counter withLabel;
   private transient Counter right;
+  private transient RegressionErrors errors;
   private transient Counter matched;
   private transient Counter unmatched;
 
@@ -32,6 +33,7 @@ public final class JudgePredictions extends JoinByEventId<ScoredEvent, Void> {
     var metrics = getRuntimeContext().getMetricGroup();
     withLabel = counters.counter(metrics, PipelineCounters.SCORED_WITH_LABEL);
     right = counters.counter(metrics, PipelineCounters.PREDICTED_RIGHT);
+    errors = new RegressionErrors(metrics);
     matched = counters.counter(metrics, PipelineCounters.SCORING_LABELS_MATCHED);
     unmatched = counters.counter(metrics, PipelineCounters.SCORING_LABELS_UNMATCHED);
   }
@@ -72,6 +74,7 @@ public final class JudgePredictions extends JoinByEventId<ScoredEvent, Void> {
     if (label.label != null && label.label.equals(prediction.prediction)) {
       right.inc();
     }
+    errors.judge(prediction, label.label);
   }
 
   @Override

@@ -62,6 +62,15 @@ public final class PipelineCounters {
   public static final String PREDICTED_RIGHT = "eventsPredictedRight";
 
   /**
+   * Regression: gauges of the labeled predictions judged, and the sums of their absolute and
+   * squared errors in label units (see {@code RegressionErrors}).
+   */
+  public static final String REGRESSION_JUDGED = "regressionPredictionsJudged";
+
+  public static final String REGRESSION_ABSOLUTE_ERROR = "regressionAbsoluteErrorSum";
+  public static final String REGRESSION_SQUARED_ERROR = "regressionSquaredErrorSum";
+
+  /**
    * The scoring job's records of the labels topic (with {@code source.labels}): read = matched with
    * the prediction made earlier for the event (which then counts in {@link #SCORED_WITH_LABEL} and,
    * when right, {@link #PREDICTED_RIGHT}) + unmatched (unreadable, repeated, or no prediction of

@@ -49,6 +49,7 @@ public final class ScoreEvents extends ProcessFunctionWithCounters<SourceRecord,
   private transient Counter scored;
   private transient Counter withLabel;
   private transient Counter right;
+  private transient RegressionErrors errors;
   private transient Counter swapped;
   private transient Counter deadLettered;
   private transient Histogram latency;
@@ -92,6 +93,7 @@ public final class ScoreEvents extends ProcessFunctionWithCounters<SourceRecord,
     scored = counters.counter(metrics, PipelineCounters.SCORED);
     withLabel = counters.counter(metrics, PipelineCounters.SCORED_WITH_LABEL);
     right = counters.counter(metrics, PipelineCounters.PREDICTED_RIGHT);
+    errors = new RegressionErrors(metrics);
     swapped = counters.counter(metrics, PipelineCounters.VERSIONS_SWAPPED);
     deadLettered = counters.counter(metrics, PipelineCounters.SCORING_DEAD_LETTERED);
     labelsTopic = spec.source().labelsFollow() ? spec.source().labels().topic() : null;
@@ -129,6 +131,7 @@ public final class ScoreEvents extends ProcessFunctionWithCounters<SourceRecord,
         if (event.predictedItsLabel()) {
           right.inc();
         }
+        errors.judge(event, event.label);
       }
       out.collect(event);
     } catch (AvroCodec.DecodeException e) {

@@ -803,6 +803,71 @@ class CommandLineITCase {
     }
   }
 
+  /**
+   * A regression from end to end: wdbc's mean_area produced, learned by {@code run}, then scored as
+   * a stream, whose progress line gives the error on the labeled events, the same as {@code score
+   * --label} gives for the same version on the file's rows.
+   */
+  @Test
+  void learnsARegressionAndScoresItsStreamWithTheErrorOnLabeledEvents() throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
+      Path spec = directory.resolve("area.yaml");
+      Files.writeString(
+          spec,
+          String.join(
+              "\n",
+              "name: area",
+              "source: {topic: area-events, bootstrap-servers: '"
+                  + kafka.bootstrapServers()
+                  + "', bounded: true}",
+              "label: {task: regression}",
+              "features:",
+              "  - {name: mean_radius, type: numeric}",
+              "  - {name: mean_texture, type: numeric}",
+              "  - {name: mean_smoothness, type: numeric}",
+              "  - {name: worst_radius, type: numeric}",
+              "  - {name: diagnosis, type: categorical}",
+              "validation: {window: 2m}",
+              "checkpoint: {interval: 0s}",
+              "store: {uri: '" + directory.resolve("store").toUri() + "'}",
+              ""));
+      StringWriter err = new StringWriter();
+      Path wdbc = repositoryFile("../shared/data/wdbc.csv");
+      assertThat(produce(err, spec, wdbc, "--label", "mean_area")).as(err.toString()).isZero();
+      runPrinting(err, "run", "--spec", spec.toString());
+      LocalModelStore store = new LocalModelStore(directory.resolve("store"));
+      long latest = store.alias("area", "latest").orElseThrow();
+
+      String scored = runPrinting(err, "score-stream", "--spec", spec.toString());
+      java.util.regex.Matcher streamed =
+          java.util.regex.Pattern.compile("RMSE (\\S+), MAE (\\S+) on 569 labeled").matcher(scored);
+      assertThat(streamed.find()).as(scored).isTrue();
+      assertThat(scored).doesNotContain("accuracy");
+
+      String file =
+          runPrinting(
+              err,
+              "score",
+              "--model",
+              directory.resolve("store").resolve("area").resolve(Long.toString(latest)).toString(),
+              "--input",
+              wdbc.toString(),
+              "--output",
+              directory.resolve("scored.csv").toString(),
+              "--label",
+              "mean_area");
+      assertThat(file)
+          .contains(
+              "Against the labels in mean_area: RMSE "
+                  + streamed.group(1)
+                  + ", MAE "
+                  + streamed.group(2)
+                  + ", R²");
+      // A model that knew nothing would be off by the label's deviation (about 350).
+      assertThat(Double.parseDouble(streamed.group(1))).isLessThan(250);
+    }
+  }
+
   /** Runs the command line, returning what it printed; fails unless it exits 0. */
   private static String runPrinting(StringWriter err, String... args) {
     Ran ran = runCapturing(err, args);

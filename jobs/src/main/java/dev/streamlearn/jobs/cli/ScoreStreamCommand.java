@@ -351,6 +351,17 @@ final class ScoreStreamCommand implements Callable<Integer> {
       if (classification && labeled > 0) {
         line += String.format(" | accuracy %.3f on %,d labeled", (double) right / labeled, labeled);
       }
+      double judged = ProgressMetrics.gaugeSum(PipelineCounters.REGRESSION_JUDGED);
+      if (!classification && judged > 0) {
+        // As score --label and the held-out metrics write them.
+        line +=
+            String.format(
+                " | RMSE %.4g, MAE %.4g on %,d labeled",
+                Math.sqrt(
+                    ProgressMetrics.gaugeSum(PipelineCounters.REGRESSION_SQUARED_ERROR) / judged),
+                ProgressMetrics.gaugeSum(PipelineCounters.REGRESSION_ABSOLUTE_ERROR) / judged,
+                (long) judged);
+      }
       org.apache.flink.metrics.Histogram latency =
           ProgressMetrics.histogram(PipelineCounters.SCORING_LATENCY);
       if (latency != null && latency.getCount() > 0) {

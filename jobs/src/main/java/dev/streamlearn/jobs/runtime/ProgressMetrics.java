@@ -34,6 +34,7 @@ public final class ProgressMetrics implements MetricReporter {
   private static final Map<String, AtomicLong> RETIRED = new ConcurrentHashMap<>();
   private static final Map<String, Histogram> HISTOGRAMS = new ConcurrentHashMap<>();
   private static final Map<Gauge<?>, String> GAUGES = new ConcurrentHashMap<>();
+  private static final Map<String, Double> GAUGES_GONE = new ConcurrentHashMap<>();
 
   /** Flink's own gauge of how often the running job restarted after a failure. */
   public static final String JOB_RESTARTS = "numRestarts";
@@ -125,6 +126,20 @@ public final class ProgressMetrics implements MetricReporter {
     return values(GAUGES, name).max();
   }
 
+  /**
+   * The sum of a numeric gauge over the subtasks that have it, with the last value of each that
+   * went away (a finished or failed task's); 0 when none did.
+   */
+  public static double gaugeSum(String name) {
+    double sum = GAUGES_GONE.getOrDefault(name, 0.0);
+    for (Map.Entry<Gauge<?>, String> entry : GAUGES.entrySet()) {
+      if (entry.getValue().equals(name) && entry.getKey().getValue() instanceof Number value) {
+        sum += value.doubleValue();
+      }
+    }
+    return sum;
+  }
+
   /** The latest registered histogram of that name (one trainer subtask in a local run). */
   public static Histogram histogram(String name) {
     return HISTOGRAMS.get(name);
@@ -153,6 +168,7 @@ public final class ProgressMetrics implements MetricReporter {
     RETIRED.clear();
     HISTOGRAMS.clear();
     GAUGES.clear();
+    GAUGES_GONE.clear();
     JOB_GAUGES.clear();
     JOB_GAUGES_SEEN.clear();
   }
@@ -200,7 +216,10 @@ public final class ProgressMetrics implements MetricReporter {
 
   @Override
   public void notifyOfRemovedMetric(Metric metric, String name, MetricGroup group) {
-    GAUGES.remove(metric);
+    String gaugeName = GAUGES.remove(metric);
+    if (gaugeName != null && ((Gauge<?>) metric).getValue() instanceof Number value) {
+      GAUGES_GONE.merge(gaugeName, value.doubleValue(), Double::sum);
+    }
     JobGauge jobGauge = JOB_GAUGES.remove(metric);
     if (jobGauge != null && ((Gauge<?>) metric).getValue() instanceof Number value) {
       JOB_GAUGES_SEEN.merge(jobGauge, value.longValue(), Math::max);

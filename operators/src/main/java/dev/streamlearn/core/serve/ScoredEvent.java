@@ -60,6 +60,21 @@ public class ScoredEvent {
     return false;
   }
 
+  /**
+   * Regression: the predicted value minus {@code label}; NaN for classification, or a label that is
+   * missing or not a number.
+   */
+  public double errorAgainst(String label) {
+    if (label == null || prediction != null) {
+      return Double.NaN;
+    }
+    try {
+      return value - Double.parseDouble(label);
+    } catch (NumberFormatException e) {
+      return Double.NaN;
+    }
+  }
+
   /** True when the event had a label and the model predicted it (classification only). */
   public boolean predictedItsLabel() {
     return label != null && label.equals(prediction);
