@@ -804,6 +804,54 @@ class CommandLineITCase {
   }
 
   /**
+   * Under the {@code windows} holdout policy the last version's window may hold nothing out: the
+   * demo's final metrics are then the newest validated version's, and it says which.
+   */
+  @Test
+  void theDemoOnAFileGivesTheFinalMetricsOfTheNewestValidatedVersion() throws Exception {
+    Path spec = directory.resolve("windows.yaml");
+    Files.writeString(spec, "name: wdbc-windows\nholdout: {policy: windows, every: 2}\n");
+    Path store = directory.resolve("windows-store");
+    String out =
+        runPrinting(
+            new StringWriter(),
+            "demo",
+            "--input",
+            repositoryFile("../shared/data/wdbc.csv").toString(),
+            "--label",
+            "diagnosis",
+            "--spec",
+            spec.toString(),
+            "--store",
+            store.toString(),
+            "--port",
+            "-1");
+    // The file's rows fill windows of 114 s; the demo starts them on a cycle of two, so every
+    // second window is held out, and the last, whose version is the last, trains.
+    LocalModelStore models = new LocalModelStore(store);
+    List<Long> versions = models.versions("wdbc-windows");
+    long last = versions.get(versions.size() - 1);
+    Manifest validated = null;
+    for (long version : versions) {
+      Manifest manifest = models.manifest("wdbc-windows", version).orElseThrow();
+      if (manifest.metrics().get("window").getOrDefault("count", 0.0) > 0) {
+        validated = manifest;
+      }
+    }
+    assertThat(validated).as("every other window is held out").isNotNull();
+    assertThat(validated.version()).isEqualTo(last - 1);
+    String which =
+        "the newest version validated on held-out events; v" + last + "'s window held none out";
+    assertThat(out)
+        .contains(
+            String.format(
+                "Final held-out metrics (v%d, %s): accuracy %.3f,",
+                validated.version(), which, validated.metrics().get("window").get("accuracy")))
+        .contains("v" + last + " held-out (its window held no events out)")
+        .doesNotContain("no held-out events yet");
+  }
+
+  /**
    * A regression from end to end: wdbc's mean_area produced, learned by {@code run}, then scored as
    * a stream, whose progress line gives the error on the labeled events, the same as {@code score
    * --label} gives for the same version on the file's rows.

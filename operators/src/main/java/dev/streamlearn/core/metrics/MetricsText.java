@@ -34,6 +34,10 @@ public final class MetricsText {
           counted,
           window.get("majorityRate"));
     }
+    if (window != null && window.getOrDefault("count", 0.0) == 0 && !window.isEmpty()) {
+      // A window the holdout policy trained on (every holdout.every-th is held out).
+      return "(its window held no events out)";
+    }
     if (window == null || !window.containsKey("accuracy")) {
       return "(no held-out events yet)";
     }
