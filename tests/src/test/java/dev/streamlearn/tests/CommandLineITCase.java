@@ -1104,9 +1104,8 @@ class CommandLineITCase {
   }
 
   /**
-   * examples/credit-g-records.yaml: {@code produce} writes the CSV rows as the lending system's own
-   * Avro records (counting the rows that do not fit the schema, and not sending them), and {@code
-   * run} learns from those records.
+   * {@code produce} of JSON lines, nested ({@code id, timestamp, label, features}) and flat with
+   * {@code --label}, sends each line it can read as an event and names the lines it cannot.
    */
   @Test
   void producesJsonLinesOfBothShapesAndNamesTheLinesItCannotRead() throws Exception {
@@ -1321,6 +1320,11 @@ class CommandLineITCase {
     }
   }
 
+  /**
+   * examples/credit-g-records.yaml: {@code produce} writes the CSV rows as the lending system's own
+   * Avro records (counting the rows that do not fit the schema, and not sending them), and {@code
+   * run} learns from those records.
+   */
   @Test
   void producesAndLearnsFromTheProducersOwnRecords() throws Exception {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(directory.resolve("kafka"))) {
