@@ -60,6 +60,20 @@ final class ModelsCommand implements Runnable {
         "name a subcommand: list, show, candidates, download, promote, serve");
   }
 
+  /** A model the store does not hold, and the models it does. */
+  IllegalArgumentException noSuchModel(String model, List<String> names) {
+    return new IllegalArgumentException(
+        "no model '"
+            + model
+            + "' in "
+            + store
+            + (names.isEmpty()
+                ? ", which holds none"
+                : "; the models there: "
+                    + String.join(", ", names.subList(0, Math.min(10, names.size())))
+                    + (names.size() > 10 ? " (" + names.size() + " in all)" : "")));
+  }
+
   boolean remote() {
     return store.startsWith("http://") || store.startsWith("https://");
   }
@@ -104,17 +118,7 @@ final class ModelsCommand implements Runnable {
       ModelSummary listed =
           models.stream().filter(m -> m.name().equals(model)).findFirst().orElse(null);
       if (listed == null) {
-        List<String> names = models.stream().map(ModelSummary::name).toList();
-        throw new IllegalArgumentException(
-            "no model '"
-                + model
-                + "' in "
-                + parent.store
-                + (names.isEmpty()
-                    ? ", which holds none"
-                    : "; the models there: "
-                        + String.join(", ", names.subList(0, Math.min(10, names.size())))
-                        + (names.size() > 10 ? " (" + names.size() + " in all)" : "")));
+        throw parent.noSuchModel(model, models.stream().map(ModelSummary::name).toList());
       }
       System.out.printf(
           "%8s  %-30s  %-16s  %s%n", "version", "created", "aliases", "held-out window metrics");
@@ -256,6 +260,10 @@ final class ModelsCommand implements Runnable {
         manifest = parent.client(null).manifest(model, version);
       } else {
         ModelStore local = parent.local();
+        List<String> names = local.models();
+        if (!names.contains(model)) {
+          throw parent.noSuchModel(model, names);
+        }
         long number = local.resolve(model, version);
         manifest =
             local

@@ -105,6 +105,13 @@ final class ScoreCommand implements Callable<Integer> {
     if (Files.isRegularFile(directory.resolve("manifest.json"))) {
       return directory;
     }
+    if (Files.isDirectory(directory.resolve("aliases"))) {
+      throw new IllegalArgumentException(
+          "--model "
+              + model
+              + " is a model's directory: name one of its versions or aliases, e.g. "
+              + directory.resolve("latest"));
+    }
     Path modelDirectory = directory.toAbsolutePath().normalize().getParent();
     if (Files.exists(directory)
         || modelDirectory == null
@@ -119,6 +126,18 @@ final class ScoreCommand implements Callable<Integer> {
     LocalModelStore store = new LocalModelStore(modelDirectory.getParent());
     String name = modelDirectory.getFileName().toString();
     String alias = directory.getFileName().toString();
+    if (alias.chars().allMatch(Character::isDigit)) {
+      List<Long> versions = store.versions(name);
+      throw new IllegalArgumentException(
+          "--model "
+              + model
+              + ": model "
+              + name
+              + " has no version "
+              + alias
+              + "; it has "
+              + StoreSummary.versionsAndRange(versions));
+    }
     java.util.Optional<Long> version = store.alias(name, alias);
     if (version.isEmpty()) {
       throw new IllegalArgumentException(

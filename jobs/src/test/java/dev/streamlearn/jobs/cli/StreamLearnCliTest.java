@@ -285,6 +285,38 @@ class StreamLearnCliTest {
             "--model "
                 + directory.resolve("store")
                 + " is not a version directory (no manifest.json) nor <store>/<model>/<alias>");
+    Path modelDirectory = directory.resolve("store").resolve("churn");
+    Result aModel =
+        run(
+            "score",
+            "--model",
+            modelDirectory.toString(),
+            "--input",
+            rows.toString(),
+            "--output",
+            directory.resolve("o").toString());
+    assertThat(aModel.code).isEqualTo(2);
+    assertThat(aModel.err)
+        .contains(
+            "--model "
+                + modelDirectory
+                + " is a model's directory: name one of its versions or aliases, e.g. "
+                + modelDirectory.resolve("latest"));
+    Result noVersion =
+        run(
+            "score",
+            "--model",
+            modelDirectory.resolve("9").toString(),
+            "--input",
+            rows.toString(),
+            "--output",
+            directory.resolve("o").toString());
+    assertThat(noVersion.code).isEqualTo(2);
+    assertThat(noVersion.err)
+        .contains(
+            "--model "
+                + modelDirectory.resolve("9")
+                + ": model churn has no version 9; it has no versions");
   }
 
   /**
@@ -722,9 +754,15 @@ class StreamLearnCliTest {
     assertThat(versions.err).contains("no model 'churn' in " + store + ", which holds none");
 
     Result show = run("models", "--store", store.toString(), "show", "--model", "churn");
-    assertThat(show.code).isEqualTo(1);
-    assertThat(show.err).contains("streamlearn: not found: model churn has no alias 'latest'");
+    assertThat(show.code).isEqualTo(2);
+    assertThat(show.err).contains("no model 'churn' in " + store + ", which holds none");
     assertThat(show.err).doesNotContain("\tat ");
+
+    Files.createDirectories(store.resolve("churn").resolve("aliases"));
+    Result noAlias =
+        run("models", "--store", store.toString(), "show", "--model", "churn", "--version", "best");
+    assertThat(noAlias.code).isEqualTo(1);
+    assertThat(noAlias.err).contains("streamlearn: not found: model churn has no alias 'best'");
   }
 
   @Test
