@@ -880,15 +880,41 @@ class CommandLineITCase {
               "store: {uri: '" + directory.resolve("store").toUri() + "'}",
               ""));
       StringWriter err = new StringWriter();
-      Path wdbc = repositoryFile("../shared/data/wdbc.csv");
-      assertThat(produce(err, spec, wdbc, "--label", "mean_area")).as(err.toString()).isZero();
-      runPrinting(err, "run", "--spec", spec.toString());
+      // wdbc with one label that is not a number: the other 568 go as numbers, that one as its
+      // text, and the pipeline dead-letters its event.
+      List<String> lines =
+          new ArrayList<>(Files.readAllLines(repositoryFile("../shared/data/wdbc.csv")));
+      int areaColumn = List.of(lines.get(0).split(",")).indexOf("mean_area");
+      String[] first = lines.get(1).split(",");
+      first[areaColumn] = "unknown";
+      lines.set(1, String.join(",", first));
+      Path wdbc = Files.write(directory.resolve("wdbc.csv"), lines);
+      String produced =
+          runPrinting(
+              err,
+              "produce",
+              "--spec",
+              spec.toString(),
+              "--input",
+              wdbc.toString(),
+              "--label",
+              "mean_area");
+      assertThat(produced)
+          .contains(
+              "Warning: 1 label is not a number in column mean_area (the first: 'unknown'); sent"
+                  + " as it is, and the pipeline dead-letters its event (a regression label is a"
+                  + " number)")
+          .contains("Sent 569 events");
+      String ran = runPrinting(err, "run", "--spec", spec.toString());
+      assertThat(ran)
+          .containsPattern(
+              "read 569 = trained \\d+ \\+ held out \\d+ \\+ deduplicated 0 \\+ dead-lettered 1 ");
       LocalModelStore store = new LocalModelStore(directory.resolve("store"));
       long latest = store.alias("area", "latest").orElseThrow();
 
       String scored = runPrinting(err, "score-stream", "--spec", spec.toString());
       java.util.regex.Matcher streamed =
-          java.util.regex.Pattern.compile("RMSE (\\S+), MAE (\\S+) on 569 labeled").matcher(scored);
+          java.util.regex.Pattern.compile("RMSE (\\S+), MAE (\\S+) on 568 labeled").matcher(scored);
       assertThat(streamed.find()).as(scored).isTrue();
       assertThat(scored).doesNotContain("accuracy");
 
@@ -910,7 +936,9 @@ class CommandLineITCase {
                   + streamed.group(1)
                   + ", MAE "
                   + streamed.group(2)
-                  + ", R²");
+                  + ", R²")
+          .contains(
+              "on 568 rows; rows left out: 1 whose label is not a number (the first: 'unknown')");
       // A model that knew nothing would be off by the label's deviation (about 350).
       assertThat(Double.parseDouble(streamed.group(1))).isLessThan(250);
     }

@@ -196,6 +196,23 @@ final class ProduceCommand implements Callable<Integer> {
         CsvReader.Table table = csv;
         String labelColumn = label != null ? label : table.header().get(table.header().size() - 1);
         CsvEvents rows = new CsvEvents(table, labelColumn);
+        if (learnsFromNumbers(spec.label()) && !withoutLabels) {
+          rows = rows.withNumbersForLabels();
+          List<String> texts = rows.labelsThatAreNotNumbers();
+          if (!texts.isEmpty()) {
+            System.out.printf(
+                "Warning: %s in column %s (the first: '%s'); sent as %s, and the pipeline"
+                    + " dead-letters %s (a %s label is a number)%n",
+                texts.size() == 1
+                    ? "1 label is not a number"
+                    : String.format("%,d labels are not numbers", texts.size()),
+                labelColumn,
+                texts.get(0),
+                texts.size() == 1 ? "it is" : "they are",
+                texts.size() == 1 ? "its event" : "their events",
+                spec.label().task());
+          }
+        }
         long startMillis = firstRowMillis(rows.size());
         for (int i = 0; i < rows.size(); i++) {
           LabeledEvent event = rows.event(i, prefix, startMillis);
@@ -212,6 +229,12 @@ final class ProduceCommand implements Callable<Integer> {
       producer.flush();
     }
     return report(spec, sent, failures);
+  }
+
+  /** Whether the pipeline learns from labels that are numbers: regression, or binary 0 and 1. */
+  private static boolean learnsFromNumbers(PipelineSpec.Label label) {
+    return label.task().equals("regression")
+        || (label.task().equals("binary") && label.classes().isEmpty());
   }
 
   /**

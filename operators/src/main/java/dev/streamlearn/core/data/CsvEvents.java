@@ -25,6 +25,7 @@ public final class CsvEvents {
   private final boolean[] numeric;
   private final boolean numericLabel;
   private final boolean labelAsNumber;
+  private final boolean labelNumbersWherePossible;
   private final String task;
 
   public CsvEvents(CsvReader.Table table, String labelColumn) {
@@ -46,6 +47,7 @@ public final class CsvEvents {
     }
     this.labelAsNumber =
         numericLabel && (task.equals("regression") || Set.of("0", "1").containsAll(values));
+    this.labelNumbersWherePossible = false;
   }
 
   /**
@@ -66,10 +68,19 @@ public final class CsvEvents {
 
   /** Sends labels as numbers (regression, or binary 0/1) or as class names. */
   public CsvEvents withNumericLabels(boolean numeric) {
-    return new CsvEvents(this, numeric);
+    return new CsvEvents(this, numeric, false);
   }
 
-  private CsvEvents(CsvEvents other, boolean numericLabels) {
+  /**
+   * Sends each label that is a number as a number and any other as its text, which a pipeline that
+   * learns from numbers (regression, binary 0/1) refuses with the reason: for such a pipeline, a
+   * column with a stray text in it would otherwise send every label as text.
+   */
+  public CsvEvents withNumbersForLabels() {
+    return new CsvEvents(this, false, true);
+  }
+
+  private CsvEvents(CsvEvents other, boolean numericLabels, boolean numbersWherePossible) {
     this.table = other.table;
     this.labelColumn = other.labelColumn;
     this.numeric = other.numeric;
@@ -80,6 +91,27 @@ public final class CsvEvents {
           "label column '" + table.header().get(labelColumn) + "' holds text, not numbers");
     }
     this.labelAsNumber = numericLabels;
+    this.labelNumbersWherePossible = numbersWherePossible;
+  }
+
+  /** The label cells, present and not numbers, in row order. */
+  public List<String> labelsThatAreNotNumbers() {
+    List<String> texts = new ArrayList<>();
+    for (List<String> row : table.rows()) {
+      String text = row.get(labelColumn).trim();
+      if (!MISSING.contains(text) && number(text) == null) {
+        texts.add(text);
+      }
+    }
+    return texts;
+  }
+
+  private static Double number(String text) {
+    try {
+      return Double.parseDouble(text);
+    } catch (NumberFormatException e) {
+      return null;
+    }
   }
 
   /** Every column but the label, numeric or categorical as inferred. */
@@ -158,6 +190,9 @@ public final class CsvEvents {
       label = null;
     } else if (labelAsNumber) {
       label = Double.parseDouble(labelText);
+    } else if (labelNumbersWherePossible) {
+      Double number = number(labelText);
+      label = number != null ? (Object) number : labelText;
     } else {
       label = numericLabel ? formatNumber(Double.parseDouble(labelText)) : labelText;
     }
