@@ -553,7 +553,16 @@ final class DemoCommand implements Callable<Integer> {
         return rows.withNumericLabels(false);
       }
       case "regression" -> {
-        return rows.withNumericLabels(true);
+        CsvEvents numbers = rows.withNumbersForLabels();
+        List<String> texts = numbers.labelsThatAreNotNumbers();
+        if (new java.util.HashSet<>(texts).containsAll(values)) {
+          throw new IllegalArgumentException(
+              "label column '" + label + "' holds text, not numbers; a regression learns numbers");
+        }
+        if (!texts.isEmpty()) {
+          out.println(ProduceCommand.labelsNotNumbers(texts, label, "regression"));
+        }
+        return numbers;
       }
       default ->
           throw new IllegalArgumentException(

@@ -200,17 +200,7 @@ final class ProduceCommand implements Callable<Integer> {
           rows = rows.withNumbersForLabels();
           List<String> texts = rows.labelsThatAreNotNumbers();
           if (!texts.isEmpty()) {
-            System.out.printf(
-                "Warning: %s in column %s (the first: '%s'); sent as %s, and the pipeline"
-                    + " dead-letters %s (a %s label is a number)%n",
-                texts.size() == 1
-                    ? "1 label is not a number"
-                    : String.format("%,d labels are not numbers", texts.size()),
-                labelColumn,
-                texts.get(0),
-                texts.size() == 1 ? "it is" : "they are",
-                texts.size() == 1 ? "its event" : "their events",
-                spec.label().task());
+            System.out.println(labelsNotNumbers(texts, labelColumn, spec.label().task()));
           }
         }
         long startMillis = firstRowMillis(rows.size());
@@ -229,6 +219,21 @@ final class ProduceCommand implements Callable<Integer> {
       producer.flush();
     }
     return report(spec, sent, failures);
+  }
+
+  /** The warning for labels that are not numbers where the task learns from numbers. */
+  static String labelsNotNumbers(List<String> texts, String column, String task) {
+    return String.format(
+        "Warning: %s in column %s (the first: '%s'); sent as %s, and the pipeline dead-letters"
+            + " %s (a %s label is a number)",
+        texts.size() == 1
+            ? "1 label is not a number"
+            : String.format("%,d labels are not numbers", texts.size()),
+        column,
+        texts.get(0),
+        texts.size() == 1 ? "it is" : "they are",
+        texts.size() == 1 ? "its event" : "their events",
+        task);
   }
 
   /** Whether the pipeline learns from labels that are numbers: regression, or binary 0 and 1. */

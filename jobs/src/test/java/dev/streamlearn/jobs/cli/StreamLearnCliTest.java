@@ -103,6 +103,24 @@ class StreamLearnCliTest {
   }
 
   @Test
+  void refusesARegressionOnALabelOfText() {
+    Result result =
+        run(
+            "demo",
+            "--input",
+            sharedData("credit-g.csv"),
+            "--label",
+            "class",
+            "--task",
+            "regression",
+            "--store",
+            directory.toString());
+    assertThat(result.code).isEqualTo(2);
+    assertThat(result.err)
+        .contains("label column 'class' holds text, not numbers; a regression learns numbers");
+  }
+
+  @Test
   void refusesAMetricsPortThatIsNotAPort() {
     Result result =
         run("demo", "--metrics-port", "0", "--store", directory.resolve("store").toString());
