@@ -63,6 +63,49 @@ public class ModelTrainerTest {
     assertThat(tiled).isEqualTo(trained);
   }
 
+  /**
+   * A stream's first examples reach the network scaled, whatever caps outliers: each value joins
+   * the statistics before they scale it, so the n-th standardized value is at most (n - 1) /
+   * sqrt(n) from the mean. Scaled by the examples before it alone, credit-g's first credit amount
+   * went in as 1,169 (no deviation known yet: 1), its second as 4,782.
+   */
+  @Test
+  void theFirstExamplesOfAStreamReachTheNetworkScaled() throws Exception {
+    CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("credit-g.csv")), "class");
+    for (String outliers : List.of("none", "winsorize", "clip")) {
+      PipelineSpec spec =
+          SpecLoader.parse(
+              "features:\n"
+                  + "  - {name: duration, type: numeric, outliers: "
+                  + outliers
+                  + "}\n"
+                  + "  - {name: credit_amount, type: numeric, outliers: "
+                  + outliers
+                  + "}\n"
+                  + "  - {name: age, type: numeric, outliers: "
+                  + outliers
+                  + "}\n"
+                  + "label: {classes: [good, bad]}\n"
+                  + "holdout: {fraction: 0}\n"
+                  + "backend: reference\n");
+      ModelTrainer trainer = new ModelTrainer(spec, new ReferenceBackend());
+      TrainerState state = trainer.newState();
+      ExampleExtractor extractor = new ExampleExtractor(spec);
+      for (int i = 0; i < 20; i++) {
+        trainer.offer(state, extractor.extract(rows.event(i, "cg-", 0), 0, i), new Outputs());
+      }
+      assertThat(state.batchRows).isEqualTo(20);
+      for (int r = 0; r < state.batchRows; r++) {
+        double bound = r / Math.sqrt(r + 1) + 1e-6;
+        for (int j = 0; j < trainer.featurizer().dimension(); j++) {
+          assertThat(Math.abs(state.batchX[r * trainer.featurizer().dimension() + j]))
+              .as("outliers %s, example %d, entry %d", outliers, r + 1, j)
+              .isLessThanOrEqualTo((float) bound);
+        }
+      }
+    }
+  }
+
   @Test
   void sameInputGivesSameParameters() throws Exception {
     CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("credit-g.csv")), "class");

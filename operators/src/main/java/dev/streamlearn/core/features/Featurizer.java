@@ -41,10 +41,12 @@ import org.apache.datasketches.frequencies.ItemsSketch;
  * </ul>
  *
  * <p>Statistics come from training examples only. Welford statistics and the parameters built on
- * them move with every example; sketches, quantiles, vocabularies and the most frequent values move
- * at {@link #refresh}, which the trainer calls at every mini-batch step. Everything lives in a
- * {@link FeaturizerState} and travels with each model in {@code featurizer.json}, from which {@link
- * #fromJson} rebuilds exactly the same featurizer for serving.
+ * them move with every example (the trainer has an example {@link #learn learned} before it {@link
+ * #transform transforms} it, so its own value counts in its scaling); sketches, quantiles,
+ * vocabularies and the most frequent values move at {@link #refresh}, which the trainer calls at
+ * every mini-batch step. Everything lives in a {@link FeaturizerState} and travels with each model
+ * in {@code featurizer.json}, from which {@link #fromJson} rebuilds exactly the same featurizer for
+ * serving.
  */
 public final class Featurizer implements Serializable {
 

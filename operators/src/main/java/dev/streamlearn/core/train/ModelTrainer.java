@@ -487,6 +487,11 @@ public final class ModelTrainer {
 
   /** Learns from a training example: its vector joins the open batch, a step when it is full. */
   private void learn(TrainerState state, Example example) {
+    // The example's own values join the running statistics before it is scaled by them: scaled by
+    // the statistics of the examples before it alone, the stream's first values were divided by a
+    // deviation not yet known (1) and reached the network in their own units where no cap held
+    // them (outliers none, or winsorize before its first quantiles).
+    featurizer.learn(state.featurizer, example.numeric, example.categorical);
     featurizer.transform(
         state.featurizer,
         example.numeric,
@@ -494,7 +499,6 @@ public final class ModelTrainer {
         state.batchX,
         state.batchRows * dimension,
         true);
-    featurizer.learn(state.featurizer, example.numeric, example.categorical);
     // A regression label stays in its own units until the step scales it (scaleBatchTargets).
     state.batchY[state.batchRows] = (float) example.label;
     if (regression) {
