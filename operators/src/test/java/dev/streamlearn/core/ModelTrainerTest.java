@@ -106,6 +106,27 @@ public class ModelTrainerTest {
     }
   }
 
+  /** Each event's feature rules count once, whichever the holdout policy. */
+  @Test
+  void everyPolicyCountsEachEventsFeatureRulesOnce() throws Exception {
+    CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("wdbc.csv")), "diagnosis");
+    int scaled = dev.streamlearn.core.features.Featurizer.COUNTERS.indexOf("scaled");
+    for (String policy : List.of("hash", "windows", "prequential")) {
+      PipelineSpec spec =
+          specFor(rows, "holdout: {policy: " + policy + "}\nvalidation: {window: 100s}\n");
+      ModelTrainer trainer = new ModelTrainer(spec, new ReferenceBackend());
+      TrainerState state = trainer.newState();
+      ExampleExtractor extractor = new ExampleExtractor(spec);
+      Outputs out = new Outputs();
+      for (int i = 0; i < rows.size(); i++) {
+        trainer.offer(state, extractor.extract(rows.event(i, "wdbc-", 0), 0, i), out);
+      }
+      trainer.finish(state, out);
+      // 569 events of 30 measurements, none missing.
+      assertThat(state.featurizer.counters[scaled]).as(policy).isEqualTo(569L * 30);
+    }
+  }
+
   @Test
   void sameInputGivesSameParameters() throws Exception {
     CsvEvents rows = new CsvEvents(CsvReader.read(SharedData.file("credit-g.csv")), "class");

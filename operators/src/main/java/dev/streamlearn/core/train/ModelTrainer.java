@@ -492,13 +492,14 @@ public final class ModelTrainer {
     // deviation not yet known (1) and reached the network in their own units where no cap held
     // them (outliers none, or winsorize before its first quantiles).
     featurizer.learn(state.featurizer, example.numeric, example.categorical);
+    // A prequential event's rules were counted when it was featurized to be scored on arrival.
     featurizer.transform(
         state.featurizer,
         example.numeric,
         example.categorical,
         state.batchX,
         state.batchRows * dimension,
-        true);
+        !holdoutPolicy.equals("prequential"));
     // A regression label stays in its own units until the step scales it (scaleBatchTargets).
     state.batchY[state.batchRows] = (float) example.label;
     if (regression) {
