@@ -211,12 +211,10 @@ public final class CsvEvents {
       if (MISSING.contains(text)) {
         continue;
       }
-      try {
-        Double.parseDouble(text);
-        any = true;
-      } catch (NumberFormatException e) {
+      if (number(text) == null) {
         return false;
       }
+      any = true;
     }
     return any;
   }

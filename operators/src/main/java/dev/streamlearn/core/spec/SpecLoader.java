@@ -583,8 +583,6 @@ public final class SpecLoader {
     }
   }
 
-  /** {@code over} laid over {@code base}: mappings merge key by key, anything else replaces. */
-  @SuppressWarnings("unchecked")
   /** The optimizer settings each optimizer reads (and sgd's {@code nesterov}). */
   private static final Map<String, List<String>> OPTIMIZER_SETTINGS =
       Map.of(
@@ -646,6 +644,8 @@ public final class SpecLoader {
     return merged;
   }
 
+  /** {@code over} laid over {@code base}: mappings merge key by key, anything else replaces. */
+  @SuppressWarnings("unchecked")
   private static Map<String, Object> layOver(Map<String, Object> base, Map<String, Object> over) {
     Map<String, Object> merged = new LinkedHashMap<>(base);
     over.forEach(
@@ -1147,7 +1147,9 @@ public final class SpecLoader {
     optimizer.refuseUnread("type", optimizerType, OPTIMIZER_SETTINGS.get(optimizerType));
     String scheduleType = schedule.oneOf("type", "constant", LearningRateSchedule.TYPES);
     schedule.refuseUnread("type", scheduleType, SCHEDULE_SETTINGS.get(scheduleType));
-    if (optimizer.bool("nesterov", false) && optimizer.number("momentum", 0.0, 0.0, 0.999) == 0) {
+    double momentum = optimizer.number("momentum", 0.0, 0.0, 0.999);
+    boolean nesterov = optimizer.bool("nesterov", false);
+    if (nesterov && momentum == 0) {
       throw new SpecException(
           optimizer.key("nesterov"),
           true,
@@ -1166,8 +1168,8 @@ public final class SpecLoader {
             schedule.integer("warmup-steps", 0, 0, Long.MAX_VALUE)),
         new OptimizerSettings(
             optimizerType,
-            optimizer.number("momentum", 0.0, 0.0, 0.999),
-            optimizer.bool("nesterov", false),
+            momentum,
+            nesterov,
             optimizer.number("beta1", 0.9, 0.0, 0.9999),
             optimizer.number("beta2", 0.999, 0.0, 0.99999),
             optimizer.number("epsilon", 1e-8, 1e-12, 1.0),
